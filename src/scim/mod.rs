@@ -4,6 +4,8 @@
 pub mod error;
 pub mod filter;
 pub mod patch;
+pub mod query;
 pub mod schema;
+pub mod user;
 
 pub use error::{Result, ScimError};

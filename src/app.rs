@@ -1,0 +1,184 @@
+//! The application: shared state, the router with its middleware, and `serve`.
+//!
+//! Every response carries `x-amzn-RequestId`; every error body is rendered here, because only
+//! this layer knows the request id that AWS repeats as `exceptionRequestId`.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{MatchedPath, Request};
+use axum::http::header::{CONTENT_TYPE, HeaderValue};
+use axum::http::{Method, Uri};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use tokio::net::TcpListener;
+use tracing::{Instrument, Span, field};
+
+use crate::auth::{self, TokenHash};
+use crate::clock::Clock;
+use crate::routes;
+use crate::scim::ScimError;
+use crate::scim::error::ERROR_URN;
+use crate::store::{Store, Tenant};
+
+/// The name of the header that carries the request id, as AWS spells it.
+pub const REQUEST_ID_HEADER: &str = "x-amzn-RequestId";
+
+/// What every request handler can reach.
+pub struct AppState {
+    pub store: Arc<dyn Store>,
+    /// The tenant served at `/scim/v2/`.
+    pub default_tenant: Tenant,
+    /// A token given on the command line; valid for the default tenant.
+    pub static_token: Option<TokenHash>,
+    pub clock: Arc<dyn Clock>,
+}
+
+pub type SharedState = Arc<AppState>;
+
+/// The id of the request being served, set by the outermost middleware.
+#[derive(Debug, Clone)]
+pub struct RequestId(pub String);
+
+/// The error a handler returned, kept on the response until the request id is added.
+#[derive(Debug, Clone)]
+struct PendingError(ScimError);
+
+impl IntoResponse for ScimError {
+    fn into_response(self) -> Response {
+        let (status, _) = self.status_and_detail();
+        let mut response = status.into_response();
+        response.extensions_mut().insert(PendingError(self));
+        response
+    }
+}
+
+/// The whole HTTP application.
+pub fn build_router(state: SharedState) -> Router {
+    let scim = routes::scim_routes("/scim/v2")
+        .merge(routes::scim_routes("/{tenant}/scim/v2"))
+        .route_layer(middleware::from_fn_with_state(
+            state.clone(),
+            auth::authenticate,
+        ));
+    let inner = Router::new()
+        .merge(scim)
+        .route("/health", get(routes::health::health))
+        .route_layer(middleware::from_fn(record_route))
+        .method_not_allowed_fallback(routes::unsupported_operation)
+        .fallback(routes::not_found)
+        .with_state(state);
+    // Layers on a router with only a fallback run before the inner router matches, so the
+    // path is normalised before routing.
+    Router::new()
+        .fallback_service(inner)
+        .layer(middleware::map_request(normalize_path))
+        .layer(middleware::from_fn(request_context))
+}
+
+/// Serves until `shutdown` completes, then finishes the requests in flight.
+pub async fn serve(
+    listener: TcpListener,
+    state: SharedState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, build_router(state))
+        .with_graceful_shutdown(shutdown)
+        .await
+}
+
+/// Collapses repeated slashes and drops a trailing one: IdPs configured with a base URL ending
+/// in `/` send `.../scim/v2//Users`, and `.../Users/` must resolve as `.../Users`.
+async fn normalize_path(mut req: Request) -> Request {
+    let path = req.uri().path();
+    if path.contains("//") || (path.len() > 1 && path.ends_with('/')) {
+        let mut clean = String::with_capacity(path.len());
+        for segment in path.split('/').filter(|s| !s.is_empty()) {
+            clean.push('/');
+            clean.push_str(segment);
+        }
+        if clean.is_empty() {
+            clean.push('/');
+        }
+        if let Some(q) = req.uri().query() {
+            clean.push('?');
+            clean.push_str(q);
+        }
+        let mut parts = req.uri().clone().into_parts();
+        if let Ok(pq) = clean.parse() {
+            parts.path_and_query = Some(pq);
+            if let Ok(uri) = Uri::from_parts(parts) {
+                *req.uri_mut() = uri;
+            }
+        }
+    }
+    req
+}
+
+/// Records the matched route in the request span.
+async fn record_route(req: Request, next: Next) -> Response {
+    if let Some(path) = req.extensions().get::<MatchedPath>() {
+        Span::current().record("route", path.as_str());
+    }
+    next.run(req).await
+}
+
+/// The outermost layer: request id, span, log line, AWS error body.
+async fn request_context(mut req: Request, next: Next) -> Response {
+    let request_id = uuid::Uuid::new_v4().to_string();
+    let method = req.method().clone();
+    let span = tracing::info_span!(
+        "request",
+        request_id = %request_id,
+        method = %method,
+        path = %req.uri().path(),
+        route = field::Empty,
+    );
+    req.extensions_mut().insert(RequestId(request_id.clone()));
+    let started = Instant::now();
+    let mut response = next.run(req).instrument(span.clone()).await;
+    if let Some(PendingError(error)) = response.extensions_mut().remove::<PendingError>() {
+        response = render_error(&error, &request_id, &method);
+    }
+    let status = response.status();
+    let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
+    span.in_scope(|| {
+        if status.is_server_error() {
+            tracing::error!(status = status.as_u16(), latency_ms, "request failed");
+        } else {
+            tracing::info!(status = status.as_u16(), latency_ms, "request");
+        }
+    });
+    if let Ok(value) = HeaderValue::from_str(&request_id) {
+        response.headers_mut().insert(REQUEST_ID_HEADER, value);
+    }
+    response
+}
+
+/// AWS's error body (AWS-SCIM.md, "Error body").
+fn render_error(error: &ScimError, request_id: &str, method: &Method) -> Response {
+    let (status, detail) = error.status_and_detail();
+    let body = serde_json::json!({
+        "schema": [ERROR_URN],
+        "detail": detail,
+        "status": status.as_u16().to_string(),
+        "exceptionRequestId": request_id,
+        "timeStamp": chrono::Utc::now().format("%Y-%m-%d %H:%M:%S%.3f").to_string(),
+    });
+    let mut response = Response::builder().status(status);
+    if let Some(headers) = response.headers_mut() {
+        headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    }
+    let body = if method == Method::HEAD {
+        Body::empty()
+    } else {
+        Body::from(body.to_string())
+    };
+    response
+        .body(body)
+        .unwrap_or_else(|_| status.into_response())
+}

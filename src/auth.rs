@@ -1,0 +1,123 @@
+//! Bearer-token authentication of the SCIM routes (AWS-SCIM.md, "Endpoint, auth, headers").
+//!
+//! Tokens are kept only as SHA-256 hashes. A token given on the command line is compared, as a
+//! hash, in constant time; stored tokens are found by their hash. Neither the token nor its
+//! hash is ever logged.
+
+use std::fmt;
+
+use axum::extract::{Request, State};
+use axum::http::header::{AUTHORIZATION, HOST};
+use axum::middleware::Next;
+use axum::response::Response;
+use base64::Engine;
+use rand::RngCore;
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
+
+use crate::app::SharedState;
+use crate::scim::ScimError;
+use crate::store::Tenant;
+
+/// The lifetime of an access token: one year, as in AWS.
+pub const TOKEN_LIFETIME_MS: i64 = 365 * 24 * 60 * 60 * 1000;
+
+/// The SHA-256 of a token. Its `Debug` prints nothing.
+#[derive(Clone, PartialEq, Eq)]
+pub struct TokenHash([u8; 32]);
+
+impl TokenHash {
+    pub fn of(token: &str) -> Self {
+        Self(Sha256::digest(token.as_bytes()).into())
+    }
+
+    /// The hex form the database keeps.
+    pub fn to_hex(&self) -> String {
+        self.0.iter().map(|b| format!("{b:02x}")).collect()
+    }
+
+    fn matches(&self, other: &Self) -> bool {
+        self.0.ct_eq(&other.0).into()
+    }
+}
+
+impl fmt::Debug for TokenHash {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("TokenHash(..)")
+    }
+}
+
+/// A fresh random access token, shown once.
+pub fn generate_token() -> String {
+    let mut bytes = [0u8; 48];
+    rand::rng().fill_bytes(&mut bytes);
+    base64::engine::general_purpose::STANDARD.encode(bytes)
+}
+
+/// The tenant a request was authenticated for, and the base URL it was addressed to.
+#[derive(Debug, Clone)]
+pub struct Authenticated {
+    pub tenant: Tenant,
+    /// `http://host/{tenant}/scim/v2` or `http://host/scim/v2`, as the client wrote it.
+    pub base_url: String,
+}
+
+fn bearer(req: &Request) -> Option<&str> {
+    let value = req.headers().get(AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    let token = token.trim();
+    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
+}
+
+/// Middleware of the SCIM routes: a missing or wrong token, or a token of another tenant,
+/// gets AWS's 401.
+pub async fn authenticate(
+    State(state): State<SharedState>,
+    mut req: Request,
+    next: Next,
+) -> Result<Response, ScimError> {
+    let path = req.uri().path();
+    let tenant_in_path = match path.strip_prefix('/') {
+        Some(rest) if !rest.starts_with("scim/") => rest.split('/').next(),
+        _ => None,
+    };
+    let token = bearer(&req).ok_or(ScimError::Unauthorized)?;
+    let hash = TokenHash::of(token);
+    let default = &state.default_tenant;
+    let wanted = tenant_in_path.unwrap_or(&default.tenant_id);
+    let static_ok = wanted == default.tenant_id
+        && state
+            .static_token
+            .as_ref()
+            .is_some_and(|known| known.matches(&hash));
+    let tenant = if static_ok {
+        default.clone()
+    } else {
+        state
+            .store
+            .tenant_for_token(wanted, &hash.to_hex(), state.clock.now_ms())
+            .await
+            .map_err(|e| {
+                tracing::error!(error = ?e, "token lookup failed");
+                ScimError::Internal
+            })?
+            .ok_or(ScimError::Unauthorized)?
+    };
+    let host = req
+        .headers()
+        .get(HOST)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("localhost");
+    let proto = req
+        .headers()
+        .get("x-forwarded-proto")
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("http");
+    let base_url = match tenant_in_path {
+        Some(t) => format!("{proto}://{host}/{t}/scim/v2"),
+        None => format!("{proto}://{host}/scim/v2"),
+    };
+    req.extensions_mut()
+        .insert(Authenticated { tenant, base_url });
+    Ok(next.run(req).await)
+}

@@ -1,0 +1,78 @@
+//! Command line and environment configuration.
+
+use std::fmt;
+use std::net::SocketAddr;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+/// A SCIM 2.0 server that behaves like the SCIM endpoint of AWS IAM Identity Center.
+#[derive(Debug, Parser)]
+#[command(name = "idc-scim", version, about)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    #[command(flatten)]
+    pub serve: ServeArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the server (the default when no command is given).
+    Serve(ServeArgs),
+}
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, env = "IDC_SCIM_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+
+    /// Database: `sqlite:FILE` (created if missing) or `postgres://user@host/db`.
+    #[arg(
+        long,
+        env = "IDC_SCIM_DATABASE_URL",
+        default_value = "sqlite://idc-scim.db"
+    )]
+    pub database_url: String,
+
+    /// An access token to accept for the default tenant, in addition to the stored ones.
+    #[arg(long, env = "IDC_SCIM_TOKEN", hide_env_values = true)]
+    pub token: Option<Secret>,
+
+    /// Log format.
+    #[arg(long, env = "IDC_SCIM_LOG_FORMAT", value_enum, default_value_t = LogFormat::Pretty)]
+    pub log_format: LogFormat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    Pretty,
+    Json,
+}
+
+/// A secret from the command line or the environment. `Debug` prints nothing of it.
+#[derive(Clone)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(..)")
+    }
+}
+
+impl std::str::FromStr for Secret {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        if s.trim().is_empty() {
+            return Err("must not be empty".to_owned());
+        }
+        Ok(Self(s.to_owned()))
+    }
+}

@@ -1,0 +1,202 @@
+//! HTTP only: extract, call `scim` and the store, respond. No SQL here.
+
+pub mod discovery;
+pub mod health;
+pub mod users;
+
+use axum::Router;
+use axum::extract::{FromRequest, FromRequestParts, RawPathParams, Request};
+use axum::http::header::CONTENT_TYPE;
+use axum::http::request::Parts;
+use axum::routing::{any, get};
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::app::SharedState;
+use crate::scim::ScimError;
+use crate::scim::schema::LIST_RESPONSE_URN;
+use crate::store::StoreError;
+
+/// The largest request body accepted.
+pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+
+/// The SCIM routes under `prefix` (`/scim/v2` or `/{tenant}/scim/v2`). Unknown paths below
+/// the prefix are routed too, so that they are authenticated before they are answered 404.
+pub fn scim_routes(prefix: &str) -> Router<SharedState> {
+    let at = |path: &str| format!("{prefix}{path}");
+    Router::new()
+        .route(&at("/Users"), get(users::list).post(users::create))
+        .route(
+            &at("/Users/{id}"),
+            get(users::get)
+                .put(users::replace)
+                .patch(users::patch)
+                .delete(users::delete),
+        )
+        .route(
+            &at("/ServiceProviderConfig"),
+            get(discovery::service_provider_config),
+        )
+        .route(&at("/ResourceTypes"), get(discovery::resource_types))
+        .route(&at("/ResourceTypes/{id}"), get(discovery::resource_type))
+        .route(&at("/Schemas"), get(discovery::schemas))
+        .route(&at("/Schemas/{id}"), get(discovery::schema))
+        .route(&at("/{*rest}"), any(not_found))
+}
+
+/// An unknown path.
+pub async fn not_found() -> ScimError {
+    ScimError::NotFound("The requested endpoint does not exist.".to_owned())
+}
+
+/// A known path with a method IAM Identity Center does not support there.
+pub async fn unsupported_operation() -> ScimError {
+    ScimError::invalid("The operation is not supported.")
+}
+
+/// A JSON request body: `application/json` or `application/scim+json` (a missing
+/// Content-Type is read as JSON), at most `MAX_BODY_BYTES`, well-formed.
+pub struct ScimJson(pub Value);
+
+impl<S: Send + Sync> FromRequest<S> for ScimJson {
+    type Rejection = ScimError;
+
+    async fn from_request(req: Request, _state: &S) -> Result<Self, ScimError> {
+        if let Some(ct) = req.headers().get(CONTENT_TYPE) {
+            let ct = ct.to_str().map_err(|_| ScimError::UnsupportedMediaType)?;
+            let essence = ct.split(';').next().unwrap_or("").trim();
+            if !essence.eq_ignore_ascii_case("application/json")
+                && !essence.eq_ignore_ascii_case("application/scim+json")
+            {
+                return Err(ScimError::UnsupportedMediaType);
+            }
+        }
+        let bytes = axum::body::to_bytes(req.into_body(), MAX_BODY_BYTES)
+            .await
+            .map_err(|_| ScimError::PayloadTooLarge)?;
+        serde_json::from_slice(&bytes)
+            .map(ScimJson)
+            .map_err(|_| ScimError::unparsable())
+    }
+}
+
+/// The `{id}` segment of a resource URL.
+pub struct ResourceId(pub String);
+
+impl<S: Send + Sync> FromRequestParts<S> for ResourceId {
+    type Rejection = ScimError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ScimError> {
+        let params = RawPathParams::from_request_parts(parts, state)
+            .await
+            .map_err(|_| ScimError::unparsable())?;
+        params
+            .iter()
+            .find(|(name, _)| *name == "id")
+            .map(|(_, value)| ResourceId(value.to_owned()))
+            .ok_or_else(ScimError::unparsable)
+    }
+}
+
+/// The list parameters AWS reads; `startIndex`, `attributes`, `excludedAttributes` and
+/// anything else are ignored, as AWS ignores them.
+#[derive(Debug, Default)]
+pub struct ListParams {
+    pub filter: Option<String>,
+    pub count: Option<String>,
+    pub cursor: Option<String>,
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for ListParams {
+    type Rejection = ScimError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, ScimError> {
+        let mut params = ListParams::default();
+        let query = parts.uri.query().unwrap_or("");
+        for (key, value) in form_urlencoded::parse(query.as_bytes()) {
+            let slot = match key.as_ref() {
+                "filter" => &mut params.filter,
+                "count" => &mut params.count,
+                "cursor" => &mut params.cursor,
+                _ => continue,
+            };
+            slot.get_or_insert_with(|| value.into_owned());
+        }
+        Ok(params)
+    }
+}
+
+/// A ListResponse (RFC 7644 §3.4.2) in AWS's two forms: with `totalResults` and `startIndex`
+/// when no `cursor` was given, with `nextCursor` (while more pages exist) when one was.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ListResponse<T> {
+    pub schemas: [&'static str; 1],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub total_results: Option<i64>,
+    pub items_per_page: usize,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub start_index: Option<u32>,
+    #[serde(rename = "Resources")]
+    pub resources: Vec<T>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_cursor: Option<String>,
+}
+
+impl<T> ListResponse<T> {
+    pub fn new(resources: Vec<T>) -> Self {
+        Self {
+            schemas: [LIST_RESPONSE_URN],
+            total_results: None,
+            items_per_page: resources.len(),
+            start_index: None,
+            resources,
+            next_cursor: None,
+        }
+    }
+}
+
+/// Cursors are opaque keyset tokens: the last id of a page, base64url-encoded. Any instance
+/// can continue a listing another instance started.
+pub mod cursor {
+    use base64::Engine;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+
+    use crate::scim::ScimError;
+
+    pub fn encode(last_id: &str) -> String {
+        URL_SAFE_NO_PAD.encode(last_id)
+    }
+
+    pub fn decode(cursor: &str) -> Result<String, ScimError> {
+        URL_SAFE_NO_PAD
+            .decode(cursor)
+            .ok()
+            .and_then(|bytes| String::from_utf8(bytes).ok())
+            .ok_or_else(|| ScimError::invalid("cursor is not valid."))
+    }
+}
+
+/// A store failure as a SCIM error; `not_found` says which resource was missing. Database
+/// errors are logged here, inside the request span, and never sent.
+pub fn store_error(e: StoreError, not_found: fn() -> ScimError) -> ScimError {
+    match e {
+        StoreError::NotFound => not_found(),
+        StoreError::Conflict {
+            field: "displayName",
+        } => ScimError::group_exists(),
+        StoreError::Conflict { .. } => ScimError::user_exists(),
+        StoreError::Stale | StoreError::Database(_) => {
+            tracing::error!(error = ?e, "store failure");
+            ScimError::Internal
+        }
+    }
+}
+
+/// RFC 3339 at second precision, as AWS renders `meta.created`.
+pub fn timestamp(ms: i64) -> String {
+    chrono::DateTime::from_timestamp_millis(ms)
+        .unwrap_or_default()
+        .format("%Y-%m-%dT%H:%M:%SZ")
+        .to_string()
+}

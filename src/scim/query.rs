@@ -1,0 +1,167 @@
+//! What IAM Identity Center lets a client list and filter (AWS-SCIM.md, ListUsers and
+//! ListGroups): the allow-listed filter forms, `count` and `cursor`. Anything else is AWS's 400.
+
+use super::error::{Result, ScimError};
+use super::filter::{CompValue, CompareOp, Filter, parse_filter};
+
+/// The largest and the default page size.
+pub const MAX_COUNT: u32 = 100;
+
+/// The user filters AWS accepts: `eq` on these attributes, `and` only between `id` and `manager`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum UserQuery {
+    All,
+    UserName(String),
+    ExternalId(String),
+    /// `groups.value eq "<group id>"`: the members of a group.
+    Group(String),
+    Id(String),
+    IdAndManager {
+        id: String,
+        manager: String,
+    },
+}
+
+/// The group filters AWS accepts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum GroupQuery {
+    All,
+    DisplayName(String),
+    ExternalId(String),
+    /// `members.value eq "<user id>"` (or `members eq`): the groups of a user.
+    Member(String),
+    Id(String),
+    /// The membership check `id eq "<group>" and members eq "<user>"`.
+    IdAndMember {
+        id: String,
+        member: String,
+    },
+}
+
+/// How a list is paged: `startIndex` is ignored by AWS, `cursor` switches to cursor paging.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Paging {
+    pub count: u32,
+    /// `None`: no `cursor` parameter. `Some(None)`: the first page of cursor paging.
+    pub cursor: Option<Option<String>>,
+}
+
+impl Paging {
+    /// Reads `count` (1..=100, default 100) and `cursor`.
+    pub fn from_params(count: Option<&str>, cursor: Option<&str>) -> Result<Self> {
+        let count = match count {
+            None => MAX_COUNT,
+            Some(text) => match text.trim().parse::<u32>() {
+                Ok(n) if (1..=MAX_COUNT).contains(&n) => n,
+                _ => {
+                    return Err(ScimError::invalid(format!(
+                        "count must be an integer from 1 to {MAX_COUNT}."
+                    )));
+                }
+            },
+        };
+        let cursor = match cursor {
+            None => None,
+            Some("") => Some(None),
+            Some(c) if c.len() <= 512 && c.bytes().all(is_cursor_byte) => Some(Some(c.to_owned())),
+            Some(_) => return Err(ScimError::invalid("cursor is not valid.")),
+        };
+        Ok(Self { count, cursor })
+    }
+}
+
+/// The cursor alphabet of AWS: `[-a-zA-Z0-9+=/:_]`.
+fn is_cursor_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b"-+=/:_".contains(&b)
+}
+
+/// One `attr eq "value"` term, with the attribute path lowercased (`members.value`).
+fn eq_terms(filter: &Filter) -> Result<Vec<(String, String)>> {
+    let mut out = Vec::new();
+    let mut stack = vec![filter];
+    while let Some(f) = stack.pop() {
+        match f {
+            Filter::And(a, b) => {
+                stack.push(b);
+                stack.push(a);
+            }
+            Filter::Compare(path, CompareOp::Eq, CompValue::Str(value)) if path.urn.is_none() => {
+                let mut name = path.attr.to_ascii_lowercase();
+                if let Some(sub) = &path.sub_attr {
+                    name.push('.');
+                    name.push_str(&sub.to_ascii_lowercase());
+                }
+                out.push((name, value.clone()));
+            }
+            Filter::Compare(_, CompareOp::Eq, _) => {
+                return Err(ScimError::invalid(
+                    "Filter values must be strings in double quotes.",
+                ));
+            }
+            Filter::Compare(..) | Filter::Present(_) => {
+                return Err(ScimError::invalid(
+                    "Only the eq operator is supported in filters.",
+                ));
+            }
+            Filter::Or(..) | Filter::Not(_) | Filter::ValuePath(..) => {
+                return Err(ScimError::invalid(
+                    "Only the and logical operator is supported in filters.",
+                ));
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// The `eq` terms of a filter, sorted by attribute so that `a and b` equals `b and a`.
+fn parse(text: &str) -> Result<Vec<(String, String)>> {
+    let filter =
+        parse_filter(text).map_err(|e| ScimError::invalid(format!("Invalid filter: {e}")))?;
+    let mut terms = eq_terms(&filter)?;
+    terms.sort();
+    Ok(terms)
+}
+
+fn unsupported(text: &str) -> ScimError {
+    ScimError::invalid(format!("Unsupported filter: {text}"))
+}
+
+/// The user query for the `filter` parameter of ListUsers.
+pub fn user_query(filter: Option<&str>) -> Result<UserQuery> {
+    let Some(text) = filter.filter(|t| !t.trim().is_empty()) else {
+        return Ok(UserQuery::All);
+    };
+    let terms = parse(text)?;
+    let terms: Vec<(&str, String)> = terms.iter().map(|(k, v)| (k.as_str(), v.clone())).collect();
+    Ok(match terms.as_slice() {
+        [("username", v)] => UserQuery::UserName(v.clone()),
+        [("externalid", v)] => UserQuery::ExternalId(v.clone()),
+        [("groups.value" | "groups", v)] => UserQuery::Group(v.clone()),
+        [("id", v)] => UserQuery::Id(v.clone()),
+        [("id", id), ("manager" | "manager.value", m)] => UserQuery::IdAndManager {
+            id: id.clone(),
+            manager: m.clone(),
+        },
+        _ => return Err(unsupported(text)),
+    })
+}
+
+/// The group query for the `filter` parameter of ListGroups.
+pub fn group_query(filter: Option<&str>) -> Result<GroupQuery> {
+    let Some(text) = filter.filter(|t| !t.trim().is_empty()) else {
+        return Ok(GroupQuery::All);
+    };
+    let terms = parse(text)?;
+    let terms: Vec<(&str, String)> = terms.iter().map(|(k, v)| (k.as_str(), v.clone())).collect();
+    Ok(match terms.as_slice() {
+        [("displayname", v)] => GroupQuery::DisplayName(v.clone()),
+        [("externalid", v)] => GroupQuery::ExternalId(v.clone()),
+        [("members" | "members.value", v)] => GroupQuery::Member(v.clone()),
+        [("id", v)] => GroupQuery::Id(v.clone()),
+        [("id", id), ("members" | "members.value", m)] => GroupQuery::IdAndMember {
+            id: id.clone(),
+            member: m.clone(),
+        },
+        _ => return Err(unsupported(text)),
+    })
+}

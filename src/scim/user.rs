@@ -1,0 +1,640 @@
+//! The User resource as IAM Identity Center stores it (AWS-SCIM.md "Users", "Attribute
+//! limits"): the typed attributes, the conversion from a request body with AWS's validation
+//! rules, and the rules AWS adds to PATCH.
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use super::error::{Result, ScimError};
+use super::patch::{OpKind, PatchOp};
+use super::schema::{AttrDef, AttrType, ENTERPRISE_URN, ResourceSchema, USER_RESOURCE};
+
+/// The attribute limits of the Identity Store service model, in characters.
+pub mod limits {
+    pub const USER_NAME: usize = 128;
+    pub const STRING: usize = 1024;
+    pub const EXTERNAL_ID: usize = 256;
+    /// User names that AWS reserves (compared case-insensitively).
+    pub const RESERVED_NAMES: [&str; 2] = ["Administrator", "AWSAdministrators"];
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Name {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub formatted: Option<String>,
+    pub family_name: String,
+    pub given_name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub middle_name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub honorific_prefix: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub honorific_suffix: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Email {
+    pub value: String,
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    pub kind: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub primary: Option<bool>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct PhoneNumber {
+    pub value: String,
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    pub kind: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Address {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub formatted: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub street_address: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub locality: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub postal_code: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub country: Option<String>,
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    pub kind: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub primary: Option<bool>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Manager {
+    pub value: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Enterprise {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub employee_number: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cost_center: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub organization: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub division: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub department: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub manager: Option<Manager>,
+}
+
+impl Enterprise {
+    fn is_empty(&self) -> bool {
+        self == &Self::default()
+    }
+}
+
+/// Every attribute of a user that a client sets. Serialises to the SCIM representation
+/// (without `id`, `meta` and `schemas`), which is also how the store keeps it.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UserAttrs {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub external_id: Option<String>,
+    pub user_name: String,
+    pub name: Name,
+    pub display_name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub nick_name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub profile_url: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub user_type: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub preferred_language: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub locale: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub timezone: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub active: Option<bool>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub emails: Vec<Email>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub addresses: Vec<Address>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub phone_numbers: Vec<PhoneNumber>,
+    #[serde(
+        rename = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub enterprise: Option<Enterprise>,
+}
+
+impl UserAttrs {
+    /// Validates a create (POST) or replace (PUT) body with AWS's rules.
+    pub fn from_request(body: Value) -> Result<Self> {
+        let Value::Object(body) = body else {
+            return Err(ScimError::unparsable());
+        };
+        if body.keys().any(|k| k.eq_ignore_ascii_case("groups")) {
+            return Err(ScimError::invalid(
+                "Attribute \"groups\" cannot be specified in a user request.",
+            ));
+        }
+        Self::from_json(body)
+    }
+
+    /// Validates a user in its JSON representation (a request body, or a PATCH result).
+    pub fn from_json(body: Map<String, Value>) -> Result<Self> {
+        let canonical = canonicalize_resource(body, &USER_RESOURCE)?;
+        let attrs: Self = serde_json::from_value(Value::Object(canonical)).map_err(|e| {
+            // Types were checked attribute by attribute; what remains is a missing
+            // required member, which the checks below name better.
+            ScimError::invalid(missing_member_detail(&e))
+        })?;
+        attrs.check()?;
+        Ok(attrs.normalize())
+    }
+
+    /// The JSON representation that the PATCH engine works on.
+    pub fn to_json(&self) -> Map<String, Value> {
+        match serde_json::to_value(self) {
+            Ok(Value::Object(map)) => map,
+            _ => unreachable!("UserAttrs serialises to an object"),
+        }
+    }
+
+    /// The lowercase user name, unique per tenant.
+    pub fn user_name_key(&self) -> String {
+        self.user_name.to_lowercase()
+    }
+
+    /// The lowercase primary email, unique per tenant.
+    pub fn email_key(&self) -> Option<String> {
+        self.emails.first().map(|e| e.value.to_lowercase())
+    }
+
+    pub fn manager_id(&self) -> Option<&str> {
+        self.enterprise
+            .as_ref()
+            .and_then(|e| e.manager.as_ref())
+            .map(|m| m.value.as_str())
+    }
+
+    fn check(&self) -> Result<()> {
+        check_len("userName", &self.user_name, limits::USER_NAME)?;
+        if self.user_name.chars().any(char::is_control) {
+            return Err(ScimError::invalid(
+                "Attribute \"userName\" may hold letters, marks, symbols, numbers, punctuation and spaces only.",
+            ));
+        }
+        if limits::RESERVED_NAMES
+            .iter()
+            .any(|r| r.eq_ignore_ascii_case(&self.user_name))
+        {
+            return Err(ScimError::invalid(format!(
+                "userName \"{}\" is reserved.",
+                self.user_name
+            )));
+        }
+        check_len("displayName", &self.display_name, limits::STRING)?;
+        check_len("name.givenName", &self.name.given_name, limits::STRING)?;
+        check_len("name.familyName", &self.name.family_name, limits::STRING)?;
+        if let Some(id) = &self.external_id {
+            check_len("externalId", id, limits::EXTERNAL_ID)?;
+        }
+        let optional = [
+            ("name.formatted", &self.name.formatted),
+            ("name.middleName", &self.name.middle_name),
+            ("name.honorificPrefix", &self.name.honorific_prefix),
+            ("name.honorificSuffix", &self.name.honorific_suffix),
+            ("nickName", &self.nick_name),
+            ("profileUrl", &self.profile_url),
+            ("title", &self.title),
+            ("userType", &self.user_type),
+            ("preferredLanguage", &self.preferred_language),
+            ("locale", &self.locale),
+            ("timezone", &self.timezone),
+        ];
+        for (name, value) in optional {
+            if let Some(v) = value {
+                check_len(name, v, limits::STRING)?;
+            }
+        }
+        check_single("emails", self.emails.len())?;
+        check_single("addresses", self.addresses.len())?;
+        check_single("phoneNumbers", self.phone_numbers.len())?;
+        if let Some(email) = self.emails.first() {
+            check_len("emails.value", &email.value, limits::STRING)?;
+            check_opt_len("emails.type", &email.kind)?;
+            if email.primary != Some(true) {
+                return Err(ScimError::invalid(
+                    "The emails attribute value must be marked as primary.",
+                ));
+            }
+        }
+        if let Some(phone) = self.phone_numbers.first() {
+            check_len("phoneNumbers.value", &phone.value, limits::STRING)?;
+            check_opt_len("phoneNumbers.type", &phone.kind)?;
+        }
+        if let Some(a) = self.addresses.first() {
+            for (name, value) in [
+                ("addresses.formatted", &a.formatted),
+                ("addresses.streetAddress", &a.street_address),
+                ("addresses.locality", &a.locality),
+                ("addresses.region", &a.region),
+                ("addresses.postalCode", &a.postal_code),
+                ("addresses.country", &a.country),
+                ("addresses.type", &a.kind),
+            ] {
+                check_opt_len(name, value)?;
+            }
+        }
+        if let Some(e) = &self.enterprise {
+            for (name, value) in [
+                ("employeeNumber", &e.employee_number),
+                ("costCenter", &e.cost_center),
+                ("organization", &e.organization),
+                ("division", &e.division),
+                ("department", &e.department),
+            ] {
+                check_opt_len(name, value)?;
+            }
+            if let Some(m) = &e.manager {
+                check_len("manager.value", &m.value, limits::STRING)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Drops an enterprise extension that holds nothing, so that it is not rendered.
+    fn normalize(mut self) -> Self {
+        if self.enterprise.as_ref().is_some_and(Enterprise::is_empty) {
+            self.enterprise = None;
+        }
+        self
+    }
+}
+
+/// Validates and applies AWS's PATCH rules for users, returning the patched attributes.
+pub fn patch_user(current: &UserAttrs, ops: &[PatchOp]) -> Result<UserAttrs> {
+    check_user_patch(ops)?;
+    let mut json = current.to_json();
+    super::patch::apply(&mut json, ops, &USER_RESOURCE)?;
+    UserAttrs::from_json(json)
+}
+
+/// The attributes AWS lets a PATCH change (PatchUser, "Constraints").
+const PATCHABLE: [&str; 16] = [
+    "userName",
+    "active",
+    "externalId",
+    "displayName",
+    "nickName",
+    "profileUrl",
+    "title",
+    "userType",
+    "preferredLanguage",
+    "locale",
+    "timezone",
+    "name",
+    "emails",
+    "addresses",
+    "phoneNumbers",
+    ENTERPRISE_URN,
+];
+
+/// AWS's rules on PatchUser operations that the generic engine does not know: only `eq` in
+/// value filters, no `remove` of `userName` or `active`, one operation at most on each of them,
+/// and only the patchable attributes.
+fn check_user_patch(ops: &[PatchOp]) -> Result<()> {
+    super::patch::check_only_eq(ops)?;
+    let mut user_name_ops = 0;
+    let mut active_ops = 0;
+    for op in ops {
+        let targets: Vec<String> = match (&op.path, &op.value) {
+            (Some(path), _) => vec![match &path.attr.urn {
+                Some(urn) if urn.eq_ignore_ascii_case(ENTERPRISE_URN) => ENTERPRISE_URN.into(),
+                Some(urn)
+                    if format!("{urn}:{}", path.attr.attr).eq_ignore_ascii_case(ENTERPRISE_URN) =>
+                {
+                    ENTERPRISE_URN.into()
+                }
+                _ => path.attr.attr.clone(),
+            }],
+            (None, Some(Value::Object(map))) => map
+                .keys()
+                .filter(|k| !is_ignored_key(k))
+                .map(|k| top_level_name(k))
+                .collect(),
+            (None, _) => Vec::new(),
+        };
+        for target in targets {
+            let allowed = PATCHABLE.iter().find(|p| p.eq_ignore_ascii_case(&target));
+            let Some(&name) = allowed else {
+                return Err(ScimError::invalid(format!(
+                    "Attribute \"{target}\" cannot be modified."
+                )));
+            };
+            match name {
+                "userName" => user_name_ops += 1,
+                "active" => active_ops += 1,
+                _ => {}
+            }
+            if op.op == OpKind::Remove && (name == "userName" || name == "active") {
+                return Err(ScimError::invalid(format!(
+                    "The remove operation is not supported for \"{name}\"."
+                )));
+            }
+        }
+    }
+    if user_name_ops > 1 || active_ops > 1 {
+        return Err(ScimError::invalid(
+            "Multiple operations on userName or active in one request are not supported.",
+        ));
+    }
+    Ok(())
+}
+
+fn is_ignored_key(key: &str) -> bool {
+    ["id", "schemas", "meta"]
+        .iter()
+        .any(|k| k.eq_ignore_ascii_case(key))
+}
+
+/// The top-level attribute a no-path PATCH key targets: `name.familyName` → `name`,
+/// `urn:...:User:department` and the extension URN itself → the extension URN.
+fn top_level_name(key: &str) -> String {
+    if key.len() >= ENTERPRISE_URN.len()
+        && key[..ENTERPRISE_URN.len()].eq_ignore_ascii_case(ENTERPRISE_URN)
+    {
+        return ENTERPRISE_URN.to_owned();
+    }
+    key.split('.').next().unwrap_or(key).to_owned()
+}
+
+fn check_len(name: &str, value: &str, max: usize) -> Result<()> {
+    let len = value.chars().count();
+    if len == 0 || value.trim().is_empty() {
+        return Err(ScimError::invalid(format!(
+            "Attribute \"{name}\" must not be empty."
+        )));
+    }
+    if len > max {
+        return Err(ScimError::invalid(format!(
+            "Attribute \"{name}\" must be at most {max} characters long."
+        )));
+    }
+    Ok(())
+}
+
+fn check_opt_len(name: &str, value: &Option<String>) -> Result<()> {
+    match value {
+        Some(v) => check_len(name, v, limits::STRING),
+        None => Ok(()),
+    }
+}
+
+fn check_single(name: &str, len: usize) -> Result<()> {
+    if len > 1 {
+        return Err(ScimError::invalid(format!(
+            "Attribute \"{name}\" holds more than one value; IAM Identity Center supports one."
+        )));
+    }
+    Ok(())
+}
+
+fn missing_member_detail(e: &serde_json::Error) -> String {
+    let text = e.to_string();
+    match text.split('`').nth(1) {
+        Some(field) if text.starts_with("missing field") => {
+            let name = match field {
+                "givenName" | "familyName" => format!("name.{field}"),
+                other => other.to_owned(),
+            };
+            format!("Attribute \"{name}\" is required.")
+        }
+        _ => super::error::UNPARSABLE.to_owned(),
+    }
+}
+
+/// Checks a resource body against its schema and rewrites it with canonical attribute names:
+/// unknown and read-only attributes are rejected by name, `null` means absent, types must match
+/// (strings, booleans, objects, arrays of objects). `id`, `meta` and `schemas` are dropped.
+pub fn canonicalize_resource(
+    body: Map<String, Value>,
+    resource: &ResourceSchema,
+) -> Result<Map<String, Value>> {
+    let mut out = Map::new();
+    for (key, value) in body {
+        if is_ignored_key(&key) {
+            continue;
+        }
+        if let Some(ext) = resource.extension(&key) {
+            let Value::Object(inner) = value else {
+                if value.is_null() {
+                    continue;
+                }
+                return Err(type_error(ext.id, "an object"));
+            };
+            let mut ext_out = Map::new();
+            for (k, v) in inner {
+                let def = ext.attr(&k).ok_or_else(|| unsupported(&k))?;
+                if let Some(v) = canonical_value(def, def.name, v)? {
+                    ext_out.insert(def.name.to_owned(), v);
+                }
+            }
+            out.insert(ext.id.to_owned(), Value::Object(ext_out));
+            continue;
+        }
+        let def = resource.core.attr(&key).ok_or_else(|| unsupported(&key))?;
+        if def.mutability == "readOnly" {
+            return Err(ScimError::invalid(format!(
+                "Attribute \"{}\" is read-only.",
+                def.name
+            )));
+        }
+        if let Some(v) = canonical_value(def, def.name, value)? {
+            out.insert(def.name.to_owned(), v);
+        }
+    }
+    Ok(out)
+}
+
+fn unsupported(name: &str) -> ScimError {
+    ScimError::invalid(format!("Attribute \"{name}\" is not supported."))
+}
+
+fn type_error(name: &str, expected: &str) -> ScimError {
+    ScimError::invalid(format!("Attribute \"{name}\" must be {expected}."))
+}
+
+fn canonical_value(def: &AttrDef, path: &str, value: Value) -> Result<Option<Value>> {
+    if value.is_null() {
+        return Ok(None);
+    }
+    if def.multi_valued {
+        let Value::Array(items) = value else {
+            return Err(type_error(path, "an array"));
+        };
+        let items = items
+            .into_iter()
+            .map(|item| canonical_single(def, path, item))
+            .filter_map(Result::transpose)
+            .collect::<Result<Vec<_>>>()?;
+        return Ok(Some(Value::Array(items)));
+    }
+    canonical_single(def, path, value)
+}
+
+fn canonical_single(def: &AttrDef, path: &str, value: Value) -> Result<Option<Value>> {
+    match (def.ty, value) {
+        (_, Value::Null) => Ok(None),
+        (AttrType::String | AttrType::Reference, v @ Value::String(_)) => Ok(Some(v)),
+        (AttrType::String | AttrType::Reference, _) => Err(type_error(path, "a string")),
+        (AttrType::Boolean, v @ Value::Bool(_)) => Ok(Some(v)),
+        (AttrType::Boolean, _) => Err(type_error(path, "a boolean")),
+        (AttrType::Complex, Value::Object(map)) => {
+            let mut out = Map::new();
+            for (k, v) in map {
+                let sub = def
+                    .sub(&k)
+                    .ok_or_else(|| unsupported(&format!("{path}.{k}")))?;
+                let sub_path = format!("{path}.{}", sub.name);
+                if let Some(v) = canonical_single(sub, &sub_path, v)? {
+                    out.insert(sub.name.to_owned(), v);
+                }
+            }
+            Ok(Some(Value::Object(out)))
+        }
+        (AttrType::Complex, _) => Err(type_error(path, "an object")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn jane() -> Value {
+        json!({
+            "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+            "userName": "jane@example.com",
+            "name": {"givenName": "Jane", "familyName": "Doe"},
+            "displayName": "Jane Doe",
+            "emails": [{"value": "jane@example.com", "type": "work", "primary": true}],
+        })
+    }
+
+    fn with(mut body: Value, key: &str, value: Value) -> Value {
+        body[key] = value;
+        body
+    }
+
+    fn detail(body: Value) -> String {
+        match UserAttrs::from_request(body) {
+            Err(ScimError::Validation(d)) => d,
+            other => panic!("expected a 400, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn accepts_a_minimal_user_and_renders_it_back() {
+        let attrs = UserAttrs::from_request(jane()).unwrap();
+        assert_eq!(attrs.user_name, "jane@example.com");
+        assert_eq!(attrs.email_key().as_deref(), Some("jane@example.com"));
+        let json = Value::Object(attrs.to_json());
+        assert_eq!(
+            json["name"],
+            json!({"familyName": "Doe", "givenName": "Jane"})
+        );
+        assert!(json.get("schemas").is_none());
+    }
+
+    #[test]
+    fn attribute_names_are_case_insensitive() {
+        let body = json!({"USERNAME": "a", "Name": {"GIVENNAME": "A", "familyname": "B"},
+                          "displayname": "A B", "ACTIVE": true});
+        let attrs = UserAttrs::from_request(body).unwrap();
+        assert_eq!(attrs.name.given_name, "A");
+        assert_eq!(attrs.active, Some(true));
+    }
+
+    #[test]
+    fn required_attributes_are_named() {
+        for (key, name) in [("userName", "userName"), ("displayName", "displayName")] {
+            let mut body = jane();
+            body.as_object_mut().unwrap().remove(key);
+            assert!(detail(body).contains(name));
+        }
+        let body = with(jane(), "name", json!({"givenName": "Jane"}));
+        assert_eq!(detail(body), "Attribute \"name.familyName\" is required.");
+        let mut body = jane();
+        body.as_object_mut().unwrap().remove("name");
+        assert!(detail(body).contains("name"));
+    }
+
+    #[test]
+    fn unsupported_and_read_only_attributes_are_rejected_by_name() {
+        assert_eq!(
+            detail(with(jane(), "password", json!("x"))),
+            "Attribute \"password\" is not supported."
+        );
+        assert!(detail(with(jane(), "groups", json!([]))).contains("groups"));
+        let emails = json!([{"value": "a@b.c", "primary": true, "display": "x"}]);
+        assert!(detail(with(jane(), "emails", emails)).contains("emails.display"));
+        let manager = json!({"manager": {"value": "m", "displayName": "Boss"}});
+        assert!(detail(with(jane(), ENTERPRISE_URN, manager)).contains("manager.displayName"));
+    }
+
+    #[test]
+    fn wrong_types_are_rejected_by_name() {
+        assert!(detail(with(jane(), "active", json!("true"))).contains("active"));
+        assert!(detail(with(jane(), "displayName", json!(5))).contains("displayName"));
+        assert!(detail(with(jane(), "emails", json!({"value": "x"}))).contains("emails"));
+        assert!(detail(with(jane(), "name", json!("Jane"))).contains("name"));
+        assert_eq!(
+            detail(json!(["not", "an", "object"])),
+            super::super::error::UNPARSABLE
+        );
+    }
+
+    #[test]
+    fn multi_valued_attributes_hold_one_value() {
+        let two = json!([{"value": "a@x.y", "primary": true}, {"value": "b@x.y"}]);
+        assert!(detail(with(jane(), "emails", two)).contains("emails"));
+        let phones = json!([{"value": "1"}, {"value": "2"}]);
+        assert!(detail(with(jane(), "phoneNumbers", phones)).contains("phoneNumbers"));
+        let not_primary = json!([{"value": "a@x.y", "type": "work"}]);
+        assert!(detail(with(jane(), "emails", not_primary)).contains("primary"));
+    }
+
+    #[test]
+    fn limits_are_enforced() {
+        let long = "a".repeat(limits::USER_NAME + 1);
+        assert!(detail(with(jane(), "userName", json!(long))).contains("128"));
+        let ok = "é".repeat(limits::USER_NAME);
+        assert!(UserAttrs::from_request(with(jane(), "userName", json!(ok))).is_ok());
+        assert!(detail(with(jane(), "externalId", json!("x".repeat(257)))).contains("externalId"));
+        assert!(detail(with(jane(), "title", json!("x".repeat(1025)))).contains("title"));
+        assert!(detail(with(jane(), "displayName", json!(""))).contains("displayName"));
+        assert!(detail(with(jane(), "userName", json!("Administrator"))).contains("reserved"));
+        assert!(detail(with(jane(), "userName", json!("a\u{0}b"))).contains("userName"));
+        let spaced = json!("Jane\u{a0}Doe O'Brien+tag");
+        assert!(UserAttrs::from_request(with(jane(), "userName", spaced)).is_ok());
+    }
+
+    #[test]
+    fn nulls_mean_absent_and_empty_extension_is_dropped_after_patch() {
+        let body = with(jane(), "title", Value::Null);
+        assert_eq!(UserAttrs::from_request(body).unwrap().title, None);
+    }
+}

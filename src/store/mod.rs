@@ -1,0 +1,176 @@
+//! Persistence: one `Store` trait with domain verbs, implemented for PostgreSQL and SQLite by
+//! the same SQL (`sql.rs`). The store never sees HTTP; filters reach it in the allow-listed
+//! form of `scim::query`, and every value is a bound parameter.
+
+mod sql;
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+
+use crate::scim::query::UserQuery;
+use crate::scim::user::UserAttrs;
+
+pub use sql::{PgStore, SqliteStore};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("not found")]
+    NotFound,
+    /// A unique constraint: `field` is the SCIM attribute that collided.
+    #[error("conflict on {field}")]
+    Conflict { field: &'static str },
+    /// The row changed since it was read (optimistic concurrency); the caller retries.
+    #[error("the row changed concurrently")]
+    Stale,
+    #[error("database error")]
+    Database(#[source] sqlx::Error),
+}
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+impl From<sqlx::Error> for StoreError {
+    fn from(e: sqlx::Error) -> Self {
+        if let Some(db) = e.as_database_error()
+            && db.is_unique_violation()
+        {
+            // PostgreSQL names the constraint; SQLite names the columns in its message. The
+            // index and column names are the same on both backends.
+            let what = db.constraint().unwrap_or_else(|| db.message()).to_owned();
+            for (needle, field) in [
+                ("user_name", "userName"),
+                ("email", "emails"),
+                ("display_name", "displayName"),
+            ] {
+                if what.contains(needle) {
+                    return Self::Conflict { field };
+                }
+            }
+        }
+        Self::Database(e)
+    }
+}
+
+/// An identity store (an IAM Identity Center instance) with its own SCIM endpoint.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Tenant {
+    /// The path segment of the SCIM endpoint: `/{tenant_id}/scim/v2/`.
+    pub tenant_id: String,
+    /// `d-` and 10 hex digits.
+    pub identity_store_id: String,
+    pub provisioning_enabled: bool,
+}
+
+impl Tenant {
+    /// A new tenant with fresh ids.
+    pub fn generate() -> Self {
+        let hex = uuid::Uuid::new_v4().simple().to_string();
+        Self {
+            tenant_id: uuid::Uuid::new_v4().to_string(),
+            identity_store_id: format!("d-{}", &hex[..10]),
+            provisioning_enabled: true,
+        }
+    }
+
+    /// A new resource id in AWS's form: the identity store's 10 hex digits, `-`, a UUID.
+    pub fn new_resource_id(&self) -> String {
+        let prefix = self
+            .identity_store_id
+            .strip_prefix("d-")
+            .unwrap_or(&self.identity_store_id);
+        format!("{prefix}-{}", uuid::Uuid::new_v4())
+    }
+}
+
+/// A stored user.
+#[derive(Debug, Clone, PartialEq)]
+pub struct UserRecord {
+    pub id: String,
+    pub version: i64,
+    pub created_ms: i64,
+    pub modified_ms: i64,
+    pub attrs: UserAttrs,
+}
+
+/// One page of a list, in id order.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    /// The number of matching rows, when asked for.
+    pub total: Option<i64>,
+    /// Whether rows follow the last item.
+    pub more: bool,
+}
+
+/// A list request: at most `limit` rows with an id greater than `after`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ListArgs<'a> {
+    pub limit: u32,
+    pub after: Option<&'a str>,
+    pub with_total: bool,
+}
+
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// Answers when the database does.
+    async fn ping(&self) -> Result<()>;
+    /// The tenant served at `/scim/v2/`, created with `candidate`'s ids if there is none yet.
+    async fn ensure_default_tenant(&self, candidate: &Tenant, now_ms: i64) -> Result<Tenant>;
+    /// Stores a new tenant.
+    async fn create_tenant(&self, tenant: &Tenant, now_ms: i64) -> Result<()>;
+    /// The tenant a stored token opens, if the token is known, belongs to `tenant_id` and has
+    /// not expired at `now_ms`.
+    async fn tenant_for_token(
+        &self,
+        tenant_id: &str,
+        token_hash: &str,
+        now_ms: i64,
+    ) -> Result<Option<Tenant>>;
+    /// Stores a token (only its hash).
+    async fn add_token(
+        &self,
+        tenant_id: &str,
+        token_id: &str,
+        token_hash: &str,
+        created_ms: i64,
+        expires_ms: i64,
+    ) -> Result<()>;
+    async fn count_tokens(&self, tenant_id: &str) -> Result<i64>;
+
+    async fn create_user(
+        &self,
+        tenant: &Tenant,
+        attrs: &UserAttrs,
+        now_ms: i64,
+    ) -> Result<UserRecord>;
+    async fn get_user(&self, tenant: &Tenant, id: &str) -> Result<UserRecord>;
+    async fn list_users(
+        &self,
+        tenant: &Tenant,
+        query: &UserQuery,
+        args: ListArgs<'_>,
+    ) -> Result<Page<UserRecord>>;
+    /// Replaces a user's attributes; with `expected_version`, only if the row still has it
+    /// (`StoreError::Stale` otherwise).
+    async fn update_user(
+        &self,
+        tenant: &Tenant,
+        id: &str,
+        attrs: &UserAttrs,
+        expected_version: Option<i64>,
+        now_ms: i64,
+    ) -> Result<UserRecord>;
+    /// Deletes a user and, by cascade, their memberships.
+    async fn delete_user(&self, tenant: &Tenant, id: &str) -> Result<()>;
+}
+
+/// Opens the store a URL names (`postgres://`, `postgresql://` or `sqlite:`) and migrates it.
+pub async fn connect(url: &str) -> anyhow::Result<Arc<dyn Store>> {
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        Ok(Arc::new(PgStore::connect(url).await?))
+    } else if url.starts_with("sqlite:") {
+        Ok(Arc::new(SqliteStore::connect(url).await?))
+    } else {
+        anyhow::bail!("unsupported database URL (expected postgres://... or sqlite:...)")
+    }
+}

@@ -1,0 +1,360 @@
+//! The SQL of the store, written once and compiled for PostgreSQL and SQLite.
+//!
+//! Both dialects accept `$n` placeholders, `RETURNING`, `ON CONFLICT DO NOTHING` and window
+//! functions, and both migrations create the same tables and index names, so one body of
+//! code (the `sql_store!` macro) serves both pools. Dynamic lists are built with
+//! `QueryBuilder::push_bind`: a filter value never becomes SQL text.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use sqlx::postgres::{PgPool, PgPoolOptions};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
+use sqlx::{QueryBuilder, Row};
+
+use super::{ListArgs, Page, Result, Store, StoreError, Tenant, UserRecord};
+use crate::scim::query::UserQuery;
+use crate::scim::user::UserAttrs;
+
+/// PostgreSQL, for deployments; several instances may share one database.
+pub struct PgStore {
+    pool: PgPool,
+}
+
+impl PgStore {
+    pub async fn connect(url: &str) -> anyhow::Result<Self> {
+        let pool = PgPoolOptions::new()
+            .max_connections(16)
+            .acquire_timeout(Duration::from_secs(10))
+            .connect(url)
+            .await?;
+        sqlx::migrate!("migrations/postgres").run(&pool).await?;
+        Ok(Self { pool })
+    }
+}
+
+/// SQLite, the embedded default.
+pub struct SqliteStore {
+    pool: SqlitePool,
+}
+
+impl SqliteStore {
+    pub async fn connect(url: &str) -> anyhow::Result<Self> {
+        let options = SqliteConnectOptions::from_str(url)?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .busy_timeout(Duration::from_secs(10))
+            .foreign_keys(true);
+        // Every connection to `:memory:` is a database of its own: keep exactly one.
+        let in_memory = url.contains(":memory:") || url.contains("mode=memory");
+        let pool = SqlitePoolOptions::new()
+            .max_connections(if in_memory { 1 } else { 8 })
+            .min_connections(if in_memory { 1 } else { 0 })
+            .idle_timeout(None)
+            .max_lifetime(None)
+            .connect_with(options)
+            .await?;
+        sqlx::migrate!("migrations/sqlite").run(&pool).await?;
+        Ok(Self { pool })
+    }
+}
+
+const USER_COLUMNS: &str = "u.id, u.data, u.version, u.created_ms, u.modified_ms";
+
+fn tenant_from_row<R: Row>(row: &R) -> Result<Tenant>
+where
+    for<'r> String: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    for<'r> bool: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    for<'r> &'r str: sqlx::ColumnIndex<R>,
+{
+    Ok(Tenant {
+        tenant_id: row.try_get("tenant_id")?,
+        identity_store_id: row.try_get("identity_store_id")?,
+        provisioning_enabled: row.try_get("provisioning_enabled")?,
+    })
+}
+
+fn user_from_row<R: Row>(row: &R) -> Result<UserRecord>
+where
+    for<'r> String: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    for<'r> i64: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    for<'r> &'r str: sqlx::ColumnIndex<R>,
+{
+    let data: String = row.try_get("data")?;
+    let attrs: UserAttrs = serde_json::from_str(&data)
+        .map_err(|e| StoreError::Database(sqlx::Error::Decode(Box::new(e))))?;
+    Ok(UserRecord {
+        id: row.try_get("id")?,
+        version: row.try_get("version")?,
+        created_ms: row.try_get("created_ms")?,
+        modified_ms: row.try_get("modified_ms")?,
+        attrs,
+    })
+}
+
+fn user_data(attrs: &UserAttrs) -> String {
+    serde_json::to_string(attrs).expect("user attributes serialise")
+}
+
+macro_rules! sql_store {
+    ($store:ident, $db:ty) => {
+        #[async_trait]
+        impl Store for $store {
+            async fn ping(&self) -> Result<()> {
+                sqlx::query("SELECT 1").execute(&self.pool).await?;
+                Ok(())
+            }
+
+            async fn ensure_default_tenant(&self, candidate: &Tenant, now_ms: i64) -> Result<Tenant> {
+                sqlx::query(
+                    "INSERT INTO tenants (tenant_id, identity_store_id, is_default, provisioning_enabled, created_ms) \
+                     VALUES ($1, $2, TRUE, TRUE, $3) ON CONFLICT DO NOTHING",
+                )
+                .bind(&candidate.tenant_id)
+                .bind(&candidate.identity_store_id)
+                .bind(now_ms)
+                .execute(&self.pool)
+                .await?;
+                let row = sqlx::query(
+                    "SELECT tenant_id, identity_store_id, provisioning_enabled FROM tenants WHERE is_default",
+                )
+                .fetch_one(&self.pool)
+                .await?;
+                tenant_from_row(&row)
+            }
+
+            async fn create_tenant(&self, tenant: &Tenant, now_ms: i64) -> Result<()> {
+                sqlx::query(
+                    "INSERT INTO tenants (tenant_id, identity_store_id, is_default, provisioning_enabled, created_ms) \
+                     VALUES ($1, $2, FALSE, $3, $4)",
+                )
+                .bind(&tenant.tenant_id)
+                .bind(&tenant.identity_store_id)
+                .bind(tenant.provisioning_enabled)
+                .bind(now_ms)
+                .execute(&self.pool)
+                .await?;
+                Ok(())
+            }
+
+            async fn tenant_for_token(
+                &self,
+                tenant_id: &str,
+                token_hash: &str,
+                now_ms: i64,
+            ) -> Result<Option<Tenant>> {
+                let row = sqlx::query(
+                    "SELECT t.tenant_id, t.identity_store_id, t.provisioning_enabled \
+                     FROM tokens k JOIN tenants t ON t.tenant_id = k.tenant_id \
+                     WHERE k.token_hash = $1 AND k.tenant_id = $2 AND k.expires_ms > $3",
+                )
+                .bind(token_hash)
+                .bind(tenant_id)
+                .bind(now_ms)
+                .fetch_optional(&self.pool)
+                .await?;
+                row.as_ref().map(tenant_from_row).transpose()
+            }
+
+            async fn add_token(
+                &self,
+                tenant_id: &str,
+                token_id: &str,
+                token_hash: &str,
+                created_ms: i64,
+                expires_ms: i64,
+            ) -> Result<()> {
+                sqlx::query(
+                    "INSERT INTO tokens (token_id, tenant_id, token_hash, created_ms, expires_ms) \
+                     VALUES ($1, $2, $3, $4, $5)",
+                )
+                .bind(token_id)
+                .bind(tenant_id)
+                .bind(token_hash)
+                .bind(created_ms)
+                .bind(expires_ms)
+                .execute(&self.pool)
+                .await?;
+                Ok(())
+            }
+
+            async fn count_tokens(&self, tenant_id: &str) -> Result<i64> {
+                let row = sqlx::query("SELECT COUNT(*) AS n FROM tokens WHERE tenant_id = $1")
+                    .bind(tenant_id)
+                    .fetch_one(&self.pool)
+                    .await?;
+                Ok(row.try_get("n")?)
+            }
+
+            async fn create_user(
+                &self,
+                tenant: &Tenant,
+                attrs: &UserAttrs,
+                now_ms: i64,
+            ) -> Result<UserRecord> {
+                let id = tenant.new_resource_id();
+                sqlx::query(
+                    "INSERT INTO users (tenant_id, id, user_name, user_name_lower, external_id, \
+                     email_lower, manager_id, data, version, created_ms, modified_ms) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 1, $9, $9)",
+                )
+                .bind(&tenant.tenant_id)
+                .bind(&id)
+                .bind(&attrs.user_name)
+                .bind(attrs.user_name_key())
+                .bind(&attrs.external_id)
+                .bind(attrs.email_key())
+                .bind(attrs.manager_id())
+                .bind(user_data(attrs))
+                .bind(now_ms)
+                .execute(&self.pool)
+                .await?;
+                Ok(UserRecord {
+                    id,
+                    version: 1,
+                    created_ms: now_ms,
+                    modified_ms: now_ms,
+                    attrs: attrs.clone(),
+                })
+            }
+
+            async fn get_user(&self, tenant: &Tenant, id: &str) -> Result<UserRecord> {
+                let sql = format!("SELECT {USER_COLUMNS} FROM users u WHERE u.tenant_id = $1 AND u.id = $2");
+                let row = sqlx::query(&sql)
+                    .bind(&tenant.tenant_id)
+                    .bind(id)
+                    .fetch_optional(&self.pool)
+                    .await?
+                    .ok_or(StoreError::NotFound)?;
+                user_from_row(&row)
+            }
+
+            async fn list_users(
+                &self,
+                tenant: &Tenant,
+                query: &UserQuery,
+                args: ListArgs<'_>,
+            ) -> Result<Page<UserRecord>> {
+                let mut qb = QueryBuilder::<$db>::new("SELECT ");
+                qb.push(USER_COLUMNS);
+                if args.with_total {
+                    qb.push(", COUNT(*) OVER () AS total");
+                }
+                qb.push(" FROM users u");
+                if let UserQuery::Group(group) = query {
+                    qb.push(" JOIN group_members m ON m.tenant_id = u.tenant_id AND m.user_id = u.id AND m.group_id = ");
+                    qb.push_bind(group);
+                }
+                qb.push(" WHERE u.tenant_id = ");
+                qb.push_bind(&tenant.tenant_id);
+                match query {
+                    UserQuery::All | UserQuery::Group(_) => {}
+                    UserQuery::UserName(name) => {
+                        qb.push(" AND u.user_name_lower = ");
+                        qb.push_bind(name.to_lowercase());
+                    }
+                    UserQuery::ExternalId(ext) => {
+                        qb.push(" AND u.external_id = ");
+                        qb.push_bind(ext);
+                    }
+                    UserQuery::Id(id) => {
+                        qb.push(" AND u.id = ");
+                        qb.push_bind(id);
+                    }
+                    UserQuery::IdAndManager { id, manager } => {
+                        qb.push(" AND u.id = ");
+                        qb.push_bind(id);
+                        qb.push(" AND u.manager_id = ");
+                        qb.push_bind(manager);
+                    }
+                }
+                if let Some(after) = args.after {
+                    qb.push(" AND u.id > ");
+                    qb.push_bind(after);
+                }
+                qb.push(" ORDER BY u.id LIMIT ");
+                qb.push_bind(i64::from(args.limit) + 1);
+                let rows = qb.build().fetch_all(&self.pool).await?;
+                let total = match (args.with_total, rows.first()) {
+                    (false, _) => None,
+                    (true, None) => Some(0),
+                    (true, Some(row)) => Some(row.try_get::<i64, _>("total")?),
+                };
+                let more = rows.len() > args.limit as usize;
+                let items = rows
+                    .iter()
+                    .take(args.limit as usize)
+                    .map(user_from_row)
+                    .collect::<Result<Vec<_>>>()?;
+                Ok(Page { items, total, more })
+            }
+
+            async fn update_user(
+                &self,
+                tenant: &Tenant,
+                id: &str,
+                attrs: &UserAttrs,
+                expected_version: Option<i64>,
+                now_ms: i64,
+            ) -> Result<UserRecord> {
+                let mut qb = QueryBuilder::<$db>::new("UPDATE users SET user_name = ");
+                qb.push_bind(&attrs.user_name);
+                qb.push(", user_name_lower = ");
+                qb.push_bind(attrs.user_name_key());
+                qb.push(", external_id = ");
+                qb.push_bind(&attrs.external_id);
+                qb.push(", email_lower = ");
+                qb.push_bind(attrs.email_key());
+                qb.push(", manager_id = ");
+                qb.push_bind(attrs.manager_id());
+                qb.push(", data = ");
+                qb.push_bind(user_data(attrs));
+                qb.push(", version = version + 1, modified_ms = ");
+                qb.push_bind(now_ms);
+                qb.push(" WHERE tenant_id = ");
+                qb.push_bind(&tenant.tenant_id);
+                qb.push(" AND id = ");
+                qb.push_bind(id);
+                if let Some(v) = expected_version {
+                    qb.push(" AND version = ");
+                    qb.push_bind(v);
+                }
+                qb.push(" RETURNING version, created_ms");
+                match qb.build().fetch_optional(&self.pool).await? {
+                    Some(row) => Ok(UserRecord {
+                        id: id.to_owned(),
+                        version: row.try_get("version")?,
+                        created_ms: row.try_get("created_ms")?,
+                        modified_ms: now_ms,
+                        attrs: attrs.clone(),
+                    }),
+                    None if expected_version.is_some() => {
+                        // Tell a lost race from a deleted user.
+                        self.get_user(tenant, id).await?;
+                        Err(StoreError::Stale)
+                    }
+                    None => Err(StoreError::NotFound),
+                }
+            }
+
+            async fn delete_user(&self, tenant: &Tenant, id: &str) -> Result<()> {
+                let done = sqlx::query("DELETE FROM users WHERE tenant_id = $1 AND id = $2")
+                    .bind(&tenant.tenant_id)
+                    .bind(id)
+                    .execute(&self.pool)
+                    .await?;
+                if done.rows_affected() == 0 {
+                    return Err(StoreError::NotFound);
+                }
+                Ok(())
+            }
+        }
+    };
+}
+
+sql_store!(PgStore, sqlx::Postgres);
+sql_store!(SqliteStore, sqlx::Sqlite);
