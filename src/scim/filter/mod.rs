@@ -69,3 +69,197 @@ pub struct PatchPath {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{0}")]
 pub struct FilterError(pub String);
+
+// Printing: canonical text that parses back to an equal tree (lowercase keywords, JSON strings,
+// parentheses only where the tree shape needs them).
+
+impl std::fmt::Display for AttrPath {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if let Some(urn) = &self.urn {
+            write!(f, "{urn}:")?;
+        }
+        f.write_str(&self.attr)?;
+        if let Some(sub) = &self.sub_attr {
+            write!(f, ".{sub}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::fmt::Display for CompareOp {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            CompareOp::Eq => "eq",
+            CompareOp::Ne => "ne",
+            CompareOp::Co => "co",
+            CompareOp::Sw => "sw",
+            CompareOp::Ew => "ew",
+            CompareOp::Gt => "gt",
+            CompareOp::Ge => "ge",
+            CompareOp::Lt => "lt",
+            CompareOp::Le => "le",
+        })
+    }
+}
+
+impl std::fmt::Display for CompValue {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            CompValue::Str(s) => {
+                f.write_str(&serde_json::to_string(s).map_err(|_| std::fmt::Error)?)
+            }
+            CompValue::Num(n) => write!(f, "{n}"),
+            CompValue::Bool(b) => write!(f, "{b}"),
+            CompValue::Null => f.write_str("null"),
+        }
+    }
+}
+
+impl std::fmt::Display for Filter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Filter::Compare(path, op, value) => write!(f, "{path} {op} {value}"),
+            Filter::Present(path) => write!(f, "{path} pr"),
+            Filter::Not(inner) => write!(f, "not ({inner})"),
+            Filter::ValuePath(path, inner) => write!(f, "{path}[{inner}]"),
+            Filter::And(..) | Filter::Or(..) => write_chain(f, self),
+        }
+    }
+}
+
+/// Prints an `and` or `or` chain. The left spine of a chain (`((a or b) or c) or d`, as the
+/// left-associative parser builds it) is walked with a loop, so printing recurses only into
+/// operands, whose depth the parser bounds.
+fn write_chain(f: &mut std::fmt::Formatter<'_>, chain: &Filter) -> std::fmt::Result {
+    let is_or = matches!(chain, Filter::Or(..));
+    let mut rights = Vec::new();
+    let mut leftmost = chain;
+    while let (Filter::Or(l, r), true) | (Filter::And(l, r), false) = (leftmost, is_or) {
+        rights.push(&**r);
+        leftmost = l;
+    }
+    // `and` binds tighter than `or`: an operand needs parentheses if it is an `or`, or if it is
+    // an `and` inside an `and` chain (which, not being on the left spine, is a right operand).
+    let operand = |f: &mut std::fmt::Formatter<'_>, x: &Filter| match x {
+        Filter::Or(..) => write!(f, "({x})"),
+        Filter::And(..) if !is_or => write!(f, "({x})"),
+        _ => write!(f, "{x}"),
+    };
+    operand(f, leftmost)?;
+    let keyword = if is_or { " or " } else { " and " };
+    for right in rights.iter().rev() {
+        f.write_str(keyword)?;
+        operand(f, right)?;
+    }
+    Ok(())
+}
+
+impl std::fmt::Display for PatchPath {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.attr)?;
+        if let Some(filter) = &self.filter {
+            write!(f, "[{filter}]")?;
+        }
+        if let Some(sub) = &self.sub_attr {
+            write!(f, ".{sub}")?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn path(attr: &str) -> AttrPath {
+        AttrPath {
+            urn: None,
+            attr: attr.into(),
+            sub_attr: None,
+        }
+    }
+
+    fn eq(attr: &str, v: &str) -> Filter {
+        Filter::Compare(path(attr), CompareOp::Eq, CompValue::Str(v.into()))
+    }
+
+    fn and(a: Filter, b: Filter) -> Filter {
+        Filter::And(Box::new(a), Box::new(b))
+    }
+
+    fn or(a: Filter, b: Filter) -> Filter {
+        Filter::Or(Box::new(a), Box::new(b))
+    }
+
+    #[test]
+    fn display_values_and_paths() {
+        let p = AttrPath {
+            urn: Some("urn:ietf:params:scim:schemas:extension:enterprise:2.0:User".into()),
+            attr: "manager".into(),
+            sub_attr: Some("value".into()),
+        };
+        assert_eq!(
+            p.to_string(),
+            "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager.value"
+        );
+        assert_eq!(
+            CompValue::Str("a\"b\\c\n".into()).to_string(),
+            r#""a\"b\\c\n""#
+        );
+        assert_eq!(CompValue::Num((-3).into()).to_string(), "-3");
+        assert_eq!(CompValue::Bool(true).to_string(), "true");
+        assert_eq!(CompValue::Null.to_string(), "null");
+        assert_eq!(CompareOp::Le.to_string(), "le");
+    }
+
+    #[test]
+    fn display_filters_with_minimal_parentheses() {
+        let (a, b, c) = (eq("a", "1"), eq("b", "2"), eq("c", "3"));
+        let cases = [
+            (
+                or(or(a.clone(), b.clone()), c.clone()),
+                r#"a eq "1" or b eq "2" or c eq "3""#,
+            ),
+            (
+                or(a.clone(), or(b.clone(), c.clone())),
+                r#"a eq "1" or (b eq "2" or c eq "3")"#,
+            ),
+            (
+                and(or(a.clone(), b.clone()), c.clone()),
+                r#"(a eq "1" or b eq "2") and c eq "3""#,
+            ),
+            (
+                or(a.clone(), and(b.clone(), c.clone())),
+                r#"a eq "1" or b eq "2" and c eq "3""#,
+            ),
+            (
+                and(a.clone(), and(b.clone(), c.clone())),
+                r#"a eq "1" and (b eq "2" and c eq "3")"#,
+            ),
+            (
+                Filter::Not(Box::new(and(a.clone(), b.clone()))),
+                r#"not (a eq "1" and b eq "2")"#,
+            ),
+            (
+                Filter::ValuePath(path("emails"), Box::new(or(a.clone(), b.clone()))),
+                r#"emails[a eq "1" or b eq "2"]"#,
+            ),
+            (Filter::Present(path("title")), "title pr"),
+        ];
+        for (filter, text) in cases {
+            assert_eq!(filter.to_string(), text);
+            assert_eq!(parse_filter(text), Ok(filter));
+        }
+    }
+
+    #[test]
+    fn display_patch_path() {
+        let p = PatchPath {
+            attr: path("emails"),
+            filter: Some(eq("type", "work")),
+            sub_attr: Some("value".into()),
+        };
+        assert_eq!(p.to_string(), r#"emails[type eq "work"].value"#);
+        assert_eq!(parse_path(&p.to_string()), Ok(p));
+    }
+}
