@@ -200,8 +200,14 @@ pub static USER_SCHEMA: SchemaDef = SchemaDef {
             &[],
         ),
         string("title", "The user's title."),
-        string("userType", "The relationship between the organization and the user."),
-        string("preferredLanguage", "The User's preferred written or spoken language."),
+        string(
+            "userType",
+            "The relationship between the organization and the user.",
+        ),
+        string(
+            "preferredLanguage",
+            "The User's preferred written or spoken language.",
+        ),
         string("locale", "The User's default location."),
         string("timezone", "The User's time zone, in IANA format."),
         attr(
@@ -214,11 +220,7 @@ pub static USER_SCHEMA: SchemaDef = SchemaDef {
             "emails",
             AttrType::Complex,
             "Email address of the User; IAM Identity Center keeps one, marked primary.",
-            &[
-                string("value", "The email address."),
-                TYPE,
-                PRIMARY,
-            ],
+            &[string("value", "The email address."), TYPE, PRIMARY],
         )),
         multi(attr(
             "phoneNumbers",
@@ -255,7 +257,10 @@ pub static ENTERPRISE_SCHEMA: SchemaDef = SchemaDef {
     name: "EnterpriseUser",
     description: "Enterprise User",
     attributes: &[
-        string("employeeNumber", "Numeric or alphanumeric identifier assigned to a person."),
+        string(
+            "employeeNumber",
+            "Numeric or alphanumeric identifier assigned to a person.",
+        ),
         string("costCenter", "Identifies the name of a cost center."),
         string("organization", "Identifies the name of an organization."),
         string("division", "Identifies the name of a division."),
@@ -264,7 +269,10 @@ pub static ENTERPRISE_SCHEMA: SchemaDef = SchemaDef {
             "manager",
             AttrType::Complex,
             "The User's manager.",
-            &[string("value", "The id of the SCIM resource representing the manager.")],
+            &[string(
+                "value",
+                "The id of the SCIM resource representing the manager.",
+            )],
         ),
     ],
 };
@@ -274,7 +282,10 @@ pub static GROUP_SCHEMA: SchemaDef = SchemaDef {
     name: "Group",
     description: "Group",
     attributes: &[
-        required(unique(string("displayName", "A human-readable name for the Group."))),
+        required(unique(string(
+            "displayName",
+            "A human-readable name for the Group.",
+        ))),
         case_exact(string(
             "externalId",
             "An identifier for the Group as defined by the provisioning client.",
@@ -315,7 +326,11 @@ mod tests {
             .unwrap();
         assert_eq!((s.id, a.name), (ENTERPRISE_URN, "department"));
         assert!(USER_RESOURCE.resolve(None, "department").is_none());
-        assert!(USER_RESOURCE.resolve(Some("urn:nope"), "userName").is_none());
+        assert!(
+            USER_RESOURCE
+                .resolve(Some("urn:nope"), "userName")
+                .is_none()
+        );
         assert_eq!(
             USER_RESOURCE
                 .resolve(None, "emails")

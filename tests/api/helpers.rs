@@ -1,0 +1,200 @@
+//! The test harness: a fresh tenant on a real database per test, and in-process requests.
+//!
+//! The backend is SQLite in memory unless `IDC_SCIM_TEST_DATABASE_URL` names another
+//! database (CI sets it to a PostgreSQL database created for the run). Each test works in a
+//! tenant of its own, so tests can share one PostgreSQL database.
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::{HeaderMap, Method, Request, StatusCode};
+use http_body_util::BodyExt;
+use idc_scim::app::{AppState, SharedState, build_router};
+use idc_scim::auth::{TOKEN_LIFETIME_MS, TokenHash, generate_token};
+use idc_scim::clock::{Clock, ManualClock};
+use idc_scim::store::{self, Store, Tenant};
+use serde_json::{Value, json};
+use tower::ServiceExt;
+
+/// 2026-01-01T00:00:00Z: tests run on a clock they move themselves.
+pub const START_MS: i64 = 1_767_225_600_000;
+
+pub async fn test_store() -> Arc<dyn Store> {
+    match std::env::var("IDC_SCIM_TEST_DATABASE_URL") {
+        Ok(url) if !url.is_empty() => store::connect(&url)
+            .await
+            .unwrap_or_else(|e| panic!("IDC_SCIM_TEST_DATABASE_URL is set but unusable: {e:#}")),
+        _ => store::connect("sqlite::memory:")
+            .await
+            .expect("sqlite memory"),
+    }
+}
+
+pub struct TestApp {
+    pub router: Router,
+    pub state: SharedState,
+    pub clock: Arc<ManualClock>,
+    pub tenant: Tenant,
+    pub token: String,
+}
+
+pub struct TestResponse {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: Value,
+}
+
+impl TestResponse {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+}
+
+/// A new tenant with one stored token.
+pub async fn add_tenant(store: &Arc<dyn Store>) -> (Tenant, String) {
+    let tenant = Tenant::generate();
+    store.create_tenant(&tenant, START_MS).await.unwrap();
+    let token = generate_token();
+    store
+        .add_token(
+            &tenant.tenant_id,
+            &uuid::Uuid::new_v4().to_string(),
+            &TokenHash::of(&token).to_hex(),
+            START_MS,
+            START_MS + TOKEN_LIFETIME_MS,
+        )
+        .await
+        .unwrap();
+    (tenant, token)
+}
+
+impl TestApp {
+    pub async fn new() -> Self {
+        Self::with_store(test_store().await).await
+    }
+
+    pub async fn with_store(store: Arc<dyn Store>) -> Self {
+        let (tenant, token) = add_tenant(&store).await;
+        let clock = Arc::new(ManualClock::new(START_MS));
+        let state = Arc::new(AppState {
+            store,
+            default_tenant: tenant.clone(),
+            static_token: None,
+            clock: clock.clone() as Arc<dyn Clock>,
+        });
+        Self {
+            router: build_router(state.clone()),
+            state,
+            clock,
+            tenant,
+            token,
+        }
+    }
+
+    /// The SCIM base path of this test's tenant.
+    pub fn base(&self) -> String {
+        format!("/{}/scim/v2", self.tenant.tenant_id)
+    }
+
+    /// Sends a request to `path` below the tenant's base, with the token and a JSON body.
+    pub async fn call(&self, method: Method, path: &str, body: Option<Value>) -> TestResponse {
+        let mut req = Request::builder()
+            .method(method)
+            .uri(format!("{}{path}", self.base()))
+            .header("authorization", format!("Bearer {}", self.token));
+        let body = match body {
+            Some(v) => {
+                req = req.header("content-type", "application/scim+json");
+                Body::from(v.to_string())
+            }
+            None => Body::empty(),
+        };
+        self.send(req.body(body).unwrap()).await
+    }
+
+    pub async fn send(&self, req: Request<Body>) -> TestResponse {
+        let response = self.router.clone().oneshot(req).await.unwrap();
+        let status = response.status();
+        let headers = response.headers().clone();
+        let bytes = response.into_body().collect().await.unwrap().to_bytes();
+        let body = if bytes.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_slice(&bytes)
+                .unwrap_or_else(|_| panic!("not JSON: {}", String::from_utf8_lossy(&bytes)))
+        };
+        TestResponse {
+            status,
+            headers,
+            body,
+        }
+    }
+
+    pub async fn get(&self, path: &str) -> TestResponse {
+        self.call(Method::GET, path, None).await
+    }
+
+    pub async fn post(&self, path: &str, body: Value) -> TestResponse {
+        self.call(Method::POST, path, Some(body)).await
+    }
+
+    pub async fn patch(&self, path: &str, ops: Value) -> TestResponse {
+        let body = json!({
+            "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+            "Operations": ops,
+        });
+        self.call(Method::PATCH, path, Some(body)).await
+    }
+
+    /// Creates a user and returns its body.
+    pub async fn create_user(&self, user_name: &str) -> Value {
+        let r = self.post("/Users", user_body(user_name)).await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+        r.body
+    }
+
+    /// `totalResults` of `GET /Users` (with an optional filter).
+    pub async fn user_count(&self) -> i64 {
+        let r = self.get("/Users").await;
+        assert_eq!(r.status, StatusCode::OK);
+        r.body["totalResults"].as_i64().unwrap()
+    }
+}
+
+/// A user body as identity providers send it.
+pub fn user_body(user_name: &str) -> Value {
+    json!({
+        "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+        "userName": user_name,
+        "name": {"givenName": "Jane", "familyName": "Doe"},
+        "displayName": "Jane Doe",
+        "emails": [{"value": format!("{user_name}.mail@example.com"), "type": "work", "primary": true}],
+        "active": true,
+    })
+}
+
+/// Asserts AWS's error body with this status and a detail containing `detail`.
+pub fn assert_error(r: &TestResponse, status: u16, detail: &str) {
+    assert_eq!(r.status.as_u16(), status, "body: {}", r.body);
+    assert_eq!(r.header("content-type"), Some("application/json"));
+    let b = &r.body;
+    assert_eq!(
+        b["schema"],
+        json!(["urn:ietf:params:scim:api:messages:2.0:Error"])
+    );
+    assert_eq!(b["status"], json!(status.to_string()));
+    let d = b["detail"].as_str().unwrap_or_default();
+    assert!(
+        d.contains(detail),
+        "detail {d:?} does not contain {detail:?}"
+    );
+    let request_id = r.header("x-amzn-requestid").expect("request id header");
+    assert_eq!(b["exceptionRequestId"], json!(request_id));
+    let ts = b["timeStamp"].as_str().unwrap();
+    assert!(
+        chrono::NaiveDateTime::parse_from_str(ts, "%Y-%m-%d %H:%M:%S%.3f").is_ok()
+            && ts.len() == 23,
+        "timeStamp {ts}"
+    );
+}

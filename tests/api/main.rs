@@ -1,0 +1,8 @@
+//! The one integration-test binary: HTTP behaviour in process, a few tests against a real
+//! server, and the store contract, on SQLite or on the database `IDC_SCIM_TEST_DATABASE_URL`
+//! names.
+
+mod helpers;
+mod server;
+mod store;
+mod users;

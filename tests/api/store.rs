@@ -1,0 +1,271 @@
+//! The store contract, written once and run on whichever backend the harness opened.
+
+use std::sync::Arc;
+
+use idc_scim::scim::query::UserQuery;
+use idc_scim::scim::user::UserAttrs;
+use idc_scim::store::{ListArgs, Store, StoreError, Tenant};
+use serde_json::json;
+
+use crate::helpers::{START_MS, add_tenant, test_store, user_body};
+
+fn attrs(name: &str) -> UserAttrs {
+    UserAttrs::from_request(user_body(name)).unwrap()
+}
+
+async fn setup() -> (Arc<dyn Store>, Tenant) {
+    let store = test_store().await;
+    let (tenant, _) = add_tenant(&store).await;
+    (store, tenant)
+}
+
+const ALL: ListArgs<'static> = ListArgs {
+    limit: 100,
+    after: None,
+    with_total: true,
+};
+
+#[tokio::test]
+async fn users_are_created_read_updated_and_deleted() {
+    let (store, t) = setup().await;
+    let created = store
+        .create_user(&t, &attrs("a@x.y"), START_MS)
+        .await
+        .unwrap();
+    assert_eq!(created.version, 1);
+    let read = store.get_user(&t, &created.id).await.unwrap();
+    assert_eq!(read, created);
+    let mut changed = attrs("b@x.y");
+    changed.title = Some("T".into());
+    let updated = store
+        .update_user(&t, &created.id, &changed, Some(1), START_MS + 5)
+        .await
+        .unwrap();
+    assert_eq!(
+        (updated.version, updated.created_ms, updated.modified_ms),
+        (2, START_MS, START_MS + 5)
+    );
+    assert_eq!(store.get_user(&t, &created.id).await.unwrap(), updated);
+    store.delete_user(&t, &created.id).await.unwrap();
+    assert!(matches!(
+        store.get_user(&t, &created.id).await,
+        Err(StoreError::NotFound)
+    ));
+    assert!(matches!(
+        store.delete_user(&t, &created.id).await,
+        Err(StoreError::NotFound)
+    ));
+    assert!(matches!(
+        store
+            .update_user(&t, &created.id, &changed, None, START_MS)
+            .await,
+        Err(StoreError::NotFound)
+    ));
+}
+
+#[tokio::test]
+async fn a_stale_version_is_refused() {
+    let (store, t) = setup().await;
+    let u = store
+        .create_user(&t, &attrs("a@x.y"), START_MS)
+        .await
+        .unwrap();
+    store
+        .update_user(&t, &u.id, &attrs("b@x.y"), Some(1), START_MS)
+        .await
+        .unwrap();
+    let r = store
+        .update_user(&t, &u.id, &attrs("c@x.y"), Some(1), START_MS)
+        .await;
+    assert!(matches!(r, Err(StoreError::Stale)), "{r:?}");
+    assert_eq!(
+        store.get_user(&t, &u.id).await.unwrap().attrs.user_name,
+        "b@x.y"
+    );
+}
+
+#[tokio::test]
+async fn uniqueness_is_enforced_by_the_database_and_named() {
+    let (store, t) = setup().await;
+    let a = store
+        .create_user(&t, &attrs("a@x.y"), START_MS)
+        .await
+        .unwrap();
+    let mut same_name = attrs("A@X.Y");
+    same_name.emails.clear();
+    let r = store.create_user(&t, &same_name, START_MS).await;
+    assert!(
+        matches!(r, Err(StoreError::Conflict { field: "userName" })),
+        "{r:?}"
+    );
+    let mut same_mail = attrs("other@x.y");
+    same_mail.emails = a.attrs.emails.clone();
+    let r = store.create_user(&t, &same_mail, START_MS).await;
+    assert!(
+        matches!(r, Err(StoreError::Conflict { field: "emails" })),
+        "{r:?}"
+    );
+    let b = store
+        .create_user(&t, &attrs("b@x.y"), START_MS)
+        .await
+        .unwrap();
+    let mut renamed = attrs("A@x.y");
+    renamed.emails = b.attrs.emails.clone();
+    let r = store.update_user(&t, &b.id, &renamed, None, START_MS).await;
+    assert!(matches!(r, Err(StoreError::Conflict { field: "userName" })));
+    // Users without email do not collide with each other.
+    for name in ["n1", "n2"] {
+        let mut no_mail = attrs(name);
+        no_mail.emails.clear();
+        store.create_user(&t, &no_mail, START_MS).await.unwrap();
+    }
+    // Another tenant may reuse the names.
+    let (other, _) = add_tenant(&store).await;
+    store
+        .create_user(&other, &attrs("a@x.y"), START_MS)
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn lists_filter_page_and_count() {
+    let (store, t) = setup().await;
+    let mut ids = Vec::new();
+    for i in 0..7 {
+        let mut a = attrs(&format!("user{i}@x.y"));
+        a.external_id = Some(format!("ext-{}", i % 2));
+        ids.push(store.create_user(&t, &a, START_MS).await.unwrap().id);
+    }
+    ids.sort();
+    let page = store.list_users(&t, &UserQuery::All, ALL).await.unwrap();
+    assert_eq!(page.total, Some(7));
+    assert!(!page.more);
+    assert_eq!(
+        page.items.iter().map(|u| u.id.clone()).collect::<Vec<_>>(),
+        ids
+    );
+
+    let mut seen = Vec::new();
+    let mut after: Option<String> = None;
+    loop {
+        let args = ListArgs {
+            limit: 3,
+            after: after.as_deref(),
+            with_total: false,
+        };
+        let page = store.list_users(&t, &UserQuery::All, args).await.unwrap();
+        assert_eq!(page.total, None);
+        seen.extend(page.items.iter().map(|u| u.id.clone()));
+        if !page.more {
+            break;
+        }
+        after = page.items.last().map(|u| u.id.clone());
+    }
+    assert_eq!(seen, ids);
+
+    let q = UserQuery::UserName("USER3@X.Y".into());
+    let page = store.list_users(&t, &q, ALL).await.unwrap();
+    assert_eq!(page.items.len(), 1);
+    assert_eq!(page.items[0].attrs.user_name, "user3@x.y");
+    let q = UserQuery::ExternalId("ext-1".into());
+    assert_eq!(store.list_users(&t, &q, ALL).await.unwrap().total, Some(3));
+    let q = UserQuery::Id(ids[2].clone());
+    assert_eq!(
+        store.list_users(&t, &q, ALL).await.unwrap().items[0].id,
+        ids[2]
+    );
+    let limited = ListArgs {
+        limit: 2,
+        after: None,
+        with_total: true,
+    };
+    let page = store
+        .list_users(&t, &UserQuery::All, limited)
+        .await
+        .unwrap();
+    assert_eq!(
+        (page.items.len(), page.total, page.more),
+        (2, Some(7), true)
+    );
+    let (other, _) = add_tenant(&store).await;
+    assert_eq!(
+        store
+            .list_users(&other, &UserQuery::All, ALL)
+            .await
+            .unwrap()
+            .total,
+        Some(0)
+    );
+}
+
+#[tokio::test]
+async fn manager_is_indexed_for_the_id_and_manager_filter() {
+    let (store, t) = setup().await;
+    let boss = store
+        .create_user(&t, &attrs("boss@x.y"), START_MS)
+        .await
+        .unwrap();
+    let mut body = user_body("e@x.y");
+    body["urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"] =
+        json!({"manager": {"value": boss.id}});
+    let e = store
+        .create_user(&t, &UserAttrs::from_request(body).unwrap(), START_MS)
+        .await
+        .unwrap();
+    let q = UserQuery::IdAndManager {
+        id: e.id.clone(),
+        manager: boss.id.clone(),
+    };
+    assert_eq!(store.list_users(&t, &q, ALL).await.unwrap().total, Some(1));
+    let q = UserQuery::IdAndManager {
+        id: boss.id.clone(),
+        manager: boss.id.clone(),
+    };
+    assert_eq!(store.list_users(&t, &q, ALL).await.unwrap().total, Some(0));
+}
+
+#[tokio::test]
+async fn stored_tokens_open_only_their_tenant_until_they_expire() {
+    let (store, t) = setup().await;
+    let hash = "ab".repeat(32);
+    store
+        .add_token(&t.tenant_id, "tok-1", &hash, START_MS, START_MS + 1000)
+        .await
+        .unwrap();
+    assert_eq!(store.count_tokens(&t.tenant_id).await.unwrap(), 2);
+    let found = store
+        .tenant_for_token(&t.tenant_id, &hash, START_MS + 999)
+        .await
+        .unwrap();
+    assert_eq!(found, Some(t.clone()));
+    assert_eq!(
+        store
+            .tenant_for_token(&t.tenant_id, &hash, START_MS + 1000)
+            .await
+            .unwrap(),
+        None
+    );
+    let (other, _) = add_tenant(&store).await;
+    assert_eq!(
+        store
+            .tenant_for_token(&other.tenant_id, &hash, START_MS)
+            .await
+            .unwrap(),
+        None
+    );
+}
+
+#[tokio::test]
+async fn the_default_tenant_is_created_once() {
+    let store = test_store().await;
+    let first = store
+        .ensure_default_tenant(&Tenant::generate(), START_MS)
+        .await
+        .unwrap();
+    let again = store
+        .ensure_default_tenant(&Tenant::generate(), START_MS)
+        .await
+        .unwrap();
+    assert_eq!(first, again);
+    assert!(first.identity_store_id.starts_with("d-") && first.identity_store_id.len() == 12);
+}
