@@ -159,26 +159,37 @@ async fn request_context(mut req: Request, next: Next) -> Response {
     response
 }
 
-/// AWS's error body (AWS-SCIM.md, "Error body").
+/// AWS's error body (AWS-SCIM.md, "Error body"), members in AWS's order.
+#[derive(serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ErrorBody<'a> {
+    schema: [&'static str; 1],
+    detail: &'a str,
+    status: String,
+    exception_request_id: &'a str,
+    time_stamp: String,
+}
+
 fn render_error(error: &ScimError, request_id: &str, method: &Method) -> Response {
     let (status, detail) = error.status_and_detail();
-    let body = serde_json::json!({
-        "schema": [ERROR_URN],
-        "detail": detail,
-        "status": status.as_u16().to_string(),
-        "exceptionRequestId": request_id,
-        "timeStamp": chrono::Utc::now().format("%Y-%m-%d %H:%M:%S%.3f").to_string(),
-    });
-    let mut response = Response::builder().status(status);
-    if let Some(headers) = response.headers_mut() {
-        headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
-    }
+    let body = ErrorBody {
+        schema: [ERROR_URN],
+        detail,
+        status: status.as_u16().to_string(),
+        exception_request_id: request_id,
+        time_stamp: chrono::Utc::now()
+            .format("%Y-%m-%d %H:%M:%S%.3f")
+            .to_string(),
+    };
     let body = if method == Method::HEAD {
         Body::empty()
     } else {
-        Body::from(body.to_string())
+        Body::from(serde_json::to_vec(&body).unwrap_or_default())
     };
+    let mut response = Response::new(body);
+    *response.status_mut() = status;
     response
-        .body(body)
-        .unwrap_or_else(|_| status.into_response())
+        .headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    response
 }

@@ -1,6 +1,7 @@
 //! HTTP only: extract, call `scim` and the store, respond. No SQL here.
 
 pub mod discovery;
+pub mod groups;
 pub mod health;
 pub mod users;
 
@@ -14,8 +15,12 @@ use serde_json::Value;
 
 use crate::app::SharedState;
 use crate::scim::ScimError;
+use crate::scim::query::Paging;
 use crate::scim::schema::LIST_RESPONSE_URN;
-use crate::store::StoreError;
+use crate::store::{ListArgs, Page, StoreError};
+
+/// How often a PATCH is re-applied when another writer changed the resource in between.
+pub const PATCH_ATTEMPTS: usize = 8;
 
 /// The largest request body accepted.
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
@@ -32,6 +37,14 @@ pub fn scim_routes(prefix: &str) -> Router<SharedState> {
                 .put(users::replace)
                 .patch(users::patch)
                 .delete(users::delete),
+        )
+        .route(&at("/Groups"), get(groups::list).post(groups::create))
+        .route(
+            &at("/Groups/{id}"),
+            get(groups::get)
+                .patch(groups::patch)
+                .delete(groups::delete)
+                .put(unsupported_operation),
         )
         .route(
             &at("/ServiceProviderConfig"),
@@ -143,6 +156,79 @@ pub struct ListResponse<T> {
     pub next_cursor: Option<String>,
 }
 
+/// A list request: AWS's paging parameters, the cursor decoded.
+pub struct ListRequest {
+    paging: Paging,
+    after: Option<String>,
+}
+
+impl ListRequest {
+    pub fn new(params: &ListParams) -> Result<Self, ScimError> {
+        let paging = Paging::from_params(params.count.as_deref(), params.cursor.as_deref())?;
+        let after = match &paging.cursor {
+            Some(Some(c)) => Some(cursor::decode(c)?),
+            _ => None,
+        };
+        Ok(Self { paging, after })
+    }
+
+    /// What to ask the store for: a total only without cursor paging.
+    pub fn args(&self) -> ListArgs<'_> {
+        ListArgs {
+            limit: self.paging.count,
+            after: self.after.as_deref(),
+            with_total: self.paging.cursor.is_none(),
+        }
+    }
+
+    /// The ListResponse of a page, each item rendered by `render`.
+    pub fn respond<'p, T, B>(
+        &self,
+        page: &'p Page<T>,
+        id: impl Fn(&'p T) -> &'p str,
+        render: impl Fn(&'p T) -> B,
+    ) -> ListResponse<B> {
+        let mut response = ListResponse::new(page.items.iter().map(render).collect());
+        if self.paging.cursor.is_some() {
+            response.next_cursor = page
+                .more
+                .then(|| page.items.last().map(|r| cursor::encode(id(r))))
+                .flatten();
+        } else {
+            response.total_results = page.total;
+            response.start_index = Some(1);
+        }
+        response
+    }
+}
+
+/// `meta` of a resource.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Meta {
+    resource_type: &'static str,
+    created: String,
+    last_modified: String,
+    pub location: String,
+}
+
+impl Meta {
+    /// `location` is `{base_url}/{endpoint}/{id}`.
+    pub fn new(
+        resource_type: &'static str,
+        created_ms: i64,
+        modified_ms: i64,
+        location: String,
+    ) -> Self {
+        Self {
+            resource_type,
+            created: timestamp(created_ms),
+            last_modified: timestamp(modified_ms),
+            location,
+        }
+    }
+}
+
 impl<T> ListResponse<T> {
     pub fn new(resources: Vec<T>) -> Self {
         Self {
@@ -182,6 +268,7 @@ pub mod cursor {
 pub fn store_error(e: StoreError, not_found: fn() -> ScimError) -> ScimError {
     match e {
         StoreError::NotFound => not_found(),
+        StoreError::MemberNotFound => ScimError::member_not_found(),
         StoreError::Conflict {
             field: "displayName",
         } => ScimError::group_exists(),

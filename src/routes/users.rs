@@ -8,29 +8,17 @@ use axum::http::header::LOCATION;
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
-use super::{ListParams, ListResponse, ResourceId, ScimJson, cursor, store_error, timestamp};
+use super::{ListParams, ListRequest, Meta, PATCH_ATTEMPTS, ResourceId, ScimJson, store_error};
 use crate::app::SharedState;
 use crate::auth::Authenticated;
-use crate::scim::query::{Paging, user_query};
+use crate::scim::query::user_query;
 use crate::scim::schema::{ENTERPRISE_URN, USER_URN};
 use crate::scim::user::{UserAttrs, patch_user};
 use crate::scim::{ScimError, patch};
-use crate::store::{ListArgs, StoreError, UserRecord};
+use crate::store::{StoreError, UserRecord};
 
 /// The status of a successful PutUser and PatchUser: AWS's examples answer 200 with the user.
 const UPDATE_STATUS: StatusCode = StatusCode::OK;
-
-/// How often a PATCH is re-applied when another writer changed the user in between.
-const PATCH_ATTEMPTS: usize = 8;
-
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct Meta {
-    resource_type: &'static str,
-    created: String,
-    last_modified: String,
-    location: String,
-}
 
 /// A user as AWS renders it.
 #[derive(Serialize)]
@@ -50,12 +38,12 @@ impl<'a> UserBody<'a> {
         }
         UserBody {
             id: &record.id,
-            meta: Meta {
-                resource_type: "User",
-                created: timestamp(record.created_ms),
-                last_modified: timestamp(record.modified_ms),
-                location: format!("{base_url}/Users/{}", record.id),
-            },
+            meta: Meta::new(
+                "User",
+                record.created_ms,
+                record.modified_ms,
+                format!("{base_url}/Users/{}", record.id),
+            ),
             schemas,
             attrs: &record.attrs,
         }
@@ -101,36 +89,13 @@ pub async fn list(
     params: ListParams,
 ) -> Result<Response, ScimError> {
     let query = user_query(params.filter.as_deref())?;
-    let paging = Paging::from_params(params.count.as_deref(), params.cursor.as_deref())?;
-    let after = match &paging.cursor {
-        Some(Some(c)) => Some(cursor::decode(c)?),
-        _ => None,
-    };
-    let args = ListArgs {
-        limit: paging.count,
-        after: after.as_deref(),
-        with_total: paging.cursor.is_none(),
-    };
+    let request = ListRequest::new(&params)?;
     let page = state
         .store
-        .list_users(&auth.tenant, &query, args)
+        .list_users(&auth.tenant, &query, request.args())
         .await
         .map_err(not_found)?;
-    let bodies: Vec<UserBody> = page
-        .items
-        .iter()
-        .map(|r| UserBody::new(r, &auth.base_url))
-        .collect();
-    let mut response = ListResponse::new(bodies);
-    if paging.cursor.is_some() {
-        response.next_cursor = page
-            .more
-            .then(|| page.items.last().map(|r| cursor::encode(&r.id)))
-            .flatten();
-    } else {
-        response.total_results = page.total;
-        response.start_index = Some(1);
-    }
+    let response = request.respond(&page, |r| &r.id, |r| UserBody::new(r, &auth.base_url));
     Ok(Json(response).into_response())
 }
 

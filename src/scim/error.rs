@@ -68,6 +68,11 @@ impl ScimError {
         Self::NotFound("Group not found.".to_owned())
     }
 
+    /// A member id that names no user (PatchGroup, CreateGroup, ListGroups by member).
+    pub fn member_not_found() -> Self {
+        Self::NotFound("Member user not found.".to_owned())
+    }
+
     pub fn user_exists() -> Self {
         Self::Conflict("User already exists.".to_owned())
     }

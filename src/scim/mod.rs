@@ -3,6 +3,7 @@
 
 pub mod error;
 pub mod filter;
+pub mod group;
 pub mod patch;
 pub mod query;
 pub mod schema;

@@ -8,7 +8,8 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 
-use crate::scim::query::UserQuery;
+use crate::scim::group::{GroupAttrs, MemberChanges};
+use crate::scim::query::{GroupQuery, UserQuery};
 use crate::scim::user::UserAttrs;
 
 pub use sql::{PgStore, SqliteStore};
@@ -20,6 +21,9 @@ pub enum StoreError {
     /// A unique constraint: `field` is the SCIM attribute that collided.
     #[error("conflict on {field}")]
     Conflict { field: &'static str },
+    /// A member id names no user of the tenant.
+    #[error("member not found")]
+    MemberNotFound,
     /// The row changed since it was read (optimistic concurrency); the caller retries.
     #[error("the row changed concurrently")]
     Stale,
@@ -31,6 +35,12 @@ pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
 impl From<sqlx::Error> for StoreError {
     fn from(e: sqlx::Error) -> Self {
+        if e.as_database_error()
+            .is_some_and(|db| db.is_foreign_key_violation())
+        {
+            // The only foreign keys a request can break are those of memberships.
+            return Self::MemberNotFound;
+        }
         if let Some(db) = e.as_database_error()
             && db.is_unique_violation()
         {
@@ -90,6 +100,24 @@ pub struct UserRecord {
     pub created_ms: i64,
     pub modified_ms: i64,
     pub attrs: UserAttrs,
+}
+
+/// A stored group. Its members are kept apart and never loaded with it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GroupRecord {
+    pub id: String,
+    pub version: i64,
+    pub created_ms: i64,
+    pub modified_ms: i64,
+    pub attrs: GroupAttrs,
+}
+
+/// What a PatchGroup writes: new attributes (if the patch changes any, with the version they
+/// were computed from) and membership changes.
+#[derive(Debug, Clone, Copy)]
+pub struct GroupChange<'a> {
+    pub attrs: Option<(&'a GroupAttrs, i64)>,
+    pub members: &'a MemberChanges,
 }
 
 /// One page of a list, in id order.
@@ -162,6 +190,36 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<UserRecord>;
     /// Deletes a user and, by cascade, their memberships.
     async fn delete_user(&self, tenant: &Tenant, id: &str) -> Result<()>;
+    /// Whether a user exists.
+    async fn user_exists(&self, tenant: &Tenant, id: &str) -> Result<bool>;
+
+    /// Creates a group with its first members (`StoreError::MemberNotFound` if one is not a
+    /// user), in one transaction.
+    async fn create_group(
+        &self,
+        tenant: &Tenant,
+        attrs: &GroupAttrs,
+        members: &[String],
+        now_ms: i64,
+    ) -> Result<GroupRecord>;
+    async fn get_group(&self, tenant: &Tenant, id: &str) -> Result<GroupRecord>;
+    async fn list_groups(
+        &self,
+        tenant: &Tenant,
+        query: &GroupQuery,
+        args: ListArgs<'_>,
+    ) -> Result<Page<GroupRecord>>;
+    /// Applies a PatchGroup in one transaction. Adding a member twice or removing a
+    /// non-member changes nothing; `Stale` if the attributes' version moved on.
+    async fn patch_group(
+        &self,
+        tenant: &Tenant,
+        id: &str,
+        change: GroupChange<'_>,
+        now_ms: i64,
+    ) -> Result<()>;
+    /// Deletes a group and, by cascade, its memberships.
+    async fn delete_group(&self, tenant: &Tenant, id: &str) -> Result<()>;
 }
 
 /// Opens the store a URL names (`postgres://`, `postgresql://` or `sqlite:`) and migrates it.

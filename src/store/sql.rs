@@ -15,8 +15,11 @@ use sqlx::sqlite::{
 };
 use sqlx::{QueryBuilder, Row};
 
-use super::{ListArgs, Page, Result, Store, StoreError, Tenant, UserRecord};
-use crate::scim::query::UserQuery;
+use super::{
+    GroupChange, GroupRecord, ListArgs, Page, Result, Store, StoreError, Tenant, UserRecord,
+};
+use crate::scim::group::GroupAttrs;
+use crate::scim::query::{GroupQuery, UserQuery};
 use crate::scim::user::UserAttrs;
 
 /// PostgreSQL, for deployments; several instances may share one database.
@@ -94,6 +97,54 @@ where
         modified_ms: row.try_get("modified_ms")?,
         attrs,
     })
+}
+
+const GROUP_COLUMNS: &str =
+    "g.id, g.display_name, g.external_id, g.version, g.created_ms, g.modified_ms";
+
+fn group_from_row<R: Row>(row: &R) -> Result<GroupRecord>
+where
+    for<'r> String: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    for<'r> Option<String>: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    for<'r> i64: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    for<'r> &'r str: sqlx::ColumnIndex<R>,
+{
+    Ok(GroupRecord {
+        id: row.try_get("id")?,
+        version: row.try_get("version")?,
+        created_ms: row.try_get("created_ms")?,
+        modified_ms: row.try_get("modified_ms")?,
+        attrs: GroupAttrs {
+            display_name: row.try_get("display_name")?,
+            external_id: row.try_get("external_id")?,
+        },
+    })
+}
+
+/// Splits a page of rows into the page: `limit + 1` rows were asked for, to learn whether
+/// more follow.
+fn page_of<R, T>(
+    rows: &[R],
+    args: ListArgs<'_>,
+    decode: impl Fn(&R) -> Result<T>,
+) -> Result<Page<T>>
+where
+    R: Row,
+    for<'r> i64: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    for<'r> &'r str: sqlx::ColumnIndex<R>,
+{
+    let total = match (args.with_total, rows.first()) {
+        (false, _) => None,
+        (true, None) => Some(0),
+        (true, Some(row)) => Some(row.try_get::<i64, _>("total")?),
+    };
+    let more = rows.len() > args.limit as usize;
+    let items = rows
+        .iter()
+        .take(args.limit as usize)
+        .map(decode)
+        .collect::<Result<Vec<_>>>()?;
+    Ok(Page { items, total, more })
 }
 
 fn user_data(attrs: &UserAttrs) -> String {
@@ -279,18 +330,7 @@ macro_rules! sql_store {
                 qb.push(" ORDER BY u.id LIMIT ");
                 qb.push_bind(i64::from(args.limit) + 1);
                 let rows = qb.build().fetch_all(&self.pool).await?;
-                let total = match (args.with_total, rows.first()) {
-                    (false, _) => None,
-                    (true, None) => Some(0),
-                    (true, Some(row)) => Some(row.try_get::<i64, _>("total")?),
-                };
-                let more = rows.len() > args.limit as usize;
-                let items = rows
-                    .iter()
-                    .take(args.limit as usize)
-                    .map(user_from_row)
-                    .collect::<Result<Vec<_>>>()?;
-                Ok(Page { items, total, more })
+                page_of(&rows, args, user_from_row)
             }
 
             async fn update_user(
@@ -350,6 +390,197 @@ macro_rules! sql_store {
                 if done.rows_affected() == 0 {
                     return Err(StoreError::NotFound);
                 }
+                Ok(())
+            }
+
+            async fn user_exists(&self, tenant: &Tenant, id: &str) -> Result<bool> {
+                let row = sqlx::query("SELECT 1 AS one FROM users WHERE tenant_id = $1 AND id = $2")
+                    .bind(&tenant.tenant_id)
+                    .bind(id)
+                    .fetch_optional(&self.pool)
+                    .await?;
+                Ok(row.is_some())
+            }
+
+            async fn create_group(
+                &self,
+                tenant: &Tenant,
+                attrs: &GroupAttrs,
+                members: &[String],
+                now_ms: i64,
+            ) -> Result<GroupRecord> {
+                let id = tenant.new_resource_id();
+                let mut tx = self.pool.begin().await?;
+                sqlx::query(
+                    "INSERT INTO groups (tenant_id, id, display_name, display_name_lower, \
+                     external_id, version, created_ms, modified_ms) \
+                     VALUES ($1, $2, $3, $4, $5, 1, $6, $6)",
+                )
+                .bind(&tenant.tenant_id)
+                .bind(&id)
+                .bind(&attrs.display_name)
+                .bind(attrs.display_name_key())
+                .bind(&attrs.external_id)
+                .bind(now_ms)
+                .execute(&mut *tx)
+                .await?;
+                Self::insert_members(&mut tx, tenant, &id, members).await?;
+                tx.commit().await?;
+                Ok(GroupRecord {
+                    id,
+                    version: 1,
+                    created_ms: now_ms,
+                    modified_ms: now_ms,
+                    attrs: attrs.clone(),
+                })
+            }
+
+            async fn get_group(&self, tenant: &Tenant, id: &str) -> Result<GroupRecord> {
+                let sql = format!("SELECT {GROUP_COLUMNS} FROM groups g WHERE g.tenant_id = $1 AND g.id = $2");
+                let row = sqlx::query(&sql)
+                    .bind(&tenant.tenant_id)
+                    .bind(id)
+                    .fetch_optional(&self.pool)
+                    .await?
+                    .ok_or(StoreError::NotFound)?;
+                group_from_row(&row)
+            }
+
+            async fn list_groups(
+                &self,
+                tenant: &Tenant,
+                query: &GroupQuery,
+                args: ListArgs<'_>,
+            ) -> Result<Page<GroupRecord>> {
+                let mut qb = QueryBuilder::<$db>::new("SELECT ");
+                qb.push(GROUP_COLUMNS);
+                if args.with_total {
+                    qb.push(", COUNT(*) OVER () AS total");
+                }
+                qb.push(" FROM groups g");
+                if let GroupQuery::Member(user) = query {
+                    qb.push(" JOIN group_members m ON m.tenant_id = g.tenant_id AND m.group_id = g.id AND m.user_id = ");
+                    qb.push_bind(user);
+                }
+                qb.push(" WHERE g.tenant_id = ");
+                qb.push_bind(&tenant.tenant_id);
+                match query {
+                    GroupQuery::All | GroupQuery::Member(_) => {}
+                    GroupQuery::DisplayName(name) => {
+                        qb.push(" AND g.display_name_lower = ");
+                        qb.push_bind(name.to_lowercase());
+                    }
+                    GroupQuery::ExternalId(ext) => {
+                        qb.push(" AND g.external_id = ");
+                        qb.push_bind(ext);
+                    }
+                    GroupQuery::Id(id) => {
+                        qb.push(" AND g.id = ");
+                        qb.push_bind(id);
+                    }
+                    GroupQuery::IdAndMember { id, member } => {
+                        qb.push(" AND g.id = ");
+                        qb.push_bind(id);
+                        qb.push(" AND EXISTS (SELECT 1 FROM group_members m WHERE m.tenant_id = g.tenant_id AND m.group_id = g.id AND m.user_id = ");
+                        qb.push_bind(member);
+                        qb.push(")");
+                    }
+                }
+                if let Some(after) = args.after {
+                    qb.push(" AND g.id > ");
+                    qb.push_bind(after);
+                }
+                qb.push(" ORDER BY g.id LIMIT ");
+                qb.push_bind(i64::from(args.limit) + 1);
+                let rows = qb.build().fetch_all(&self.pool).await?;
+                page_of(&rows, args, group_from_row)
+            }
+
+            async fn patch_group(
+                &self,
+                tenant: &Tenant,
+                id: &str,
+                change: GroupChange<'_>,
+                now_ms: i64,
+            ) -> Result<()> {
+                let mut tx = self.pool.begin().await?;
+                // A write first, so that SQLite takes its write lock at the start.
+                let mut qb = QueryBuilder::<$db>::new("UPDATE groups SET version = version + 1, modified_ms = ");
+                qb.push_bind(now_ms);
+                if let Some((attrs, _)) = change.attrs {
+                    qb.push(", display_name = ");
+                    qb.push_bind(&attrs.display_name);
+                    qb.push(", display_name_lower = ");
+                    qb.push_bind(attrs.display_name_key());
+                    qb.push(", external_id = ");
+                    qb.push_bind(&attrs.external_id);
+                }
+                qb.push(" WHERE tenant_id = ");
+                qb.push_bind(&tenant.tenant_id);
+                qb.push(" AND id = ");
+                qb.push_bind(id);
+                if let Some((_, version)) = change.attrs {
+                    qb.push(" AND version = ");
+                    qb.push_bind(version);
+                }
+                if qb.build().execute(&mut *tx).await?.rows_affected() == 0 {
+                    tx.rollback().await?;
+                    if change.attrs.is_some() {
+                        self.get_group(tenant, id).await?;
+                        return Err(StoreError::Stale);
+                    }
+                    return Err(StoreError::NotFound);
+                }
+                let remove = &change.members.remove;
+                if !remove.is_empty() {
+                    let mut qb = QueryBuilder::<$db>::new("DELETE FROM group_members WHERE tenant_id = ");
+                    qb.push_bind(&tenant.tenant_id);
+                    qb.push(" AND group_id = ");
+                    qb.push_bind(id);
+                    qb.push(" AND user_id IN (");
+                    let mut list = qb.separated(", ");
+                    for user in remove {
+                        list.push_bind(user);
+                    }
+                    qb.push(")");
+                    qb.build().execute(&mut *tx).await?;
+                }
+                Self::insert_members(&mut tx, tenant, id, &change.members.add).await?;
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn delete_group(&self, tenant: &Tenant, id: &str) -> Result<()> {
+                let done = sqlx::query("DELETE FROM groups WHERE tenant_id = $1 AND id = $2")
+                    .bind(&tenant.tenant_id)
+                    .bind(id)
+                    .execute(&self.pool)
+                    .await?;
+                if done.rows_affected() == 0 {
+                    return Err(StoreError::NotFound);
+                }
+                Ok(())
+            }
+        }
+
+        impl $store {
+            /// Adds members; existing ones are kept, an id that is no user of the tenant
+            /// breaks the foreign key (`StoreError::MemberNotFound`).
+            async fn insert_members(
+                tx: &mut sqlx::Transaction<'_, $db>,
+                tenant: &Tenant,
+                group_id: &str,
+                users: &[String],
+            ) -> Result<()> {
+                if users.is_empty() {
+                    return Ok(());
+                }
+                let mut qb = QueryBuilder::<$db>::new("INSERT INTO group_members (tenant_id, group_id, user_id) ");
+                qb.push_values(users, |mut row, user| {
+                    row.push_bind(&tenant.tenant_id).push_bind(group_id).push_bind(user);
+                });
+                qb.push(" ON CONFLICT DO NOTHING");
+                qb.build().execute(&mut **tx).await?;
                 Ok(())
             }
         }

@@ -1,0 +1,412 @@
+//! The Group resource as IAM Identity Center keeps it (AWS-SCIM.md, "Groups"): `displayName`,
+//! `externalId`, and `members`, which are written but never returned. PATCH is split into
+//! attribute changes (through the generic engine) and a membership change set, so that a
+//! group of any size is changed without being read.
+
+use std::collections::BTreeSet;
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use super::error::{Result, ScimError};
+use super::filter::{CompValue, CompareOp, Filter};
+use super::patch::{self, OpKind, PatchOp};
+use super::schema::GROUP_RESOURCE;
+use super::user::{canonicalize_resource, limits};
+
+/// The most members a CreateGroup body may hold, and the most membership changes (values
+/// added or removed) one PatchGroup may make.
+pub const MAX_MEMBERS_PER_REQUEST: usize = 100;
+/// The most operations one PatchGroup may hold (inferred: AWS documents the membership
+/// limit only; a request cannot usefully hold more operations than changes).
+pub const MAX_OPERATIONS: usize = 100;
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct GroupAttrs {
+    pub display_name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub external_id: Option<String>,
+}
+
+/// A membership change set: ids to add and ids to remove, disjoint.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MemberChanges {
+    pub add: Vec<String>,
+    pub remove: Vec<String>,
+}
+
+/// What a PatchGroup does.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GroupPatch {
+    /// The operations that change attributes, to apply to the current group.
+    attr_ops: Vec<PatchOp>,
+    pub members: MemberChanges,
+}
+
+impl GroupAttrs {
+    /// Validates a CreateGroup body; returns the attributes and the member ids.
+    pub fn from_request(body: Value) -> Result<(Self, Vec<String>)> {
+        let Value::Object(mut body) = body else {
+            return Err(ScimError::unparsable());
+        };
+        let members = match take_ci(&mut body, "members") {
+            None | Some(Value::Null) => Vec::new(),
+            Some(v) => member_ids(&v)?,
+        };
+        if members.len() > MAX_MEMBERS_PER_REQUEST {
+            return Err(ScimError::invalid(format!(
+                "A group can be created with at most {MAX_MEMBERS_PER_REQUEST} members."
+            )));
+        }
+        let members: BTreeSet<String> = members.into_iter().collect();
+        Ok((Self::from_json(body)?, members.into_iter().collect()))
+    }
+
+    fn from_json(body: Map<String, Value>) -> Result<Self> {
+        let canonical = canonicalize_resource(body, &GROUP_RESOURCE)?;
+        let attrs: Self = serde_json::from_value(Value::Object(canonical))
+            .map_err(|_| ScimError::invalid("Attribute \"displayName\" is required."))?;
+        let len = attrs.display_name.chars().count();
+        if len == 0 || attrs.display_name.trim().is_empty() || len > limits::STRING {
+            return Err(ScimError::invalid(format!(
+                "Attribute \"displayName\" must be 1 to {} characters long.",
+                limits::STRING
+            )));
+        }
+        if let Some(ext) = &attrs.external_id {
+            let len = ext.chars().count();
+            if len == 0 || len > limits::EXTERNAL_ID {
+                return Err(ScimError::invalid(format!(
+                    "Attribute \"externalId\" must be 1 to {} characters long.",
+                    limits::EXTERNAL_ID
+                )));
+            }
+        }
+        Ok(attrs)
+    }
+
+    /// The lowercase display name, unique per tenant.
+    pub fn display_name_key(&self) -> String {
+        self.display_name.to_lowercase()
+    }
+
+    fn to_json(&self) -> Map<String, Value> {
+        match serde_json::to_value(self) {
+            Ok(Value::Object(map)) => map,
+            _ => unreachable!("GroupAttrs serialises to an object"),
+        }
+    }
+}
+
+impl GroupPatch {
+    /// Splits a PatchGroup into attribute operations and membership changes, with AWS's rules:
+    /// only `displayName`, `externalId` and `members`; no replacing or removing all members; at
+    /// most 100 membership changes and 100 operations; only `eq` in value filters.
+    pub fn plan(ops: Vec<PatchOp>) -> Result<Self> {
+        if ops.len() > MAX_OPERATIONS {
+            return Err(ScimError::invalid(format!(
+                "A request may hold at most {MAX_OPERATIONS} operations."
+            )));
+        }
+        patch::check_only_eq(&ops)?;
+        let mut attr_ops = Vec::new();
+        let mut add = BTreeSet::new();
+        let mut remove = BTreeSet::new();
+        let mut changes = 0usize;
+        let mut record = |kind: OpKind, ids: Vec<String>| {
+            changes += ids.len();
+            for id in ids {
+                if kind == OpKind::Remove {
+                    add.remove(&id);
+                    remove.insert(id);
+                } else {
+                    remove.remove(&id);
+                    add.insert(id);
+                }
+            }
+        };
+        for mut op in ops {
+            match &op.path {
+                Some(path) if path.attr.attr.eq_ignore_ascii_case("members") => {
+                    let ids = member_op(&op)?;
+                    record(op.op, ids);
+                }
+                Some(_) => attr_ops.push(op),
+                None => {
+                    let members = match op.value.as_mut() {
+                        Some(Value::Object(map)) => take_ci(map, "members"),
+                        _ => None,
+                    };
+                    if let Some(members) = members {
+                        if op.op == OpKind::Replace {
+                            return Err(replace_all_members());
+                        }
+                        record(op.op, member_ids(&members)?);
+                    }
+                    if op.value.as_ref().is_some_and(has_attributes) {
+                        attr_ops.push(op);
+                    }
+                }
+            }
+        }
+        if changes > MAX_MEMBERS_PER_REQUEST {
+            return Err(ScimError::invalid(format!(
+                "A request may make at most {MAX_MEMBERS_PER_REQUEST} membership changes."
+            )));
+        }
+        Ok(Self {
+            attr_ops,
+            members: MemberChanges {
+                add: add.into_iter().collect(),
+                remove: remove.into_iter().collect(),
+            },
+        })
+    }
+
+    /// Whether the patch changes `displayName` or `externalId`.
+    pub fn changes_attributes(&self) -> bool {
+        !self.attr_ops.is_empty()
+    }
+
+    /// The attributes after the patch.
+    pub fn apply(&self, current: &GroupAttrs) -> Result<GroupAttrs> {
+        let mut json = current.to_json();
+        patch::apply(&mut json, &self.attr_ops, &GROUP_RESOURCE)?;
+        GroupAttrs::from_json(json)
+    }
+}
+
+fn replace_all_members() -> ScimError {
+    ScimError::invalid(
+        "Replacing or removing all members of a group in one request is not supported.",
+    )
+}
+
+/// Whether a no-path value still names an attribute once `members` is taken out.
+fn has_attributes(value: &Value) -> bool {
+    match value {
+        Value::Object(map) => map.keys().any(|k| {
+            !["id", "schemas", "meta"]
+                .iter()
+                .any(|i| i.eq_ignore_ascii_case(k))
+        }),
+        _ => true,
+    }
+}
+
+/// The member ids an operation on path `members...` adds or removes.
+fn member_op(op: &PatchOp) -> Result<Vec<String>> {
+    let path = op.path.as_ref().expect("member_op is called with a path");
+    if path.sub_attr.is_some() || path.attr.sub_attr.is_some() {
+        return Err(ScimError::invalid(
+            "Only whole members can be added or removed.",
+        ));
+    }
+    match (op.op, &path.filter, &op.value) {
+        (OpKind::Replace, _, _) => Err(replace_all_members()),
+        (OpKind::Add, None, Some(v)) => member_ids(v),
+        (OpKind::Remove, None, Some(v)) => member_ids(v),
+        (OpKind::Remove, None, None) => Err(replace_all_members()),
+        (OpKind::Remove, Some(filter), _) => match filter {
+            Filter::Compare(p, CompareOp::Eq, CompValue::Str(id))
+                if p.urn.is_none()
+                    && p.sub_attr.is_none()
+                    && p.attr.eq_ignore_ascii_case("value") =>
+            {
+                Ok(vec![id.clone()])
+            }
+            _ => Err(ScimError::invalid(
+                "Members can only be selected with members[value eq \"<id>\"].",
+            )),
+        },
+        (OpKind::Add, Some(_), _) => Err(ScimError::invalid(
+            "Members are added with path \"members\" and a value array.",
+        )),
+        (OpKind::Add, None, None) => Err(ScimError::invalid(
+            "A value is required for add operations.",
+        )),
+    }
+}
+
+/// Ids from `[{"value": "<id>"}, ...]` (or one such object). Okta adds `display`, others
+/// `$ref` or `type`: those are ignored; anything else is refused.
+fn member_ids(value: &Value) -> Result<Vec<String>> {
+    let items: &[Value] = match value {
+        Value::Array(items) => items,
+        Value::Object(_) => std::slice::from_ref(value),
+        _ => {
+            return Err(ScimError::invalid(
+                "Attribute \"members\" must be an array of objects.",
+            ));
+        }
+    };
+    items
+        .iter()
+        .map(|item| {
+            let Value::Object(map) = item else {
+                return Err(ScimError::invalid(
+                    "Attribute \"members\" must be an array of objects.",
+                ));
+            };
+            let mut id = None;
+            for (k, v) in map {
+                if k.eq_ignore_ascii_case("value") {
+                    id = v.as_str().filter(|s| !s.is_empty());
+                } else if !["display", "$ref", "type"]
+                    .iter()
+                    .any(|a| a.eq_ignore_ascii_case(k))
+                {
+                    return Err(ScimError::invalid(format!(
+                        "Attribute \"members.{k}\" is not supported."
+                    )));
+                }
+            }
+            id.map(str::to_owned)
+                .ok_or_else(|| ScimError::invalid("Each member needs a \"value\" with a user id."))
+        })
+        .collect()
+}
+
+fn take_ci(map: &mut Map<String, Value>, key: &str) -> Option<Value> {
+    let found = map.keys().find(|k| k.eq_ignore_ascii_case(key))?.clone();
+    map.remove(&found)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn plan(ops: Value) -> Result<GroupPatch> {
+        let body = json!({"schemas": [super::super::schema::PATCH_OP_URN], "Operations": ops});
+        GroupPatch::plan(patch::parse_request(body)?)
+    }
+
+    fn ids(v: &[&str]) -> Vec<String> {
+        v.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn create_body_gives_attributes_and_members() {
+        let (attrs, members) = GroupAttrs::from_request(json!({
+            "schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"],
+            "displayName": "Eng", "externalId": "x",
+            "members": [{"value": "b", "display": "B"}, {"value": "a"}, {"value": "b"}],
+        }))
+        .unwrap();
+        assert_eq!(
+            attrs,
+            GroupAttrs {
+                display_name: "Eng".into(),
+                external_id: Some("x".into())
+            }
+        );
+        assert_eq!(members, ids(&["a", "b"]));
+        let (_, none) =
+            GroupAttrs::from_request(json!({"displayName": "E", "members": []})).unwrap();
+        assert!(none.is_empty());
+    }
+
+    #[test]
+    fn create_body_errors() {
+        let too_many: Vec<Value> = (0..101)
+            .map(|i| json!({"value": format!("u{i}")}))
+            .collect();
+        for body in [
+            json!({}),
+            json!({"displayName": ""}),
+            json!({"displayName": "x".repeat(1025)}),
+            json!({"displayName": "E", "externalId": "x".repeat(257)}),
+            json!({"displayName": "E", "members": too_many}),
+            json!({"displayName": "E", "members": "u1"}),
+            json!({"displayName": "E", "members": [{"id": "u1"}]}),
+            json!({"displayName": "E", "owner": "me"}),
+            json!([]),
+        ] {
+            assert!(
+                matches!(
+                    GroupAttrs::from_request(body.clone()),
+                    Err(ScimError::Validation(_))
+                ),
+                "{body}"
+            );
+        }
+    }
+
+    #[test]
+    fn member_operations_become_a_change_set() {
+        let p = plan(json!([
+            {"op": "Add", "path": "members", "value": [{"value": "u1"}, {"value": "u2", "display": "x"}]},
+            {"op": "Remove", "path": "members", "value": [{"value": "u3"}]},
+            {"op": "remove", "path": "members[value eq \"u2\"]"},
+            {"op": "add", "value": {"members": [{"value": "u4"}]}},
+        ]))
+        .unwrap();
+        assert_eq!(p.members.add, ids(&["u1", "u4"]));
+        assert_eq!(p.members.remove, ids(&["u2", "u3"]));
+        assert!(!p.changes_attributes());
+    }
+
+    #[test]
+    fn renames_in_both_forms() {
+        let current = GroupAttrs {
+            display_name: "Old".into(),
+            external_id: None,
+        };
+        for ops in [
+            json!([{"op": "replace", "path": "displayName", "value": "New"}]),
+            json!([{"op": "replace", "value": {"id": "g1", "displayName": "New"}}]),
+        ] {
+            let p = plan(ops).unwrap();
+            assert!(p.changes_attributes());
+            assert_eq!(p.apply(&current).unwrap().display_name, "New");
+        }
+        let p = plan(json!([{"op": "add", "path": "externalId", "value": "e"}])).unwrap();
+        assert_eq!(p.apply(&current).unwrap().external_id.as_deref(), Some("e"));
+        let p = plan(json!([{"op": "remove", "path": "displayName"}])).unwrap();
+        assert!(p.apply(&current).is_err());
+    }
+
+    #[test]
+    fn aws_refusals() {
+        let hundred_and_one: Vec<Value> = (0..101)
+            .map(|i| json!({"value": format!("u{i}")}))
+            .collect();
+        let many_ops: Vec<Value> = (0..101)
+            .map(|i| json!({"op": "add", "path": "members", "value": [{"value": format!("u{i}")}]}))
+            .collect();
+        for ops in [
+            json!([{"op": "replace", "path": "members", "value": [{"value": "u1"}]}]),
+            json!([{"op": "remove", "path": "members"}]),
+            json!([{"op": "replace", "value": {"members": [{"value": "u1"}]}}]),
+            json!([{"op": "add", "path": "members", "value": hundred_and_one}]),
+            Value::Array(many_ops),
+            json!([{"op": "remove", "path": "members[value ne \"u1\"]"}]),
+            json!([{"op": "remove", "path": "members[display eq \"u1\"]"}]),
+            json!([{"op": "add", "path": "members[value eq \"u1\"]", "value": "x"}]),
+            json!([{"op": "add", "path": "members", "value": "u1"}]),
+            json!([{"op": "add", "path": "owner", "value": "u1"}]),
+        ] {
+            let r = plan(ops.clone()).and_then(|p| {
+                p.apply(&GroupAttrs {
+                    display_name: "G".into(),
+                    external_id: None,
+                })
+            });
+            assert!(matches!(r, Err(ScimError::Validation(_))), "{ops}: {r:?}");
+        }
+        // Exactly 100 changes is fine.
+        let hundred: Vec<Value> = (0..100)
+            .map(|i| json!({"value": format!("u{i}")}))
+            .collect();
+        assert_eq!(
+            plan(json!([{"op": "add", "path": "members", "value": hundred}]))
+                .unwrap()
+                .members
+                .add
+                .len(),
+            100
+        );
+    }
+}
