@@ -227,9 +227,10 @@ async fn manager_is_indexed_for_the_id_and_manager_filter() {
 #[tokio::test]
 async fn stored_tokens_open_only_their_tenant_until_they_expire() {
     let (store, t) = setup().await;
-    let hash = "ab".repeat(32);
+    let hash = uuid::Uuid::new_v4().simple().to_string().repeat(2);
+    let token_id = uuid::Uuid::new_v4().to_string();
     store
-        .add_token(&t.tenant_id, "tok-1", &hash, START_MS, START_MS + 1000)
+        .add_token(&t.tenant_id, &token_id, &hash, START_MS, START_MS + 1000)
         .await
         .unwrap();
     assert_eq!(store.count_tokens(&t.tenant_id).await.unwrap(), 2);
@@ -268,4 +269,151 @@ async fn the_default_tenant_is_created_once() {
         .unwrap();
     assert_eq!(first, again);
     assert!(first.identity_store_id.starts_with("d-") && first.identity_store_id.len() == 12);
+}
+
+fn group(name: &str) -> idc_scim::scim::group::GroupAttrs {
+    idc_scim::scim::group::GroupAttrs {
+        display_name: name.to_owned(),
+        external_id: None,
+    }
+}
+
+#[tokio::test]
+async fn memberships_follow_users_and_groups() {
+    use idc_scim::scim::group::MemberChanges;
+    use idc_scim::scim::query::GroupQuery;
+    use idc_scim::store::GroupChange;
+
+    let (store, t) = setup().await;
+    let u1 = store
+        .create_user(&t, &attrs("u1@x.y"), START_MS)
+        .await
+        .unwrap()
+        .id;
+    let u2 = store
+        .create_user(&t, &attrs("u2@x.y"), START_MS)
+        .await
+        .unwrap()
+        .id;
+    let g = store
+        .create_group(&t, &group("G"), std::slice::from_ref(&u1), START_MS)
+        .await
+        .unwrap();
+    let r = store.create_group(&t, &group("g"), &[], START_MS).await;
+    assert!(
+        matches!(
+            r,
+            Err(StoreError::Conflict {
+                field: "displayName"
+            })
+        ),
+        "{r:?}"
+    );
+    let r = store
+        .create_group(&t, &group("H"), &["ghost".into()], START_MS)
+        .await;
+    assert!(matches!(r, Err(StoreError::MemberNotFound)), "{r:?}");
+    let none = GroupQuery::DisplayName("h".into());
+    assert_eq!(
+        store.list_groups(&t, &none, ALL).await.unwrap().total,
+        Some(0)
+    );
+
+    let add = MemberChanges {
+        add: vec![u1.clone(), u2.clone()],
+        remove: vec![],
+    };
+    let change = GroupChange {
+        attrs: None,
+        members: &add,
+    };
+    store
+        .patch_group(&t, &g.id, change, START_MS + 1)
+        .await
+        .unwrap();
+    let members = UserQuery::Group(g.id.clone());
+    assert_eq!(
+        store.list_users(&t, &members, ALL).await.unwrap().total,
+        Some(2)
+    );
+    let check = GroupQuery::IdAndMember {
+        id: g.id.clone(),
+        member: u2.clone(),
+    };
+    assert_eq!(
+        store.list_groups(&t, &check, ALL).await.unwrap().total,
+        Some(1)
+    );
+
+    // A stale rename is refused and changes no membership.
+    let renamed = group("G2");
+    let drop_u1 = MemberChanges {
+        add: vec![],
+        remove: vec![u1.clone()],
+    };
+    let stale = GroupChange {
+        attrs: Some((&renamed, 1)),
+        members: &drop_u1,
+    };
+    let r = store.patch_group(&t, &g.id, stale, START_MS + 2).await;
+    assert!(matches!(r, Err(StoreError::Stale)), "{r:?}");
+    assert_eq!(
+        store.list_users(&t, &members, ALL).await.unwrap().total,
+        Some(2)
+    );
+    let current = store.get_group(&t, &g.id).await.unwrap();
+    assert_eq!((current.version, current.modified_ms), (2, START_MS + 1));
+    let fresh = GroupChange {
+        attrs: Some((&renamed, current.version)),
+        members: &drop_u1,
+    };
+    store
+        .patch_group(&t, &g.id, fresh, START_MS + 3)
+        .await
+        .unwrap();
+    assert_eq!(
+        store.get_group(&t, &g.id).await.unwrap().attrs.display_name,
+        "G2"
+    );
+    assert_eq!(
+        store.list_users(&t, &members, ALL).await.unwrap().total,
+        Some(1)
+    );
+
+    // Deleting the user removes the membership; deleting the group removes the rest.
+    store.delete_user(&t, &u2).await.unwrap();
+    assert_eq!(
+        store.list_users(&t, &members, ALL).await.unwrap().total,
+        Some(0)
+    );
+    let add_back = MemberChanges {
+        add: vec![u1.clone()],
+        remove: vec![],
+    };
+    let change = GroupChange {
+        attrs: None,
+        members: &add_back,
+    };
+    store
+        .patch_group(&t, &g.id, change, START_MS + 4)
+        .await
+        .unwrap();
+    store.delete_group(&t, &g.id).await.unwrap();
+    let of_u1 = GroupQuery::Member(u1.clone());
+    assert_eq!(
+        store.list_groups(&t, &of_u1, ALL).await.unwrap().total,
+        Some(0)
+    );
+    assert!(matches!(
+        store.delete_group(&t, &g.id).await,
+        Err(StoreError::NotFound)
+    ));
+    let change = GroupChange {
+        attrs: None,
+        members: &add_back,
+    };
+    let r = store.patch_group(&t, &g.id, change, START_MS).await;
+    assert!(matches!(r, Err(StoreError::NotFound)));
+    assert!(store.user_exists(&t, &u1).await.unwrap());
+    assert!(!store.user_exists(&t, &u2).await.unwrap());
 }
