@@ -59,17 +59,22 @@ impl IntoResponse for ScimError {
 
 /// The whole HTTP application.
 pub fn build_router(state: SharedState) -> Router {
+    // Unsupported methods on SCIM paths are authenticated too, as AWS does.
     let scim = routes::scim_routes("/scim/v2")
         .merge(routes::scim_routes("/{tenant}/scim/v2"))
-        .route_layer(middleware::from_fn_with_state(
+        .route_layer(middleware::from_fn(record_route))
+        .method_not_allowed_fallback(routes::unsupported_operation)
+        .layer(middleware::from_fn_with_state(
             state.clone(),
             auth::authenticate,
         ));
     let inner = Router::new()
-        .merge(scim)
-        .route("/health", get(routes::health::health))
+        .route(
+            "/health",
+            get(routes::health::health).fallback(routes::unsupported_operation),
+        )
         .route_layer(middleware::from_fn(record_route))
-        .method_not_allowed_fallback(routes::unsupported_operation)
+        .merge(scim)
         .fallback(routes::not_found)
         .with_state(state);
     // Layers on a router with only a fallback run before the inner router matches, so the
