@@ -69,3 +69,58 @@ async fn a_real_server_answers_with_aws_headers_and_shuts_down_gracefully() {
             .is_err()
     );
 }
+
+/// A log sink for one test.
+#[derive(Clone, Default)]
+struct Captured(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn logs_name_the_request_but_never_the_token() {
+    let sink = Captured::default();
+    let writer = sink.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::TRACE)
+        .with_ansi(false)
+        .with_writer(move || writer.clone())
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+
+    let app = TestApp::new().await;
+    let created = app.post("/Users", user_body("logged@example.com")).await;
+    assert_eq!(created.status, 201);
+    let wrong = axum::http::Request::get(format!("{}/Users", app.base()))
+        .header("authorization", "Bearer not-the-token-0123456789")
+        .body(axum::body::Body::empty())
+        .unwrap();
+    assert_eq!(app.send(wrong).await.status, 401);
+
+    let logs = String::from_utf8(sink.0.lock().unwrap().clone()).unwrap();
+    let request_id = created.header("x-amzn-requestid").unwrap();
+    let line = logs
+        .lines()
+        .find(|l| l.contains(request_id) && l.contains("status=201"))
+        .unwrap_or_else(|| panic!("no log line for the request:\n{logs}"));
+    assert!(line.contains("method=POST"), "{line}");
+    assert!(
+        line.contains(&format!("route=\"/{{tenant}}/scim/v2/Users\"")),
+        "{line}"
+    );
+    assert!(line.contains("latency_ms="), "{line}");
+    assert!(logs.contains("status=401"));
+    assert!(!logs.contains(&app.token), "the token was logged");
+    assert!(
+        !logs.contains("not-the-token-0123456789"),
+        "a presented token was logged"
+    );
+}
