@@ -71,13 +71,14 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         ),
     }
     let state = Arc::new(AppState {
-        store,
+        store: store.clone(),
         default_tenant: tenant,
         static_token: args.token.as_ref().map(|t| TokenHash::of(t.expose())),
         clock,
     });
     tracing::info!(%addr, "serving");
     app::serve(listener, state, shutdown_signal()).await?;
+    store.close().await;
     tracing::info!("stopped");
     Ok(())
 }

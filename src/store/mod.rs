@@ -142,6 +142,8 @@ pub struct ListArgs<'a> {
 pub trait Store: Send + Sync + 'static {
     /// Answers when the database does.
     async fn ping(&self) -> Result<()>;
+    /// Closes the connections (SQLite checkpoints and removes its write-ahead log).
+    async fn close(&self);
     /// The tenant served at `/scim/v2/`, created with `candidate`'s ids if there is none yet.
     async fn ensure_default_tenant(&self, candidate: &Tenant, now_ms: i64) -> Result<Tenant>;
     /// Stores a new tenant.

@@ -51,7 +51,10 @@ impl SqliteStore {
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Normal)
             .busy_timeout(Duration::from_secs(10))
-            .foreign_keys(true);
+            .foreign_keys(true)
+            // Readers that never pause keep the log from restarting; this bounds what a
+            // checkpoint leaves of it on disk.
+            .pragma("journal_size_limit", "67108864");
         // Every connection to `:memory:` is a database of its own: keep exactly one.
         let in_memory = url.contains(":memory:") || url.contains("mode=memory");
         let pool = SqlitePoolOptions::new()
@@ -158,6 +161,10 @@ macro_rules! sql_store {
             async fn ping(&self) -> Result<()> {
                 sqlx::query("SELECT 1").execute(&self.pool).await?;
                 Ok(())
+            }
+
+            async fn close(&self) {
+                self.pool.close().await;
             }
 
             async fn ensure_default_tenant(&self, candidate: &Tenant, now_ms: i64) -> Result<Tenant> {
