@@ -229,6 +229,12 @@ pub static USER_SCHEMA: SchemaDef = SchemaDef {
             &[string("value", "The phone number."), TYPE],
         )),
         multi(attr(
+            "roles",
+            AttrType::Complex,
+            "A role of the User; IAM Identity Center keeps one.",
+            &[string("value", "The role."), TYPE, PRIMARY],
+        )),
+        multi(attr(
             "addresses",
             AttrType::Complex,
             "A physical mailing address for this User; IAM Identity Center keeps one.",

@@ -49,6 +49,16 @@ pub struct PhoneNumber {
     pub kind: Option<String>,
 }
 
+/// A role: AWS lists `roles` among the supported attributes, with one value at most.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Role {
+    pub value: String,
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    pub kind: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub primary: Option<bool>,
+}
+
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Address {
@@ -130,6 +140,8 @@ pub struct UserAttrs {
     pub addresses: Vec<Address>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub phone_numbers: Vec<PhoneNumber>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub roles: Vec<Role>,
     #[serde(
         rename = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User",
         default,
@@ -232,6 +244,11 @@ impl UserAttrs {
         check_single("emails", self.emails.len())?;
         check_single("addresses", self.addresses.len())?;
         check_single("phoneNumbers", self.phone_numbers.len())?;
+        check_single("roles", self.roles.len())?;
+        if let Some(role) = self.roles.first() {
+            check_len("roles.value", &role.value, limits::STRING)?;
+            check_opt_len("roles.type", &role.kind)?;
+        }
         if let Some(email) = self.emails.first() {
             check_len("emails.value", &email.value, limits::STRING)?;
             check_opt_len("emails.type", &email.kind)?;
@@ -611,6 +628,11 @@ mod tests {
     fn multi_valued_attributes_hold_one_value() {
         let two = json!([{"value": "a@x.y", "primary": true}, {"value": "b@x.y"}]);
         assert!(detail(with(jane(), "emails", two)).contains("emails"));
+        let roles = json!([{"value": "a"}, {"value": "b"}]);
+        assert!(detail(with(jane(), "roles", roles)).contains("roles"));
+        let role = json!([{"value": "admin", "type": "work", "primary": true}]);
+        let attrs = UserAttrs::from_request(with(jane(), "roles", role.clone())).unwrap();
+        assert_eq!(Value::Object(attrs.to_json())["roles"], role);
         let phones = json!([{"value": "1"}, {"value": "2"}]);
         assert!(detail(with(jane(), "phoneNumbers", phones)).contains("phoneNumbers"));
         let not_primary = json!([{"value": "a@x.y", "type": "work"}]);
