@@ -17,7 +17,7 @@ use subtle::ConstantTimeEq;
 
 use crate::app::SharedState;
 use crate::scim::ScimError;
-use crate::store::Tenant;
+use crate::store::{Result as StoreResult, Store, Tenant};
 
 /// The lifetime of an access token: one year, as in AWS.
 pub const TOKEN_LIFETIME_MS: i64 = 365 * 24 * 60 * 60 * 1000;
@@ -52,6 +52,22 @@ pub fn generate_token() -> String {
     let mut bytes = [0u8; 48];
     rand::rng().fill_bytes(&mut bytes);
     base64::engine::general_purpose::STANDARD.encode(bytes)
+}
+
+/// Generates a token for a tenant, stores its hash with AWS's one-year lifetime, and returns
+/// the secret, which is not kept anywhere.
+pub async fn issue_token(store: &dyn Store, tenant_id: &str, now_ms: i64) -> StoreResult<String> {
+    let token = generate_token();
+    store
+        .add_token(
+            tenant_id,
+            &uuid::Uuid::new_v4().to_string(),
+            &TokenHash::of(&token).to_hex(),
+            now_ms,
+            now_ms + TOKEN_LIFETIME_MS,
+        )
+        .await?;
+    Ok(token)
 }
 
 /// The tenant a request was authenticated for, and the base URL it was addressed to.

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use anyhow::Context;
 use clap::Parser;
 use idc_scim::app::{self, AppState};
-use idc_scim::auth::{self, TOKEN_LIFETIME_MS, TokenHash};
+use idc_scim::auth::{self, TokenHash};
 use idc_scim::clock::{Clock, SystemClock};
 use idc_scim::config::{Cli, Command, ServeArgs};
 use idc_scim::store::{self, Tenant};
@@ -32,16 +32,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         .await
         .context("creating the default tenant")?;
     let new_token = if args.token.is_none() && store.count_tokens(&tenant.tenant_id).await? == 0 {
-        let token = auth::generate_token();
-        let now = clock.now_ms();
-        store
-            .add_token(
-                &tenant.tenant_id,
-                &uuid::Uuid::new_v4().to_string(),
-                &TokenHash::of(&token).to_hex(),
-                now,
-                now + TOKEN_LIFETIME_MS,
-            )
+        let token = auth::issue_token(store.as_ref(), &tenant.tenant_id, clock.now_ms())
             .await
             .context("storing the first access token")?;
         Some(token)

@@ -11,7 +11,7 @@ use axum::body::Body;
 use axum::http::{HeaderMap, Method, Request, StatusCode};
 use http_body_util::BodyExt;
 use idc_scim::app::{AppState, SharedState, build_router};
-use idc_scim::auth::{TOKEN_LIFETIME_MS, TokenHash, generate_token};
+use idc_scim::auth::issue_token;
 use idc_scim::clock::{Clock, ManualClock};
 use idc_scim::store::{self, Store, Tenant};
 use serde_json::{Value, json};
@@ -55,15 +55,7 @@ impl TestResponse {
 pub async fn add_tenant(store: &Arc<dyn Store>) -> (Tenant, String) {
     let tenant = Tenant::generate();
     store.create_tenant(&tenant, START_MS).await.unwrap();
-    let token = generate_token();
-    store
-        .add_token(
-            &tenant.tenant_id,
-            &uuid::Uuid::new_v4().to_string(),
-            &TokenHash::of(&token).to_hex(),
-            START_MS,
-            START_MS + TOKEN_LIFETIME_MS,
-        )
+    let token = issue_token(store.as_ref(), &tenant.tenant_id, START_MS)
         .await
         .unwrap();
     (tenant, token)

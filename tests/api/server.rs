@@ -70,52 +70,126 @@ async fn a_real_server_answers_with_aws_headers_and_shuts_down_gracefully() {
     );
 }
 
-/// A log sink for one test.
-#[derive(Clone, Default)]
-struct Captured(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+/// The `idc-scim` binary, started with a known token on a fresh SQLite file.
+struct Binary {
+    child: std::process::Child,
+    stdout: String,
+    dir: std::path::PathBuf,
+}
 
-impl std::io::Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
+impl Binary {
+    fn start(token: &str) -> Self {
+        use std::io::{BufRead, BufReader};
+        let dir = std::env::temp_dir().join(format!("idc-scim-test-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_idc-scim"))
+            .args(["serve", "--listen", "127.0.0.1:0", "--log-format", "json"])
+            .arg("--database-url")
+            .arg(format!("sqlite://{}", dir.join("t.db").display()))
+            .env("IDC_SCIM_TOKEN", token)
+            .env("RUST_LOG", "trace")
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::fs::File::create(dir.join("stderr")).unwrap())
+            .spawn()
+            .unwrap();
+        let mut stdout = String::new();
+        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+        while !stdout.contains("Access token") {
+            let line = lines
+                .next()
+                .expect("the server prints its endpoint")
+                .unwrap();
+            stdout.push_str(&line);
+            stdout.push('\n');
+        }
+        Self { child, stdout, dir }
     }
 
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
+    /// The short-alias endpoint the server printed.
+    fn alias(&self) -> String {
+        let line = self
+            .stdout
+            .lines()
+            .find(|l| l.contains("(short alias)"))
+            .unwrap();
+        line.split_whitespace()
+            .last()
+            .unwrap()
+            .trim_end_matches('/')
+            .to_owned()
+    }
+
+    /// Stops the server with SIGTERM and returns its logs.
+    fn stop(mut self) -> (std::process::ExitStatus, String) {
+        let killed = std::process::Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(killed.success());
+        let status = self.child.wait().unwrap();
+        let logs = std::fs::read_to_string(self.dir.join("stderr")).unwrap();
+        let _ = std::fs::remove_dir_all(&self.dir);
+        (status, logs)
     }
 }
 
 #[tokio::test]
-async fn logs_name_the_request_but_never_the_token() {
-    let sink = Captured::default();
-    let writer = sink.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_ansi(false)
-        .with_writer(move || writer.clone())
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
-
-    let app = TestApp::new().await;
-    let created = app.post("/Users", user_body("logged@example.com")).await;
-    assert_eq!(created.status, 201);
-    let wrong = axum::http::Request::get(format!("{}/Users", app.base()))
-        .header("authorization", "Bearer not-the-token-0123456789")
-        .body(axum::body::Body::empty())
+async fn the_binary_prints_its_endpoint_logs_requests_and_never_the_token() {
+    let token = format!("known-token-{}", uuid::Uuid::new_v4());
+    let server = Binary::start(&token);
+    assert!(
+        server.stdout.contains("SCIM endpoint:"),
+        "{}",
+        server.stdout
+    );
+    let store_line = server
+        .stdout
+        .lines()
+        .find(|l| l.contains("Identity store id"))
         .unwrap();
-    assert_eq!(app.send(wrong).await.status, 401);
+    let store_id = store_line.split_whitespace().last().unwrap();
+    assert!(
+        store_id.starts_with("d-") && store_id.len() == 12,
+        "{store_id}"
+    );
+    assert!(
+        !server.stdout.contains(&token),
+        "the token given is not echoed"
+    );
 
-    let logs = String::from_utf8(sink.0.lock().unwrap().clone()).unwrap();
-    let request_id = created.header("x-amzn-requestid").unwrap();
+    let client = reqwest::Client::new();
+    let base = server.alias();
+    let r = client
+        .post(format!("{base}/Users"))
+        .bearer_auth(&token)
+        .header("content-type", "application/scim+json")
+        .body(user_body("bin@example.com").to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    let request_id = r.headers()["x-amzn-requestid"].to_str().unwrap().to_owned();
+    let wrong = client
+        .get(format!("{base}/Users"))
+        .bearer_auth("not-the-token-0123456789")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(wrong.status(), 401);
+
+    let (status, logs) = server.stop();
+    assert!(status.success(), "graceful shutdown exits 0: {status}");
     let line = logs
         .lines()
-        .find(|l| l.contains(request_id) && l.contains("status=201"))
+        .find(|l| l.contains(&request_id) && l.contains("\"status\":201"))
         .unwrap_or_else(|| panic!("no log line for the request:\n{logs}"));
-    assert!(line.contains("method=POST"), "{line}");
-    assert!(line.contains("route=\"/{tenant}/scim/v2/Users\""), "{line}");
-    assert!(line.contains("latency_ms="), "{line}");
-    assert!(logs.contains("status=401"));
-    assert!(!logs.contains(&app.token), "the token was logged");
+    let entry: serde_json::Value = serde_json::from_str(line).unwrap();
+    assert_eq!(entry["span"]["method"], "POST", "{line}");
+    assert_eq!(entry["span"]["route"], "/scim/v2/Users", "{line}");
+    assert!(entry["latency_ms"].is_number(), "{line}");
+    assert!(logs.contains("\"status\":401"));
+    assert!(logs.contains("shutting down"));
+    assert!(!logs.contains(&token), "the token was logged");
     assert!(
         !logs.contains("not-the-token-0123456789"),
         "a presented token was logged"
