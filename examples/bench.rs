@@ -5,15 +5,25 @@
 //! `GET /Users?filter=userName eq "..."` before every write), `get` (GET /Users/{id}), `patch`
 //! (Entra's PatchOp: replace `title`, deactivate with `"False"`), `list` (cursor paging through
 //! all users, one page per operation, in sequence because each page needs the cursor of the one
-//! before) and `delete`. Every phase checks the status and the parts of the body it relies on;
-//! any failure is an error, the first few are printed to stderr, and any error makes the exit
-//! status non-zero.
+//! before) and `delete`. Before `delete`, while the users exist, come the group phases:
+//! `group-create` (`--groups` empty groups, plus the big group), `member-add` (`--members-per-group`
+//! members to each group, one PATCH of at most 100 members per operation, AWS's limit),
+//! `big-group-add` (`--big-group-members` members to the big group, 100 per PATCH, all
+//! concurrently on one group), `count-added` (each group's member count, through
+//! `GET /Users?filter=groups.value eq "..."`), `member-check` (the membership check
+//! `GET /Groups?filter=id eq "..." and members eq "..."`, once per user, half members and half
+//! not where the group allows), `member-remove` (the members of `member-add` removed in the same
+//! batches), `count-removed` (the counts again) and `group-delete`.
+//!
+//! Every phase checks the status and the parts of the body it relies on; any failure is an
+//! error, the first few are printed to stderr, and any error makes the exit status non-zero.
 //!
 //! Without `--url`, a server is started in process on 127.0.0.1 (port 0) over the database of
 //! `--database-url` (default: a SQLite file in a fresh temporary directory, removed at the end),
 //! with a fresh tenant and access token, so that repeated runs on one database do not collide.
 //! A PostgreSQL database must exist beforehand; the benchmark migrates it but never creates
-//! or drops databases. Each run leaves its tenant (and token) behind; its users are deleted.
+//! or drops databases. Each run leaves its tenant (and token) behind; its users and groups are
+//! deleted.
 //!
 //! ```text
 //! # SQLite, in process:
@@ -56,9 +66,13 @@ use tokio::task::{JoinHandle, JoinSet};
 const USER_URN: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
 const ENTERPRISE_URN: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
 const PATCH_OP_URN: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
+const GROUP_URN: &str = "urn:ietf:params:scim:schemas:core:2.0:Group";
 
 /// The page size of the list phase (AWS's maximum).
 const PAGE_SIZE: usize = 100;
+
+/// The most membership changes one PatchGroup may make (AWS's limit).
+const MEMBER_BATCH: usize = 100;
 
 /// How many failures of one phase are printed in full.
 const REPORTED_ERRORS: usize = 5;
@@ -84,6 +98,19 @@ struct Args {
     /// The number of users to create, read, update, list and delete.
     #[arg(long, default_value_t = 2000, value_parser = RangedU64ValueParser::<usize>::new().range(1..))]
     users: usize,
+
+    /// The number of groups that get --members-per-group members each (0: none).
+    #[arg(long, default_value_t = 100)]
+    groups: usize,
+
+    /// The members of each of the --groups groups (at most --users).
+    #[arg(long, default_value_t = 100)]
+    members_per_group: usize,
+
+    /// The members of one more group, added 100 per PATCH, concurrently (0: no big group; at
+    /// most --users).
+    #[arg(long, default_value_t = 20_000)]
+    big_group_members: usize,
 
     /// The number of concurrent clients (the list phase always uses one).
     #[arg(long, default_value_t = 32, value_parser = RangedU64ValueParser::<usize>::new().range(1..))]
@@ -196,22 +223,112 @@ impl Phase {
     }
 }
 
-/// The users of one run and what the phases learn about them.
+/// The groups of one run: `groups` groups of `per_group` members each, and one group of `big`
+/// members if `big` is not 0. Group `g` holds users `(g * per_group + j) % users` for
+/// `j < per_group`; the big group, numbered `groups`, holds users `0..big`.
+#[derive(Clone, Copy)]
+struct GroupPlan {
+    groups: usize,
+    per_group: usize,
+    big: usize,
+}
+
+impl GroupPlan {
+    /// The plan of the arguments, with member counts clamped to the number of users (a group
+    /// cannot hold a user twice).
+    fn new(args: &Args) -> Self {
+        Self {
+            groups: args.groups,
+            per_group: args.members_per_group.min(args.users),
+            big: args.big_group_members.min(args.users),
+        }
+    }
+
+    /// The regular groups and the big one.
+    fn all_groups(&self) -> usize {
+        self.groups + usize::from(self.big > 0)
+    }
+
+    fn batches_per_group(&self) -> usize {
+        self.per_group.div_ceil(MEMBER_BATCH)
+    }
+
+    /// The PATCHes that fill (or empty) the regular groups.
+    fn regular_batches(&self) -> usize {
+        self.groups * self.batches_per_group()
+    }
+
+    /// Batch `i` of the regular groups: the group and its users.
+    fn regular_batch(&self, users: usize, i: usize) -> (usize, Vec<usize>) {
+        let (g, b) = (i / self.batches_per_group(), i % self.batches_per_group());
+        let js = b * MEMBER_BATCH..((b + 1) * MEMBER_BATCH).min(self.per_group);
+        (g, js.map(|j| (g * self.per_group + j) % users).collect())
+    }
+
+    /// Batch `b` of the big group: the group and its users.
+    fn big_batch(&self, b: usize) -> (usize, Vec<usize>) {
+        (
+            self.groups,
+            (b * MEMBER_BATCH..((b + 1) * MEMBER_BATCH).min(self.big)).collect(),
+        )
+    }
+
+    /// The members of group `g` once both add phases are over.
+    fn members(&self, g: usize) -> usize {
+        if g == self.groups {
+            self.big
+        } else {
+            self.per_group
+        }
+    }
+
+    /// The group the membership checks ask about, with users `0..n` its members: the big one
+    /// if there is one, else the first.
+    fn checked_group(&self) -> Option<(usize, usize)> {
+        match (self.big, self.groups) {
+            (0, 0) => None,
+            (0, _) => Some((0, self.per_group)),
+            (big, groups) => Some((groups, big)),
+        }
+    }
+}
+
+/// The users and groups of one run and what the phases learn about them.
 struct Workload {
     /// Makes this run's names unique, so that runs on one database or tenant do not collide.
     run_id: String,
     users: usize,
     /// The server's id of each user, set by the create phase.
     ids: Vec<OnceLock<String>>,
+    plan: GroupPlan,
+    /// The server's id of each group, set by the group-create phase.
+    group_ids: Vec<OnceLock<String>>,
 }
 
 impl Workload {
-    fn new(users: usize) -> Self {
+    fn new(users: usize, plan: GroupPlan) -> Self {
         Self {
             run_id: uuid::Uuid::new_v4().simple().to_string()[..8].to_owned(),
             users,
             ids: (0..users).map(|_| OnceLock::new()).collect(),
+            plan,
+            group_ids: (0..plan.all_groups()).map(|_| OnceLock::new()).collect(),
         }
+    }
+
+    fn group_name(&self, g: usize) -> String {
+        if g == self.plan.groups {
+            format!("biggroup-{}", self.run_id)
+        } else {
+            format!("group{g}-{}", self.run_id)
+        }
+    }
+
+    fn group_id(&self, g: usize) -> Result<&str, String> {
+        self.group_ids[g]
+            .get()
+            .map(String::as_str)
+            .ok_or_else(|| format!("group {g} has no id (its create failed)"))
     }
 
     fn user_name(&self, i: usize) -> String {
@@ -262,7 +379,17 @@ fn expect_eq(what: &str, got: &Value, want: &Value) -> Result<(), String> {
     }
 }
 
-/// The user phases, in the order they run. Group phases belong between `list` and `delete`.
+/// All phases, in the order they run: the group phases need the users, so they come between
+/// `list` and `delete`.
+fn phases(w: &Arc<Workload>) -> Vec<Phase> {
+    let mut phases = user_phases(w);
+    let delete = phases.pop();
+    phases.extend(group_phases(w));
+    phases.extend(delete);
+    phases
+}
+
+/// The user phases, in the order they run; `delete` is the last.
 fn user_phases(w: &Arc<Workload>) -> Vec<Phase> {
     let n = w.users;
     let create = {
@@ -343,6 +470,159 @@ fn user_phases(w: &Arc<Workload>) -> Vec<Phase> {
     };
 
     vec![create, lookup, get, patch, list, delete]
+}
+
+/// The group phases, in the order they run: none without groups, and none that has no work.
+fn group_phases(w: &Arc<Workload>) -> Vec<Phase> {
+    let plan = w.plan;
+    let Some((checked, checked_members)) = plan.checked_group() else {
+        return Vec::new();
+    };
+    let create = {
+        let (w, wc) = (w.clone(), w.clone());
+        Phase::per_item("group-create", plan.all_groups(), move |g| {
+            let body = json!({
+                "schemas": [GROUP_URN],
+                "displayName": w.group_name(g),
+                "members": [],
+            });
+            Ok(Call::new(Method::POST, "/Groups", StatusCode::CREATED).with_body(body))
+        })
+        .check(move |g, body| {
+            let id = body["id"].as_str().ok_or("the response has no id")?;
+            wc.group_ids[g].get_or_init(|| id.to_owned());
+            expect_eq(
+                "displayName",
+                &body["displayName"],
+                &json!(wc.group_name(g)),
+            )
+        })
+    };
+
+    let member_add = membership_phase("member-add", w, "add", plan.regular_batches(), {
+        let users = w.users;
+        move |i| plan.regular_batch(users, i)
+    });
+    let big_add = membership_phase(
+        "big-group-add",
+        w,
+        "add",
+        plan.big.div_ceil(MEMBER_BATCH),
+        move |b| plan.big_batch(b),
+    );
+    let count_added = count_phase("count-added", w, move |g| plan.members(g));
+
+    let check = {
+        let (w, wc) = (w.clone(), w.clone());
+        // Item i asks about user i if the group holds all users or none; else even items ask
+        // about its members and odd items about the others, each half spread over all of them.
+        let (users, members) = (w.users, checked_members);
+        let user = move |i: usize| match members {
+            m if m == users || m == 0 => i,
+            m if i % 2 == 0 => (i / 2) % m,
+            m => m + (i / 2) % (users - m),
+        };
+        Phase::per_item("member-check", users, move |i| {
+            let filter = format!(
+                "id eq \"{}\" and members eq \"{}\"",
+                w.group_id(checked)?,
+                w.id(user(i))?
+            );
+            let path = format!("/Groups?filter={}", query_value(&filter));
+            Ok(Call::new(Method::GET, path, StatusCode::OK))
+        })
+        .check(move |i, body| {
+            if user(i) < members {
+                expect_eq("totalResults", &body["totalResults"], &json!(1))?;
+                expect_eq(
+                    "Resources[0].id",
+                    &body["Resources"][0]["id"],
+                    &json!(wc.group_id(checked)?),
+                )
+            } else {
+                expect_eq("totalResults", &body["totalResults"], &json!(0))
+            }
+        })
+    };
+
+    let member_remove = membership_phase("member-remove", w, "remove", plan.regular_batches(), {
+        let users = w.users;
+        move |i| plan.regular_batch(users, i)
+    });
+    let count_removed = count_phase("count-removed", w, move |g| {
+        if g == plan.groups { plan.big } else { 0 }
+    });
+
+    let delete = {
+        let w = w.clone();
+        Phase::per_item("group-delete", plan.all_groups(), move |g| {
+            Ok(Call::new(
+                Method::DELETE,
+                format!("/Groups/{}", w.group_id(g)?),
+                StatusCode::NO_CONTENT,
+            ))
+        })
+    };
+
+    let (regular, big) = (plan.regular_batches() > 0, plan.big > 0);
+    [
+        (create, true),
+        (member_add, regular),
+        (big_add, big),
+        (count_added, true),
+        (check, true),
+        (member_remove, regular),
+        (count_removed, true),
+        (delete, true),
+    ]
+    .into_iter()
+    .filter_map(|(phase, has_work)| has_work.then_some(phase))
+    .collect()
+}
+
+/// One PATCH per item, adding or removing (`op`) the users of `batch(i)` to or from a group:
+/// `batch` answers the group and the users.
+fn membership_phase(
+    name: &'static str,
+    w: &Arc<Workload>,
+    op: &'static str,
+    items: usize,
+    batch: impl Fn(usize) -> (usize, Vec<usize>) + Send + Sync + 'static,
+) -> Phase {
+    let w = w.clone();
+    Phase::per_item(name, items, move |i| {
+        let (g, users) = batch(i);
+        let members = users
+            .into_iter()
+            .map(|u| Ok(json!({"value": w.id(u)?})))
+            .collect::<Result<Vec<_>, String>>()?;
+        let body = json!({
+            "schemas": [PATCH_OP_URN],
+            "Operations": [{"op": op, "path": "members", "value": members}],
+        });
+        Ok(Call::new(
+            Method::PATCH,
+            format!("/Groups/{}", w.group_id(g)?),
+            StatusCode::NO_CONTENT,
+        )
+        .with_body(body))
+    })
+}
+
+/// Checks that each group has `expected(g)` members. Without a cursor, the list of a group's
+/// members answers the full count in `totalResults`, however short the page.
+fn count_phase(
+    name: &'static str,
+    w: &Arc<Workload>,
+    expected: impl Fn(usize) -> usize + Send + Sync + 'static,
+) -> Phase {
+    let w = w.clone();
+    Phase::per_item(name, w.plan.all_groups(), move |g| {
+        let filter = format!("groups.value eq \"{}\"", w.group_id(g)?);
+        let path = format!("/Users?filter={}&count=1", query_value(&filter));
+        Ok(Call::new(Method::GET, path, StatusCode::OK))
+    })
+    .check(move |g, body| expect_eq("totalResults", &body["totalResults"], &json!(expected(g))))
 }
 
 /// Where cursor paging stands.
@@ -665,13 +945,14 @@ impl LocalServer {
 }
 
 fn print_table(results: &[PhaseResult]) {
+    let width = results.iter().map(|r| r.phase.len()).fold(5, usize::max);
     println!(
-        "{:<8} {:>7} {:>7} {:>9} {:>10} {:>9} {:>9} {:>9}",
+        "{:<width$} {:>7} {:>7} {:>9} {:>10} {:>9} {:>9} {:>9}",
         "phase", "ops", "errors", "wall s", "ops/s", "p50 ms", "p99 ms", "max ms"
     );
     for r in results {
         println!(
-            "{:<8} {:>7} {:>7} {:>9.3} {:>10.1} {:>9.2} {:>9.2} {:>9.2}",
+            "{:<width$} {:>7} {:>7} {:>9.3} {:>10.1} {:>9.2} {:>9.2} {:>9.2}",
             r.phase,
             r.ops,
             r.errors,
@@ -681,6 +962,15 @@ fn print_table(results: &[PhaseResult]) {
             ms(r.p99),
             ms(r.max),
         );
+    }
+}
+
+/// A note for a member count that --users cut down.
+fn clamped(used: usize, asked: usize) -> String {
+    if used < asked {
+        format!(" (clamped from {asked} to --users)")
+    } else {
+        String::new()
     }
 }
 
@@ -722,15 +1012,24 @@ async fn main() -> anyhow::Result<ExitCode> {
         token,
     });
 
-    let workload = Arc::new(Workload::new(args.users));
+    let plan = GroupPlan::new(&args);
+    let workload = Arc::new(Workload::new(args.users, plan));
     if !args.json {
         println!(
             "backend: {backend}   users: {}   concurrency: {}   run: {}",
             args.users, args.concurrency, workload.run_id
         );
+        println!(
+            "groups: {} of {} members{}   big group: {} members{}",
+            plan.groups,
+            plan.per_group,
+            clamped(plan.per_group, args.members_per_group),
+            plan.big,
+            clamped(plan.big, args.big_group_members),
+        );
     }
     let mut results = Vec::new();
-    for phase in user_phases(&workload) {
+    for phase in phases(&workload) {
         results.push(run_phase(&target, phase, args.concurrency).await);
     }
     drop(target);
@@ -745,6 +1044,9 @@ async fn main() -> anyhow::Result<ExitCode> {
                 "backend": backend,
                 "users": args.users,
                 "concurrency": args.concurrency,
+                "groups": plan.groups,
+                "members_per_group": plan.per_group,
+                "big_group_members": plan.big,
                 "run": workload.run_id,
                 "phase": r.phase,
                 "ops": r.ops,

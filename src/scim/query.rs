@@ -127,6 +127,14 @@ fn unsupported(text: &str) -> ScimError {
 }
 
 /// The user query for the `filter` parameter of ListUsers.
+///
+/// ```
+/// use idc_scim::scim::query::{UserQuery, user_query};
+///
+/// let q = user_query(Some(r#"manager eq "m" and id eq "u""#)).unwrap();
+/// assert_eq!(q, UserQuery::IdAndManager { id: "u".into(), manager: "m".into() });
+/// assert!(user_query(Some(r#"userName co "jane""#)).is_err());
+/// ```
 pub fn user_query(filter: Option<&str>) -> Result<UserQuery> {
     let Some(text) = filter.filter(|t| !t.trim().is_empty()) else {
         return Ok(UserQuery::All);

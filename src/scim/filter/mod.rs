@@ -2,6 +2,18 @@
 //!
 //! This module knows the full RFC grammar and nothing of AWS: which filters IAM Identity Center
 //! accepts is decided by `crate::scim::query`, on the tree built here.
+//!
+//! ```
+//! use idc_scim::scim::filter::{CompValue, CompareOp, Filter, parse_filter};
+//!
+//! let f = parse_filter(r#"userName EQ "jane@example.com" and not (active eq false)"#).unwrap();
+//! let Filter::And(left, _) = &f else { panic!("and binds the two") };
+//! let Filter::Compare(path, op, value) = left.as_ref() else { panic!() };
+//! assert_eq!((path.attr.as_str(), *op), ("userName", CompareOp::Eq));
+//! assert_eq!(value, &CompValue::Str("jane@example.com".into()));
+//! // The printer writes the canonical form, which parses back to the same tree.
+//! assert_eq!(parse_filter(&f.to_string()).unwrap(), f);
+//! ```
 
 mod parser;
 
