@@ -300,42 +300,21 @@ macro_rules! sql_store {
                 let mut qb = QueryBuilder::<$db>::new("SELECT ");
                 qb.push(USER_COLUMNS);
                 if args.with_total {
-                    qb.push(", COUNT(*) OVER () AS total");
-                }
-                qb.push(" FROM users u");
-                if let UserQuery::Group(group) = query {
-                    qb.push(" JOIN group_members m ON m.tenant_id = u.tenant_id AND m.user_id = u.id AND m.group_id = ");
-                    qb.push_bind(group);
-                }
-                qb.push(" WHERE u.tenant_id = ");
-                qb.push_bind(&tenant.tenant_id);
-                match query {
-                    UserQuery::All | UserQuery::Group(_) => {}
-                    UserQuery::UserName(name) => {
-                        qb.push(" AND u.user_name_lower = ");
-                        qb.push_bind(name.to_lowercase());
+                    qb.push(", (SELECT COUNT(*)");
+                    match query {
+                        // Members always are users (foreign key): the index alone counts them.
+                        UserQuery::Group(group) => {
+                            qb.push(" FROM group_members m WHERE m.tenant_id = ");
+                            qb.push_bind(&tenant.tenant_id);
+                            qb.push(" AND m.group_id = ");
+                            qb.push_bind(group);
+                        }
+                        _ => Self::user_source(&mut qb, tenant, query),
                     }
-                    UserQuery::ExternalId(ext) => {
-                        qb.push(" AND u.external_id = ");
-                        qb.push_bind(ext);
-                    }
-                    UserQuery::Id(id) => {
-                        qb.push(" AND u.id = ");
-                        qb.push_bind(id);
-                    }
-                    UserQuery::IdAndManager { id, manager } => {
-                        qb.push(" AND u.id = ");
-                        qb.push_bind(id);
-                        qb.push(" AND u.manager_id = ");
-                        qb.push_bind(manager);
-                    }
+                    qb.push(") AS total");
                 }
-                if let Some(after) = args.after {
-                    qb.push(" AND u.id > ");
-                    qb.push_bind(after);
-                }
-                qb.push(" ORDER BY u.id LIMIT ");
-                qb.push_bind(i64::from(args.limit) + 1);
+                Self::user_source(&mut qb, tenant, query);
+                Self::push_page(&mut qb, "u", args);
                 let rows = qb.build().fetch_all(&self.pool).await?;
                 page_of(&rows, args, user_from_row)
             }
@@ -462,43 +441,20 @@ macro_rules! sql_store {
                 let mut qb = QueryBuilder::<$db>::new("SELECT ");
                 qb.push(GROUP_COLUMNS);
                 if args.with_total {
-                    qb.push(", COUNT(*) OVER () AS total");
-                }
-                qb.push(" FROM groups g");
-                if let GroupQuery::Member(user) = query {
-                    qb.push(" JOIN group_members m ON m.tenant_id = g.tenant_id AND m.group_id = g.id AND m.user_id = ");
-                    qb.push_bind(user);
-                }
-                qb.push(" WHERE g.tenant_id = ");
-                qb.push_bind(&tenant.tenant_id);
-                match query {
-                    GroupQuery::All | GroupQuery::Member(_) => {}
-                    GroupQuery::DisplayName(name) => {
-                        qb.push(" AND g.display_name_lower = ");
-                        qb.push_bind(name.to_lowercase());
+                    qb.push(", (SELECT COUNT(*)");
+                    match query {
+                        GroupQuery::Member(user) => {
+                            qb.push(" FROM group_members m WHERE m.tenant_id = ");
+                            qb.push_bind(&tenant.tenant_id);
+                            qb.push(" AND m.user_id = ");
+                            qb.push_bind(user);
+                        }
+                        _ => Self::group_source(&mut qb, tenant, query),
                     }
-                    GroupQuery::ExternalId(ext) => {
-                        qb.push(" AND g.external_id = ");
-                        qb.push_bind(ext);
-                    }
-                    GroupQuery::Id(id) => {
-                        qb.push(" AND g.id = ");
-                        qb.push_bind(id);
-                    }
-                    GroupQuery::IdAndMember { id, member } => {
-                        qb.push(" AND g.id = ");
-                        qb.push_bind(id);
-                        qb.push(" AND EXISTS (SELECT 1 FROM group_members m WHERE m.tenant_id = g.tenant_id AND m.group_id = g.id AND m.user_id = ");
-                        qb.push_bind(member);
-                        qb.push(")");
-                    }
+                    qb.push(") AS total");
                 }
-                if let Some(after) = args.after {
-                    qb.push(" AND g.id > ");
-                    qb.push_bind(after);
-                }
-                qb.push(" ORDER BY g.id LIMIT ");
-                qb.push_bind(i64::from(args.limit) + 1);
+                Self::group_source(&mut qb, tenant, query);
+                Self::push_page(&mut qb, "g", args);
                 let rows = qb.build().fetch_all(&self.pool).await?;
                 page_of(&rows, args, group_from_row)
             }
@@ -571,6 +527,82 @@ macro_rules! sql_store {
         }
 
         impl $store {
+            /// `FROM ... WHERE ...` of a user list: the rows the query selects.
+            fn user_source<'a>(qb: &mut QueryBuilder<'a, $db>, tenant: &'a Tenant, query: &'a UserQuery) {
+                qb.push(" FROM users u");
+                if let UserQuery::Group(group) = query {
+                    qb.push(" JOIN group_members m ON m.tenant_id = u.tenant_id AND m.user_id = u.id AND m.group_id = ");
+                    qb.push_bind(group);
+                }
+                qb.push(" WHERE u.tenant_id = ");
+                qb.push_bind(&tenant.tenant_id);
+                match query {
+                    UserQuery::All | UserQuery::Group(_) => {}
+                    UserQuery::UserName(name) => {
+                        qb.push(" AND u.user_name_lower = ");
+                        qb.push_bind(name.to_lowercase());
+                    }
+                    UserQuery::ExternalId(ext) => {
+                        qb.push(" AND u.external_id = ");
+                        qb.push_bind(ext);
+                    }
+                    UserQuery::Id(id) => {
+                        qb.push(" AND u.id = ");
+                        qb.push_bind(id);
+                    }
+                    UserQuery::IdAndManager { id, manager } => {
+                        qb.push(" AND u.id = ");
+                        qb.push_bind(id);
+                        qb.push(" AND u.manager_id = ");
+                        qb.push_bind(manager);
+                    }
+                }
+            }
+
+            /// `FROM ... WHERE ...` of a group list.
+            fn group_source<'a>(qb: &mut QueryBuilder<'a, $db>, tenant: &'a Tenant, query: &'a GroupQuery) {
+                qb.push(" FROM groups g");
+                if let GroupQuery::Member(user) = query {
+                    qb.push(" JOIN group_members m ON m.tenant_id = g.tenant_id AND m.group_id = g.id AND m.user_id = ");
+                    qb.push_bind(user);
+                }
+                qb.push(" WHERE g.tenant_id = ");
+                qb.push_bind(&tenant.tenant_id);
+                match query {
+                    GroupQuery::All | GroupQuery::Member(_) => {}
+                    GroupQuery::DisplayName(name) => {
+                        qb.push(" AND g.display_name_lower = ");
+                        qb.push_bind(name.to_lowercase());
+                    }
+                    GroupQuery::ExternalId(ext) => {
+                        qb.push(" AND g.external_id = ");
+                        qb.push_bind(ext);
+                    }
+                    GroupQuery::Id(id) => {
+                        qb.push(" AND g.id = ");
+                        qb.push_bind(id);
+                    }
+                    GroupQuery::IdAndMember { id, member } => {
+                        qb.push(" AND g.id = ");
+                        qb.push_bind(id);
+                        qb.push(" AND EXISTS (SELECT 1 FROM group_members m WHERE m.tenant_id = g.tenant_id AND m.group_id = g.id AND m.user_id = ");
+                        qb.push_bind(member);
+                        qb.push(")");
+                    }
+                }
+            }
+
+            /// Keyset paging: rows after the cursor's id, in id order, one more than the page
+            /// holds to tell whether more follow.
+            fn push_page<'a>(qb: &mut QueryBuilder<'a, $db>, alias: &str, args: ListArgs<'a>) {
+                if let Some(after) = args.after {
+                    qb.push(format_args!(" AND {alias}.id > "));
+                    qb.push_bind(after);
+                }
+                qb.push(format_args!(" ORDER BY {alias}.id LIMIT "));
+                qb.push_bind(i64::from(args.limit) + 1);
+            }
+
             /// Adds members; existing ones are kept, an id that is no user of the tenant
             /// breaks the foreign key (`StoreError::MemberNotFound`).
             async fn insert_members(
