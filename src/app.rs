@@ -35,6 +35,8 @@ pub struct AppState {
     pub default_tenant: Tenant,
     /// A token given on the command line; valid for the default tenant.
     pub static_token: Option<TokenHash>,
+    /// The credential of the admin API; without one, `/admin` does not exist.
+    pub admin_token: Option<TokenHash>,
     pub clock: Arc<dyn Clock>,
 }
 
@@ -75,6 +77,7 @@ pub fn build_router(state: SharedState) -> Router {
         )
         .route_layer(middleware::from_fn(record_route))
         .merge(scim)
+        .merge(routes::admin::admin_routes(state.clone()))
         .fallback(routes::not_found)
         .with_state(state);
     // Layers on a router with only a fallback run before the inner router matches, so the

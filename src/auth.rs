@@ -17,7 +17,7 @@ use subtle::ConstantTimeEq;
 
 use crate::app::SharedState;
 use crate::scim::ScimError;
-use crate::store::{Result as StoreResult, Store, Tenant};
+use crate::store::{Result as StoreResult, Store, Tenant, TokenInfo};
 
 /// The lifetime of an access token: one year, as in AWS.
 pub const TOKEN_LIFETIME_MS: i64 = 365 * 24 * 60 * 60 * 1000;
@@ -36,7 +36,8 @@ impl TokenHash {
         self.0.iter().map(|b| format!("{b:02x}")).collect()
     }
 
-    fn matches(&self, other: &Self) -> bool {
+    /// Constant-time comparison.
+    pub fn matches(&self, other: &Self) -> bool {
         self.0.ct_eq(&other.0).into()
     }
 }
@@ -54,20 +55,33 @@ pub fn generate_token() -> String {
     base64::engine::general_purpose::STANDARD.encode(bytes)
 }
 
-/// Generates a token for a tenant, stores its hash with AWS's one-year lifetime, and returns
-/// the secret, which is not kept anywhere.
-pub async fn issue_token(store: &dyn Store, tenant_id: &str, now_ms: i64) -> StoreResult<String> {
+/// The most access tokens a tenant holds at a time, as in AWS.
+pub const MAX_TOKENS: usize = 2;
+
+/// Generates a token for a tenant and stores its hash with AWS's one-year lifetime, unless the
+/// tenant already has `MAX_TOKENS`. Returns what is listed of it and the secret, which is kept
+/// nowhere.
+pub async fn issue_token(
+    store: &dyn Store,
+    tenant_id: &str,
+    now_ms: i64,
+) -> StoreResult<(TokenInfo, String)> {
     let token = generate_token();
+    let info = TokenInfo {
+        token_id: uuid::Uuid::new_v4().to_string(),
+        created_ms: now_ms,
+        expires_ms: now_ms + TOKEN_LIFETIME_MS,
+        last_used_ms: None,
+    };
     store
         .add_token(
             tenant_id,
-            &uuid::Uuid::new_v4().to_string(),
+            &info,
             &TokenHash::of(&token).to_hex(),
-            now_ms,
-            now_ms + TOKEN_LIFETIME_MS,
+            MAX_TOKENS,
         )
         .await?;
-    Ok(token)
+    Ok((info, token))
 }
 
 /// The tenant a request was authenticated for, and the base URL it was addressed to.
@@ -106,19 +120,31 @@ pub async fn authenticate(
             .static_token
             .as_ref()
             .is_some_and(|known| known.matches(&hash));
-    let tenant = if static_ok {
-        default.clone()
+    let lookup = if static_ok {
+        // The provisioning switch may have been turned by another process.
+        state
+            .store
+            .get_tenant(&default.tenant_id)
+            .await
+            .map(|info| Some(info.tenant))
     } else {
         state
             .store
             .tenant_for_token(wanted, &hash.to_hex(), state.clock.now_ms())
             .await
-            .map_err(|e| {
-                tracing::error!(error = ?e, "token lookup failed");
-                ScimError::Internal
-            })?
-            .ok_or(ScimError::Unauthorized)?
     };
+    let tenant = lookup
+        .map_err(|e| {
+            tracing::error!(error = ?e, "token lookup failed");
+            ScimError::Internal
+        })?
+        .ok_or(ScimError::Unauthorized)?;
+    if !tenant.provisioning_enabled {
+        // AWS stops accepting SCIM requests when automatic provisioning is disabled (inferred:
+        // its tokens no longer authenticate).
+        tracing::info!("automatic provisioning is disabled for this tenant");
+        return Err(ScimError::Unauthorized);
+    }
     let host = req
         .headers()
         .get(HOST)

@@ -19,6 +19,69 @@ pub struct Cli {
 pub enum Command {
     /// Run the server (the default when no command is given).
     Serve(ServeArgs),
+    /// Create, list and delete tenants (identity stores), and switch their provisioning.
+    Tenant {
+        #[command(subcommand)]
+        action: TenantAction,
+        #[command(flatten)]
+        db: DatabaseArgs,
+    },
+    /// Create, list and delete the SCIM access tokens of a tenant.
+    Token {
+        #[command(subcommand)]
+        action: TokenAction,
+        #[command(flatten)]
+        db: DatabaseArgs,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TenantAction {
+    /// Create a tenant; its tenant id is generated unless given.
+    Create {
+        #[arg(long)]
+        tenant_id: Option<String>,
+    },
+    /// List the tenants.
+    List,
+    /// Delete a tenant with all its users, groups and tokens.
+    Delete { tenant: String },
+    /// Enable automatic provisioning (the SCIM endpoint accepts requests).
+    Enable { tenant: String },
+    /// Disable automatic provisioning (the SCIM endpoint answers 401).
+    Disable { tenant: String },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TokenAction {
+    /// Generate an access token; the secret is printed once.
+    Create {
+        /// The tenant id (default: the default tenant).
+        #[arg(long)]
+        tenant: Option<String>,
+    },
+    /// List the tokens of a tenant: ids and dates, never secrets.
+    List {
+        #[arg(long)]
+        tenant: Option<String>,
+    },
+    /// Delete a token; it stops working at once.
+    Delete {
+        #[arg(long)]
+        tenant: Option<String>,
+        token_id: String,
+    },
+}
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct DatabaseArgs {
+    /// Database: `sqlite:FILE` (created if missing) or `postgres://user@host/db`.
+    #[arg(
+        long,
+        env = "IDC_SCIM_DATABASE_URL",
+        default_value = "sqlite://idc-scim.db"
+    )]
+    pub database_url: String,
 }
 
 #[derive(Debug, Clone, clap::Args)]
@@ -27,17 +90,16 @@ pub struct ServeArgs {
     #[arg(long, env = "IDC_SCIM_LISTEN", default_value = "127.0.0.1:8080")]
     pub listen: SocketAddr,
 
-    /// Database: `sqlite:FILE` (created if missing) or `postgres://user@host/db`.
-    #[arg(
-        long,
-        env = "IDC_SCIM_DATABASE_URL",
-        default_value = "sqlite://idc-scim.db"
-    )]
-    pub database_url: String,
+    #[command(flatten)]
+    pub db: DatabaseArgs,
 
     /// An access token to accept for the default tenant, in addition to the stored ones.
     #[arg(long, env = "IDC_SCIM_TOKEN", hide_env_values = true)]
     pub token: Option<Secret>,
+
+    /// The credential of the admin API (`/admin/...`); without it the admin API is off.
+    #[arg(long, env = "IDC_SCIM_ADMIN_TOKEN", hide_env_values = true)]
+    pub admin_token: Option<Secret>,
 
     /// Log format.
     #[arg(long, env = "IDC_SCIM_LOG_FORMAT", value_enum, default_value_t = LogFormat::Pretty)]

@@ -3,6 +3,7 @@
 //!
 //! Data flows one way: `routes` (HTTP) → `scim` (parse, validate, patch) → `store` (SQL).
 
+pub mod admin;
 pub mod app;
 pub mod auth;
 pub mod clock;

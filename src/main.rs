@@ -1,44 +1,73 @@
-//! The `idc-scim` binary: parse the configuration, open the store, serve.
+//! The `idc-scim` binary: parse the configuration, open the store, then serve or administer.
 
+use std::process::ExitCode;
 use std::sync::Arc;
 
 use anyhow::Context;
 use clap::Parser;
+use idc_scim::admin::{self, TenantView, TokenView};
 use idc_scim::app::{self, AppState};
 use idc_scim::auth::{self, TokenHash};
 use idc_scim::clock::{Clock, SystemClock};
-use idc_scim::config::{Cli, Command, ServeArgs};
-use idc_scim::store::{self, Tenant};
+use idc_scim::config::{Cli, Command, LogFormat, ServeArgs, TenantAction, TokenAction};
+use idc_scim::store::{self, Store, Tenant};
 use idc_scim::telemetry;
 use tokio::net::TcpListener;
 
 #[tokio::main]
-async fn main() -> anyhow::Result<()> {
-    let cli = Cli::parse();
-    match cli.command {
-        Some(Command::Serve(args)) => serve(args).await,
-        None => serve(cli.serve).await,
+async fn main() -> ExitCode {
+    match run(Cli::parse()).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
     }
 }
 
-async fn serve(args: ServeArgs) -> anyhow::Result<()> {
-    telemetry::init(args.log_format);
-    let store = store::connect(&args.database_url)
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        None => serve(cli.serve).await,
+        Some(Command::Serve(args)) => serve(args).await,
+        Some(Command::Tenant { action, db }) => {
+            let (store, _) = open(&db.database_url, LogFormat::Pretty).await?;
+            tenant_command(store.as_ref(), action).await
+        }
+        Some(Command::Token { action, db }) => {
+            let (store, default) = open(&db.database_url, LogFormat::Pretty).await?;
+            token_command(store.as_ref(), &default, action).await
+        }
+    }
+}
+
+/// Logging, the store (migrated) and the default tenant (created on first start).
+async fn open(
+    database_url: &str,
+    log_format: LogFormat,
+) -> anyhow::Result<(Arc<dyn Store>, Tenant)> {
+    telemetry::init(log_format);
+    let store = store::connect(database_url)
         .await
         .context("opening the database")?;
-    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let tenant = store
-        .ensure_default_tenant(&Tenant::generate(), clock.now_ms())
+        .ensure_default_tenant(&Tenant::generate(), SystemClock.now_ms())
         .await
         .context("creating the default tenant")?;
-    let new_token = if args.token.is_none() && store.count_tokens(&tenant.tenant_id).await? == 0 {
-        let token = auth::issue_token(store.as_ref(), &tenant.tenant_id, clock.now_ms())
-            .await
-            .context("storing the first access token")?;
-        Some(token)
-    } else {
-        None
-    };
+    Ok((store, tenant))
+}
+
+async fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    let (store, tenant) = open(&args.db.database_url, args.log_format).await?;
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let new_token =
+        if args.token.is_none() && store.list_tokens(&tenant.tenant_id).await?.is_empty() {
+            let (_, token) = auth::issue_token(store.as_ref(), &tenant.tenant_id, clock.now_ms())
+                .await
+                .context("storing the first access token")?;
+            Some(token)
+        } else {
+            None
+        };
     let listener = TcpListener::bind(args.listen)
         .await
         .with_context(|| format!("listening on {}", args.listen))?;
@@ -58,19 +87,136 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             "  Access token:      {token}\n  (shown once: keep it; it is stored only as a hash)"
         ),
         (None, None) => println!(
-            "  Access token:      shown when it was created; pass --token to start with a known one"
+            "  Access token:      shown when it was created; `idc-scim token create` makes another"
         ),
+    }
+    if args.admin_token.is_some() {
+        println!("  Admin API:         http://{addr}/admin/tenants");
     }
     let state = Arc::new(AppState {
         store: store.clone(),
         default_tenant: tenant,
         static_token: args.token.as_ref().map(|t| TokenHash::of(t.expose())),
+        admin_token: args.admin_token.as_ref().map(|t| TokenHash::of(t.expose())),
         clock,
     });
     tracing::info!(%addr, "serving");
     app::serve(listener, state, shutdown_signal()).await?;
     store.close().await;
     tracing::info!("stopped");
+    Ok(())
+}
+
+fn print_tenant(view: &TenantView) {
+    println!("  Tenant id:         {}", view.tenant_id);
+    println!("  Identity store id: {}", view.identity_store_id);
+    println!("  SCIM path:         {}", view.scim_path);
+    println!(
+        "  Provisioning:      {}",
+        if view.provisioning_enabled {
+            "enabled"
+        } else {
+            "disabled"
+        }
+    );
+}
+
+async fn tenant_command(store: &dyn Store, action: TenantAction) -> anyhow::Result<()> {
+    let now = SystemClock.now_ms();
+    match action {
+        TenantAction::Create { tenant_id } => {
+            let view = admin::create_tenant(store, tenant_id.as_deref(), now).await?;
+            println!("Tenant created.");
+            print_tenant(&view);
+            println!(
+                "Create its access token with: idc-scim token create --tenant {}",
+                view.tenant_id
+            );
+        }
+        TenantAction::List => {
+            let tenants = admin::list_tenants(store).await?;
+            println!(
+                "{:<38} {:<14} {:<8} {:<13} CREATED",
+                "TENANT ID", "IDENTITY STORE", "DEFAULT", "PROVISIONING"
+            );
+            for t in tenants {
+                println!(
+                    "{:<38} {:<14} {:<8} {:<13} {}",
+                    t.tenant_id,
+                    t.identity_store_id,
+                    if t.is_default { "yes" } else { "" },
+                    if t.provisioning_enabled {
+                        "enabled"
+                    } else {
+                        "disabled"
+                    },
+                    t.created_at
+                );
+            }
+        }
+        TenantAction::Delete { tenant } => {
+            admin::delete_tenant(store, &tenant).await?;
+            println!("Tenant {tenant} deleted, with its users, groups and tokens.");
+        }
+        TenantAction::Enable { tenant } => {
+            admin::set_provisioning(store, &tenant, true).await?;
+            println!("Automatic provisioning enabled for {tenant}.");
+        }
+        TenantAction::Disable { tenant } => {
+            admin::set_provisioning(store, &tenant, false).await?;
+            println!(
+                "Automatic provisioning disabled for {tenant}: its SCIM endpoint answers 401."
+            );
+        }
+    }
+    Ok(())
+}
+
+fn token_row(t: &TokenView) -> String {
+    format!(
+        "{:<38} {:<21} {:<21} {:<21} {}",
+        t.token_id,
+        t.created_at,
+        t.expires_at,
+        t.last_used_at.as_deref().unwrap_or("never"),
+        if t.expired { "expired" } else { "active" }
+    )
+}
+
+async fn token_command(
+    store: &dyn Store,
+    default: &Tenant,
+    action: TokenAction,
+) -> anyhow::Result<()> {
+    let now = SystemClock.now_ms();
+    let tenant_of = |t: &Option<String>| t.clone().unwrap_or_else(|| default.tenant_id.clone());
+    match action {
+        TokenAction::Create { tenant } => {
+            let tenant = tenant_of(&tenant);
+            let new = admin::create_token(store, &tenant, now).await?;
+            println!("Access token (shown once; only its hash is stored):");
+            println!("{}", new.token);
+            println!("  Token id: {}", new.view.token_id);
+            println!("  Expires:  {}", new.view.expires_at);
+            println!("  Tenant:   {tenant}");
+        }
+        TokenAction::List { tenant } => {
+            let tenant = tenant_of(&tenant);
+            let tokens = admin::list_tokens(store, &tenant, now).await?;
+            println!(
+                "{:<38} {:<21} {:<21} {:<21} STATUS",
+                "TOKEN ID", "CREATED", "EXPIRES", "LAST USED"
+            );
+            for t in tokens {
+                println!("{}", token_row(&t));
+            }
+        }
+        TokenAction::Delete { tenant, token_id } => {
+            let tenant = tenant_of(&tenant);
+            admin::delete_token(store, &tenant, &token_id).await?;
+            println!("Token {token_id} deleted: it no longer authenticates.");
+        }
+    }
     Ok(())
 }
 

@@ -1,5 +1,6 @@
 //! HTTP only: extract, call `scim` and the store, respond. No SQL here.
 
+pub mod admin;
 pub mod discovery;
 pub mod groups;
 pub mod health;
@@ -269,6 +270,10 @@ pub fn store_error(e: StoreError, not_found: fn() -> ScimError) -> ScimError {
     match e {
         StoreError::NotFound => not_found(),
         StoreError::MemberNotFound => ScimError::member_not_found(),
+        StoreError::Conflict { field: "tenantId" } | StoreError::LimitReached => {
+            tracing::error!(error = ?e, "unexpected store answer to a SCIM request");
+            ScimError::Internal
+        }
         StoreError::Conflict {
             field: "displayName",
         } => ScimError::group_exists(),

@@ -21,6 +21,9 @@ pub enum StoreError {
     /// A unique constraint: `field` is the SCIM attribute that collided.
     #[error("conflict on {field}")]
     Conflict { field: &'static str },
+    /// A limit on stored rows (the tokens of a tenant) would be exceeded.
+    #[error("limit reached")]
+    LimitReached,
     /// A member id names no user of the tenant.
     #[error("member not found")]
     MemberNotFound,
@@ -48,6 +51,7 @@ impl From<sqlx::Error> for StoreError {
             // index and column names are the same on both backends.
             let what = db.constraint().unwrap_or_else(|| db.message()).to_owned();
             for (needle, field) in [
+                ("tenants", "tenantId"),
                 ("user_name", "userName"),
                 ("email", "emails"),
                 ("display_name", "displayName"),
@@ -91,6 +95,27 @@ impl Tenant {
         format!("{prefix}-{}", uuid::Uuid::new_v4())
     }
 }
+
+/// A tenant as the administration lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TenantInfo {
+    pub tenant: Tenant,
+    pub is_default: bool,
+    pub created_ms: i64,
+}
+
+/// An access token as the console lists it: never its secret.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenInfo {
+    pub token_id: String,
+    pub created_ms: i64,
+    pub expires_ms: i64,
+    pub last_used_ms: Option<i64>,
+}
+
+/// How stale `last_used_ms` may get before a request records its use: a write per request
+/// would cost more than the request.
+pub const LAST_USED_RESOLUTION_MS: i64 = 60_000;
 
 /// A stored user.
 #[derive(Debug, Clone, PartialEq)]
@@ -146,26 +171,32 @@ pub trait Store: Send + Sync + 'static {
     async fn close(&self);
     /// The tenant served at `/scim/v2/`, created with `candidate`'s ids if there is none yet.
     async fn ensure_default_tenant(&self, candidate: &Tenant, now_ms: i64) -> Result<Tenant>;
-    /// Stores a new tenant.
+    /// Stores a new tenant (`Conflict` if its ids are taken).
     async fn create_tenant(&self, tenant: &Tenant, now_ms: i64) -> Result<()>;
+    async fn get_tenant(&self, tenant_id: &str) -> Result<TenantInfo>;
+    async fn list_tenants(&self) -> Result<Vec<TenantInfo>>;
+    /// Deletes a tenant with its users, groups and tokens.
+    async fn delete_tenant(&self, tenant_id: &str) -> Result<()>;
+    async fn set_provisioning(&self, tenant_id: &str, enabled: bool) -> Result<()>;
     /// The tenant a stored token opens, if the token is known, belongs to `tenant_id` and has
-    /// not expired at `now_ms`.
+    /// not expired at `now_ms`. Records the use (to `LAST_USED_RESOLUTION_MS`).
     async fn tenant_for_token(
         &self,
         tenant_id: &str,
         token_hash: &str,
         now_ms: i64,
     ) -> Result<Option<Tenant>>;
-    /// Stores a token (only its hash).
+    /// Stores a token (only its hash), unless the tenant already has `max` tokens
+    /// (`LimitReached`); the check and the insert are one transaction.
     async fn add_token(
         &self,
         tenant_id: &str,
-        token_id: &str,
+        token: &TokenInfo,
         token_hash: &str,
-        created_ms: i64,
-        expires_ms: i64,
+        max: usize,
     ) -> Result<()>;
-    async fn count_tokens(&self, tenant_id: &str) -> Result<i64>;
+    async fn list_tokens(&self, tenant_id: &str) -> Result<Vec<TokenInfo>>;
+    async fn delete_token(&self, tenant_id: &str, token_id: &str) -> Result<()>;
 
     async fn create_user(
         &self,

@@ -16,7 +16,8 @@ use sqlx::sqlite::{
 use sqlx::{QueryBuilder, Row};
 
 use super::{
-    GroupChange, GroupRecord, ListArgs, Page, Result, Store, StoreError, Tenant, UserRecord,
+    GroupChange, GroupRecord, LAST_USED_RESOLUTION_MS, ListArgs, Page, Result, Store, StoreError,
+    Tenant, TenantInfo, TokenInfo, UserRecord,
 };
 use crate::scim::group::GroupAttrs;
 use crate::scim::query::{GroupQuery, UserQuery};
@@ -67,6 +68,20 @@ impl SqliteStore {
         sqlx::migrate!("migrations/sqlite").run(&pool).await?;
         Ok(Self { pool })
     }
+}
+
+fn tenant_info_from_row<R: Row>(row: &R) -> Result<TenantInfo>
+where
+    for<'r> String: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    for<'r> bool: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    for<'r> i64: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    for<'r> &'r str: sqlx::ColumnIndex<R>,
+{
+    Ok(TenantInfo {
+        tenant: tenant_from_row(row)?,
+        is_default: row.try_get("is_default")?,
+        created_ms: row.try_get("created_ms")?,
+    })
 }
 
 const USER_COLUMNS: &str = "u.id, u.data, u.version, u.created_ms, u.modified_ms";
@@ -199,6 +214,51 @@ macro_rules! sql_store {
                 Ok(())
             }
 
+            async fn get_tenant(&self, tenant_id: &str) -> Result<TenantInfo> {
+                let row = sqlx::query(
+                    "SELECT tenant_id, identity_store_id, provisioning_enabled, is_default, created_ms \
+                     FROM tenants WHERE tenant_id = $1",
+                )
+                .bind(tenant_id)
+                .fetch_optional(&self.pool)
+                .await?
+                .ok_or(StoreError::NotFound)?;
+                tenant_info_from_row(&row)
+            }
+
+            async fn list_tenants(&self) -> Result<Vec<TenantInfo>> {
+                let rows = sqlx::query(
+                    "SELECT tenant_id, identity_store_id, provisioning_enabled, is_default, created_ms \
+                     FROM tenants ORDER BY created_ms, tenant_id",
+                )
+                .fetch_all(&self.pool)
+                .await?;
+                rows.iter().map(tenant_info_from_row).collect()
+            }
+
+            async fn delete_tenant(&self, tenant_id: &str) -> Result<()> {
+                let done = sqlx::query("DELETE FROM tenants WHERE tenant_id = $1")
+                    .bind(tenant_id)
+                    .execute(&self.pool)
+                    .await?;
+                if done.rows_affected() == 0 {
+                    return Err(StoreError::NotFound);
+                }
+                Ok(())
+            }
+
+            async fn set_provisioning(&self, tenant_id: &str, enabled: bool) -> Result<()> {
+                let done = sqlx::query("UPDATE tenants SET provisioning_enabled = $1 WHERE tenant_id = $2")
+                    .bind(enabled)
+                    .bind(tenant_id)
+                    .execute(&self.pool)
+                    .await?;
+                if done.rows_affected() == 0 {
+                    return Err(StoreError::NotFound);
+                }
+                Ok(())
+            }
+
             async fn tenant_for_token(
                 &self,
                 tenant_id: &str,
@@ -206,7 +266,7 @@ macro_rules! sql_store {
                 now_ms: i64,
             ) -> Result<Option<Tenant>> {
                 let row = sqlx::query(
-                    "SELECT t.tenant_id, t.identity_store_id, t.provisioning_enabled \
+                    "SELECT t.tenant_id, t.identity_store_id, t.provisioning_enabled, k.last_used_ms \
                      FROM tokens k JOIN tenants t ON t.tenant_id = k.tenant_id \
                      WHERE k.token_hash = $1 AND k.tenant_id = $2 AND k.expires_ms > $3",
                 )
@@ -215,37 +275,90 @@ macro_rules! sql_store {
                 .bind(now_ms)
                 .fetch_optional(&self.pool)
                 .await?;
-                row.as_ref().map(tenant_from_row).transpose()
+                let Some(row) = row else {
+                    return Ok(None);
+                };
+                let last_used: Option<i64> = row.try_get("last_used_ms")?;
+                if last_used.is_none_or(|t| now_ms - t >= LAST_USED_RESOLUTION_MS) {
+                    sqlx::query("UPDATE tokens SET last_used_ms = $1 WHERE token_hash = $2")
+                        .bind(now_ms)
+                        .bind(token_hash)
+                        .execute(&self.pool)
+                        .await?;
+                }
+                tenant_from_row(&row).map(Some)
             }
 
             async fn add_token(
                 &self,
                 tenant_id: &str,
-                token_id: &str,
+                token: &TokenInfo,
                 token_hash: &str,
-                created_ms: i64,
-                expires_ms: i64,
+                max: usize,
             ) -> Result<()> {
+                let mut tx = self.pool.begin().await?;
+                // Lock the tenant first (a row lock on PostgreSQL, the write lock on SQLite), so
+                // that two concurrent creations cannot both see room for one more token.
+                let locked = sqlx::query("UPDATE tenants SET tenant_id = tenant_id WHERE tenant_id = $1")
+                    .bind(tenant_id)
+                    .execute(&mut *tx)
+                    .await?;
+                if locked.rows_affected() == 0 {
+                    return Err(StoreError::NotFound);
+                }
+                let count: i64 = sqlx::query("SELECT COUNT(*) AS n FROM tokens WHERE tenant_id = $1")
+                    .bind(tenant_id)
+                    .fetch_one(&mut *tx)
+                    .await?
+                    .try_get("n")?;
+                if count >= max as i64 {
+                    return Err(StoreError::LimitReached);
+                }
                 sqlx::query(
                     "INSERT INTO tokens (token_id, tenant_id, token_hash, created_ms, expires_ms) \
                      VALUES ($1, $2, $3, $4, $5)",
                 )
-                .bind(token_id)
+                .bind(&token.token_id)
                 .bind(tenant_id)
                 .bind(token_hash)
-                .bind(created_ms)
-                .bind(expires_ms)
-                .execute(&self.pool)
+                .bind(token.created_ms)
+                .bind(token.expires_ms)
+                .execute(&mut *tx)
                 .await?;
+                tx.commit().await?;
                 Ok(())
             }
 
-            async fn count_tokens(&self, tenant_id: &str) -> Result<i64> {
-                let row = sqlx::query("SELECT COUNT(*) AS n FROM tokens WHERE tenant_id = $1")
+            async fn list_tokens(&self, tenant_id: &str) -> Result<Vec<TokenInfo>> {
+                let rows = sqlx::query(
+                    "SELECT token_id, created_ms, expires_ms, last_used_ms FROM tokens \
+                     WHERE tenant_id = $1 ORDER BY created_ms, token_id",
+                )
+                .bind(tenant_id)
+                .fetch_all(&self.pool)
+                .await?;
+                rows.iter()
+                    .map(|row| {
+                        Ok(TokenInfo {
+                            token_id: row.try_get("token_id")?,
+                            created_ms: row.try_get("created_ms")?,
+                            expires_ms: row.try_get("expires_ms")?,
+                            last_used_ms: row.try_get("last_used_ms")?,
+                        })
+                    })
+                    .collect()
+            }
+
+            async fn delete_token(&self, tenant_id: &str, token_id: &str) -> Result<()> {
+                let done = sqlx::query("DELETE FROM tokens WHERE tenant_id = $1 AND token_id = $2")
                     .bind(tenant_id)
-                    .fetch_one(&self.pool)
+                    .bind(token_id)
+                    .execute(&self.pool)
                     .await?;
-                Ok(row.try_get("n")?)
+                if done.rows_affected() == 0 {
+                    return Err(StoreError::NotFound);
+                }
+                Ok(())
             }
 
             async fn create_user(

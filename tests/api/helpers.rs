@@ -11,7 +11,7 @@ use axum::body::Body;
 use axum::http::{HeaderMap, Method, Request, StatusCode};
 use http_body_util::BodyExt;
 use idc_scim::app::{AppState, SharedState, build_router};
-use idc_scim::auth::issue_token;
+use idc_scim::auth::{TokenHash, issue_token};
 use idc_scim::clock::{Clock, ManualClock};
 use idc_scim::store::{self, Store, Tenant};
 use serde_json::{Value, json};
@@ -19,6 +19,9 @@ use tower::ServiceExt;
 
 /// 2026-01-01T00:00:00Z: tests run on a clock they move themselves.
 pub const START_MS: i64 = 1_767_225_600_000;
+
+/// The admin API credential of test apps.
+pub const ADMIN_TOKEN: &str = "test-admin-credential";
 
 pub async fn test_store() -> Arc<dyn Store> {
     match std::env::var("IDC_SCIM_TEST_DATABASE_URL") {
@@ -55,7 +58,7 @@ impl TestResponse {
 pub async fn add_tenant(store: &Arc<dyn Store>) -> (Tenant, String) {
     let tenant = Tenant::generate();
     store.create_tenant(&tenant, START_MS).await.unwrap();
-    let token = issue_token(store.as_ref(), &tenant.tenant_id, START_MS)
+    let (_, token) = issue_token(store.as_ref(), &tenant.tenant_id, START_MS)
         .await
         .unwrap();
     (tenant, token)
@@ -73,6 +76,7 @@ impl TestApp {
             store,
             default_tenant: tenant.clone(),
             static_token: None,
+            admin_token: Some(TokenHash::of(ADMIN_TOKEN)),
             clock: clock.clone() as Arc<dyn Clock>,
         });
         Self {

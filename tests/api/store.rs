@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use idc_scim::scim::query::UserQuery;
 use idc_scim::scim::user::UserAttrs;
-use idc_scim::store::{ListArgs, Store, StoreError, Tenant};
+use idc_scim::store::{ListArgs, Store, StoreError, Tenant, TokenInfo};
 use serde_json::json;
 
 use crate::helpers::{START_MS, add_tenant, test_store, user_body};
@@ -224,36 +224,201 @@ async fn manager_is_indexed_for_the_id_and_manager_filter() {
     assert_eq!(store.list_users(&t, &q, ALL).await.unwrap().total, Some(0));
 }
 
+fn token(created_ms: i64, expires_ms: i64) -> TokenInfo {
+    TokenInfo {
+        token_id: uuid::Uuid::new_v4().to_string(),
+        created_ms,
+        expires_ms,
+        last_used_ms: None,
+    }
+}
+
+fn random_hash() -> String {
+    uuid::Uuid::new_v4().simple().to_string().repeat(2)
+}
+
 #[tokio::test]
 async fn stored_tokens_open_only_their_tenant_until_they_expire() {
     let (store, t) = setup().await;
-    let hash = uuid::Uuid::new_v4().simple().to_string().repeat(2);
-    let token_id = uuid::Uuid::new_v4().to_string();
-    store
-        .add_token(&t.tenant_id, &token_id, &hash, START_MS, START_MS + 1000)
-        .await
-        .unwrap();
-    assert_eq!(store.count_tokens(&t.tenant_id).await.unwrap(), 2);
+    let hash = random_hash();
+    let tok = token(START_MS, START_MS + 120_000);
+    store.add_token(&t.tenant_id, &tok, &hash, 2).await.unwrap();
     let found = store
         .tenant_for_token(&t.tenant_id, &hash, START_MS + 999)
         .await
         .unwrap();
     assert_eq!(found, Some(t.clone()));
-    assert_eq!(
-        store
-            .tenant_for_token(&t.tenant_id, &hash, START_MS + 1000)
-            .await
-            .unwrap(),
-        None
-    );
+    let expired = store
+        .tenant_for_token(&t.tenant_id, &hash, START_MS + 120_000)
+        .await
+        .unwrap();
+    assert_eq!(expired, None);
     let (other, _) = add_tenant(&store).await;
+    let elsewhere = store
+        .tenant_for_token(&other.tenant_id, &hash, START_MS)
+        .await
+        .unwrap();
+    assert_eq!(elsewhere, None);
+    // Use is recorded, at most once a minute.
+    let last_used = |list: Vec<TokenInfo>| {
+        list.into_iter()
+            .find(|k| k.token_id == tok.token_id)
+            .unwrap()
+            .last_used_ms
+    };
+    let used = last_used(store.list_tokens(&t.tenant_id).await.unwrap());
+    assert_eq!(used, Some(START_MS + 999));
+    let again = store
+        .tenant_for_token(&t.tenant_id, &hash, START_MS + 30_000)
+        .await
+        .unwrap();
+    assert!(again.is_some());
+    let used = last_used(store.list_tokens(&t.tenant_id).await.unwrap());
+    assert_eq!(
+        used,
+        Some(START_MS + 999),
+        "not written again within a minute"
+    );
+    store
+        .tenant_for_token(&t.tenant_id, &hash, START_MS + 61_000)
+        .await
+        .unwrap()
+        .unwrap();
+    let used = last_used(store.list_tokens(&t.tenant_id).await.unwrap());
+    assert_eq!(used, Some(START_MS + 61_000));
+    store
+        .delete_token(&t.tenant_id, &tok.token_id)
+        .await
+        .unwrap();
     assert_eq!(
         store
-            .tenant_for_token(&other.tenant_id, &hash, START_MS)
+            .tenant_for_token(&t.tenant_id, &hash, START_MS)
             .await
             .unwrap(),
         None
     );
+    assert!(matches!(
+        store.delete_token(&t.tenant_id, &tok.token_id).await,
+        Err(StoreError::NotFound)
+    ));
+}
+
+#[tokio::test]
+async fn a_tenant_holds_at_most_the_tokens_it_is_allowed() {
+    let (store, t) = setup().await;
+    // setup() issued one token already.
+    store
+        .add_token(
+            &t.tenant_id,
+            &token(START_MS, START_MS + 1),
+            &random_hash(),
+            2,
+        )
+        .await
+        .unwrap();
+    let r = store
+        .add_token(
+            &t.tenant_id,
+            &token(START_MS, START_MS + 1),
+            &random_hash(),
+            2,
+        )
+        .await;
+    assert!(matches!(r, Err(StoreError::LimitReached)), "{r:?}");
+    assert_eq!(store.list_tokens(&t.tenant_id).await.unwrap().len(), 2);
+    let r = store
+        .add_token(
+            "no-such-tenant",
+            &token(START_MS, START_MS + 1),
+            &random_hash(),
+            2,
+        )
+        .await;
+    assert!(matches!(r, Err(StoreError::NotFound)), "{r:?}");
+}
+
+#[tokio::test]
+async fn concurrent_token_creation_respects_the_limit() {
+    let (store, t) = setup().await;
+    let tasks: Vec<_> = (0..8)
+        .map(|_| {
+            let store = store.clone();
+            let tenant_id = t.tenant_id.clone();
+            tokio::spawn(async move {
+                store
+                    .add_token(
+                        &tenant_id,
+                        &token(START_MS, START_MS + 1),
+                        &random_hash(),
+                        2,
+                    )
+                    .await
+            })
+        })
+        .collect();
+    let mut added = 0;
+    for task in tasks {
+        match task.await.unwrap() {
+            Ok(()) => added += 1,
+            Err(StoreError::LimitReached) => {}
+            Err(e) => panic!("{e:?}"),
+        }
+    }
+    assert_eq!(added, 1);
+    assert_eq!(store.list_tokens(&t.tenant_id).await.unwrap().len(), 2);
+}
+
+#[tokio::test]
+async fn deleting_a_tenant_deletes_everything_in_it() {
+    let (store, t) = setup().await;
+    let u = store
+        .create_user(&t, &attrs("a@x.y"), START_MS)
+        .await
+        .unwrap();
+    store
+        .create_group(&t, &group("G"), std::slice::from_ref(&u.id), START_MS)
+        .await
+        .unwrap();
+    let (other, _) = add_tenant(&store).await;
+    store
+        .create_user(&other, &attrs("a@x.y"), START_MS)
+        .await
+        .unwrap();
+    store.set_provisioning(&t.tenant_id, false).await.unwrap();
+    assert!(
+        !store
+            .get_tenant(&t.tenant_id)
+            .await
+            .unwrap()
+            .tenant
+            .provisioning_enabled
+    );
+    store.delete_tenant(&t.tenant_id).await.unwrap();
+    assert!(matches!(
+        store.get_tenant(&t.tenant_id).await,
+        Err(StoreError::NotFound)
+    ));
+    assert!(store.list_tokens(&t.tenant_id).await.unwrap().is_empty());
+    assert!(matches!(
+        store.get_user(&t, &u.id).await,
+        Err(StoreError::NotFound)
+    ));
+    assert_eq!(
+        store
+            .list_users(&other, &UserQuery::All, ALL)
+            .await
+            .unwrap()
+            .total,
+        Some(1)
+    );
+    assert!(matches!(
+        store.delete_tenant(&t.tenant_id).await,
+        Err(StoreError::NotFound)
+    ));
+    assert!(matches!(
+        store.create_tenant(&other, START_MS).await,
+        Err(StoreError::Conflict { field: "tenantId" })
+    ));
 }
 
 #[tokio::test]

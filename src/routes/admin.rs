@@ -1,0 +1,160 @@
+//! The admin HTTP API under `/admin`: tenants, tokens and the provisioning switch, JSON in and
+//! out, behind its own bearer credential. Without a configured credential it does not exist.
+
+use axum::extract::FromRequest;
+use axum::extract::{Path, Request, State};
+use axum::http::StatusCode;
+use axum::http::header::{AUTHORIZATION, CONTENT_LENGTH, CONTENT_TYPE};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{delete, get};
+use axum::{Json, Router};
+use serde::Deserialize;
+
+use super::ScimJson;
+use crate::admin::{self, TenantView};
+use crate::app::SharedState;
+use crate::auth::TokenHash;
+use crate::scim::ScimError;
+
+pub fn admin_routes(state: SharedState) -> Router<SharedState> {
+    Router::new()
+        .route("/admin/tenants", get(list_tenants).post(create_tenant))
+        .route(
+            "/admin/tenants/{tenant}",
+            get(get_tenant).patch(update_tenant).delete(delete_tenant),
+        )
+        .route(
+            "/admin/tenants/{tenant}/tokens",
+            get(list_tokens).post(create_token),
+        )
+        .route(
+            "/admin/tenants/{tenant}/tokens/{token}",
+            delete(delete_token),
+        )
+        .method_not_allowed_fallback(super::unsupported_operation)
+        .layer(middleware::from_fn_with_state(state, authenticate_admin))
+}
+
+/// 404 when no admin credential is configured, 401 without the right one.
+async fn authenticate_admin(
+    State(state): State<SharedState>,
+    req: Request,
+    next: Next,
+) -> Result<Response, ScimError> {
+    let Some(expected) = &state.admin_token else {
+        return Err(super::not_found().await);
+    };
+    let presented = req
+        .headers()
+        .get(AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split_once(' '))
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .map(|(_, token)| TokenHash::of(token.trim()));
+    match presented {
+        Some(hash) if expected.matches(&hash) => Ok(next.run(req).await),
+        _ => Err(ScimError::Unauthorized),
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct CreateTenant {
+    tenant_id: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct UpdateTenant {
+    provisioning_enabled: bool,
+}
+
+/// A JSON body of the admin API, read with the SCIM extractor's rules and then typed.
+fn typed<T: for<'de> Deserialize<'de>>(body: serde_json::Value) -> Result<T, ScimError> {
+    serde_json::from_value(body).map_err(|e| ScimError::invalid(format!("Invalid request: {e}")))
+}
+
+async fn list_tenants(
+    State(state): State<SharedState>,
+) -> Result<Json<Vec<TenantView>>, ScimError> {
+    admin::list_tenants(state.store.as_ref()).await.map(Json)
+}
+
+/// The body is optional: `POST /admin/tenants` alone creates a tenant with generated ids.
+async fn create_tenant(
+    State(state): State<SharedState>,
+    req: Request,
+) -> Result<Response, ScimError> {
+    let empty = req
+        .headers()
+        .get(CONTENT_LENGTH)
+        .is_some_and(|len| len == "0")
+        || (req.headers().get(CONTENT_TYPE).is_none()
+            && req.headers().get(CONTENT_LENGTH).is_none());
+    let request: CreateTenant = if empty {
+        CreateTenant::default()
+    } else {
+        let ScimJson(body) = ScimJson::from_request(req, &state).await?;
+        typed(body)?
+    };
+    let view = admin::create_tenant(
+        state.store.as_ref(),
+        request.tenant_id.as_deref(),
+        state.clock.now_ms(),
+    )
+    .await?;
+    Ok((StatusCode::CREATED, Json(view)).into_response())
+}
+
+async fn get_tenant(
+    State(state): State<SharedState>,
+    Path(tenant): Path<String>,
+) -> Result<Json<TenantView>, ScimError> {
+    admin::get_tenant(state.store.as_ref(), &tenant)
+        .await
+        .map(Json)
+}
+
+async fn update_tenant(
+    State(state): State<SharedState>,
+    Path(tenant): Path<String>,
+    ScimJson(body): ScimJson,
+) -> Result<Json<TenantView>, ScimError> {
+    let request: UpdateTenant = typed(body)?;
+    admin::set_provisioning(state.store.as_ref(), &tenant, request.provisioning_enabled)
+        .await
+        .map(Json)
+}
+
+async fn delete_tenant(
+    State(state): State<SharedState>,
+    Path(tenant): Path<String>,
+) -> Result<StatusCode, ScimError> {
+    admin::delete_tenant(state.store.as_ref(), &tenant).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn list_tokens(
+    State(state): State<SharedState>,
+    Path(tenant): Path<String>,
+) -> Result<Response, ScimError> {
+    let tokens = admin::list_tokens(state.store.as_ref(), &tenant, state.clock.now_ms()).await?;
+    Ok(Json(tokens).into_response())
+}
+
+async fn create_token(
+    State(state): State<SharedState>,
+    Path(tenant): Path<String>,
+) -> Result<Response, ScimError> {
+    let token = admin::create_token(state.store.as_ref(), &tenant, state.clock.now_ms()).await?;
+    Ok((StatusCode::CREATED, Json(token)).into_response())
+}
+
+async fn delete_token(
+    State(state): State<SharedState>,
+    Path((tenant, token)): Path<(String, String)>,
+) -> Result<StatusCode, ScimError> {
+    admin::delete_token(state.store.as_ref(), &tenant, &token).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
