@@ -52,7 +52,7 @@ use anyhow::Context;
 use clap::Parser;
 use clap::builder::RangedU64ValueParser;
 use idc_scim::app::{self, AppState};
-use idc_scim::auth::{self, TOKEN_LIFETIME_MS, TokenHash};
+use idc_scim::auth;
 use idc_scim::clock::{Clock, SystemClock};
 use idc_scim::config::Secret;
 use idc_scim::store::{self, Tenant};
@@ -906,15 +906,7 @@ impl LocalServer {
             .create_tenant(&tenant, now)
             .await
             .context("creating the tenant")?;
-        let token = auth::generate_token();
-        store
-            .add_token(
-                &tenant.tenant_id,
-                &uuid::Uuid::new_v4().to_string(),
-                &TokenHash::of(&token).to_hex(),
-                now,
-                now + TOKEN_LIFETIME_MS,
-            )
+        let (_, token) = auth::issue_token(store.as_ref(), &tenant.tenant_id, now)
             .await
             .context("storing the access token")?;
         let listener = TcpListener::bind("127.0.0.1:0").await?;
@@ -924,6 +916,7 @@ impl LocalServer {
             store,
             default_tenant: tenant,
             static_token: None,
+            admin_token: None,
             clock,
         });
         let (shutdown, stopped) = oneshot::channel::<()>();
