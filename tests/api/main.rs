@@ -6,4 +6,5 @@ mod groups;
 mod helpers;
 mod server;
 mod store;
+mod tenants;
 mod users;

@@ -70,6 +70,8 @@ async fn a_real_server_answers_with_aws_headers_and_shuts_down_gracefully() {
     );
 }
 
+const ADMIN: &str = "binary-admin-credential";
+
 /// The `idc-scim` binary, started with a known token on a fresh SQLite file.
 struct Binary {
     child: std::process::Child,
@@ -87,6 +89,7 @@ impl Binary {
             .arg("--database-url")
             .arg(format!("sqlite://{}", dir.join("t.db").display()))
             .env("IDC_SCIM_TOKEN", token)
+            .env("IDC_SCIM_ADMIN_TOKEN", ADMIN)
             .env("RUST_LOG", "trace")
             .stdout(std::process::Stdio::piped())
             .stderr(std::fs::File::create(dir.join("stderr")).unwrap())
@@ -176,6 +179,35 @@ async fn the_binary_prints_its_endpoint_logs_requests_and_never_the_token() {
         .await
         .unwrap();
     assert_eq!(wrong.status(), 401);
+    // A token made through the admin API works, and its secret is not logged either.
+    let admin = base.replace("/scim/v2", "/admin/tenants");
+    let tenants: serde_json::Value = client
+        .get(&admin)
+        .bearer_auth(ADMIN)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let tenant = tenants[0]["tenantId"].as_str().unwrap();
+    let created: serde_json::Value = client
+        .post(format!("{admin}/{tenant}/tokens"))
+        .bearer_auth(ADMIN)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let secret = created["token"].as_str().unwrap().to_owned();
+    let r = client
+        .get(format!("{base}/Users"))
+        .bearer_auth(&secret)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
 
     let (status, logs) = server.stop();
     assert!(status.success(), "graceful shutdown exits 0: {status}");
@@ -190,6 +222,8 @@ async fn the_binary_prints_its_endpoint_logs_requests_and_never_the_token() {
     assert!(logs.contains("\"status\":401"));
     assert!(logs.contains("shutting down"));
     assert!(!logs.contains(&token), "the token was logged");
+    assert!(!logs.contains(&secret), "a generated token was logged");
+    assert!(!logs.contains(ADMIN), "the admin credential was logged");
     assert!(
         !logs.contains("not-the-token-0123456789"),
         "a presented token was logged"

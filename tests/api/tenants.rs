@@ -1,0 +1,440 @@
+//! Tenants and access tokens: isolation on every SCIM route, the admin API, AWS's token limit,
+//! lifetime, deletion and rotation, and the provisioning switch.
+
+use axum::body::Body;
+use axum::http::{Method, Request, StatusCode};
+use serde_json::{Value, json};
+
+use crate::helpers::{ADMIN_TOKEN, TestApp, TestResponse, add_tenant, assert_error, user_body};
+
+const PATCH_OP: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
+
+/// A request to `path` (absolute) with a bearer token and an optional JSON body.
+fn request(method: Method, path: &str, token: &str, body: Option<Value>) -> Request<Body> {
+    let mut b = Request::builder()
+        .method(method)
+        .uri(path)
+        .header("authorization", format!("Bearer {token}"));
+    if body.is_some() {
+        b = b.header("content-type", "application/json");
+    }
+    b.body(Body::from(body.map(|v| v.to_string()).unwrap_or_default()))
+        .unwrap()
+}
+
+async fn admin(app: &TestApp, method: Method, path: &str, body: Option<Value>) -> TestResponse {
+    app.send(request(method, &format!("/admin{path}"), ADMIN_TOKEN, body))
+        .await
+}
+
+async fn scim_status(app: &TestApp, token: &str) -> StatusCode {
+    let path = format!("{}/Users", app.base());
+    app.send(request(Method::GET, &path, token, None))
+        .await
+        .status
+}
+
+#[tokio::test]
+async fn a_token_of_one_tenant_opens_no_route_of_another() {
+    let app = TestApp::new().await;
+    let user = app.create_user("a@example.com").await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let r = app
+        .post(
+            "/Groups",
+            json!({"displayName": "G", "members": [{"value": user}]}),
+        )
+        .await;
+    let group = r.body["id"].as_str().unwrap().to_owned();
+    let (_, other_token) = add_tenant(&app.state.store).await;
+    let patch = json!({"schemas": [PATCH_OP], "Operations": [{"op": "replace", "path": "title", "value": "x"}]});
+    let routes: Vec<(Method, String, Option<Value>)> = vec![
+        (Method::GET, "/Users".into(), None),
+        (
+            Method::POST,
+            "/Users".into(),
+            Some(user_body("b@example.com")),
+        ),
+        (Method::GET, format!("/Users/{user}"), None),
+        (
+            Method::PUT,
+            format!("/Users/{user}"),
+            Some(user_body("c@example.com")),
+        ),
+        (Method::PATCH, format!("/Users/{user}"), Some(patch)),
+        (Method::DELETE, format!("/Users/{user}"), None),
+        (Method::GET, "/Groups".into(), None),
+        (
+            Method::POST,
+            "/Groups".into(),
+            Some(json!({"displayName": "H"})),
+        ),
+        (Method::GET, format!("/Groups/{group}"), None),
+        (
+            Method::PATCH,
+            format!("/Groups/{group}"),
+            Some(
+                json!({"schemas": [PATCH_OP], "Operations": [{"op": "remove", "path": format!("members[value eq \"{user}\"]")}]}),
+            ),
+        ),
+        (
+            Method::PUT,
+            format!("/Groups/{group}"),
+            Some(json!({"displayName": "H"})),
+        ),
+        (Method::DELETE, format!("/Groups/{group}"), None),
+        (Method::GET, "/ServiceProviderConfig".into(), None),
+        (Method::GET, "/Schemas".into(), None),
+        (Method::GET, "/ResourceTypes".into(), None),
+        (Method::GET, "/Bulk".into(), None),
+    ];
+    for (method, path, body) in routes {
+        let uri = format!("{}{path}", app.base());
+        let r = app
+            .send(request(method.clone(), &uri, &other_token, body))
+            .await;
+        assert_error(&r, 401, "");
+        // The short alias serves this test's tenant too: the other token fails there as well.
+        let alias = format!("/scim/v2{path}");
+        let r = app
+            .send(request(method.clone(), &alias, &other_token, None))
+            .await;
+        assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{method} {alias}");
+    }
+    // Nothing changed.
+    assert_eq!(
+        app.get(&format!("/Users/{user}")).await.body["userName"],
+        "a@example.com"
+    );
+    assert_eq!(
+        app.get(&format!("/Groups/{group}")).await.status,
+        StatusCode::OK
+    );
+    assert_eq!(app.user_count().await, 1);
+}
+
+#[tokio::test]
+async fn the_admin_api_manages_tenants() {
+    let app = TestApp::new().await;
+    let r = admin(&app, Method::POST, "/tenants", None).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    let generated = r.body["tenantId"].as_str().unwrap().to_owned();
+    assert!(
+        r.body["identityStoreId"]
+            .as_str()
+            .unwrap()
+            .starts_with("d-")
+    );
+    assert_eq!(r.body["provisioningEnabled"], true);
+    assert_eq!(r.body["isDefault"], false);
+    assert_eq!(r.body["scimPath"], json!(format!("/{generated}/scim/v2/")));
+    let r = admin(
+        &app,
+        Method::POST,
+        "/tenants",
+        Some(json!({"tenantId": "acme-prod"})),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::CREATED);
+    assert_eq!(r.body["tenantId"], "acme-prod");
+    assert_error(
+        &admin(
+            &app,
+            Method::POST,
+            "/tenants",
+            Some(json!({"tenantId": "acme-prod"})),
+        )
+        .await,
+        409,
+        "exists",
+    );
+    for bad in [
+        json!({"tenantId": "a/b"}),
+        json!({"tenantId": "scim"}),
+        json!({"tenantId": ""}),
+        json!({"name": "x"}),
+    ] {
+        assert_error(
+            &admin(&app, Method::POST, "/tenants", Some(bad)).await,
+            400,
+            "",
+        );
+    }
+    let list = admin(&app, Method::GET, "/tenants", None).await.body;
+    let ids: Vec<&str> = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["tenantId"].as_str().unwrap())
+        .collect();
+    assert!(ids.contains(&"acme-prod") && ids.contains(&generated.as_str()));
+    assert_eq!(
+        admin(&app, Method::GET, "/tenants/acme-prod", None)
+            .await
+            .body["tenantId"],
+        "acme-prod"
+    );
+    assert_error(
+        &admin(&app, Method::GET, "/tenants/nope", None).await,
+        404,
+        "Tenant not found.",
+    );
+
+    // A token for the new tenant opens its endpoint and only it.
+    let token = admin(&app, Method::POST, "/tenants/acme-prod/tokens", None).await;
+    assert_eq!(token.status, StatusCode::CREATED);
+    let secret = token.body["token"].as_str().unwrap().to_owned();
+    let users = "/acme-prod/scim/v2/Users";
+    assert_eq!(
+        app.send(request(Method::GET, users, &secret, None))
+            .await
+            .status,
+        StatusCode::OK
+    );
+    assert_eq!(scim_status(&app, &secret).await, StatusCode::UNAUTHORIZED);
+
+    // Deleting the tenant deletes its data and its tokens.
+    let r = app
+        .send(request(
+            Method::POST,
+            users,
+            &secret,
+            Some(user_body("x@example.com")),
+        ))
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED);
+    assert_eq!(
+        admin(&app, Method::DELETE, "/tenants/acme-prod", None)
+            .await
+            .status,
+        StatusCode::NO_CONTENT
+    );
+    assert_error(
+        &app.send(request(Method::GET, users, &secret, None)).await,
+        401,
+        "",
+    );
+    assert_error(
+        &admin(&app, Method::DELETE, "/tenants/acme-prod", None).await,
+        404,
+        "",
+    );
+}
+
+#[tokio::test]
+async fn the_admin_api_needs_its_own_credential() {
+    let app = TestApp::new().await;
+    let r = app
+        .send(request(Method::GET, "/admin/tenants", &app.token, None))
+        .await;
+    assert_error(&r, 401, "");
+    let r = app
+        .send(Request::get("/admin/tenants").body(Body::empty()).unwrap())
+        .await;
+    assert_error(&r, 401, "");
+    // The admin credential is no SCIM token.
+    assert_eq!(
+        scim_status(&app, ADMIN_TOKEN).await,
+        StatusCode::UNAUTHORIZED
+    );
+    // Without a configured credential, there is no admin API.
+    let state = std::sync::Arc::new(idc_scim::app::AppState {
+        store: app.state.store.clone(),
+        default_tenant: app.tenant.clone(),
+        static_token: None,
+        admin_token: None,
+        clock: app.clock.clone(),
+    });
+    let router = idc_scim::app::build_router(state);
+    use tower::ServiceExt;
+    let r = router
+        .oneshot(request(Method::GET, "/admin/tenants", ADMIN_TOKEN, None))
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn tokens_follow_aws_limit_expiry_deletion_and_rotation() {
+    let app = TestApp::new().await;
+    let tenant = app.tenant.tenant_id.clone();
+    let tokens_path = format!("/tenants/{tenant}/tokens");
+    let listed = admin(&app, Method::GET, &tokens_path, None).await.body;
+    assert_eq!(listed.as_array().unwrap().len(), 1);
+    let old_id = listed[0]["tokenId"].as_str().unwrap().to_owned();
+    assert!(
+        listed[0].get("token").is_none(),
+        "a listing never shows a secret"
+    );
+    assert_eq!(listed[0]["expiresAt"], "2027-01-01T00:00:00Z");
+
+    // Rotation: a second token works beside the first.
+    let second = admin(&app, Method::POST, &tokens_path, None).await;
+    assert_eq!(second.status, StatusCode::CREATED);
+    let new_secret = second.body["token"].as_str().unwrap().to_owned();
+    let new_id = second.body["tokenId"].as_str().unwrap().to_owned();
+    assert_eq!(scim_status(&app, &new_secret).await, StatusCode::OK);
+    assert_eq!(scim_status(&app, &app.token).await, StatusCode::OK);
+    // A third is refused: two at a time, as in AWS.
+    assert_error(
+        &admin(&app, Method::POST, &tokens_path, None).await,
+        409,
+        "at most 2",
+    );
+    // Last use is listed.
+    let listed = admin(&app, Method::GET, &tokens_path, None).await.body;
+    let entry = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["tokenId"] == json!(new_id))
+        .unwrap();
+    assert_eq!(entry["lastUsedAt"], "2026-01-01T00:00:00Z");
+    // Deleting the old one stops it at once; the new one keeps working.
+    let r = admin(
+        &app,
+        Method::DELETE,
+        &format!("{tokens_path}/{old_id}"),
+        None,
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT);
+    assert_eq!(
+        scim_status(&app, &app.token).await,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(scim_status(&app, &new_secret).await, StatusCode::OK);
+    assert_error(
+        &admin(
+            &app,
+            Method::DELETE,
+            &format!("{tokens_path}/{old_id}"),
+            None,
+        )
+        .await,
+        404,
+        "Token not found.",
+    );
+    // One year later the new token has expired.
+    app.clock.advance_ms(idc_scim::auth::TOKEN_LIFETIME_MS - 1);
+    assert_eq!(scim_status(&app, &new_secret).await, StatusCode::OK);
+    app.clock.advance_ms(1);
+    assert_eq!(
+        scim_status(&app, &new_secret).await,
+        StatusCode::UNAUTHORIZED
+    );
+    let listed = admin(&app, Method::GET, &tokens_path, None).await.body;
+    assert_eq!(listed[0]["expired"], true);
+}
+
+#[tokio::test]
+async fn disabling_provisioning_closes_the_scim_endpoint() {
+    let app = TestApp::new().await;
+    app.create_user("kept@example.com").await;
+    let path = format!("/tenants/{}", app.tenant.tenant_id);
+    let r = admin(
+        &app,
+        Method::PATCH,
+        &path,
+        Some(json!({"provisioningEnabled": false})),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(r.body["provisioningEnabled"], false);
+    assert_error(&app.get("/Users").await, 401, "");
+    let alias = app
+        .send(request(Method::GET, "/scim/v2/Users", &app.token, None))
+        .await;
+    assert_eq!(alias.status, StatusCode::UNAUTHORIZED);
+    let r = admin(
+        &app,
+        Method::PATCH,
+        &path,
+        Some(json!({"provisioningEnabled": true})),
+    )
+    .await;
+    assert_eq!(r.body["provisioningEnabled"], true);
+    assert_eq!(app.user_count().await, 1, "the data outlives the switch");
+    assert_error(
+        &admin(
+            &app,
+            Method::PATCH,
+            &path,
+            Some(json!({"provisioningEnabled": "no"})),
+        )
+        .await,
+        400,
+        "",
+    );
+    assert_error(
+        &admin(
+            &app,
+            Method::PATCH,
+            "/tenants/nope",
+            Some(json!({"provisioningEnabled": true})),
+        )
+        .await,
+        404,
+        "",
+    );
+}
+
+#[tokio::test]
+async fn the_default_tenant_stays() {
+    let app = TestApp::new().await;
+    let store = app.state.store.clone();
+    let default = store
+        .ensure_default_tenant(&idc_scim::store::Tenant::generate(), 0)
+        .await
+        .unwrap();
+    let r = admin(
+        &app,
+        Method::DELETE,
+        &format!("/tenants/{}", default.tenant_id),
+        None,
+    )
+    .await;
+    assert_error(&r, 400, "default tenant");
+}
+
+#[tokio::test]
+async fn no_token_secret_is_stored() {
+    let dir = std::env::temp_dir().join(format!("idc-scim-secrets-{}", uuid::Uuid::new_v4()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let url = format!("sqlite://{}", dir.join("t.db").display());
+    let store = idc_scim::store::connect(&url).await.unwrap();
+    let app = TestApp::with_store(store).await;
+    let created = admin(
+        &app,
+        Method::POST,
+        &format!("/tenants/{}/tokens", app.tenant.tenant_id),
+        None,
+    )
+    .await;
+    let secrets = [
+        app.token.clone(),
+        created.body["token"].as_str().unwrap().to_owned(),
+    ];
+    assert_eq!(scim_status(&app, &secrets[1]).await, StatusCode::OK);
+    app.state.store.close().await;
+    let mut bytes = Vec::new();
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        bytes.extend(std::fs::read(entry.unwrap().path()).unwrap());
+    }
+    let haystack = String::from_utf8_lossy(&bytes);
+    assert!(
+        haystack.contains(&app.tenant.tenant_id),
+        "the scan reads the database"
+    );
+    for secret in &secrets {
+        assert!(
+            !haystack.contains(secret.as_str()),
+            "a token secret is in the database files"
+        );
+        let hash = idc_scim::auth::TokenHash::of(secret).to_hex();
+        assert!(haystack.contains(&hash), "the hash is what is stored");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
