@@ -72,27 +72,30 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("listening on {}", args.listen))?;
     let addr = listener.local_addr()?;
-    println!("idc-scim: IAM Identity Center SCIM endpoint");
-    println!(
-        "  SCIM endpoint:     http://{addr}/{}/scim/v2/",
-        tenant.tenant_id
-    );
-    println!("  (short alias):     http://{addr}/scim/v2/");
-    println!("  Identity store id: {}", tenant.identity_store_id);
-    match (&args.token, &new_token) {
-        (Some(_), _) => {
-            println!("  Access token:      the one given with --token / IDC_SCIM_TOKEN")
+    let token_line = match (&args.token, &new_token) {
+        (Some(_), _) => "the one given with --token / IDC_SCIM_TOKEN".to_owned(),
+        (None, Some(token)) => {
+            format!("{token}\n  (shown once: keep it; it is stored only as a hash)")
         }
-        (None, Some(token)) => println!(
-            "  Access token:      {token}\n  (shown once: keep it; it is stored only as a hash)"
-        ),
-        (None, None) => println!(
-            "  Access token:      shown when it was created; `idc-scim token create` makes another"
-        ),
-    }
+        (None, None) => {
+            "shown when it was created; `idc-scim token create` makes another".to_owned()
+        }
+    };
+    let mut banner = format!(
+        "idc-scim: IAM Identity Center SCIM endpoint\n\
+         \x20 SCIM endpoint:     http://{addr}/{}/scim/v2/\n\
+         \x20 (short alias):     http://{addr}/scim/v2/\n\
+         \x20 Identity store id: {}\n",
+        tenant.tenant_id, tenant.identity_store_id
+    );
     if args.admin_token.is_some() {
-        println!("  Admin API:         http://{addr}/admin/tenants");
+        banner.push_str(&format!(
+            "  Admin API:         http://{addr}/admin/tenants\n"
+        ));
     }
+    banner.push_str(&format!("  Access token:      {token_line}\n"));
+    // Written once, and a closed stdout is no reason to stop serving.
+    let _ = std::io::Write::write_all(&mut std::io::stdout(), banner.as_bytes());
     let state = Arc::new(AppState {
         store: store.clone(),
         default_tenant: tenant,
