@@ -56,13 +56,16 @@ CREATE UNIQUE INDEX groups_display_name_key ON groups (tenant_id, display_name_l
 CREATE INDEX groups_external_id_idx ON groups (tenant_id, external_id);
 
 -- Both directions are indexed: the primary key serves "members of a group" and the
--- membership check, group_members_user_idx serves "groups of a user".
+-- membership check, group_members_user_idx serves "groups of a user". membership_id is the
+-- Identity Store API's MembershipId.
 CREATE TABLE group_members (
-    tenant_id TEXT NOT NULL,
-    group_id  TEXT NOT NULL,
-    user_id   TEXT NOT NULL,
+    tenant_id     TEXT NOT NULL,
+    group_id      TEXT NOT NULL,
+    user_id       TEXT NOT NULL,
+    membership_id TEXT NOT NULL,
     PRIMARY KEY (tenant_id, group_id, user_id),
     FOREIGN KEY (tenant_id, group_id) REFERENCES groups (tenant_id, id) ON DELETE CASCADE,
     FOREIGN KEY (tenant_id, user_id) REFERENCES users (tenant_id, id) ON DELETE CASCADE
 );
 CREATE INDEX group_members_user_idx ON group_members (tenant_id, user_id, group_id);
+CREATE UNIQUE INDEX group_members_membership_id_key ON group_members (tenant_id, membership_id);

@@ -13,6 +13,9 @@ pub enum UserQuery {
     All,
     UserName(String),
     ExternalId(String),
+    /// The (primary) email, case-insensitively: the Identity Store API's `emails.value`;
+    /// AWS's SCIM filters do not offer it.
+    Email(String),
     /// `groups.value eq "<group id>"`: the members of a group.
     Group(String),
     Id(String),

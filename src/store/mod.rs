@@ -51,6 +51,7 @@ impl From<sqlx::Error> for StoreError {
             // index and column names are the same on both backends.
             let what = db.constraint().unwrap_or_else(|| db.message()).to_owned();
             for (needle, field) in [
+                ("group_members", "membership"),
                 ("tenants", "tenantId"),
                 ("user_name", "userName"),
                 ("email", "emails"),
@@ -143,6 +144,31 @@ pub struct GroupRecord {
 pub struct GroupChange<'a> {
     pub attrs: Option<(&'a GroupAttrs, i64)>,
     pub members: &'a MemberChanges,
+}
+
+/// A user's membership of a group, with the id the Identity Store API gives it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Membership {
+    pub membership_id: String,
+    pub group_id: String,
+    pub user_id: String,
+}
+
+/// Which memberships to list: a group's (in user id order) or a user's (in group id order).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MembershipQuery<'a> {
+    Group(&'a str),
+    User(&'a str),
+}
+
+impl Membership {
+    /// The id a listing of `query` is ordered and paged by.
+    pub fn key(&self, query: MembershipQuery<'_>) -> &str {
+        match query {
+            MembershipQuery::Group(_) => &self.user_id,
+            MembershipQuery::User(_) => &self.group_id,
+        }
+    }
 }
 
 /// One page of a list, in id order.
@@ -253,6 +279,38 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<()>;
     /// Deletes a group and, by cascade, its memberships.
     async fn delete_group(&self, tenant: &Tenant, id: &str) -> Result<()>;
+
+    /// The tenant of an identity store id (`d-...`).
+    async fn tenant_by_identity_store(&self, identity_store_id: &str) -> Result<Tenant>;
+    /// Memberships of a group or of a user, keyset-paged by `Membership::key`.
+    async fn list_memberships(
+        &self,
+        tenant: &Tenant,
+        query: MembershipQuery<'_>,
+        args: ListArgs<'_>,
+    ) -> Result<Page<Membership>>;
+    async fn get_membership(&self, tenant: &Tenant, membership_id: &str) -> Result<Membership>;
+    async fn find_membership(
+        &self,
+        tenant: &Tenant,
+        group_id: &str,
+        user_id: &str,
+    ) -> Result<Membership>;
+    /// Adds one member: `NotFound` for an unknown group, `MemberNotFound` for an unknown user,
+    /// `Conflict { field: "membership" }` if the user is a member already.
+    async fn add_membership(
+        &self,
+        tenant: &Tenant,
+        group_id: &str,
+        user_id: &str,
+        now_ms: i64,
+    ) -> Result<Membership>;
+    async fn delete_membership(
+        &self,
+        tenant: &Tenant,
+        membership_id: &str,
+        now_ms: i64,
+    ) -> Result<()>;
 }
 
 /// Opens the store a URL names (`postgres://`, `postgresql://` or `sqlite:`) and migrates it.

@@ -16,8 +16,8 @@ use sqlx::sqlite::{
 use sqlx::{QueryBuilder, Row};
 
 use super::{
-    GroupChange, GroupRecord, LAST_USED_RESOLUTION_MS, ListArgs, Page, Result, Store, StoreError,
-    Tenant, TenantInfo, TokenInfo, UserRecord,
+    GroupChange, GroupRecord, LAST_USED_RESOLUTION_MS, ListArgs, Membership, MembershipQuery, Page,
+    Result, Store, StoreError, Tenant, TenantInfo, TokenInfo, UserRecord,
 };
 use crate::scim::group::GroupAttrs;
 use crate::scim::query::{GroupQuery, UserQuery};
@@ -163,6 +163,18 @@ where
         .map(decode)
         .collect::<Result<Vec<_>>>()?;
     Ok(Page { items, total, more })
+}
+
+fn membership_from_row<R: Row>(row: &R) -> Result<Membership>
+where
+    for<'r> String: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    for<'r> &'r str: sqlx::ColumnIndex<R>,
+{
+    Ok(Membership {
+        membership_id: row.try_get("membership_id")?,
+        group_id: row.try_get("group_id")?,
+        user_id: row.try_get("user_id")?,
+    })
 }
 
 fn user_data(attrs: &UserAttrs) -> String {
@@ -637,6 +649,145 @@ macro_rules! sql_store {
                 }
                 Ok(())
             }
+
+            async fn tenant_by_identity_store(&self, identity_store_id: &str) -> Result<Tenant> {
+                let row = sqlx::query(
+                    "SELECT tenant_id, identity_store_id, provisioning_enabled FROM tenants \
+                     WHERE identity_store_id = $1",
+                )
+                .bind(identity_store_id)
+                .fetch_optional(&self.pool)
+                .await?
+                .ok_or(StoreError::NotFound)?;
+                tenant_from_row(&row)
+            }
+
+            async fn list_memberships(
+                &self,
+                tenant: &Tenant,
+                query: MembershipQuery<'_>,
+                args: ListArgs<'_>,
+            ) -> Result<Page<Membership>> {
+                let (by, order, key) = match query {
+                    MembershipQuery::Group(group) => ("group_id", "user_id", group),
+                    MembershipQuery::User(user) => ("user_id", "group_id", user),
+                };
+                let mut qb = QueryBuilder::<$db>::new(
+                    "SELECT membership_id, group_id, user_id FROM group_members WHERE tenant_id = ",
+                );
+                qb.push_bind(&tenant.tenant_id);
+                qb.push(format_args!(" AND {by} = "));
+                qb.push_bind(key);
+                if let Some(after) = args.after {
+                    qb.push(format_args!(" AND {order} > "));
+                    qb.push_bind(after);
+                }
+                qb.push(format_args!(" ORDER BY {order} LIMIT "));
+                qb.push_bind(i64::from(args.limit) + 1);
+                let rows = qb.build().fetch_all(&self.pool).await?;
+                page_of(&rows, ListArgs { with_total: false, ..args }, membership_from_row)
+            }
+
+            async fn get_membership(&self, tenant: &Tenant, membership_id: &str) -> Result<Membership> {
+                let row = sqlx::query(
+                    "SELECT membership_id, group_id, user_id FROM group_members \
+                     WHERE tenant_id = $1 AND membership_id = $2",
+                )
+                .bind(&tenant.tenant_id)
+                .bind(membership_id)
+                .fetch_optional(&self.pool)
+                .await?
+                .ok_or(StoreError::NotFound)?;
+                membership_from_row(&row)
+            }
+
+            async fn find_membership(
+                &self,
+                tenant: &Tenant,
+                group_id: &str,
+                user_id: &str,
+            ) -> Result<Membership> {
+                let row = sqlx::query(
+                    "SELECT membership_id, group_id, user_id FROM group_members \
+                     WHERE tenant_id = $1 AND group_id = $2 AND user_id = $3",
+                )
+                .bind(&tenant.tenant_id)
+                .bind(group_id)
+                .bind(user_id)
+                .fetch_optional(&self.pool)
+                .await?
+                .ok_or(StoreError::NotFound)?;
+                membership_from_row(&row)
+            }
+
+            async fn add_membership(
+                &self,
+                tenant: &Tenant,
+                group_id: &str,
+                user_id: &str,
+                now_ms: i64,
+            ) -> Result<Membership> {
+                let mut tx = self.pool.begin().await?;
+                let touched = sqlx::query(
+                    "UPDATE groups SET version = version + 1, modified_ms = $1 \
+                     WHERE tenant_id = $2 AND id = $3",
+                )
+                .bind(now_ms)
+                .bind(&tenant.tenant_id)
+                .bind(group_id)
+                .execute(&mut *tx)
+                .await?;
+                if touched.rows_affected() == 0 {
+                    return Err(StoreError::NotFound);
+                }
+                let membership = Membership {
+                    membership_id: tenant.new_resource_id(),
+                    group_id: group_id.to_owned(),
+                    user_id: user_id.to_owned(),
+                };
+                sqlx::query(
+                    "INSERT INTO group_members (tenant_id, group_id, user_id, membership_id) \
+                     VALUES ($1, $2, $3, $4)",
+                )
+                .bind(&tenant.tenant_id)
+                .bind(group_id)
+                .bind(user_id)
+                .bind(&membership.membership_id)
+                .execute(&mut *tx)
+                .await?;
+                tx.commit().await?;
+                Ok(membership)
+            }
+
+            async fn delete_membership(
+                &self,
+                tenant: &Tenant,
+                membership_id: &str,
+                now_ms: i64,
+            ) -> Result<()> {
+                let mut tx = self.pool.begin().await?;
+                let row = sqlx::query(
+                    "DELETE FROM group_members WHERE tenant_id = $1 AND membership_id = $2 \
+                     RETURNING group_id",
+                )
+                .bind(&tenant.tenant_id)
+                .bind(membership_id)
+                .fetch_optional(&mut *tx)
+                .await?
+                .ok_or(StoreError::NotFound)?;
+                let group_id: String = row.try_get("group_id")?;
+                sqlx::query(
+                    "UPDATE groups SET version = version + 1, modified_ms = $1 \
+                     WHERE tenant_id = $2 AND id = $3",
+                )
+                .bind(now_ms)
+                .bind(&tenant.tenant_id)
+                .bind(group_id)
+                .execute(&mut *tx)
+                .await?;
+                tx.commit().await?;
+                Ok(())
+            }
         }
 
         impl $store {
@@ -658,6 +809,10 @@ macro_rules! sql_store {
                     UserQuery::ExternalId(ext) => {
                         qb.push(" AND u.external_id = ");
                         qb.push_bind(ext);
+                    }
+                    UserQuery::Email(email) => {
+                        qb.push(" AND u.email_lower = ");
+                        qb.push_bind(email.to_lowercase());
                     }
                     UserQuery::Id(id) => {
                         qb.push(" AND u.id = ");
@@ -727,9 +882,12 @@ macro_rules! sql_store {
                 if users.is_empty() {
                     return Ok(());
                 }
-                let mut qb = QueryBuilder::<$db>::new("INSERT INTO group_members (tenant_id, group_id, user_id) ");
+                let mut qb = QueryBuilder::<$db>::new("INSERT INTO group_members (tenant_id, group_id, user_id, membership_id) ");
                 qb.push_values(users, |mut row, user| {
-                    row.push_bind(&tenant.tenant_id).push_bind(group_id).push_bind(user);
+                    row.push_bind(&tenant.tenant_id)
+                        .push_bind(group_id)
+                        .push_bind(user)
+                        .push_bind(tenant.new_resource_id());
                 });
                 qb.push(" ON CONFLICT DO NOTHING");
                 qb.build().execute(&mut **tx).await?;

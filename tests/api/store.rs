@@ -582,3 +582,143 @@ async fn memberships_follow_users_and_groups() {
     assert!(store.user_exists(&t, &u1).await.unwrap());
     assert!(!store.user_exists(&t, &u2).await.unwrap());
 }
+
+#[tokio::test]
+async fn memberships_have_ids_for_the_identity_store_api() {
+    use idc_scim::store::{Membership, MembershipQuery};
+
+    let (store, t) = setup().await;
+    assert_eq!(
+        store
+            .tenant_by_identity_store(&t.identity_store_id)
+            .await
+            .unwrap(),
+        t
+    );
+    assert!(matches!(
+        store.tenant_by_identity_store("d-0000000000").await,
+        Err(StoreError::NotFound)
+    ));
+    let mut users = Vec::new();
+    for i in 0..3 {
+        users.push(
+            store
+                .create_user(&t, &attrs(&format!("m{i}@x.y")), START_MS)
+                .await
+                .unwrap()
+                .id,
+        );
+    }
+    let g = store
+        .create_group(&t, &group("G"), &users[..2], START_MS)
+        .await
+        .unwrap();
+    let h = store
+        .create_group(&t, &group("H"), &[], START_MS)
+        .await
+        .unwrap();
+    let added = store
+        .add_membership(&t, &h.id, &users[0], START_MS + 7)
+        .await
+        .unwrap();
+    assert_eq!(
+        store.get_group(&t, &h.id).await.unwrap().modified_ms,
+        START_MS + 7
+    );
+    let r = store.add_membership(&t, &h.id, &users[0], START_MS).await;
+    assert!(
+        matches!(
+            r,
+            Err(StoreError::Conflict {
+                field: "membership"
+            })
+        ),
+        "{r:?}"
+    );
+    let r = store.add_membership(&t, &h.id, "ghost", START_MS).await;
+    assert!(matches!(r, Err(StoreError::MemberNotFound)), "{r:?}");
+    let r = store
+        .add_membership(&t, "no-group", &users[0], START_MS)
+        .await;
+    assert!(matches!(r, Err(StoreError::NotFound)), "{r:?}");
+    assert_eq!(
+        store
+            .get_membership(&t, &added.membership_id)
+            .await
+            .unwrap(),
+        added
+    );
+    assert_eq!(
+        store.find_membership(&t, &h.id, &users[0]).await.unwrap(),
+        added
+    );
+
+    // A group's members, one per page, in user id order.
+    let mut seen: Vec<Membership> = Vec::new();
+    let mut after: Option<String> = None;
+    let q = MembershipQuery::Group(&g.id);
+    loop {
+        let args = ListArgs {
+            limit: 1,
+            after: after.as_deref(),
+            with_total: false,
+        };
+        let page = store.list_memberships(&t, q, args).await.unwrap();
+        seen.extend(page.items.iter().cloned());
+        if !page.more {
+            break;
+        }
+        after = page.items.last().map(|m| m.key(q).to_owned());
+    }
+    let mut members: Vec<String> = users[..2].to_vec();
+    members.sort();
+    assert_eq!(
+        seen.iter().map(|m| m.user_id.clone()).collect::<Vec<_>>(),
+        members
+    );
+    assert!(
+        seen.iter()
+            .all(|m| m.group_id == g.id && !m.membership_id.is_empty())
+    );
+    let of_user = store
+        .list_memberships(&t, MembershipQuery::User(&users[0]), ALL)
+        .await
+        .unwrap();
+    let mut groups: Vec<String> = vec![g.id.clone(), h.id.clone()];
+    groups.sort();
+    assert_eq!(
+        of_user
+            .items
+            .iter()
+            .map(|m| m.group_id.clone())
+            .collect::<Vec<_>>(),
+        groups
+    );
+    // Email lookup.
+    let q = UserQuery::Email("M1@X.Y.MAIL@EXAMPLE.COM".into());
+    assert_eq!(
+        store.list_users(&t, &q, ALL).await.unwrap().items[0].id,
+        users[1]
+    );
+
+    store
+        .delete_membership(&t, &added.membership_id, START_MS + 9)
+        .await
+        .unwrap();
+    assert!(matches!(
+        store.get_membership(&t, &added.membership_id).await,
+        Err(StoreError::NotFound)
+    ));
+    assert!(matches!(
+        store
+            .delete_membership(&t, &added.membership_id, START_MS)
+            .await,
+        Err(StoreError::NotFound)
+    ));
+    // Another tenant sees none of it.
+    let (other, _) = add_tenant(&store).await;
+    assert!(matches!(
+        store.get_membership(&other, &seen[0].membership_id).await,
+        Err(StoreError::NotFound)
+    ));
+}
