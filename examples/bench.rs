@@ -917,6 +917,7 @@ impl LocalServer {
             default_tenant: tenant,
             static_token: None,
             admin_token: None,
+            aws_credentials: None,
             clock,
         });
         let (shutdown, stopped) = oneshot::channel::<()>();

@@ -3,6 +3,7 @@
 //! Every response carries `x-amzn-RequestId`; every error body is rendered here, because only
 //! this layer knows the request id that AWS repeats as `exceptionRequestId`.
 
+use std::collections::HashMap;
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Instant;
@@ -14,7 +15,7 @@ use axum::http::header::{CONTENT_TYPE, HeaderValue};
 use axum::http::{Method, Uri};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use tokio::net::TcpListener;
 use tracing::{Instrument, Span, field};
 
@@ -37,6 +38,9 @@ pub struct AppState {
     pub static_token: Option<TokenHash>,
     /// The credential of the admin API; without one, `/admin` does not exist.
     pub admin_token: Option<TokenHash>,
+    /// AWS access keys (id → secret) whose Signature V4 the Identity Store API verifies;
+    /// `None` accepts any well-formed signature, as local AWS emulators do.
+    pub aws_credentials: Option<Arc<HashMap<String, String>>>,
     pub clock: Arc<dyn Clock>,
 }
 
@@ -71,6 +75,7 @@ pub fn build_router(state: SharedState) -> Router {
             auth::authenticate,
         ));
     let inner = Router::new()
+        .route("/", post(crate::identitystore::handle))
         .route(
             "/health",
             get(routes::health::health).fallback(routes::unsupported_operation),

@@ -101,6 +101,16 @@ pub struct ServeArgs {
     #[arg(long, env = "IDC_SCIM_ADMIN_TOKEN", hide_env_values = true)]
     pub admin_token: Option<Secret>,
 
+    /// AWS access keys `ID:SECRET` (comma-separated or repeated) whose Signature V4 the
+    /// Identity Store API verifies; without any, any well-formed signature is accepted.
+    #[arg(
+        long = "aws-credentials",
+        env = "IDC_SCIM_AWS_CREDENTIALS",
+        value_delimiter = ',',
+        hide_env_values = true
+    )]
+    pub aws_credentials: Vec<AwsCredential>,
+
     /// Log format.
     #[arg(long, env = "IDC_SCIM_LOG_FORMAT", value_enum, default_value_t = LogFormat::Pretty)]
     pub log_format: LogFormat,
@@ -110,6 +120,33 @@ pub struct ServeArgs {
 pub enum LogFormat {
     Pretty,
     Json,
+}
+
+/// An AWS access key id and its secret key. `Debug` shows the id only.
+#[derive(Clone)]
+pub struct AwsCredential {
+    pub access_key_id: String,
+    pub secret: Secret,
+}
+
+impl fmt::Debug for AwsCredential {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "AwsCredential({}, ..)", self.access_key_id)
+    }
+}
+
+impl std::str::FromStr for AwsCredential {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s.split_once(':') {
+            Some((id, secret)) if !id.is_empty() && !secret.is_empty() => Ok(Self {
+                access_key_id: id.to_owned(),
+                secret: secret.parse()?,
+            }),
+            _ => Err("expected ACCESS_KEY_ID:SECRET_ACCESS_KEY".to_owned()),
+        }
+    }
 }
 
 /// A secret from the command line or the environment. `Debug` prints nothing of it.

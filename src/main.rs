@@ -101,6 +101,14 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         default_tenant: tenant,
         static_token: args.token.as_ref().map(|t| TokenHash::of(t.expose())),
         admin_token: args.admin_token.as_ref().map(|t| TokenHash::of(t.expose())),
+        aws_credentials: (!args.aws_credentials.is_empty()).then(|| {
+            Arc::new(
+                args.aws_credentials
+                    .iter()
+                    .map(|c| (c.access_key_id.clone(), c.secret.expose().to_owned()))
+                    .collect(),
+            )
+        }),
         clock,
     });
     tracing::info!(%addr, "serving");

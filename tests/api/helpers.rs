@@ -77,6 +77,7 @@ impl TestApp {
             default_tenant: tenant.clone(),
             static_token: None,
             admin_token: Some(TokenHash::of(ADMIN_TOKEN)),
+            aws_credentials: None,
             clock: clock.clone() as Arc<dyn Clock>,
         });
         Self {

@@ -245,6 +245,7 @@ async fn the_admin_api_needs_its_own_credential() {
         default_tenant: app.tenant.clone(),
         static_token: None,
         admin_token: None,
+        aws_credentials: None,
         clock: app.clock.clone(),
     });
     let router = idc_scim::app::build_router(state);
