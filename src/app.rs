@@ -154,9 +154,7 @@ async fn request_context(mut req: Request, next: Next) -> Response {
     req.extensions_mut().insert(RequestId(request_id.clone()));
     let started = Instant::now();
     let mut response = next.run(req).instrument(span.clone()).await;
-    if let Some(PendingError(error)) = response.extensions_mut().remove::<PendingError>() {
-        response = render_error(&error, &request_id, &method);
-    }
+    render_pending_error(&mut response, &request_id, &method);
     let status = response.status();
     let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
     span.in_scope(|| {
@@ -183,7 +181,13 @@ struct ErrorBody<'a> {
     time_stamp: String,
 }
 
-fn render_error(error: &ScimError, request_id: &str, method: &Method) -> Response {
+/// Gives an error response its AWS body, once: layers inside this one (the request journal)
+/// call it to see the final body; the outermost layer calls it for every response. Headers set
+/// on the error response (`Retry-After`) are kept.
+pub fn render_pending_error(response: &mut Response, request_id: &str, method: &Method) {
+    let Some(PendingError(error)) = response.extensions_mut().remove::<PendingError>() else {
+        return;
+    };
     let (status, detail) = error.status_and_detail();
     let body = ErrorBody {
         schema: [ERROR_URN],
@@ -194,15 +198,13 @@ fn render_error(error: &ScimError, request_id: &str, method: &Method) -> Respons
             .format("%Y-%m-%d %H:%M:%S%.3f")
             .to_string(),
     };
-    let body = if method == Method::HEAD {
+    *response.body_mut() = if method == Method::HEAD {
         Body::empty()
     } else {
         Body::from(serde_json::to_vec(&body).unwrap_or_default())
     };
-    let mut response = Response::new(body);
     *response.status_mut() = status;
-    response
-        .headers_mut()
-        .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
-    response
+    let headers = response.headers_mut();
+    headers.remove(axum::http::header::CONTENT_LENGTH);
+    headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
 }
