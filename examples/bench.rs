@@ -912,14 +912,7 @@ impl LocalServer {
         let listener = TcpListener::bind("127.0.0.1:0").await?;
         let addr = listener.local_addr()?;
         let base = format!("http://{addr}/{}/scim/v2", tenant.tenant_id);
-        let state = Arc::new(AppState {
-            store,
-            default_tenant: tenant,
-            static_token: None,
-            admin_token: None,
-            aws_credentials: None,
-            clock,
-        });
+        let state = Arc::new(AppState::new(store, tenant, clock));
         let (shutdown, stopped) = oneshot::channel::<()>();
         let handle = tokio::spawn(app::serve(listener, state, async {
             let _ = stopped.await;

@@ -21,6 +21,7 @@ use tracing::{Instrument, Span, field};
 
 use crate::auth::{self, TokenHash};
 use crate::clock::Clock;
+use crate::controls::{self, Controls};
 use crate::routes;
 use crate::scim::ScimError;
 use crate::scim::error::ERROR_URN;
@@ -42,6 +43,24 @@ pub struct AppState {
     /// `None` accepts any well-formed signature, as local AWS emulators do.
     pub aws_credentials: Option<Arc<HashMap<String, String>>>,
     pub clock: Arc<dyn Clock>,
+    /// Journal, throttle, faults and seeds: the controls of a connector's test suite.
+    pub controls: Controls,
+}
+
+impl AppState {
+    /// A state with no command-line token, no admin API, unverified AWS signatures and the
+    /// controls at their defaults; set the rest with struct update syntax.
+    pub fn new(store: Arc<dyn Store>, default_tenant: Tenant, clock: Arc<dyn Clock>) -> Self {
+        Self {
+            store,
+            default_tenant,
+            static_token: None,
+            admin_token: None,
+            aws_credentials: None,
+            clock,
+            controls: Controls::default(),
+        }
+    }
 }
 
 pub type SharedState = Arc<AppState>;
@@ -72,7 +91,15 @@ pub fn build_router(state: SharedState) -> Router {
         .method_not_allowed_fallback(routes::unsupported_operation)
         .layer(middleware::from_fn_with_state(
             state.clone(),
+            controls::guard,
+        ))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
             auth::authenticate,
+        ))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            controls::journal::layer,
         ));
     let inner = Router::new()
         .route("/", post(crate::identitystore::handle))

@@ -9,13 +9,15 @@ use std::fmt;
 use axum::extract::{Request, State};
 use axum::http::header::{AUTHORIZATION, HOST};
 use axum::middleware::Next;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use base64::Engine;
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
 use crate::app::SharedState;
+use crate::controls::ScimTarget;
+use crate::controls::journal::JournalAs;
 use crate::scim::ScimError;
 use crate::store::{Result as StoreResult, Store, Tenant, TokenInfo};
 
@@ -105,16 +107,53 @@ pub async fn authenticate(
     State(state): State<SharedState>,
     mut req: Request,
     next: Next,
-) -> Result<Response, ScimError> {
-    let path = req.uri().path();
-    let tenant_in_path = match path.strip_prefix('/') {
-        Some(rest) if !rest.starts_with("scim/") => rest.split('/').next(),
-        _ => None,
+) -> Response {
+    let target = ScimTarget::of(req.uri().path());
+    let wanted = target.tenant(&state.default_tenant.tenant_id).to_owned();
+    let token = bearer(&req).map(TokenHash::of);
+    let tenant = match tenant_of_request(&state, token, &wanted).await {
+        Ok(tenant) => tenant,
+        Err(error) => {
+            let mut response = error.into_response();
+            // A failure is journaled when the tenant exists, and only then: made-up tenant
+            // ids must not grow the journal.
+            if state.controls.journal.is_on() && state.store.get_tenant(&wanted).await.is_ok() {
+                response.extensions_mut().insert(JournalAs(wanted));
+            }
+            return response;
+        }
     };
-    let token = bearer(&req).ok_or(ScimError::Unauthorized)?;
-    let hash = TokenHash::of(token);
+    let tenant_in_path = target.tenant_id;
+    let host = req
+        .headers()
+        .get(HOST)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("localhost");
+    let proto = req
+        .headers()
+        .get("x-forwarded-proto")
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("http");
+    let base_url = match tenant_in_path {
+        Some(t) => format!("{proto}://{host}/{t}/scim/v2"),
+        None => format!("{proto}://{host}/scim/v2"),
+    };
+    let tenant_id = tenant.tenant_id.clone();
+    req.extensions_mut()
+        .insert(Authenticated { tenant, base_url });
+    let mut response = next.run(req).await;
+    response.extensions_mut().insert(JournalAs(tenant_id));
+    response
+}
+
+/// The tenant a request's token opens at the tenant it addresses, or AWS's 401.
+async fn tenant_of_request(
+    state: &SharedState,
+    token: Option<TokenHash>,
+    wanted: &str,
+) -> Result<Tenant, ScimError> {
+    let hash = token.ok_or(ScimError::Unauthorized)?;
     let default = &state.default_tenant;
-    let wanted = tenant_in_path.unwrap_or(&default.tenant_id);
     let static_ok = wanted == default.tenant_id
         && state
             .static_token
@@ -145,21 +184,5 @@ pub async fn authenticate(
         tracing::info!("automatic provisioning is disabled for this tenant");
         return Err(ScimError::Unauthorized);
     }
-    let host = req
-        .headers()
-        .get(HOST)
-        .and_then(|h| h.to_str().ok())
-        .unwrap_or("localhost");
-    let proto = req
-        .headers()
-        .get("x-forwarded-proto")
-        .and_then(|h| h.to_str().ok())
-        .unwrap_or("http");
-    let base_url = match tenant_in_path {
-        Some(t) => format!("{proto}://{host}/{t}/scim/v2"),
-        None => format!("{proto}://{host}/scim/v2"),
-    };
-    req.extensions_mut()
-        .insert(Authenticated { tenant, base_url });
-    Ok(next.run(req).await)
+    Ok(tenant)
 }

@@ -111,9 +111,48 @@ pub struct ServeArgs {
     )]
     pub aws_credentials: Vec<AwsCredential>,
 
+    /// A fixture (JSON: users, groups and their members) to load into the default tenant at
+    /// start-up when it is empty; `reset` returns the tenant to it.
+    #[arg(long, env = "IDC_SCIM_SEED")]
+    pub seed: Option<std::path::PathBuf>,
+
+    /// How many requests the journal keeps per tenant (0 turns it off).
+    #[arg(long, env = "IDC_SCIM_JOURNAL_SIZE", default_value_t = crate::controls::journal::DEFAULT_CAPACITY)]
+    pub journal_size: usize,
+
+    /// Throttle SCIM requests per tenant at AWS's rate (429 ThrottlingException, Retry-After).
+    #[arg(long, env = "IDC_SCIM_THROTTLE")]
+    pub throttle: bool,
+
+    /// Throttle at this many requests per second per tenant (implies --throttle).
+    #[arg(long, env = "IDC_SCIM_THROTTLE_RATE")]
+    pub throttle_rate: Option<f64>,
+
+    /// The burst the throttle allows (implies --throttle).
+    #[arg(long, env = "IDC_SCIM_THROTTLE_BURST")]
+    pub throttle_burst: Option<f64>,
+
+    /// Inject a fault: `METHOD PATH ACTION [times=N] [p=P] [seed=S] [tenant=ID]`, ACTION being
+    /// `status=503`, `latency=2000` (ms) or `drop`; e.g. "PATCH /Groups/* status=500 times=2".
+    /// Repeatable; the environment variable takes them separated by `;`.
+    #[arg(long = "fault", env = "IDC_SCIM_FAULTS", value_delimiter = ';')]
+    pub faults: Vec<crate::controls::faults::FaultSpec>,
+
     /// Log format.
     #[arg(long, env = "IDC_SCIM_LOG_FORMAT", value_enum, default_value_t = LogFormat::Pretty)]
     pub log_format: LogFormat,
+}
+
+impl ServeArgs {
+    /// The throttle's limit: none unless asked for; AWS's unless overridden.
+    pub fn throttle_limit(&self) -> Option<crate::controls::throttle::Limit> {
+        use crate::controls::throttle::AWS_LIMIT;
+        let on = self.throttle || self.throttle_rate.is_some() || self.throttle_burst.is_some();
+        on.then(|| crate::controls::throttle::Limit {
+            rate: self.throttle_rate.unwrap_or(AWS_LIMIT.rate),
+            burst: self.throttle_burst.unwrap_or(AWS_LIMIT.burst),
+        })
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

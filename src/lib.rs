@@ -8,6 +8,7 @@ pub mod app;
 pub mod auth;
 pub mod clock;
 pub mod config;
+pub mod controls;
 pub mod identitystore;
 pub mod routes;
 pub mod scim;

@@ -10,6 +10,8 @@ use idc_scim::app::{self, AppState};
 use idc_scim::auth::{self, TokenHash};
 use idc_scim::clock::{Clock, SystemClock};
 use idc_scim::config::{Cli, Command, LogFormat, ServeArgs, TenantAction, TokenAction};
+use idc_scim::controls::fixtures::{self, Fixture};
+use idc_scim::controls::{Controls, Journal, Throttle};
 use idc_scim::store::{self, Store, Tenant};
 use idc_scim::telemetry;
 use tokio::net::TcpListener;
@@ -96,9 +98,25 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     banner.push_str(&format!("  Access token:      {token_line}\n"));
     // Written once, and a closed stdout is no reason to stop serving.
     let _ = std::io::Write::write_all(&mut std::io::stdout(), banner.as_bytes());
+    let limit = args.throttle_limit();
+    if limit.is_some_and(|l| !(l.rate > 0.0 && l.burst >= 1.0)) {
+        anyhow::bail!("--throttle-rate must be above 0 and --throttle-burst at least 1");
+    }
+    let controls = Controls {
+        journal: Journal::new(args.journal_size),
+        throttle: Throttle::new(limit),
+        ..Controls::default()
+    };
+    for spec in &args.faults {
+        controls
+            .faults
+            .add(spec.clone())
+            .map_err(|e| anyhow::anyhow!("--fault: {e}"))?;
+    }
+    if let Some(path) = &args.seed {
+        seed_default_tenant(store.as_ref(), &tenant, &controls, path).await?;
+    }
     let state = Arc::new(AppState {
-        store: store.clone(),
-        default_tenant: tenant,
         static_token: args.token.as_ref().map(|t| TokenHash::of(t.expose())),
         admin_token: args.admin_token.as_ref().map(|t| TokenHash::of(t.expose())),
         aws_credentials: (!args.aws_credentials.is_empty()).then(|| {
@@ -109,12 +127,42 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
                     .collect(),
             )
         }),
-        clock,
+        controls,
+        ..AppState::new(store.clone(), tenant, clock)
     });
     tracing::info!(%addr, "serving");
     app::serve(listener, state, shutdown_signal()).await?;
     store.close().await;
     tracing::info!("stopped");
+    Ok(())
+}
+
+/// Loads `--seed` into the default tenant when it holds no user nor group, and remembers it as
+/// the tenant's seed for `reset`.
+async fn seed_default_tenant(
+    store: &dyn Store,
+    tenant: &Tenant,
+    controls: &Controls,
+    path: &std::path::Path,
+) -> anyhow::Result<()> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("reading the seed {}", path.display()))?;
+    let fixture: Fixture = serde_json::from_str(&text)
+        .with_context(|| format!("parsing the seed {}", path.display()))?;
+    if fixtures::is_empty(store, tenant).await? {
+        let loaded = fixtures::load(store, tenant, &fixture, SystemClock.now_ms())
+            .await
+            .with_context(|| format!("loading the seed {}", path.display()))?;
+        tracing::info!(
+            users = loaded.users,
+            groups = loaded.groups,
+            memberships = loaded.memberships,
+            "seeded the default tenant"
+        );
+    } else {
+        tracing::warn!("the default tenant is not empty: the seed was not loaded (reset loads it)");
+    }
+    controls.seeds.remember(&tenant.tenant_id, fixture);
     Ok(())
 }
 

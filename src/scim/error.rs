@@ -44,6 +44,9 @@ pub enum ScimError {
     /// 500: the service failed; the cause is logged, never sent.
     #[error("internal error")]
     Internal,
+    /// Any other error status, as an injected fault asks for it.
+    #[error("{0}")]
+    Other(StatusCode),
 }
 
 /// The result type of the protocol layer.
@@ -81,6 +84,24 @@ impl ScimError {
         Self::Conflict("Group already exists.".to_owned())
     }
 
+    /// The error AWS answers with this status (an injected fault's).
+    pub fn for_status(status: u16) -> Self {
+        match status {
+            400 => Self::unparsable(),
+            401 => Self::Unauthorized,
+            403 => Self::AccessDenied,
+            404 => Self::NotFound("The requested resource does not exist.".to_owned()),
+            409 => Self::Conflict("The request conflicts with the current state.".to_owned()),
+            413 => Self::PayloadTooLarge,
+            415 => Self::UnsupportedMediaType,
+            429 => Self::Throttled,
+            500 => Self::Internal,
+            other => Self::Other(
+                StatusCode::from_u16(other).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+            ),
+        }
+    }
+
     /// The HTTP status and the `detail` of the error body.
     pub fn status_and_detail(&self) -> (StatusCode, &str) {
         match self {
@@ -110,6 +131,10 @@ impl ScimError {
             Self::Internal => (
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "Service failed to process the request.",
+            ),
+            Self::Other(status) => (
+                *status,
+                status.canonical_reason().unwrap_or("Request failed."),
             ),
         }
     }

@@ -203,6 +203,8 @@ pub trait Store: Send + Sync + 'static {
     async fn list_tenants(&self) -> Result<Vec<TenantInfo>>;
     /// Deletes a tenant with its users, groups and tokens.
     async fn delete_tenant(&self, tenant_id: &str) -> Result<()>;
+    /// Deletes every user and group of a tenant (and so every membership); keeps its tokens.
+    async fn clear_tenant(&self, tenant: &Tenant) -> Result<()>;
     async fn set_provisioning(&self, tenant_id: &str, enabled: bool) -> Result<()>;
     /// The tenant a stored token opens, if the token is known, belongs to `tenant_id` and has
     /// not expired at `now_ms`. Records the use (to `LAST_USED_RESOLUTION_MS`).

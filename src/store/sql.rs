@@ -259,6 +259,18 @@ macro_rules! sql_store {
                 Ok(())
             }
 
+            async fn clear_tenant(&self, tenant: &Tenant) -> Result<()> {
+                let mut tx = self.pool.begin().await?;
+                for sql in [
+                    "DELETE FROM groups WHERE tenant_id = $1",
+                    "DELETE FROM users WHERE tenant_id = $1",
+                ] {
+                    sqlx::query(sql).bind(&tenant.tenant_id).execute(&mut *tx).await?;
+                }
+                tx.commit().await?;
+                Ok(())
+            }
+
             async fn set_provisioning(&self, tenant_id: &str, enabled: bool) -> Result<()> {
                 let done = sqlx::query("UPDATE tenants SET provisioning_enabled = $1 WHERE tenant_id = $2")
                     .bind(enabled)

@@ -73,12 +73,8 @@ impl TestApp {
         let (tenant, token) = add_tenant(&store).await;
         let clock = Arc::new(ManualClock::new(START_MS));
         let state = Arc::new(AppState {
-            store,
-            default_tenant: tenant.clone(),
-            static_token: None,
             admin_token: Some(TokenHash::of(ADMIN_TOKEN)),
-            aws_credentials: None,
-            clock: clock.clone() as Arc<dyn Clock>,
+            ..AppState::new(store, tenant.clone(), clock.clone() as Arc<dyn Clock>)
         });
         Self {
             router: build_router(state.clone()),

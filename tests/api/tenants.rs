@@ -240,14 +240,11 @@ async fn the_admin_api_needs_its_own_credential() {
         StatusCode::UNAUTHORIZED
     );
     // Without a configured credential, there is no admin API.
-    let state = std::sync::Arc::new(idc_scim::app::AppState {
-        store: app.state.store.clone(),
-        default_tenant: app.tenant.clone(),
-        static_token: None,
-        admin_token: None,
-        aws_credentials: None,
-        clock: app.clock.clone(),
-    });
+    let state = std::sync::Arc::new(idc_scim::app::AppState::new(
+        app.state.store.clone(),
+        app.tenant.clone(),
+        app.clock.clone(),
+    ));
     let router = idc_scim::app::build_router(state);
     use tower::ServiceExt;
     let r = router

@@ -1,0 +1,121 @@
+//! AWS-like throttling: a token bucket per tenant, answered with AWS's 429
+//! (ThrottlingException) and a `Retry-After` header. Off unless configured.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use axum::http::HeaderValue;
+use axum::http::header::RETRY_AFTER;
+use axum::response::{IntoResponse, Response};
+use tokio::time::Instant;
+
+use crate::scim::ScimError;
+
+/// A request rate and the burst allowed above it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Limit {
+    /// Requests per second, sustained.
+    pub rate: f64,
+    /// Requests that may arrive at once.
+    pub burst: f64,
+}
+
+/// AWS's SCIM rate per tenant (inferred: AWS documents that it throttles, with a limit "in the
+/// tens of requests per second", not the figure).
+pub const AWS_LIMIT: Limit = Limit {
+    rate: 20.0,
+    burst: 20.0,
+};
+
+#[derive(Debug, Clone, Copy)]
+struct Bucket {
+    tokens: f64,
+    updated: Instant,
+}
+
+#[derive(Default)]
+pub struct Throttle {
+    limit: Option<Limit>,
+    buckets: Mutex<HashMap<String, Bucket>>,
+}
+
+impl Throttle {
+    /// A throttle with this limit per tenant; `None` admits everything.
+    pub fn new(limit: Option<Limit>) -> Self {
+        Self {
+            limit,
+            buckets: Mutex::new(HashMap::new()),
+        }
+    }
+
+    pub fn limit(&self) -> Option<Limit> {
+        self.limit
+    }
+
+    /// Takes one token of the tenant's bucket, or says how long until one is there.
+    pub fn admit(&self, tenant: &str) -> Result<(), Duration> {
+        let Some(limit) = self.limit else {
+            return Ok(());
+        };
+        let now = Instant::now();
+        let mut buckets = self.buckets.lock().unwrap_or_else(|e| e.into_inner());
+        let bucket = buckets.entry(tenant.to_owned()).or_insert(Bucket {
+            tokens: limit.burst,
+            updated: now,
+        });
+        let elapsed = now.duration_since(bucket.updated).as_secs_f64();
+        bucket.tokens = (bucket.tokens + elapsed * limit.rate).min(limit.burst);
+        bucket.updated = now;
+        if bucket.tokens >= 1.0 {
+            bucket.tokens -= 1.0;
+            Ok(())
+        } else {
+            Err(Duration::from_secs_f64((1.0 - bucket.tokens) / limit.rate))
+        }
+    }
+}
+
+/// AWS's 429, with `Retry-After` in whole seconds (at least 1).
+pub fn throttled(retry_after: Duration) -> Response {
+    let mut response = ScimError::Throttled.into_response();
+    let seconds = retry_after.as_secs_f64().ceil().max(1.0) as u64;
+    response
+        .headers_mut()
+        .insert(RETRY_AFTER, HeaderValue::from(seconds));
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test(start_paused = true)]
+    async fn a_bucket_admits_its_burst_then_its_rate() {
+        let t = Throttle::new(Some(Limit {
+            rate: 2.0,
+            burst: 3.0,
+        }));
+        for _ in 0..3 {
+            assert!(t.admit("a").is_ok());
+        }
+        let wait = t.admit("a").unwrap_err();
+        assert!((wait.as_secs_f64() - 0.5).abs() < 1e-6, "{wait:?}");
+        // Another tenant has its own bucket.
+        assert!(t.admit("b").is_ok());
+        tokio::time::advance(Duration::from_millis(500)).await;
+        assert!(t.admit("a").is_ok());
+        assert!(t.admit("a").is_err());
+        tokio::time::advance(Duration::from_secs(10)).await;
+        for _ in 0..3 {
+            assert!(t.admit("a").is_ok(), "the bucket refills to its burst");
+        }
+        assert!(t.admit("a").is_err());
+    }
+
+    #[test]
+    fn without_a_limit_everything_passes() {
+        let t = Throttle::default();
+        assert!((0..10_000).all(|_| t.admit("a").is_ok()));
+    }
+}
