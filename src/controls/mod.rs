@@ -77,7 +77,7 @@ pub async fn guard(State(state): State<SharedState>, req: Request, next: Next) -
     {
         return response;
     }
-    if let Err(retry_after) = state.controls.throttle.admit(&tenant) {
+    if let Err(retry_after) = state.controls.throttle.admit(&tenant, state.clock.now_ms()) {
         return throttle::throttled(retry_after);
     }
     next.run(req).await

@@ -2,12 +2,13 @@
 //! out, behind its own bearer credential. Without a configured credential it does not exist.
 
 use axum::extract::FromRequest;
+use axum::extract::Query;
 use axum::extract::{Path, Request, State};
 use axum::http::StatusCode;
 use axum::http::header::{AUTHORIZATION, CONTENT_LENGTH, CONTENT_TYPE};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{delete, get};
+use axum::routing::{delete, get, post};
 use axum::{Json, Router};
 use serde::Deserialize;
 
@@ -15,7 +16,11 @@ use super::ScimJson;
 use crate::admin::{self, TenantView};
 use crate::app::SharedState;
 use crate::auth::TokenHash;
+use crate::controls::faults::{FaultSpec, RuleView};
+use crate::controls::fixtures::{self, Fixture, Loaded};
+use crate::controls::journal::{self, Entry};
 use crate::scim::ScimError;
+use crate::store::Tenant;
 
 pub fn admin_routes(state: SharedState) -> Router<SharedState> {
     Router::new()
@@ -32,6 +37,18 @@ pub fn admin_routes(state: SharedState) -> Router<SharedState> {
             "/admin/tenants/{tenant}/tokens/{token}",
             delete(delete_token),
         )
+        .route(
+            "/admin/tenants/{tenant}/journal",
+            get(journal).delete(clear_journal),
+        )
+        .route("/admin/tenants/{tenant}/seed", post(seed))
+        .route("/admin/tenants/{tenant}/reset", post(reset))
+        .route("/admin/tenants/{tenant}/export", get(export))
+        .route(
+            "/admin/faults",
+            get(list_faults).post(add_fault).delete(clear_faults),
+        )
+        .route("/admin/faults/{id}", delete(remove_fault))
         .method_not_allowed_fallback(super::unsupported_operation)
         .layer(middleware::from_fn_with_state(state, authenticate_admin))
 }
@@ -157,4 +174,135 @@ async fn delete_token(
 ) -> Result<StatusCode, ScimError> {
     admin::delete_token(state.store.as_ref(), &tenant, &token).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// The tenant of an admin URL.
+async fn tenant(state: &SharedState, tenant_id: &str) -> Result<Tenant, ScimError> {
+    admin::get_tenant(state.store.as_ref(), tenant_id).await?;
+    state
+        .store
+        .get_tenant(tenant_id)
+        .await
+        .map(|info| info.tenant)
+        .map_err(|_| ScimError::NotFound("Tenant not found.".to_owned()))
+}
+
+async fn journal(
+    State(state): State<SharedState>,
+    Path(tenant_id): Path<String>,
+    Query(filter): Query<journal::Filter>,
+) -> Result<Json<Vec<Entry>>, ScimError> {
+    tenant(&state, &tenant_id).await?;
+    Ok(Json(state.controls.journal.entries(&tenant_id, &filter)))
+}
+
+async fn clear_journal(
+    State(state): State<SharedState>,
+    Path(tenant_id): Path<String>,
+) -> Result<StatusCode, ScimError> {
+    tenant(&state, &tenant_id).await?;
+    state.controls.journal.clear(&tenant_id);
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Loads a fixture into the tenant (adding to what is there) and remembers it as its seed.
+async fn seed(
+    State(state): State<SharedState>,
+    Path(tenant_id): Path<String>,
+    ScimJson(body): ScimJson,
+) -> Result<Json<Loaded>, ScimError> {
+    let tenant = tenant(&state, &tenant_id).await?;
+    let fixture: Fixture = typed(body)?;
+    let loaded = fixtures::load(
+        state.store.as_ref(),
+        &tenant,
+        &fixture,
+        state.clock.now_ms(),
+    )
+    .await?;
+    state.controls.seeds.remember(&tenant_id, fixture);
+    Ok(Json(loaded))
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct ResetQuery {
+    /// `empty` (the default) or `seed`.
+    to: Option<String>,
+}
+
+/// Empties the tenant, then loads its seed when `?to=seed`.
+async fn reset(
+    State(state): State<SharedState>,
+    Path(tenant_id): Path<String>,
+    Query(query): Query<ResetQuery>,
+) -> Result<Json<Loaded>, ScimError> {
+    let tenant = tenant(&state, &tenant_id).await?;
+    let seed = match query.to.as_deref() {
+        None | Some("empty") => None,
+        Some("seed") => Some(state.controls.seeds.get(&tenant_id).ok_or_else(|| {
+            ScimError::invalid("This tenant has no seed: load one with POST .../seed or --seed.")
+        })?),
+        Some(other) => {
+            return Err(ScimError::invalid(format!(
+                "to must be empty or seed, not {other:?}."
+            )));
+        }
+    };
+    fixtures::reset(state.store.as_ref(), &tenant).await?;
+    let loaded = match seed {
+        Some(fixture) => {
+            fixtures::load(
+                state.store.as_ref(),
+                &tenant,
+                &fixture,
+                state.clock.now_ms(),
+            )
+            .await?
+        }
+        None => Loaded::default(),
+    };
+    Ok(Json(loaded))
+}
+
+async fn export(
+    State(state): State<SharedState>,
+    Path(tenant_id): Path<String>,
+) -> Result<Json<Fixture>, ScimError> {
+    let tenant = tenant(&state, &tenant_id).await?;
+    fixtures::export(state.store.as_ref(), &tenant)
+        .await
+        .map(Json)
+}
+
+async fn list_faults(State(state): State<SharedState>) -> Json<Vec<RuleView>> {
+    Json(state.controls.faults.list())
+}
+
+async fn add_fault(
+    State(state): State<SharedState>,
+    ScimJson(body): ScimJson,
+) -> Result<Response, ScimError> {
+    let spec: FaultSpec = typed(body)?;
+    let rule = state
+        .controls
+        .faults
+        .add(spec)
+        .map_err(ScimError::invalid)?;
+    Ok((StatusCode::CREATED, Json(rule)).into_response())
+}
+
+async fn clear_faults(State(state): State<SharedState>) -> StatusCode {
+    state.controls.faults.clear();
+    StatusCode::NO_CONTENT
+}
+
+async fn remove_fault(
+    State(state): State<SharedState>,
+    Path(id): Path<u64>,
+) -> Result<StatusCode, ScimError> {
+    if state.controls.faults.remove(id) {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(ScimError::NotFound("Fault rule not found.".to_owned()))
+    }
 }

@@ -2,8 +2,10 @@
 //! server, and the store contract, on SQLite or on the database `IDC_SCIM_TEST_DATABASE_URL`
 //! names.
 
+mod controls;
 mod groups;
 mod helpers;
+mod identitystore;
 mod server;
 mod store;
 mod tenants;
