@@ -5,7 +5,6 @@
 mod controls;
 mod groups;
 mod helpers;
-mod identitystore;
 mod server;
 mod store;
 mod tenants;
