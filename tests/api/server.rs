@@ -81,11 +81,17 @@ struct Binary {
 
 impl Binary {
     fn start(token: &str) -> Self {
+        Self::start_with(token, |_| Vec::new())
+    }
+
+    /// Starts the binary with more arguments, which may name files in its directory.
+    fn start_with(token: &str, extra: impl FnOnce(&std::path::Path) -> Vec<String>) -> Self {
         use std::io::{BufRead, BufReader};
         let dir = std::env::temp_dir().join(format!("idc-scim-test-{}", uuid::Uuid::new_v4()));
         std::fs::create_dir_all(&dir).unwrap();
         let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_idc-scim"))
             .args(["serve", "--listen", "127.0.0.1:0", "--log-format", "json"])
+            .args(extra(&dir))
             .arg("--database-url")
             .arg(format!("sqlite://{}", dir.join("t.db").display()))
             .env("IDC_SCIM_TOKEN", token)
@@ -228,4 +234,76 @@ async fn the_binary_prints_its_endpoint_logs_requests_and_never_the_token() {
         !logs.contains("not-the-token-0123456789"),
         "a presented token was logged"
     );
+}
+
+#[tokio::test]
+async fn the_binary_seeds_throttles_and_injects_faults_from_its_flags() {
+    let token = format!("known-token-{}", uuid::Uuid::new_v4());
+    let server = Binary::start_with(&token, |dir| {
+        let seed = dir.join("seed.json");
+        let fixture = json!({
+            "users": [user_body("seeded@example.com")],
+            "groups": [{"displayName": "Seeded", "members": ["seeded@example.com"]}],
+        });
+        std::fs::write(&seed, fixture.to_string()).unwrap();
+        vec![
+            "--seed".into(),
+            seed.display().to_string(),
+            "--fault".into(),
+            "GET /Groups status=503 times=1".into(),
+            "--throttle-rate".into(),
+            "0.01".into(),
+            "--throttle-burst".into(),
+            "2".into(),
+        ]
+    });
+    let client = reqwest::Client::new();
+    let base = server.alias();
+    let get = |path: &str| {
+        client
+            .get(format!("{base}{path}"))
+            .bearer_auth(&token)
+            .send()
+    };
+    let users: serde_json::Value = get("/Users").await.unwrap().json().await.unwrap();
+    assert_eq!(users["totalResults"], 1);
+    assert_eq!(users["Resources"][0]["userName"], "seeded@example.com");
+    assert_eq!(
+        get("/Groups").await.unwrap().status(),
+        503,
+        "the injected fault"
+    );
+    let groups: serde_json::Value = get("/Groups").await.unwrap().json().await.unwrap();
+    assert_eq!(groups["Resources"][0]["displayName"], "Seeded");
+    // Two requests reached the throttle (the faulted one was answered before it): the burst of
+    // two is spent, and the next token is 100 s away.
+    let throttled = get("/Users").await.unwrap();
+    assert_eq!(throttled.status(), 429);
+    assert!(throttled.headers().contains_key("retry-after"));
+    let (status, _) = server.stop();
+    assert!(status.success());
+}
+
+#[tokio::test]
+async fn the_binary_refuses_bad_control_flags() {
+    for args in [
+        vec!["--fault", "GET /Users status=200"],
+        vec!["--throttle-rate", "0"],
+        vec!["--seed", "/no/such/seed.json"],
+    ] {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_idc-scim"))
+            .args([
+                "serve",
+                "--listen",
+                "127.0.0.1:0",
+                "--database-url",
+                "sqlite::memory:",
+            ])
+            .args(&args)
+            .output()
+            .unwrap();
+        assert!(!out.status.success(), "{args:?} was accepted");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains("error"), "{args:?}: {stderr}");
+    }
 }
