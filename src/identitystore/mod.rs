@@ -1,18 +1,237 @@
 //! The AWS Identity Store API (service `identitystore`, AWS JSON 1.1) on the same store as the
-//! SCIM endpoint: `POST /` with `X-Amz-Target: AWSIdentityStore.<Operation>`.
+//! SCIM endpoint: `POST /` with `X-Amz-Target: AWSIdentityStore.<Operation>`, signed with
+//! Signature V4 (`sigv4`). Users, groups and memberships have the same ids in both APIs;
+//! `IdentityStoreId` (`d-` + 10 hex) selects the tenant.
+//!
+//! The request and response shapes, limits and errors are those of the service model in
+//! `botocore/data/identitystore/2020-06-15/service-2.json` (`shapes`, `error`). The store keeps
+//! the SCIM representation; `users` and `groups` map it to and from the API's shapes and
+//! validate writes with the SCIM rules. This module never writes SQL.
+
+pub mod error;
+mod groups;
+mod memberships;
+pub mod shapes;
+pub mod sigv4;
+mod users;
 
 use axum::extract::{Request, State};
-use axum::http::StatusCode;
+use axum::http::header::CONTENT_TYPE;
+use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use serde::Serialize;
+use serde_json::Value;
 
-use crate::app::SharedState;
+use crate::app::{RequestId, SharedState};
+use crate::store::{Store, Tenant};
+use error::{ApiError, CONTENT_TYPE_JSON_11, ResourceType, Result};
+use shapes::parse;
+
+/// The prefix of `X-Amz-Target` (`targetPrefix` in the service model).
+pub const TARGET_PREFIX: &str = "AWSIdentityStore";
+
+/// The largest request body accepted.
+pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+
+/// The issuer under which the SCIM `externalId` appears in `ExternalIds`. SCIM keeps one
+/// external id without an issuer; the Identity Store API lists `{Issuer, Id}` pairs. This
+/// emulator names the SCIM endpoint as the issuer (inferred: AWS does not document the issuer
+/// it shows for SCIM-provisioned identities), and `GetUserId`/`GetGroupId` by `ExternalId`
+/// match only this issuer.
+pub const SCIM_ISSUER: &str = "scim";
 
 /// Serves one Identity Store API request.
-pub async fn handle(State(_state): State<SharedState>, _req: Request) -> Response {
-    (
-        StatusCode::BAD_REQUEST,
-        [("content-type", "application/x-amz-json-1.1")],
-        r#"{"__type":"UnknownOperationException"}"#,
-    )
-        .into_response()
+pub async fn handle(State(state): State<SharedState>, req: Request) -> Response {
+    let request_id = req.extensions().get::<RequestId>().map(|r| r.0.clone());
+    match serve(&state, req).await {
+        Ok(body) => {
+            let mut response = (StatusCode::OK, body.to_string()).into_response();
+            response
+                .headers_mut()
+                .insert(CONTENT_TYPE, HeaderValue::from_static(CONTENT_TYPE_JSON_11));
+            response
+        }
+        Err(e) => e.into_response_with(request_id.as_deref()),
+    }
+}
+
+async fn serve(state: &SharedState, req: Request) -> Result<Value> {
+    let (parts, body) = req.into_parts();
+    let bytes = axum::body::to_bytes(body, MAX_BODY_BYTES)
+        .await
+        .map_err(|_| {
+            ApiError::invalid(format!(
+                "The request body is larger than {MAX_BODY_BYTES} bytes."
+            ))
+        })?;
+    sigv4::authenticate(
+        sigv4::SignedRequest {
+            method: parts.method.as_str(),
+            path: parts.uri.path(),
+            query: parts.uri.query().unwrap_or(""),
+            headers: &parts.headers,
+            body: &bytes,
+        },
+        state.aws_credentials.as_deref(),
+        state.clock.now_ms(),
+    )?;
+    let operation = parts
+        .headers
+        .get("x-amz-target")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|t| t.strip_prefix(TARGET_PREFIX))
+        .and_then(|t| t.strip_prefix('.'))
+        .ok_or(ApiError::UnknownOperation)?;
+    let body: Value = if bytes.iter().all(u8::is_ascii_whitespace) {
+        Value::Object(Default::default())
+    } else {
+        serde_json::from_slice(&bytes)
+            .map_err(|e| ApiError::Serialization(format!("The body is not valid JSON: {e}")))?
+    };
+    if !body.is_object() {
+        return Err(ApiError::Serialization(
+            "The body must be a JSON object.".into(),
+        ));
+    }
+    let ctx = Ctx { state };
+    match operation {
+        "DescribeUser" => users::describe(&ctx, parse(body)?).await,
+        "ListUsers" => users::list(&ctx, parse(body)?).await,
+        "GetUserId" => users::get_id(&ctx, parse(body)?).await,
+        "CreateUser" => users::create(&ctx, parse(body)?).await,
+        "UpdateUser" => users::update(&ctx, parse(body)?).await,
+        "DeleteUser" => users::delete(&ctx, parse(body)?).await,
+        "DescribeGroup" => groups::describe(&ctx, parse(body)?).await,
+        "ListGroups" => groups::list(&ctx, parse(body)?).await,
+        "GetGroupId" => groups::get_id(&ctx, parse(body)?).await,
+        "CreateGroup" => groups::create(&ctx, parse(body)?).await,
+        "UpdateGroup" => groups::update(&ctx, parse(body)?).await,
+        "DeleteGroup" => groups::delete(&ctx, parse(body)?).await,
+        "ListGroupMemberships" => memberships::list(&ctx, parse(body)?).await,
+        "ListGroupMembershipsForMember" => memberships::list_for_member(&ctx, parse(body)?).await,
+        "GetGroupMembershipId" => memberships::get_id(&ctx, parse(body)?).await,
+        "DescribeGroupMembership" => memberships::describe(&ctx, parse(body)?).await,
+        "IsMemberInGroups" => memberships::is_member_in_groups(&ctx, parse(body)?).await,
+        "CreateGroupMembership" => memberships::create(&ctx, parse(body)?).await,
+        "DeleteGroupMembership" => memberships::delete(&ctx, parse(body)?).await,
+        _ => Err(ApiError::UnknownOperation),
+    }
+}
+
+/// What an operation reaches: the store, the clock, and the tenant of an identity store id.
+struct Ctx<'a> {
+    state: &'a SharedState,
+}
+
+impl Ctx<'_> {
+    fn store(&self) -> &dyn Store {
+        self.state.store.as_ref()
+    }
+
+    fn now_ms(&self) -> i64 {
+        self.state.clock.now_ms()
+    }
+
+    /// The tenant an `IdentityStoreId` names; an unknown one is a `ResourceNotFoundException`
+    /// of type `IDENTITY_STORE`.
+    async fn tenant(&self, identity_store_id: &str) -> Result<Tenant> {
+        let id = shapes::identity_store_id(identity_store_id)?;
+        self.store()
+            .tenant_by_identity_store(id)
+            .await
+            .map_err(|e| ApiError::from_store(e, ResourceType::IdentityStore, Some(id)))
+    }
+}
+
+/// A response body.
+fn reply<T: Serialize>(response: T) -> Result<Value> {
+    serde_json::to_value(response).map_err(|e| {
+        tracing::error!(error = %e, "response did not serialise");
+        ApiError::Internal
+    })
+}
+
+/// The ARN of a user, group or membership, in the form of the model's `ResourceArn`.
+fn resource_arn(kind: &str, id: &str) -> String {
+    format!("arn:aws:identitystore:::{kind}/{id}")
+}
+
+/// Epoch seconds, as AWS JSON renders a timestamp.
+fn epoch_seconds(ms: i64) -> f64 {
+    ms as f64 / 1000.0
+}
+
+/// `ExternalIds` of a resource: its SCIM `externalId` under `SCIM_ISSUER`.
+fn external_ids(external_id: Option<&str>) -> Option<Vec<shapes::ExternalId>> {
+    external_id.map(|id| {
+        vec![shapes::ExternalId {
+            issuer: SCIM_ISSUER.to_owned(),
+            id: id.to_owned(),
+        }]
+    })
+}
+
+/// `ExternalIdIssuer` and `ExternalIdIdentifier`: 1..=256 characters without spaces.
+fn check_external_id(ext: &shapes::ExternalId) -> Result<()> {
+    for (member, value) in [
+        ("alternateIdentifier.externalId.issuer", &ext.issuer),
+        ("alternateIdentifier.externalId.id", &ext.id),
+    ] {
+        let len = value.chars().count();
+        if len == 0 || len > 256 || value.chars().any(|c| c.is_whitespace() || c.is_control()) {
+            return Err(ApiError::constraint(
+                member,
+                "Member must be 1 to 256 letters, marks, symbols, numbers or punctuation",
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// The value of a `UniqueAttribute`: a document that must hold a non-empty string.
+fn unique_value(attr: &shapes::UniqueAttribute) -> Result<String> {
+    match &attr.attribute_value {
+        Value::String(s) if !s.is_empty() && s.chars().count() <= 1024 => Ok(s.clone()),
+        _ => Err(ApiError::constraint(
+            "alternateIdentifier.uniqueAttribute.attributeValue",
+            "Member must be a string of 1 to 1024 characters",
+        )),
+    }
+}
+
+/// `Filter.AttributeValue`: 1..=1024 characters.
+fn filter_value(value: &str) -> Result<String> {
+    let len = value.chars().count();
+    if len == 0 || len > 1024 {
+        return Err(ApiError::constraint(
+            "filters.member.attributeValue",
+            "Member must have length between 1 and 1024",
+        ));
+    }
+    Ok(value.to_owned())
+}
+
+/// `NextToken` is an opaque keyset token: the last key of the page, base64url-encoded, so any
+/// instance can continue a listing that another started.
+mod next_token {
+    use super::*;
+
+    pub fn encode(last_key: &str) -> String {
+        URL_SAFE_NO_PAD.encode(last_key)
+    }
+
+    pub fn decode(token: Option<&str>) -> Result<Option<String>> {
+        let Some(token) = token else {
+            return Ok(None);
+        };
+        URL_SAFE_NO_PAD
+            .decode(token)
+            .ok()
+            .and_then(|b| String::from_utf8(b).ok())
+            .filter(|_| !token.is_empty() && token.len() <= 65535)
+            .map(Some)
+            .ok_or_else(|| ApiError::invalid("The NextToken is not valid."))
+    }
 }

@@ -5,6 +5,7 @@
 mod controls;
 mod groups;
 mod helpers;
+mod identitystore;
 mod server;
 mod store;
 mod tenants;

@@ -1,0 +1,238 @@
+//! DescribeGroup, ListGroups, GetGroupId, CreateGroup, UpdateGroup and DeleteGroup on the SCIM
+//! groups of the store. Writes are validated by the SCIM rules (`GroupAttrs::from_request`);
+//! `Description`, which AWS's SCIM groups do not have, is refused by name.
+
+use serde_json::{Map, Value, json};
+
+use super::error::{ApiError, ResourceType, Result};
+use super::shapes::{
+    self, AlternateIdentifier, CreateGroupRequest, DeleteGroupRequest, DescribeGroupRequest,
+    GetIdRequest, ListGroupsRequest, UpdateGroupRequest,
+};
+use super::{Ctx, SCIM_ISSUER, epoch_seconds, external_ids, next_token, reply, resource_arn};
+use crate::routes::PATCH_ATTEMPTS;
+use crate::scim::group::{GroupAttrs, MemberChanges};
+use crate::scim::query::GroupQuery;
+use crate::store::{GroupChange, GroupRecord, ListArgs, StoreError, Tenant};
+
+fn not_found(id: &str) -> impl Fn(StoreError) -> ApiError + '_ {
+    move |e| ApiError::from_store(e, ResourceType::Group, Some(id))
+}
+
+pub(super) async fn describe(ctx: &Ctx<'_>, req: DescribeGroupRequest) -> Result<Value> {
+    let tenant = ctx.tenant(&req.identity_store_id).await?;
+    let id = shapes::resource_id("groupId", &req.group_id)?;
+    let record = ctx
+        .store()
+        .get_group(&tenant, id)
+        .await
+        .map_err(not_found(id))?;
+    reply(group_shape(&tenant, &record))
+}
+
+pub(super) async fn list(ctx: &Ctx<'_>, req: ListGroupsRequest) -> Result<Value> {
+    let tenant = ctx.tenant(&req.identity_store_id).await?;
+    let limit = shapes::max_results(req.max_results)?;
+    let after = next_token::decode(req.next_token.as_deref())?;
+    let query = match shapes::single_filter(req.filters.as_deref())? {
+        None => GroupQuery::All,
+        Some(f) if f.attribute_path.eq_ignore_ascii_case("DisplayName") => {
+            GroupQuery::DisplayName(super::filter_value(&f.attribute_value)?)
+        }
+        Some(f) => {
+            return Err(ApiError::invalid(format!(
+                "AttributePath {} is not supported; ListGroups filters on DisplayName.",
+                f.attribute_path
+            )));
+        }
+    };
+    let args = ListArgs {
+        limit,
+        after: after.as_deref(),
+        with_total: false,
+    };
+    let page = ctx
+        .store()
+        .list_groups(&tenant, &query, args)
+        .await
+        .map_err(|e| ApiError::from_store(e, ResourceType::Group, None))?;
+    let next = page
+        .more
+        .then(|| page.items.last().map(|r| next_token::encode(&r.id)))
+        .flatten();
+    reply(shapes::ListGroupsResponse {
+        groups: page.items.iter().map(|r| group_shape(&tenant, r)).collect(),
+        next_token: next,
+    })
+}
+
+pub(super) async fn get_id(ctx: &Ctx<'_>, req: GetIdRequest) -> Result<Value> {
+    let tenant = ctx.tenant(&req.identity_store_id).await?;
+    let query = match req.alternate_identifier {
+        AlternateIdentifier::ExternalId(ext) => {
+            super::check_external_id(&ext)?;
+            if ext.issuer != SCIM_ISSUER {
+                return Err(ApiError::not_found(ResourceType::Group, None));
+            }
+            GroupQuery::ExternalId(ext.id)
+        }
+        AlternateIdentifier::UniqueAttribute(attr) => {
+            let value = super::unique_value(&attr)?;
+            if !attr.attribute_path.eq_ignore_ascii_case("displayName") {
+                return Err(ApiError::invalid(format!(
+                    "AttributePath {} is not a unique attribute of groups; use displayName.",
+                    attr.attribute_path
+                )));
+            }
+            GroupQuery::DisplayName(value)
+        }
+    };
+    let args = ListArgs {
+        limit: 1,
+        after: None,
+        with_total: false,
+    };
+    let page = ctx
+        .store()
+        .list_groups(&tenant, &query, args)
+        .await
+        .map_err(|e| ApiError::from_store(e, ResourceType::Group, None))?;
+    let group = page
+        .items
+        .first()
+        .ok_or_else(|| ApiError::not_found(ResourceType::Group, None))?;
+    reply(json!({
+        "IdentityStoreId": tenant.identity_store_id,
+        "GroupId": group.id,
+        "GroupArn": resource_arn("group", &group.id),
+    }))
+}
+
+pub(super) async fn create(ctx: &Ctx<'_>, req: CreateGroupRequest) -> Result<Value> {
+    let tenant = ctx.tenant(&req.identity_store_id).await?;
+    if req.description.as_ref().is_some_and(|d| !d.is_null()) {
+        return Err(unsupported_description());
+    }
+    let mut json = Map::new();
+    if let Some(name) = req.display_name {
+        json.insert("displayName".into(), Value::String(name));
+    }
+    let attrs = validate(json)?;
+    let record = ctx
+        .store()
+        .create_group(&tenant, &attrs, &[], ctx.now_ms())
+        .await
+        .map_err(|e| ApiError::from_store(e, ResourceType::Group, None))?;
+    reply(group_ref(&tenant, &record.id, record.version))
+}
+
+pub(super) async fn update(ctx: &Ctx<'_>, req: UpdateGroupRequest) -> Result<Value> {
+    let tenant = ctx.tenant(&req.identity_store_id).await?;
+    let id = shapes::resource_id("groupId", &req.group_id)?;
+    shapes::operations(&req.operations)?;
+    let expected = shapes::revision(req.revision.as_deref())?;
+    for op in &req.operations {
+        if op.attribute_path.eq_ignore_ascii_case("description") {
+            return Err(unsupported_description());
+        }
+        if !op.attribute_path.eq_ignore_ascii_case("displayName") {
+            return Err(ApiError::invalid(format!(
+                "AttributePath {} cannot be updated; a group has displayName.",
+                op.attribute_path
+            )));
+        }
+    }
+    let members = MemberChanges::default();
+    for _ in 0..PATCH_ATTEMPTS {
+        let current = ctx
+            .store()
+            .get_group(&tenant, id)
+            .await
+            .map_err(not_found(id))?;
+        if expected.is_some_and(|rev| rev != current.version) {
+            return Err(ApiError::concurrent_modification());
+        }
+        let mut json = match serde_json::to_value(&current.attrs) {
+            Ok(Value::Object(map)) => map,
+            _ => return Err(ApiError::Internal),
+        };
+        for op in &req.operations {
+            match op.attribute_value.clone().filter(|v| !v.is_null()) {
+                Some(v) => json.insert("displayName".into(), v),
+                None => json.remove("displayName"),
+            };
+        }
+        let attrs = validate(json)?;
+        let change = GroupChange {
+            attrs: Some((&attrs, current.version)),
+            members: &members,
+        };
+        match ctx
+            .store()
+            .patch_group(&tenant, id, change, ctx.now_ms())
+            .await
+        {
+            // The store bumps the version of a changed group by one.
+            Ok(()) => return reply(group_ref(&tenant, id, current.version + 1)),
+            Err(StoreError::Stale) if expected.is_none() => continue,
+            Err(e) => return Err(not_found(id)(e)),
+        }
+    }
+    tracing::error!("UpdateGroup gave up after {PATCH_ATTEMPTS} concurrent modifications");
+    Err(ApiError::concurrent_modification())
+}
+
+pub(super) async fn delete(ctx: &Ctx<'_>, req: DeleteGroupRequest) -> Result<Value> {
+    let tenant = ctx.tenant(&req.identity_store_id).await?;
+    let id = shapes::resource_id("groupId", &req.group_id)?;
+    if let Some(rev) = shapes::revision(req.revision.as_deref())? {
+        let current = ctx
+            .store()
+            .get_group(&tenant, id)
+            .await
+            .map_err(not_found(id))?;
+        if current.version != rev {
+            return Err(ApiError::concurrent_modification());
+        }
+    }
+    ctx.store()
+        .delete_group(&tenant, id)
+        .await
+        .map_err(not_found(id))?;
+    reply(json!({}))
+}
+
+/// The SCIM group rules, on a group in its SCIM representation.
+fn validate(json: Map<String, Value>) -> Result<GroupAttrs> {
+    let (attrs, _) = GroupAttrs::from_request(Value::Object(json))?;
+    Ok(attrs)
+}
+
+fn unsupported_description() -> ApiError {
+    ApiError::invalid(
+        "Description is not supported by this identity store (AWS's SCIM groups have no description).",
+    )
+}
+
+/// `CreateGroupResponse` and `UpdateGroupResponse`.
+fn group_ref(tenant: &Tenant, id: &str, version: i64) -> Value {
+    json!({
+        "IdentityStoreId": tenant.identity_store_id,
+        "GroupId": id,
+        "GroupArn": resource_arn("group", id),
+        "Revision": version.to_string(),
+    })
+}
+
+fn group_shape(tenant: &Tenant, record: &GroupRecord) -> shapes::Group {
+    shapes::Group {
+        identity_store_id: tenant.identity_store_id.clone(),
+        group_id: record.id.clone(),
+        group_arn: resource_arn("group", &record.id),
+        revision: record.version.to_string(),
+        display_name: record.attrs.display_name.clone(),
+        external_ids: external_ids(record.attrs.external_id.as_deref()),
+        created_at: epoch_seconds(record.created_ms),
+        updated_at: epoch_seconds(record.modified_ms),
+    }
+}

@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Runs the Identity Store API tests with real AWS clients (boto3 and the AWS CLI) against the
+# idc-scim binary: a virtualenv with the pinned clients, a debug build, then pytest.
+# Exits non-zero when anything fails.
+set -euo pipefail
+
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+root="$(cd "$here/../.." && pwd)"
+venv="$here/.venv-aws"
+
+if [ ! -x "$venv/bin/python" ]; then
+    python3 -m venv "$venv"
+fi
+"$venv/bin/pip" install --quiet --disable-pip-version-check -r "$here/requirements.txt"
+
+(cd "$root" && cargo build --quiet --bin idc-scim)
+export IDC_SCIM_BIN="${IDC_SCIM_BIN:-$root/target/debug/idc-scim}"
+
+cd "$here"
+exec "$venv/bin/python" -m pytest -q -p no:cacheprovider "$@" test_identitystore.py
