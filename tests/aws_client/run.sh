@@ -14,7 +14,7 @@ fi
 "$venv/bin/pip" install --quiet --disable-pip-version-check -r "$here/requirements.txt"
 
 (cd "$root" && cargo build --quiet --bin idc-scim)
-export IDC_SCIM_BIN="${IDC_SCIM_BIN:-$root/target/debug/idc-scim}"
+export IDC_SCIM_BIN="${IDC_SCIM_BIN:-${CARGO_TARGET_DIR:-$root/target}/debug/idc-scim}"
 
 cd "$here"
 exec "$venv/bin/python" -m pytest -q -p no:cacheprovider "$@" test_identitystore.py
