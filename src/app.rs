@@ -1,7 +1,9 @@
 //! The application: shared state, the router with its middleware, and `serve`.
 //!
 //! Every response carries `x-amzn-RequestId`; every error body is rendered here, because only
-//! this layer knows the request id that AWS repeats as `exceptionRequestId`.
+//! this layer knows the request id that AWS repeats as `exceptionRequestId`. In the `rfc`
+//! profile, SCIM responses are marked with the profile, and their errors get the body of
+//! RFC 7644 §3.12 instead of AWS's, and their JSON the `application/scim+json` type (§3.1).
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -10,7 +12,7 @@ use std::time::Instant;
 
 use axum::Router;
 use axum::body::Body;
-use axum::extract::{MatchedPath, Request};
+use axum::extract::{MatchedPath, Request, State};
 use axum::http::header::{CONTENT_TYPE, HeaderValue};
 use axum::http::{Method, Uri};
 use axum::middleware::{self, Next};
@@ -23,8 +25,8 @@ use crate::auth::{self, TokenHash};
 use crate::clock::Clock;
 use crate::controls::{self, Controls};
 use crate::routes;
-use crate::scim::ScimError;
 use crate::scim::error::ERROR_URN;
+use crate::scim::{Profile, ScimError};
 use crate::store::{Store, Tenant};
 
 /// The name of the header that carries the request id, as AWS spells it.
@@ -45,11 +47,14 @@ pub struct AppState {
     pub clock: Arc<dyn Clock>,
     /// Journal, throttle, faults and seeds: the controls of a connector's test suite.
     pub controls: Controls,
+    /// AWS's rules, or the full RFC 7644 protocol (`--profile`).
+    pub profile: Profile,
 }
 
 impl AppState {
-    /// A state with no command-line token, no admin API, unverified AWS signatures and the
-    /// controls at their defaults; set the rest with struct update syntax.
+    /// A state with no command-line token, no admin API, unverified AWS signatures, the
+    /// controls at their defaults and the `aws` profile; set the rest with struct update
+    /// syntax.
     pub fn new(store: Arc<dyn Store>, default_tenant: Tenant, clock: Arc<dyn Clock>) -> Self {
         Self {
             store,
@@ -59,6 +64,7 @@ impl AppState {
             aws_credentials: None,
             clock,
             controls: Controls::default(),
+            profile: Profile::Aws,
         }
     }
 }
@@ -85,8 +91,8 @@ impl IntoResponse for ScimError {
 /// The whole HTTP application.
 pub fn build_router(state: SharedState) -> Router {
     // Unsupported methods on SCIM paths are authenticated too, as AWS does.
-    let scim = routes::scim_routes("/scim/v2")
-        .merge(routes::scim_routes("/{tenant}/scim/v2"))
+    let scim = routes::scim_routes("/scim/v2", state.profile)
+        .merge(routes::scim_routes("/{tenant}/scim/v2", state.profile))
         .route_layer(middleware::from_fn(record_route))
         .method_not_allowed_fallback(routes::unsupported_operation)
         .layer(middleware::from_fn_with_state(
@@ -97,6 +103,7 @@ pub fn build_router(state: SharedState) -> Router {
             state.clone(),
             auth::authenticate,
         ))
+        .layer(middleware::from_fn_with_state(state.clone(), mark_profile))
         .layer(middleware::from_fn_with_state(
             state.clone(),
             controls::journal::layer,
@@ -159,6 +166,23 @@ async fn normalize_path(mut req: Request) -> Request {
     req
 }
 
+/// Marks a SCIM response with the `rfc` profile, inside the journal so that it journals the
+/// body it sends, and gives its JSON the SCIM media type.
+async fn mark_profile(State(state): State<SharedState>, req: Request, next: Next) -> Response {
+    let mut response = next.run(req).await;
+    if state.profile == Profile::Rfc {
+        response.extensions_mut().insert(Profile::Rfc);
+        let headers = response.headers_mut();
+        if headers.get(CONTENT_TYPE) == Some(&HeaderValue::from_static("application/json")) {
+            headers.insert(CONTENT_TYPE, HeaderValue::from_static(SCIM_JSON));
+        }
+    }
+    response
+}
+
+/// The media type of SCIM (RFC 7644 §8.1).
+const SCIM_JSON: &str = "application/scim+json";
+
 /// Records the matched route in the request span.
 async fn record_route(req: Request, next: Next) -> Response {
     if let Some(path) = req.extensions().get::<MatchedPath>() {
@@ -208,30 +232,56 @@ struct ErrorBody<'a> {
     time_stamp: String,
 }
 
-/// Gives an error response its AWS body, once: layers inside this one (the request journal)
-/// call it to see the final body; the outermost layer calls it for every response. Headers set
-/// on the error response (`Retry-After`) are kept.
+/// The error body of RFC 7644 §3.12 (the `rfc` profile).
+#[derive(serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+struct RfcErrorBody<'a> {
+    schemas: [&'static str; 1],
+    status: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    scim_type: Option<&'static str>,
+    detail: &'a str,
+}
+
+/// Gives an error response its body, once: AWS's, or the RFC's on a response marked with the
+/// `rfc` profile. Layers inside this one (the request journal) call it to see the final body;
+/// the outermost layer calls it for every response. Headers set on the error response
+/// (`Retry-After`) are kept.
 pub fn render_pending_error(response: &mut Response, request_id: &str, method: &Method) {
     let Some(PendingError(error)) = response.extensions_mut().remove::<PendingError>() else {
         return;
     };
     let (status, detail) = error.status_and_detail();
-    let body = ErrorBody {
-        schema: [ERROR_URN],
-        detail,
-        status: status.as_u16().to_string(),
-        exception_request_id: request_id,
-        time_stamp: chrono::Utc::now()
-            .format("%Y-%m-%d %H:%M:%S%.3f")
-            .to_string(),
+    let (body, content_type) = match response.extensions().get::<Profile>() {
+        Some(Profile::Rfc) => (
+            serde_json::to_vec(&RfcErrorBody {
+                schemas: [ERROR_URN],
+                status: status.as_u16().to_string(),
+                scim_type: error.scim_type().map(|t| t.as_str()),
+                detail,
+            }),
+            SCIM_JSON,
+        ),
+        Some(Profile::Aws) | None => (
+            serde_json::to_vec(&ErrorBody {
+                schema: [ERROR_URN],
+                detail,
+                status: status.as_u16().to_string(),
+                exception_request_id: request_id,
+                time_stamp: chrono::Utc::now()
+                    .format("%Y-%m-%d %H:%M:%S%.3f")
+                    .to_string(),
+            }),
+            "application/json",
+        ),
     };
     *response.body_mut() = if method == Method::HEAD {
         Body::empty()
     } else {
-        Body::from(serde_json::to_vec(&body).unwrap_or_default())
+        Body::from(body.unwrap_or_default())
     };
     *response.status_mut() = status;
     let headers = response.headers_mut();
     headers.remove(axum::http::header::CONTENT_LENGTH);
-    headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    headers.insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
 }

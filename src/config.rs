@@ -5,6 +5,8 @@ use std::net::SocketAddr;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
+use crate::scim::Profile;
+
 /// A SCIM 2.0 server that behaves like the SCIM endpoint of AWS IAM Identity Center.
 #[derive(Debug, Parser)]
 #[command(name = "idc-scim", version, about)]
@@ -137,6 +139,13 @@ pub struct ServeArgs {
     /// Repeatable; the environment variable takes them separated by `;`.
     #[arg(long = "fault", env = "IDC_SCIM_FAULTS", value_delimiter = ';')]
     pub faults: Vec<crate::controls::faults::FaultSpec>,
+
+    /// `aws`: IAM Identity Center's exact rules and limits. `rfc`: the full SCIM 2.0 protocol
+    /// (every filter on every attribute, sorting, startIndex paging, attributes and
+    /// excludedAttributes, POST /.search, ETags, RFC error bodies) for connectors written for
+    /// other SCIM providers.
+    #[arg(long, env = "IDC_SCIM_PROFILE", value_enum, default_value_t = Profile::Aws)]
+    pub profile: Profile,
 
     /// Log format.
     #[arg(long, env = "IDC_SCIM_LOG_FORMAT", value_enum, default_value_t = LogFormat::Pretty)]

@@ -12,6 +12,7 @@ use idc_scim::clock::{Clock, SystemClock};
 use idc_scim::config::{Cli, Command, LogFormat, ServeArgs, TenantAction, TokenAction};
 use idc_scim::controls::fixtures::{self, Fixture};
 use idc_scim::controls::{Controls, Journal, Throttle};
+use idc_scim::scim::Profile;
 use idc_scim::store::{self, Store, Tenant};
 use idc_scim::telemetry;
 use tokio::net::TcpListener;
@@ -95,6 +96,9 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             "  Admin API:         http://{addr}/admin/tenants\n"
         ));
     }
+    if args.profile == Profile::Rfc {
+        banner.push_str("  Profile:           rfc (the full SCIM 2.0 protocol of RFC 7644)\n");
+    }
     banner.push_str(&format!("  Access token:      {token_line}\n"));
     // Written once, and a closed stdout is no reason to stop serving.
     let _ = std::io::Write::write_all(&mut std::io::stdout(), banner.as_bytes());
@@ -128,6 +132,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             )
         }),
         controls,
+        profile: args.profile,
         ..AppState::new(store.clone(), tenant, clock)
     });
     tracing::info!(%addr, "serving");

@@ -1,11 +1,13 @@
 //! Discovery (AWS-SCIM.md, "Discovery"): ServiceProviderConfig, ResourceTypes and Schemas,
-//! rendered from the static schemas of `scim::schema`.
+//! rendered from the static schemas of `scim::schema`. The `rfc` profile's
+//! ServiceProviderConfig advertises sorting and ETags (RFC 7643 §5).
 
 use axum::Json;
-use axum::extract::Extension;
+use axum::extract::{Extension, State};
 use serde_json::{Value, json};
 
 use super::{ListResponse, ResourceId};
+use crate::app::SharedState;
 use crate::auth::Authenticated;
 use crate::scim::ScimError;
 use crate::scim::query::MAX_COUNT;
@@ -19,7 +21,11 @@ const DOCS: &str =
 const SCHEMAS: [&SchemaDef; 3] = [&USER_SCHEMA, &ENTERPRISE_SCHEMA, &GROUP_SCHEMA];
 const RESOURCES: [&ResourceSchema; 2] = [&USER_RESOURCE, &GROUP_RESOURCE];
 
-pub async fn service_provider_config(Extension(auth): Extension<Authenticated>) -> Json<Value> {
+pub async fn service_provider_config(
+    State(state): State<SharedState>,
+    Extension(auth): Extension<Authenticated>,
+) -> Json<Value> {
+    let rfc = state.profile.is_rfc();
     Json(json!({
         "schemas": ["urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig"],
         "documentationUri": DOCS,
@@ -35,8 +41,8 @@ pub async fn service_provider_config(Extension(auth): Extension<Authenticated>) 
         "bulk": {"supported": false, "maxOperations": 1, "maxPayloadSize": 1048576},
         "filter": {"supported": true, "maxResults": MAX_COUNT},
         "changePassword": {"supported": false},
-        "sort": {"supported": false},
-        "etag": {"supported": false},
+        "sort": {"supported": rfc},
+        "etag": {"supported": rfc},
         "meta": {
             "resourceType": "ServiceProviderConfig",
             "location": format!("{}/ServiceProviderConfig", auth.base_url),

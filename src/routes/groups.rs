@@ -1,21 +1,27 @@
 //! `/Groups` (AWS-SCIM.md, "Groups"): CreateGroup, GetGroup, ListGroups, PatchGroup (204),
-//! DeleteGroup. Members are written, never returned; PutGroup is not supported.
+//! DeleteGroup. Members are written, never returned; PutGroup is not supported. In the `rfc`
+//! profile (`super::rfc`), members are returned, PutGroup replaces a group (RFC 7644 §3.5.1),
+//! a PATCH may set all members, and ETags and preconditions apply. A PatchGroup answers 204
+//! with the new `ETag`, or 200 with the group when `attributes` or `excludedAttributes` ask
+//! for it (§3.5.2 allows either).
 
 use axum::Json;
 use axum::extract::{Extension, State};
+use axum::http::HeaderValue;
 use axum::http::StatusCode;
-use axum::http::header::LOCATION;
+use axum::http::header::{ETAG, LOCATION};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
+use super::rfc::{self, Preconditions, Render};
 use super::{ListParams, ListRequest, Meta, PATCH_ATTEMPTS, ResourceId, ScimJson, store_error};
 use crate::app::SharedState;
 use crate::auth::Authenticated;
-use crate::scim::group::{GroupAttrs, GroupPatch};
+use crate::scim::group::{GroupAttrs, GroupPatch, MemberChanges, replace_members};
 use crate::scim::query::{GroupQuery, group_query};
-use crate::scim::schema::GROUP_URN;
-use crate::scim::{ScimError, patch};
-use crate::store::{GroupChange, GroupRecord, StoreError};
+use crate::scim::schema::{GROUP_RESOURCE, GROUP_URN};
+use crate::scim::{Profile, ScimError, etag, patch};
+use crate::store::{GroupChange, GroupRecord, MembershipQuery, StoreError};
 
 /// A group as AWS renders it: no `members`.
 #[derive(Serialize)]
@@ -28,7 +34,7 @@ pub struct GroupBody<'a> {
 }
 
 impl<'a> GroupBody<'a> {
-    fn new(record: &'a GroupRecord, base_url: &str) -> Self {
+    pub(super) fn new(record: &'a GroupRecord, base_url: &str) -> Self {
         GroupBody {
             id: &record.id,
             meta: Meta::new(
@@ -50,30 +56,41 @@ fn not_found(e: StoreError) -> ScimError {
 pub async fn create(
     State(state): State<SharedState>,
     Extension(auth): Extension<Authenticated>,
+    render: Render,
     ScimJson(body): ScimJson,
 ) -> Result<Response, ScimError> {
-    let (attrs, members) = GroupAttrs::from_request(body)?;
+    let (attrs, members) = GroupAttrs::from_request_as(body, state.profile)?;
     let record = state
         .store
         .create_group(&auth.tenant, &attrs, &members, state.clock.now_ms())
         .await
         .map_err(not_found)?;
-    let body = GroupBody::new(&record, &auth.base_url);
-    let location = body.meta.location.clone();
-    Ok((StatusCode::CREATED, [(LOCATION, location)], Json(body)).into_response())
+    let mut response = render
+        .group(&state, &auth, &record, StatusCode::CREATED)
+        .await?;
+    let location = format!("{}/Groups/{}", auth.base_url, record.id);
+    if let Ok(location) = HeaderValue::from_str(&location) {
+        response.headers_mut().insert(LOCATION, location);
+    }
+    Ok(response)
 }
 
 pub async fn get(
     State(state): State<SharedState>,
     Extension(auth): Extension<Authenticated>,
     ResourceId(id): ResourceId,
+    preconditions: Preconditions,
+    render: Render,
 ) -> Result<Response, ScimError> {
     let record = state
         .store
         .get_group(&auth.tenant, &id)
         .await
         .map_err(not_found)?;
-    Ok(Json(GroupBody::new(&record, &auth.base_url)).into_response())
+    if let Some(response) = preconditions.not_modified(record.version) {
+        return Ok(response);
+    }
+    render.group(&state, &auth, &record, StatusCode::OK).await
 }
 
 pub async fn list(
@@ -81,7 +98,10 @@ pub async fn list(
     Extension(auth): Extension<Authenticated>,
     params: ListParams,
 ) -> Result<Response, ScimError> {
-    let query = group_query(params.filter.as_deref())?;
+    if state.profile == Profile::Rfc {
+        return rfc::search(&state, &auth, &params.search, &[&GROUP_RESOURCE]).await;
+    }
+    let query = group_query(params.search.filter.as_deref())?;
     let request = ListRequest::new(&params)?;
     let page = state
         .store
@@ -108,31 +128,43 @@ pub async fn patch(
     State(state): State<SharedState>,
     Extension(auth): Extension<Authenticated>,
     ResourceId(id): ResourceId,
+    preconditions: Preconditions,
+    render: Render,
     ScimJson(body): ScimJson,
-) -> Result<StatusCode, ScimError> {
-    let plan = GroupPatch::plan(patch::parse_request(body)?)?;
+) -> Result<Response, ScimError> {
+    let plan = GroupPatch::plan_as(patch::parse_request(body)?, state.profile)?;
     for _ in 0..PATCH_ATTEMPTS {
-        // Membership-only patches (the common case) need not read the group.
-        let attrs = if plan.changes_attributes() {
+        // Membership-only patches (the common case) need not read the group, unless a
+        // precondition names its version.
+        let attrs = if plan.changes_attributes() || preconditions.has_if_match() {
             let current = state
                 .store
                 .get_group(&auth.tenant, &id)
                 .await
                 .map_err(not_found)?;
-            Some((plan.apply(&current.attrs)?, current.version))
+            preconditions.check(current.version)?;
+            let attrs = if plan.changes_attributes() {
+                plan.apply(&current.attrs)?
+            } else {
+                current.attrs
+            };
+            Some((attrs, current.version))
         } else {
             None
         };
-        let change = GroupChange {
-            attrs: attrs.as_ref().map(|(a, v)| (a, *v)),
-            members: &plan.members,
+        let replaced;
+        let members = if plan.replaces_members() {
+            let current = rfc::memberships(&state, &auth.tenant, MembershipQuery::Group(&id));
+            replaced = plan.member_changes(&current.await?);
+            &replaced
+        } else {
+            &plan.members
         };
-        match state
-            .store
-            .patch_group(&auth.tenant, &id, change, state.clock.now_ms())
-            .await
-        {
-            Ok(()) => return Ok(StatusCode::NO_CONTENT),
+        match write(&state, &auth, &id, attrs.as_ref(), members).await {
+            Ok(()) if state.profile == Profile::Aws => {
+                return Ok(StatusCode::NO_CONTENT.into_response());
+            }
+            Ok(()) => return patched(&state, &auth, &id, &render).await,
             Err(StoreError::Stale) => continue,
             Err(e) => return Err(not_found(e)),
         }
@@ -141,11 +173,103 @@ pub async fn patch(
     Err(ScimError::Internal)
 }
 
+/// Writes a PatchGroup or a PutGroup: attributes (if any, at the version they were computed
+/// from) and membership changes, in one transaction.
+async fn write(
+    state: &SharedState,
+    auth: &Authenticated,
+    id: &str,
+    attrs: Option<&(GroupAttrs, i64)>,
+    members: &MemberChanges,
+) -> Result<(), StoreError> {
+    let change = GroupChange {
+        attrs: attrs.map(|(a, v)| (a, *v)),
+        members,
+    };
+    state
+        .store
+        .patch_group(&auth.tenant, id, change, state.clock.now_ms())
+        .await
+}
+
+/// The answer to a successful PatchGroup in the `rfc` profile: 204 with the new ETag, or 200
+/// with the group when the client selected attributes.
+async fn patched(
+    state: &SharedState,
+    auth: &Authenticated,
+    id: &str,
+    render: &Render,
+) -> Result<Response, ScimError> {
+    let record = state
+        .store
+        .get_group(&auth.tenant, id)
+        .await
+        .map_err(not_found)?;
+    if render.is_requested() {
+        return render.group(state, auth, &record, StatusCode::OK).await;
+    }
+    Ok((StatusCode::NO_CONTENT, [(ETAG, etag::of(record.version))]).into_response())
+}
+
+/// PutGroup, in the `rfc` profile only (RFC 7644 §3.5.1): replaces `displayName`,
+/// `externalId` and the members; answers 200 with the group.
+pub async fn replace(
+    State(state): State<SharedState>,
+    Extension(auth): Extension<Authenticated>,
+    ResourceId(id): ResourceId,
+    preconditions: Preconditions,
+    render: Render,
+    ScimJson(body): ScimJson,
+) -> Result<Response, ScimError> {
+    let (attrs, wanted) = GroupAttrs::from_request_as(body, state.profile)?;
+    for _ in 0..PATCH_ATTEMPTS {
+        let current = state
+            .store
+            .get_group(&auth.tenant, &id)
+            .await
+            .map_err(not_found)?;
+        preconditions.check(current.version)?;
+        let members = rfc::memberships(&state, &auth.tenant, MembershipQuery::Group(&id)).await?;
+        let changes = replace_members(&members, &wanted);
+        match write(
+            &state,
+            &auth,
+            &id,
+            Some(&(attrs.clone(), current.version)),
+            &changes,
+        )
+        .await
+        {
+            Ok(()) => {
+                let record = state
+                    .store
+                    .get_group(&auth.tenant, &id)
+                    .await
+                    .map_err(not_found)?;
+                return render.group(&state, &auth, &record, StatusCode::OK).await;
+            }
+            Err(StoreError::Stale) => continue,
+            Err(e) => return Err(not_found(e)),
+        }
+    }
+    tracing::error!("PUT gave up after {PATCH_ATTEMPTS} concurrent modifications");
+    Err(ScimError::Internal)
+}
+
 pub async fn delete(
     State(state): State<SharedState>,
     Extension(auth): Extension<Authenticated>,
     ResourceId(id): ResourceId,
+    preconditions: Preconditions,
 ) -> Result<StatusCode, ScimError> {
+    if preconditions.has_if_match() {
+        let current = state
+            .store
+            .get_group(&auth.tenant, &id)
+            .await
+            .map_err(not_found)?;
+        preconditions.check(current.version)?;
+    }
     state
         .store
         .delete_group(&auth.tenant, &id)

@@ -1,23 +1,26 @@
-//! HTTP only: extract, call `scim` and the store, respond. No SQL here.
+//! HTTP only: extract, call `scim` and the store, respond. No SQL here. The `rfc` profile's
+//! own routes and rendering are in `rfc`.
 
 pub mod admin;
 pub mod discovery;
 pub mod groups;
 pub mod health;
+pub mod rfc;
 pub mod users;
 
 use axum::Router;
 use axum::extract::{FromRequest, FromRequestParts, RawPathParams, Request};
 use axum::http::header::CONTENT_TYPE;
 use axum::http::request::Parts;
-use axum::routing::{any, get};
+use axum::routing::{any, get, post};
 use serde::Serialize;
 use serde_json::Value;
 
 use crate::app::SharedState;
-use crate::scim::ScimError;
 use crate::scim::query::Paging;
 use crate::scim::schema::LIST_RESPONSE_URN;
+use crate::scim::search::SearchParams;
+use crate::scim::{Profile, ScimError};
 use crate::store::{ListArgs, Page, StoreError};
 
 /// How often a PATCH is re-applied when another writer changed the resource in between.
@@ -28,9 +31,22 @@ pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 
 /// The SCIM routes under `prefix` (`/scim/v2` or `/{tenant}/scim/v2`). Unknown paths below
 /// the prefix are routed too, so that they are authenticated before they are answered 404.
-pub fn scim_routes(prefix: &str) -> Router<SharedState> {
+/// The `rfc` profile adds the searches (`POST .../.search`) and PutGroup.
+pub fn scim_routes(prefix: &str, profile: Profile) -> Router<SharedState> {
     let at = |path: &str| format!("{prefix}{path}");
-    Router::new()
+    let group = get(groups::get).patch(groups::patch).delete(groups::delete);
+    let group = match profile {
+        Profile::Aws => group.put(unsupported_operation),
+        Profile::Rfc => group.put(groups::replace),
+    };
+    let router = match profile {
+        Profile::Aws => Router::new(),
+        Profile::Rfc => Router::new()
+            .route(&at("/Users/.search"), post(rfc::search_users))
+            .route(&at("/Groups/.search"), post(rfc::search_groups))
+            .route(&at("/.search"), post(rfc::search_all)),
+    };
+    router
         .route(&at("/Users"), get(users::list).post(users::create))
         .route(
             &at("/Users/{id}"),
@@ -40,13 +56,7 @@ pub fn scim_routes(prefix: &str) -> Router<SharedState> {
                 .delete(users::delete),
         )
         .route(&at("/Groups"), get(groups::list).post(groups::create))
-        .route(
-            &at("/Groups/{id}"),
-            get(groups::get)
-                .patch(groups::patch)
-                .delete(groups::delete)
-                .put(unsupported_operation),
-        )
+        .route(&at("/Groups/{id}"), group)
         .route(
             &at("/ServiceProviderConfig"),
             get(discovery::service_provider_config),
@@ -112,12 +122,12 @@ impl<S: Send + Sync> FromRequestParts<S> for ResourceId {
     }
 }
 
-/// The list parameters AWS reads; `startIndex`, `attributes`, `excludedAttributes` and
-/// anything else are ignored, as AWS ignores them.
+/// The query parameters of a list (and of a single resource's attribute selection): AWS
+/// reads `filter`, `count` and `cursor` and ignores the others (as AWS ignores them); the
+/// `rfc` profile reads `search` and ignores `cursor`. Unknown parameters are ignored.
 #[derive(Debug, Default)]
 pub struct ListParams {
-    pub filter: Option<String>,
-    pub count: Option<String>,
+    pub search: SearchParams,
     pub cursor: Option<String>,
 }
 
@@ -128,10 +138,16 @@ impl<S: Send + Sync> FromRequestParts<S> for ListParams {
         let mut params = ListParams::default();
         let query = parts.uri.query().unwrap_or("");
         for (key, value) in form_urlencoded::parse(query.as_bytes()) {
+            let search = &mut params.search;
             let slot = match key.as_ref() {
-                "filter" => &mut params.filter,
-                "count" => &mut params.count,
+                "filter" => &mut search.filter,
+                "count" => &mut search.count,
                 "cursor" => &mut params.cursor,
+                "startIndex" => &mut search.start_index,
+                "sortBy" => &mut search.sort_by,
+                "sortOrder" => &mut search.sort_order,
+                "attributes" => &mut search.attributes,
+                "excludedAttributes" => &mut search.excluded_attributes,
                 _ => continue,
             };
             slot.get_or_insert_with(|| value.into_owned());
@@ -165,7 +181,7 @@ pub struct ListRequest {
 
 impl ListRequest {
     pub fn new(params: &ListParams) -> Result<Self, ScimError> {
-        let paging = Paging::from_params(params.count.as_deref(), params.cursor.as_deref())?;
+        let paging = Paging::from_params(params.search.count.as_deref(), params.cursor.as_deref())?;
         let after = match &paging.cursor {
             Some(Some(c)) => Some(cursor::decode(c)?),
             _ => None,

@@ -1,20 +1,23 @@
 //! `/Users` (AWS-SCIM.md, "Users"): CreateUser, GetUser, ListUsers, PutUser, PatchUser,
-//! DeleteUser.
+//! DeleteUser; in the `rfc` profile with RFC 7644's lists, attribute selection, ETags and
+//! preconditions (`super::rfc`).
 
 use axum::Json;
 use axum::extract::{Extension, State};
+use axum::http::HeaderValue;
 use axum::http::StatusCode;
 use axum::http::header::LOCATION;
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
+use super::rfc::{self, Preconditions, Render};
 use super::{ListParams, ListRequest, Meta, PATCH_ATTEMPTS, ResourceId, ScimJson, store_error};
 use crate::app::SharedState;
 use crate::auth::Authenticated;
 use crate::scim::query::user_query;
-use crate::scim::schema::{ENTERPRISE_URN, USER_URN};
+use crate::scim::schema::{ENTERPRISE_URN, USER_RESOURCE, USER_URN};
 use crate::scim::user::{UserAttrs, patch_user};
-use crate::scim::{ScimError, patch};
+use crate::scim::{Profile, ScimError, patch};
 use crate::store::{StoreError, UserRecord};
 
 /// The status of a successful PutUser and PatchUser: AWS's examples answer 200 with the user.
@@ -31,7 +34,7 @@ pub struct UserBody<'a> {
 }
 
 impl<'a> UserBody<'a> {
-    fn new(record: &'a UserRecord, base_url: &str) -> Self {
+    pub(super) fn new(record: &'a UserRecord, base_url: &str) -> Self {
         let mut schemas = vec![USER_URN];
         if record.attrs.enterprise.is_some() {
             schemas.push(ENTERPRISE_URN);
@@ -57,30 +60,41 @@ fn not_found(e: StoreError) -> ScimError {
 pub async fn create(
     State(state): State<SharedState>,
     Extension(auth): Extension<Authenticated>,
+    render: Render,
     ScimJson(body): ScimJson,
 ) -> Result<Response, ScimError> {
-    let attrs = UserAttrs::from_request(body)?;
+    let attrs = UserAttrs::from_request_as(body, state.profile)?;
     let record = state
         .store
         .create_user(&auth.tenant, &attrs, state.clock.now_ms())
         .await
         .map_err(not_found)?;
-    let body = UserBody::new(&record, &auth.base_url);
-    let location = body.meta.location.clone();
-    Ok((StatusCode::CREATED, [(LOCATION, location)], Json(body)).into_response())
+    let mut response = render
+        .user(&state, &auth, &record, StatusCode::CREATED)
+        .await?;
+    let location = format!("{}/Users/{}", auth.base_url, record.id);
+    if let Ok(location) = HeaderValue::from_str(&location) {
+        response.headers_mut().insert(LOCATION, location);
+    }
+    Ok(response)
 }
 
 pub async fn get(
     State(state): State<SharedState>,
     Extension(auth): Extension<Authenticated>,
     ResourceId(id): ResourceId,
+    preconditions: Preconditions,
+    render: Render,
 ) -> Result<Response, ScimError> {
     let record = state
         .store
         .get_user(&auth.tenant, &id)
         .await
         .map_err(not_found)?;
-    Ok(Json(UserBody::new(&record, &auth.base_url)).into_response())
+    if let Some(response) = preconditions.not_modified(record.version) {
+        return Ok(response);
+    }
+    render.user(&state, &auth, &record, StatusCode::OK).await
 }
 
 pub async fn list(
@@ -88,7 +102,10 @@ pub async fn list(
     Extension(auth): Extension<Authenticated>,
     params: ListParams,
 ) -> Result<Response, ScimError> {
-    let query = user_query(params.filter.as_deref())?;
+    if state.profile == Profile::Rfc {
+        return rfc::search(&state, &auth, &params.search, &[&USER_RESOURCE]).await;
+    }
+    let query = user_query(params.search.filter.as_deref())?;
     let request = ListRequest::new(&params)?;
     let page = state
         .store
@@ -103,21 +120,40 @@ pub async fn replace(
     State(state): State<SharedState>,
     Extension(auth): Extension<Authenticated>,
     ResourceId(id): ResourceId,
+    preconditions: Preconditions,
+    render: Render,
     ScimJson(body): ScimJson,
 ) -> Result<Response, ScimError> {
-    let attrs = UserAttrs::from_request(body)?;
+    let attrs = UserAttrs::from_request_as(body, state.profile)?;
+    // With If-Match, the write is conditional on the version that was checked.
+    let expected = if preconditions.has_if_match() {
+        let current = state
+            .store
+            .get_user(&auth.tenant, &id)
+            .await
+            .map_err(not_found)?;
+        preconditions.check(current.version)?;
+        Some(current.version)
+    } else {
+        None
+    };
     let record = state
         .store
-        .update_user(&auth.tenant, &id, &attrs, None, state.clock.now_ms())
+        .update_user(&auth.tenant, &id, &attrs, expected, state.clock.now_ms())
         .await
-        .map_err(not_found)?;
-    Ok((UPDATE_STATUS, Json(UserBody::new(&record, &auth.base_url))).into_response())
+        .map_err(|e| match e {
+            StoreError::Stale => ScimError::precondition_failed(),
+            e => not_found(e),
+        })?;
+    render.user(&state, &auth, &record, UPDATE_STATUS).await
 }
 
 pub async fn patch(
     State(state): State<SharedState>,
     Extension(auth): Extension<Authenticated>,
     ResourceId(id): ResourceId,
+    preconditions: Preconditions,
+    render: Render,
     ScimJson(body): ScimJson,
 ) -> Result<Response, ScimError> {
     let ops = patch::parse_request(body)?;
@@ -127,7 +163,9 @@ pub async fn patch(
             .get_user(&auth.tenant, &id)
             .await
             .map_err(not_found)?;
-        let attrs = patch_user(&current.attrs, &ops)?;
+        // A concurrent write moves the version on: the next attempt fails the check.
+        preconditions.check(current.version)?;
+        let attrs = patch_user(&current.attrs, &ops, state.profile)?;
         let result = state
             .store
             .update_user(
@@ -139,11 +177,7 @@ pub async fn patch(
             )
             .await;
         match result {
-            Ok(record) => {
-                return Ok(
-                    (UPDATE_STATUS, Json(UserBody::new(&record, &auth.base_url))).into_response(),
-                );
-            }
+            Ok(record) => return render.user(&state, &auth, &record, UPDATE_STATUS).await,
             Err(StoreError::Stale) => continue,
             Err(e) => return Err(not_found(e)),
         }
@@ -156,7 +190,16 @@ pub async fn delete(
     State(state): State<SharedState>,
     Extension(auth): Extension<Authenticated>,
     ResourceId(id): ResourceId,
+    preconditions: Preconditions,
 ) -> Result<StatusCode, ScimError> {
+    if preconditions.has_if_match() {
+        let current = state
+            .store
+            .get_user(&auth.tenant, &id)
+            .await
+            .map_err(not_found)?;
+        preconditions.check(current.version)?;
+    }
     state
         .store
         .delete_user(&auth.tenant, &id)

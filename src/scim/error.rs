@@ -49,6 +49,54 @@ pub enum ScimError {
     Other(StatusCode),
 }
 
+/// The `scimType` of an RFC 7644 error body (§3.12), for the `rfc` profile.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ScimType {
+    InvalidFilter,
+    TooMany,
+    Uniqueness,
+    Mutability,
+    InvalidSyntax,
+    InvalidPath,
+    NoTarget,
+    InvalidValue,
+}
+
+impl ScimType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::InvalidFilter => "invalidFilter",
+            Self::TooMany => "tooMany",
+            Self::Uniqueness => "uniqueness",
+            Self::Mutability => "mutability",
+            Self::InvalidSyntax => "invalidSyntax",
+            Self::InvalidPath => "invalidPath",
+            Self::NoTarget => "noTarget",
+            Self::InvalidValue => "invalidValue",
+        }
+    }
+}
+
+/// The prefix of every detail about a filter that does not parse or cannot be evaluated.
+const INVALID_FILTER: &str = "Invalid filter: ";
+
+/// Which `scimType` a 400 detail stands for, by the opening of the detail (the details are
+/// AWS's, and AWS's body has no `scimType`): the one table that chooses the `scimType`.
+const SCIM_TYPES: [(&str, ScimType); 12] = [
+    (INVALID_FILTER, ScimType::InvalidFilter),
+    ("Unsupported filter", ScimType::InvalidFilter),
+    ("Only the ", ScimType::InvalidFilter),
+    ("Filter values ", ScimType::InvalidFilter),
+    ("Invalid path", ScimType::InvalidPath),
+    ("No value of ", ScimType::NoTarget),
+    ("A path is required", ScimType::NoTarget),
+    (UNPARSABLE, ScimType::InvalidSyntax),
+    ("The schemas attribute must list", ScimType::InvalidSyntax),
+    ("Operations must be", ScimType::InvalidSyntax),
+    ("A request may ", ScimType::TooMany),
+    ("A group can be created with at most", ScimType::TooMany),
+];
+
 /// The result type of the protocol layer.
 pub type Result<T, E = ScimError> = std::result::Result<T, E>;
 
@@ -61,6 +109,43 @@ impl ScimError {
     /// A 400 with a detail of our own.
     pub fn invalid(detail: impl Into<String>) -> Self {
         Self::Validation(detail.into())
+    }
+
+    /// A 400 about a filter (`invalidFilter` in the `rfc` profile).
+    pub fn invalid_filter(detail: impl std::fmt::Display) -> Self {
+        Self::Validation(format!("{INVALID_FILTER}{detail}"))
+    }
+
+    /// 412: an `If-Match` precondition (RFC 7644 §3.14) does not hold.
+    pub fn precondition_failed() -> Self {
+        Self::Other(StatusCode::PRECONDITION_FAILED)
+    }
+
+    /// The `scimType` of the RFC error body: the uniqueness of a 409, the kind of a 400.
+    pub fn scim_type(&self) -> Option<ScimType> {
+        match self {
+            Self::Validation(detail) => Some(
+                SCIM_TYPES
+                    .iter()
+                    .find(|(opening, _)| detail.starts_with(opening))
+                    .map(|(_, t)| *t)
+                    .or_else(|| {
+                        (detail.ends_with("is read-only.")
+                            || detail.ends_with("cannot be modified."))
+                        .then_some(ScimType::Mutability)
+                    })
+                    .unwrap_or(ScimType::InvalidValue),
+            ),
+            Self::Conflict(_) => Some(ScimType::Uniqueness),
+            Self::Unauthorized
+            | Self::AccessDenied
+            | Self::NotFound(_)
+            | Self::PayloadTooLarge
+            | Self::UnsupportedMediaType
+            | Self::Throttled
+            | Self::Internal
+            | Self::Other(_) => None,
+        }
     }
 
     pub fn user_not_found() -> Self {
@@ -137,5 +222,31 @@ impl ScimError {
                 status.canonical_reason().unwrap_or("Request failed."),
             ),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scim_types_follow_the_detail() {
+        let t = |e: ScimError| e.scim_type().map(ScimType::as_str);
+        assert_eq!(t(ScimError::invalid_filter("x")), Some("invalidFilter"));
+        assert_eq!(t(ScimError::unparsable()), Some("invalidSyntax"));
+        assert_eq!(
+            t(ScimError::invalid("Attribute \"groups\" is read-only.")),
+            Some("mutability")
+        );
+        assert_eq!(
+            t(ScimError::invalid("Attribute \"x\" must be a string.")),
+            Some("invalidValue")
+        );
+        assert_eq!(t(ScimError::user_exists()), Some("uniqueness"));
+        assert_eq!(t(ScimError::user_not_found()), None);
+        assert_eq!(
+            ScimError::precondition_failed().status_and_detail().0,
+            StatusCode::PRECONDITION_FAILED
+        );
     }
 }

@@ -11,6 +11,7 @@ use serde_json::{Map, Value};
 use super::error::{Result, ScimError};
 use super::filter::{CompValue, CompareOp, Filter};
 use super::patch::{self, OpKind, PatchOp};
+use super::profile::Profile;
 use super::schema::GROUP_RESOURCE;
 use super::user::{canonicalize_resource, limits};
 
@@ -42,11 +43,69 @@ pub struct GroupPatch {
     /// The operations that change attributes, to apply to the current group.
     attr_ops: Vec<PatchOp>,
     pub members: MemberChanges,
+    /// The members after the patch, when it replaces them all (the `rfc` profile only).
+    replacement: Option<Vec<String>>,
+}
+
+/// What one operation does to the members.
+enum MemberOp {
+    Add(Vec<String>),
+    Remove(Vec<String>),
+    Replace(Vec<String>),
+}
+
+/// The membership changes of a patch, operation after operation.
+#[derive(Default)]
+struct Changes {
+    add: BTreeSet<String>,
+    remove: BTreeSet<String>,
+    replacement: Option<BTreeSet<String>>,
+    count: usize,
+}
+
+impl Changes {
+    fn record(&mut self, op: MemberOp) {
+        let (ids, adding) = match op {
+            MemberOp::Add(ids) => (ids, true),
+            MemberOp::Remove(ids) => (ids, false),
+            MemberOp::Replace(ids) => {
+                self.add.clear();
+                self.remove.clear();
+                self.replacement = Some(BTreeSet::new());
+                (ids, true)
+            }
+        };
+        self.count += ids.len();
+        for id in ids {
+            match (&mut self.replacement, adding) {
+                (Some(set), true) => {
+                    set.insert(id);
+                }
+                (Some(set), false) => {
+                    set.remove(&id);
+                }
+                (None, true) => {
+                    self.remove.remove(&id);
+                    self.add.insert(id);
+                }
+                (None, false) => {
+                    self.add.remove(&id);
+                    self.remove.insert(id);
+                }
+            }
+        }
+    }
 }
 
 impl GroupAttrs {
     /// Validates a CreateGroup body; returns the attributes and the member ids.
     pub fn from_request(body: Value) -> Result<(Self, Vec<String>)> {
+        Self::from_request_as(body, Profile::Aws)
+    }
+
+    /// Validates a create (or, in the `rfc` profile, replace) body with the rules of a
+    /// profile: AWS's limit on the members of one request applies in the `aws` profile only.
+    pub fn from_request_as(body: Value, profile: Profile) -> Result<(Self, Vec<String>)> {
         let Value::Object(mut body) = body else {
             return Err(ScimError::unparsable());
         };
@@ -54,7 +113,7 @@ impl GroupAttrs {
             None | Some(Value::Null) => Vec::new(),
             Some(v) => member_ids(&v)?,
         };
-        if members.len() > MAX_MEMBERS_PER_REQUEST {
+        if profile == Profile::Aws && members.len() > MAX_MEMBERS_PER_REQUEST {
             return Err(ScimError::invalid(format!(
                 "A group can be created with at most {MAX_MEMBERS_PER_REQUEST} members."
             )));
@@ -104,33 +163,28 @@ impl GroupPatch {
     /// only `displayName`, `externalId` and `members`; no replacing or removing all members; at
     /// most 100 membership changes and 100 operations; only `eq` in value filters.
     pub fn plan(ops: Vec<PatchOp>) -> Result<Self> {
-        if ops.len() > MAX_OPERATIONS {
+        Self::plan_as(ops, Profile::Aws)
+    }
+
+    /// Plans a PatchGroup with the rules of a profile: AWS's (see [`GroupPatch::plan`]), or
+    /// the RFC's, where `replace` of `members` and `remove` of `members` without a value set
+    /// the members, and no limit applies.
+    pub fn plan_as(ops: Vec<PatchOp>, profile: Profile) -> Result<Self> {
+        let aws = profile == Profile::Aws;
+        if aws && ops.len() > MAX_OPERATIONS {
             return Err(ScimError::invalid(format!(
                 "A request may hold at most {MAX_OPERATIONS} operations."
             )));
         }
-        patch::check_only_eq(&ops)?;
+        if aws {
+            patch::check_only_eq(&ops)?;
+        }
         let mut attr_ops = Vec::new();
-        let mut add = BTreeSet::new();
-        let mut remove = BTreeSet::new();
-        let mut changes = 0usize;
-        let mut record = |kind: OpKind, ids: Vec<String>| {
-            changes += ids.len();
-            for id in ids {
-                if kind == OpKind::Remove {
-                    add.remove(&id);
-                    remove.insert(id);
-                } else {
-                    remove.remove(&id);
-                    add.insert(id);
-                }
-            }
-        };
+        let mut changes = Changes::default();
         for mut op in ops {
             match &op.path {
                 Some(path) if path.attr.attr.eq_ignore_ascii_case("members") => {
-                    let ids = member_op(&op)?;
-                    record(op.op, ids);
+                    changes.record(member_op(&op, profile)?);
                 }
                 Some(_) => attr_ops.push(op),
                 None => {
@@ -139,10 +193,15 @@ impl GroupPatch {
                         _ => None,
                     };
                     if let Some(members) = members {
-                        if op.op == OpKind::Replace {
+                        if aws && op.op == OpKind::Replace {
                             return Err(replace_all_members());
                         }
-                        record(op.op, member_ids(&members)?);
+                        let ids = member_ids(&members)?;
+                        changes.record(match op.op {
+                            OpKind::Replace => MemberOp::Replace(ids),
+                            OpKind::Remove => MemberOp::Remove(ids),
+                            OpKind::Add => MemberOp::Add(ids),
+                        });
                     }
                     if op.value.as_ref().is_some_and(has_attributes) {
                         attr_ops.push(op);
@@ -150,7 +209,7 @@ impl GroupPatch {
                 }
             }
         }
-        if changes > MAX_MEMBERS_PER_REQUEST {
+        if aws && changes.count > MAX_MEMBERS_PER_REQUEST {
             return Err(ScimError::invalid(format!(
                 "A request may make at most {MAX_MEMBERS_PER_REQUEST} membership changes."
             )));
@@ -158,10 +217,24 @@ impl GroupPatch {
         Ok(Self {
             attr_ops,
             members: MemberChanges {
-                add: add.into_iter().collect(),
-                remove: remove.into_iter().collect(),
+                add: changes.add.into_iter().collect(),
+                remove: changes.remove.into_iter().collect(),
             },
+            replacement: changes.replacement.map(|r| r.into_iter().collect()),
         })
+    }
+
+    /// Whether the patch sets the members, so that the current ones must be known.
+    pub fn replaces_members(&self) -> bool {
+        self.replacement.is_some()
+    }
+
+    /// The membership change set, given the current members when the patch replaces them.
+    pub fn member_changes(&self, current: &[String]) -> MemberChanges {
+        match &self.replacement {
+            None => self.members.clone(),
+            Some(wanted) => replace_members(current, wanted),
+        }
     }
 
     /// Whether the patch changes `displayName` or `externalId`.
@@ -174,6 +247,16 @@ impl GroupPatch {
         let mut json = current.to_json();
         patch::apply(&mut json, &self.attr_ops, &GROUP_RESOURCE)?;
         GroupAttrs::from_json(json)
+    }
+}
+
+/// The change set that turns the members `current` into `wanted`.
+pub fn replace_members(current: &[String], wanted: &[String]) -> MemberChanges {
+    let current: BTreeSet<&String> = current.iter().collect();
+    let wanted: BTreeSet<&String> = wanted.iter().collect();
+    MemberChanges {
+        add: wanted.difference(&current).map(|s| (*s).clone()).collect(),
+        remove: current.difference(&wanted).map(|s| (*s).clone()).collect(),
     }
 }
 
@@ -195,18 +278,21 @@ fn has_attributes(value: &Value) -> bool {
     }
 }
 
-/// The member ids an operation on path `members...` adds or removes.
-fn member_op(op: &PatchOp) -> Result<Vec<String>> {
+/// What an operation on path `members...` does to the members.
+fn member_op(op: &PatchOp, profile: Profile) -> Result<MemberOp> {
     let path = op.path.as_ref().expect("member_op is called with a path");
     if path.sub_attr.is_some() || path.attr.sub_attr.is_some() {
         return Err(ScimError::invalid(
             "Only whole members can be added or removed.",
         ));
     }
+    let rfc = profile == Profile::Rfc;
     match (op.op, &path.filter, &op.value) {
+        (OpKind::Replace, None, Some(v)) if rfc => member_ids(v).map(MemberOp::Replace),
         (OpKind::Replace, _, _) => Err(replace_all_members()),
-        (OpKind::Add, None, Some(v)) => member_ids(v),
-        (OpKind::Remove, None, Some(v)) => member_ids(v),
+        (OpKind::Add, None, Some(v)) => member_ids(v).map(MemberOp::Add),
+        (OpKind::Remove, None, Some(v)) => member_ids(v).map(MemberOp::Remove),
+        (OpKind::Remove, None, None) if rfc => Ok(MemberOp::Replace(Vec::new())),
         (OpKind::Remove, None, None) => Err(replace_all_members()),
         (OpKind::Remove, Some(filter), _) => match filter {
             Filter::Compare(p, CompareOp::Eq, CompValue::Str(id))
@@ -214,7 +300,7 @@ fn member_op(op: &PatchOp) -> Result<Vec<String>> {
                     && p.sub_attr.is_none()
                     && p.attr.eq_ignore_ascii_case("value") =>
             {
-                Ok(vec![id.clone()])
+                Ok(MemberOp::Remove(vec![id.clone()]))
             }
             _ => Err(ScimError::invalid(
                 "Members can only be selected with members[value eq \"<id>\"].",
@@ -285,6 +371,43 @@ mod tests {
 
     fn ids(v: &[&str]) -> Vec<String> {
         v.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn the_rfc_profile_replaces_members() {
+        let body = |ops: Value| json!({"schemas": [super::super::schema::PATCH_OP_URN], "Operations": ops});
+        let rfc = |ops: Value| {
+            GroupPatch::plan_as(patch::parse_request(body(ops)).unwrap(), Profile::Rfc).unwrap()
+        };
+        let p = rfc(json!([
+            {"op": "replace", "path": "members", "value": [{"value": "a"}, {"value": "b"}]},
+            {"op": "add", "path": "members", "value": [{"value": "c"}]},
+            {"op": "remove", "path": "members[value eq \"a\"]"},
+        ]));
+        assert!(p.replaces_members());
+        let current = ids(&["a", "d"]);
+        assert_eq!(
+            p.member_changes(&current),
+            MemberChanges {
+                add: ids(&["b", "c"]),
+                remove: ids(&["a", "d"])
+            }
+        );
+        let p = rfc(json!([{"op": "remove", "path": "members"}]));
+        assert_eq!(p.member_changes(&current).remove, current);
+        let p = rfc(json!([{"op": "replace", "value": {"members": [{"value": "d"}]}}]));
+        assert_eq!(
+            p.member_changes(&current),
+            MemberChanges {
+                add: vec![],
+                remove: ids(&["a"])
+            }
+        );
+        let many: Vec<Value> = (0..150)
+            .map(|i| json!({"value": format!("u{i}")}))
+            .collect();
+        let p = rfc(json!([{"op": "add", "path": "members", "value": many}]));
+        assert!(!p.replaces_members() && p.members.add.len() == 150);
     }
 
     #[test]

@@ -23,6 +23,7 @@
 use serde_json::{Map, Value};
 
 use super::error::{Result, ScimError};
+use super::eval::{matches_element as matches, str_eq};
 use super::filter::{AttrPath, CompValue, CompareOp, Filter, PatchPath, parse_path};
 use super::schema::{AttrDef, AttrType, PATCH_OP_URN, ResourceSchema, SchemaDef};
 
@@ -579,8 +580,12 @@ fn same_values(def: &AttrDef, selector: &Value, item: &Value) -> bool {
 /// A value for a simple attribute or sub-attribute; booleans may arrive as `"True"`/`"false"`.
 fn coerce_simple(def: &AttrDef, value: &Value, label: &str) -> Result<Value> {
     match (def.ty, value) {
-        (AttrType::String | AttrType::Reference, Value::String(_)) => Ok(value.clone()),
-        (AttrType::String | AttrType::Reference, _) => Err(wrong_type(label, "a string")),
+        (AttrType::String | AttrType::Reference | AttrType::DateTime, Value::String(_)) => {
+            Ok(value.clone())
+        }
+        (AttrType::String | AttrType::Reference | AttrType::DateTime, _) => {
+            Err(wrong_type(label, "a string"))
+        }
         (AttrType::Boolean, Value::Bool(_)) => Ok(value.clone()),
         (AttrType::Boolean, Value::String(s)) if s.eq_ignore_ascii_case("true") => {
             Ok(Value::Bool(true))
@@ -697,94 +702,6 @@ fn validate_filter(f: &Filter, def: &AttrDef, label: &str) -> Result<()> {
         Filter::ValuePath(..) => Err(ScimError::invalid(format!(
             "The filter on \"{label}\" may not hold a nested filter."
         ))),
-    }
-}
-
-/// Whether one value of the multi-valued attribute `def` matches a (validated) value filter.
-fn matches(f: &Filter, item: &Value, def: &AttrDef) -> bool {
-    item.as_object()
-        .is_some_and(|item| matches_object(f, item, def))
-}
-
-fn matches_object(f: &Filter, item: &Map<String, Value>, def: &AttrDef) -> bool {
-    let field = |p: &AttrPath| {
-        def.sub(&p.attr)
-            .map(|sub| (sub, get_ci(item, sub.name).filter(|v| !v.is_null())))
-    };
-    match f {
-        Filter::Compare(p, op, want) => {
-            field(p).is_some_and(|(sub, have)| compare(sub, have, *op, want))
-        }
-        Filter::Present(p) => field(p).is_some_and(|(_, have)| {
-            have.is_some_and(|v| match v {
-                Value::String(s) => !s.is_empty(),
-                Value::Array(a) => !a.is_empty(),
-                Value::Object(o) => !o.is_empty(),
-                _ => true,
-            })
-        }),
-        Filter::And(a, b) => matches_object(a, item, def) && matches_object(b, item, def),
-        Filter::Or(a, b) => matches_object(a, item, def) || matches_object(b, item, def),
-        Filter::Not(inner) => !matches_object(inner, item, def),
-        Filter::ValuePath(..) => false,
-    }
-}
-
-fn compare(sub: &AttrDef, have: Option<&Value>, op: CompareOp, want: &CompValue) -> bool {
-    match op {
-        CompareOp::Eq => equals(sub, have, want),
-        CompareOp::Ne => !equals(sub, have, want),
-        _ => match (have, want) {
-            (Some(Value::String(a)), CompValue::Str(b)) => {
-                let (a, b) = if sub.case_exact {
-                    (a.clone(), b.clone())
-                } else {
-                    (a.to_lowercase(), b.to_lowercase())
-                };
-                match op {
-                    CompareOp::Co => a.contains(&b),
-                    CompareOp::Sw => a.starts_with(&b),
-                    CompareOp::Ew => a.ends_with(&b),
-                    CompareOp::Gt => a > b,
-                    CompareOp::Ge => a >= b,
-                    CompareOp::Lt => a < b,
-                    CompareOp::Le => a <= b,
-                    CompareOp::Eq | CompareOp::Ne => false,
-                }
-            }
-            (Some(Value::Number(a)), CompValue::Num(b)) => {
-                let (Some(a), Some(b)) = (a.as_f64(), b.as_f64()) else {
-                    return false;
-                };
-                match op {
-                    CompareOp::Gt => a > b,
-                    CompareOp::Ge => a >= b,
-                    CompareOp::Lt => a < b,
-                    CompareOp::Le => a <= b,
-                    _ => false,
-                }
-            }
-            _ => false,
-        },
-    }
-}
-
-fn equals(sub: &AttrDef, have: Option<&Value>, want: &CompValue) -> bool {
-    match (have, want) {
-        (None, CompValue::Null) => true,
-        (Some(Value::String(a)), CompValue::Str(b)) => str_eq(sub.case_exact, a, b),
-        (Some(Value::Bool(a)), CompValue::Bool(b)) => a == b,
-        (Some(Value::Bool(a)), CompValue::Str(b)) => b.eq_ignore_ascii_case(&a.to_string()),
-        (Some(Value::Number(a)), CompValue::Num(b)) => a.as_f64() == b.as_f64(),
-        _ => false,
-    }
-}
-
-fn str_eq(case_exact: bool, a: &str, b: &str) -> bool {
-    if case_exact {
-        a == b
-    } else {
-        a == b || a.to_lowercase() == b.to_lowercase()
     }
 }
 

@@ -118,8 +118,7 @@ fn eq_terms(filter: &Filter) -> Result<Vec<(String, String)>> {
 
 /// The `eq` terms of a filter, sorted by attribute so that `a and b` equals `b and a`.
 fn parse(text: &str) -> Result<Vec<(String, String)>> {
-    let filter =
-        parse_filter(text).map_err(|e| ScimError::invalid(format!("Invalid filter: {e}")))?;
+    let filter = parse_filter(text).map_err(ScimError::invalid_filter)?;
     let mut terms = eq_terms(&filter)?;
     terms.sort();
     Ok(terms)

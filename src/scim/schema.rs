@@ -7,6 +7,7 @@ pub const ENTERPRISE_URN: &str = "urn:ietf:params:scim:schemas:extension:enterpr
 pub const GROUP_URN: &str = "urn:ietf:params:scim:schemas:core:2.0:Group";
 pub const LIST_RESPONSE_URN: &str = "urn:ietf:params:scim:api:messages:2.0:ListResponse";
 pub const PATCH_OP_URN: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
+pub const SEARCH_REQUEST_URN: &str = "urn:ietf:params:scim:api:messages:2.0:SearchRequest";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AttrType {
@@ -14,6 +15,7 @@ pub enum AttrType {
     Boolean,
     Complex,
     Reference,
+    DateTime,
 }
 
 impl AttrType {
@@ -23,6 +25,7 @@ impl AttrType {
             Self::Boolean => "boolean",
             Self::Complex => "complex",
             Self::Reference => "reference",
+            Self::DateTime => "dateTime",
         }
     }
 }
@@ -304,6 +307,45 @@ pub static GROUP_SCHEMA: SchemaDef = SchemaDef {
         )),
     ],
 };
+
+/// The common attributes of every resource (RFC 7643 §3.1), which no schema lists: what the
+/// `rfc` profile filters, sorts and selects besides the schema attributes.
+pub static COMMON_ATTRIBUTES: [AttrDef; 3] = [
+    read_only(case_exact(string("id", "The identifier of the resource."))),
+    read_only(case_exact(multi(attr(
+        "schemas",
+        AttrType::Reference,
+        "The schemas of the resource.",
+        &[],
+    )))),
+    read_only(attr(
+        "meta",
+        AttrType::Complex,
+        "Resource metadata.",
+        &[
+            case_exact(string("resourceType", "The name of the resource type.")),
+            attr(
+                "created",
+                AttrType::DateTime,
+                "When the resource was added.",
+                &[],
+            ),
+            attr(
+                "lastModified",
+                AttrType::DateTime,
+                "When the resource was last changed.",
+                &[],
+            ),
+            case_exact(attr(
+                "location",
+                AttrType::Reference,
+                "The URI of the resource.",
+                &[],
+            )),
+            case_exact(string("version", "The version (ETag) of the resource.")),
+        ],
+    )),
+];
 
 pub static USER_RESOURCE: ResourceSchema = ResourceSchema {
     name: "User",

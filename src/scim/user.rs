@@ -7,6 +7,7 @@ use serde_json::{Map, Value};
 
 use super::error::{Result, ScimError};
 use super::patch::{OpKind, PatchOp};
+use super::profile::Profile;
 use super::schema::{AttrDef, AttrType, ENTERPRISE_URN, ResourceSchema, USER_RESOURCE};
 
 /// The attribute limits of the Identity Store service model, in characters.
@@ -153,26 +154,42 @@ pub struct UserAttrs {
 impl UserAttrs {
     /// Validates a create (POST) or replace (PUT) body with AWS's rules.
     pub fn from_request(body: Value) -> Result<Self> {
-        let Value::Object(body) = body else {
+        Self::from_request_as(body, Profile::Aws)
+    }
+
+    /// Validates a create or replace body with the rules of a profile. AWS refuses the
+    /// read-only `groups`; RFC 7644 §3.3 and §3.5.1 have it ignored.
+    pub fn from_request_as(body: Value, profile: Profile) -> Result<Self> {
+        let Value::Object(mut body) = body else {
             return Err(ScimError::unparsable());
         };
         if body.keys().any(|k| k.eq_ignore_ascii_case("groups")) {
-            return Err(ScimError::invalid(
-                "Attribute \"groups\" cannot be specified in a user request.",
-            ));
+            match profile {
+                Profile::Aws => {
+                    return Err(ScimError::invalid(
+                        "Attribute \"groups\" cannot be specified in a user request.",
+                    ));
+                }
+                Profile::Rfc => body.retain(|k, _| !k.eq_ignore_ascii_case("groups")),
+            }
         }
-        Self::from_json(body)
+        Self::from_json_as(body, profile)
     }
 
     /// Validates a user in its JSON representation (a request body, or a PATCH result).
     pub fn from_json(body: Map<String, Value>) -> Result<Self> {
+        Self::from_json_as(body, Profile::Aws)
+    }
+
+    /// Validates a user in its JSON representation with the rules of a profile.
+    pub fn from_json_as(body: Map<String, Value>, profile: Profile) -> Result<Self> {
         let canonical = canonicalize_resource(body, &USER_RESOURCE)?;
         let attrs: Self = serde_json::from_value(Value::Object(canonical)).map_err(|e| {
             // Types were checked attribute by attribute; what remains is a missing
             // required member, which the checks below name better.
             ScimError::invalid(missing_member_detail(&e))
         })?;
-        attrs.check()?;
+        attrs.check(profile)?;
         Ok(attrs.normalize())
     }
 
@@ -189,9 +206,14 @@ impl UserAttrs {
         self.user_name.to_lowercase()
     }
 
-    /// The lowercase primary email, unique per tenant.
+    /// The lowercase primary email (else the first: the only one in the `aws` profile),
+    /// unique per tenant.
     pub fn email_key(&self) -> Option<String> {
-        self.emails.first().map(|e| e.value.to_lowercase())
+        self.emails
+            .iter()
+            .find(|e| e.primary == Some(true))
+            .or(self.emails.first())
+            .map(|e| e.value.to_lowercase())
     }
 
     pub fn manager_id(&self) -> Option<&str> {
@@ -201,7 +223,10 @@ impl UserAttrs {
             .map(|m| m.value.as_str())
     }
 
-    fn check(&self) -> Result<()> {
+    /// The limits of the Identity Store; in the `aws` profile also one value per multi-valued
+    /// attribute and a primary email, in the `rfc` profile one primary value at most
+    /// (RFC 7643 §2.4).
+    fn check(&self, profile: Profile) -> Result<()> {
         check_len("userName", &self.user_name, limits::USER_NAME)?;
         if self.user_name.chars().any(char::is_control) {
             return Err(ScimError::invalid(
@@ -241,28 +266,42 @@ impl UserAttrs {
                 check_len(name, v, limits::STRING)?;
             }
         }
-        check_single("emails", self.emails.len())?;
-        check_single("addresses", self.addresses.len())?;
-        check_single("phoneNumbers", self.phone_numbers.len())?;
-        check_single("roles", self.roles.len())?;
-        if let Some(role) = self.roles.first() {
+        let primaries = [
+            (
+                "emails",
+                self.emails.iter().map(|e| e.primary).collect::<Vec<_>>(),
+            ),
+            (
+                "addresses",
+                self.addresses.iter().map(|a| a.primary).collect(),
+            ),
+            ("phoneNumbers", vec![None; self.phone_numbers.len()]),
+            ("roles", self.roles.iter().map(|r| r.primary).collect()),
+        ];
+        for (name, primary) in &primaries {
+            match profile {
+                Profile::Aws => check_single(name, primary.len())?,
+                Profile::Rfc => check_one_primary(name, primary)?,
+            }
+        }
+        for role in &self.roles {
             check_len("roles.value", &role.value, limits::STRING)?;
             check_opt_len("roles.type", &role.kind)?;
         }
-        if let Some(email) = self.emails.first() {
+        for email in &self.emails {
             check_len("emails.value", &email.value, limits::STRING)?;
             check_opt_len("emails.type", &email.kind)?;
-            if email.primary != Some(true) {
+            if profile == Profile::Aws && email.primary != Some(true) {
                 return Err(ScimError::invalid(
                     "The emails attribute value must be marked as primary.",
                 ));
             }
         }
-        if let Some(phone) = self.phone_numbers.first() {
+        for phone in &self.phone_numbers {
             check_len("phoneNumbers.value", &phone.value, limits::STRING)?;
             check_opt_len("phoneNumbers.type", &phone.kind)?;
         }
-        if let Some(a) = self.addresses.first() {
+        for a in &self.addresses {
             for (name, value) in [
                 ("addresses.formatted", &a.formatted),
                 ("addresses.streetAddress", &a.street_address),
@@ -301,12 +340,16 @@ impl UserAttrs {
     }
 }
 
-/// Validates and applies AWS's PATCH rules for users, returning the patched attributes.
-pub fn patch_user(current: &UserAttrs, ops: &[PatchOp]) -> Result<UserAttrs> {
-    check_user_patch(ops)?;
+/// Applies a PATCH to a user, returning the patched attributes: with AWS's PATCH rules in the
+/// `aws` profile, with the RFC's (any operator in value filters, any writable attribute) in
+/// the `rfc` profile.
+pub fn patch_user(current: &UserAttrs, ops: &[PatchOp], profile: Profile) -> Result<UserAttrs> {
+    if profile == Profile::Aws {
+        check_user_patch(ops)?;
+    }
     let mut json = current.to_json();
     super::patch::apply(&mut json, ops, &USER_RESOURCE)?;
-    UserAttrs::from_json(json)
+    UserAttrs::from_json_as(json, profile)
 }
 
 /// The attributes AWS lets a PATCH change (PatchUser, "Constraints").
@@ -429,6 +472,15 @@ fn check_single(name: &str, len: usize) -> Result<()> {
     Ok(())
 }
 
+fn check_one_primary(name: &str, primary: &[Option<bool>]) -> Result<()> {
+    if primary.iter().filter(|p| **p == Some(true)).count() > 1 {
+        return Err(ScimError::invalid(format!(
+            "Attribute \"{name}\" has more than one primary value."
+        )));
+    }
+    Ok(())
+}
+
 fn missing_member_detail(e: &serde_json::Error) -> String {
     let text = e.to_string();
     match text.split('`').nth(1) {
@@ -515,8 +567,12 @@ fn canonical_value(def: &AttrDef, path: &str, value: Value) -> Result<Option<Val
 fn canonical_single(def: &AttrDef, path: &str, value: Value) -> Result<Option<Value>> {
     match (def.ty, value) {
         (_, Value::Null) => Ok(None),
-        (AttrType::String | AttrType::Reference, v @ Value::String(_)) => Ok(Some(v)),
-        (AttrType::String | AttrType::Reference, _) => Err(type_error(path, "a string")),
+        (AttrType::String | AttrType::Reference | AttrType::DateTime, v @ Value::String(_)) => {
+            Ok(Some(v))
+        }
+        (AttrType::String | AttrType::Reference | AttrType::DateTime, _) => {
+            Err(type_error(path, "a string"))
+        }
         (AttrType::Boolean, v @ Value::Bool(_)) => Ok(Some(v)),
         (AttrType::Boolean, _) => Err(type_error(path, "a boolean")),
         (AttrType::Complex, Value::Object(map)) => {
@@ -637,6 +693,23 @@ mod tests {
         assert!(detail(with(jane(), "phoneNumbers", phones)).contains("phoneNumbers"));
         let not_primary = json!([{"value": "a@x.y", "type": "work"}]);
         assert!(detail(with(jane(), "emails", not_primary)).contains("primary"));
+    }
+
+    #[test]
+    fn the_rfc_profile_takes_several_values_and_ignores_groups() {
+        let emails =
+            json!([{"value": "a@x.y", "type": "home"}, {"value": "b@x.y", "primary": true}]);
+        let body = with(
+            with(jane(), "emails", emails),
+            "groups",
+            json!([{"value": "g"}]),
+        );
+        let attrs = UserAttrs::from_request_as(body, Profile::Rfc).unwrap();
+        assert_eq!(attrs.emails.len(), 2);
+        assert_eq!(attrs.email_key().as_deref(), Some("b@x.y"));
+        let two = json!([{"value": "a@x.y", "primary": true}, {"value": "b@x.y", "primary": true}]);
+        let e = UserAttrs::from_request_as(with(jane(), "emails", two), Profile::Rfc);
+        assert!(matches!(e, Err(ScimError::Validation(d)) if d.contains("primary")));
     }
 
     #[test]

@@ -6,6 +6,7 @@ mod controls;
 mod groups;
 mod helpers;
 mod identitystore;
+mod rfc;
 mod server;
 mod store;
 mod tenants;
