@@ -7,7 +7,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
 use axum::body::Body;
+use axum::body::Bytes;
 use axum::extract::{Request, State};
+use axum::http::{HeaderMap, Method};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
@@ -68,10 +70,46 @@ impl Filter {
     }
 }
 
+/// What the journal keeps of a request: raw parts, shared with the response where possible,
+/// so that journaling costs little; `Entry` is made from it when the journal is read.
+struct Record {
+    sequence: u64,
+    time_ms: i64,
+    request_id: String,
+    method: Method,
+    path: String,
+    query: Option<String>,
+    headers: HeaderMap,
+    body: Bytes,
+    status: u16,
+    response_body: Bytes,
+    duration_ms: f64,
+}
+
+impl Record {
+    fn entry(&self) -> Entry {
+        Entry {
+            sequence: self.sequence,
+            time: chrono::DateTime::from_timestamp_millis(self.time_ms)
+                .unwrap_or_default()
+                .to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+            request_id: self.request_id.clone(),
+            method: self.method.to_string(),
+            path: self.path.clone(),
+            query: self.query.clone(),
+            headers: masked_headers(&self.headers),
+            body: kept_body(&self.body),
+            status: self.status,
+            response_body: kept_body(&self.response_body),
+            duration_ms: self.duration_ms,
+        }
+    }
+}
+
 pub struct Journal {
     capacity: usize,
     sequence: AtomicU64,
-    tenants: Mutex<HashMap<String, VecDeque<Entry>>>,
+    tenants: Mutex<HashMap<String, VecDeque<Record>>>,
 }
 
 impl Default for Journal {
@@ -90,7 +128,7 @@ impl Journal {
         }
     }
 
-    fn push(&self, tenant: &str, entry: Entry) {
+    fn push(&self, tenant: &str, entry: Record) {
         let mut tenants = self.tenants.lock().unwrap_or_else(|e| e.into_inner());
         let ring = tenants.entry(tenant.to_owned()).or_default();
         if ring.len() == self.capacity {
@@ -104,7 +142,12 @@ impl Journal {
         let tenants = self.tenants.lock().unwrap_or_else(|e| e.into_inner());
         tenants
             .get(tenant)
-            .map(|ring| ring.iter().filter(|e| filter.matches(e)).cloned().collect())
+            .map(|ring| {
+                ring.iter()
+                    .map(Record::entry)
+                    .filter(|e| filter.matches(e))
+                    .collect()
+            })
             .unwrap_or_default()
     }
 
@@ -118,7 +161,17 @@ impl Journal {
     }
 }
 
-/// A body as the journal keeps it: JSON when it is JSON, text otherwise, cut at
+/// A body as the journal stores it: shared with the request or response, or, past
+/// `MAX_KEPT_BODY`, a copy of its beginning (so that a large body is not kept alive).
+fn stored(bytes: &Bytes) -> Bytes {
+    if bytes.len() <= MAX_KEPT_BODY {
+        bytes.clone()
+    } else {
+        Bytes::copy_from_slice(&bytes[..MAX_KEPT_BODY])
+    }
+}
+
+/// A body as the journal shows it: JSON when it is JSON, text otherwise, cut at
 /// `MAX_KEPT_BODY`.
 fn kept_body(bytes: &[u8]) -> Option<Value> {
     if bytes.is_empty() {
@@ -133,8 +186,8 @@ fn kept_body(bytes: &[u8]) -> Option<Value> {
     Some(Value::String(String::from_utf8_lossy(cut).into_owned()))
 }
 
-fn masked_headers(req: &Request) -> BTreeMap<String, String> {
-    req.headers()
+fn masked_headers(headers: &HeaderMap) -> BTreeMap<String, String> {
+    headers
         .iter()
         .map(|(name, value)| {
             let shown = if name == axum::http::header::AUTHORIZATION {
@@ -169,7 +222,7 @@ pub async fn layer(State(state): State<SharedState>, req: Request, next: Next) -
     let path = ScimTarget::of(req.uri().path()).resource_path.to_owned();
     let method = req.method().clone();
     let query = req.uri().query().map(str::to_owned);
-    let headers = masked_headers(&req);
+    let headers = req.headers().clone();
     let request_id = req
         .extensions()
         .get::<RequestId>()
@@ -178,7 +231,7 @@ pub async fn layer(State(state): State<SharedState>, req: Request, next: Next) -
     let (parts, body) = req.into_parts();
     let (body, mut response) = match axum::body::to_bytes(body, MAX_BODY_BYTES).await {
         Ok(bytes) => {
-            let kept = kept_body(&bytes);
+            let kept = stored(&bytes);
             let req = Request::from_parts(parts, Body::from(bytes));
             (kept, next.run(req).await)
         }
@@ -196,17 +249,17 @@ pub async fn layer(State(state): State<SharedState>, req: Request, next: Next) -
     };
     journal.push(
         &tenant,
-        Entry {
+        Record {
             sequence: journal.sequence.fetch_add(1, Ordering::Relaxed) + 1,
-            time: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+            time_ms: state.clock.now_ms(),
             request_id,
-            method: method.to_string(),
+            method,
             path,
             query,
             headers,
             body,
             status: parts.status.as_u16(),
-            response_body: kept_body(&bytes),
+            response_body: stored(&bytes),
             duration_ms: started.elapsed().as_secs_f64() * 1000.0,
         },
     );
