@@ -7,14 +7,15 @@
 
 use axum::Json;
 use axum::extract::{Extension, State};
-use axum::http::HeaderValue;
 use axum::http::StatusCode;
-use axum::http::header::{ETAG, LOCATION};
+use axum::http::header::ETAG;
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
 use super::rfc::{self, Preconditions, Render};
-use super::{ListParams, ListRequest, Meta, PATCH_ATTEMPTS, ResourceId, ScimJson, store_error};
+use super::{
+    ListParams, ListRequest, Meta, PATCH_ATTEMPTS, ResourceId, ScimJson, store_error, with_location,
+};
 use crate::app::SharedState;
 use crate::auth::Authenticated;
 use crate::scim::group::{GroupAttrs, GroupPatch, MemberChanges, replace_members};
@@ -68,10 +69,10 @@ pub async fn create(
     let mut response = render
         .group(&state, &auth, &record, StatusCode::CREATED)
         .await?;
-    let location = format!("{}/Groups/{}", auth.base_url, record.id);
-    if let Ok(location) = HeaderValue::from_str(&location) {
-        response.headers_mut().insert(LOCATION, location);
-    }
+    with_location(
+        &mut response,
+        format!("{}/Groups/{}", auth.base_url, record.id),
+    );
     Ok(response)
 }
 

@@ -301,6 +301,15 @@ pub fn store_error(e: StoreError, not_found: fn() -> ScimError) -> ScimError {
     }
 }
 
+/// Sets the `Location` header of a 201 (the same URL as `meta.location`).
+pub fn with_location(response: &mut axum::response::Response, location: String) {
+    if let Ok(value) = axum::http::HeaderValue::from_str(&location) {
+        response
+            .headers_mut()
+            .insert(axum::http::header::LOCATION, value);
+    }
+}
+
 /// RFC 3339 at second precision, as AWS renders `meta.created`.
 pub fn timestamp(ms: i64) -> String {
     chrono::DateTime::from_timestamp_millis(ms)

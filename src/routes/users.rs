@@ -4,14 +4,14 @@
 
 use axum::Json;
 use axum::extract::{Extension, State};
-use axum::http::HeaderValue;
 use axum::http::StatusCode;
-use axum::http::header::LOCATION;
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
 use super::rfc::{self, Preconditions, Render};
-use super::{ListParams, ListRequest, Meta, PATCH_ATTEMPTS, ResourceId, ScimJson, store_error};
+use super::{
+    ListParams, ListRequest, Meta, PATCH_ATTEMPTS, ResourceId, ScimJson, store_error, with_location,
+};
 use crate::app::SharedState;
 use crate::auth::Authenticated;
 use crate::scim::query::user_query;
@@ -72,10 +72,10 @@ pub async fn create(
     let mut response = render
         .user(&state, &auth, &record, StatusCode::CREATED)
         .await?;
-    let location = format!("{}/Users/{}", auth.base_url, record.id);
-    if let Ok(location) = HeaderValue::from_str(&location) {
-        response.headers_mut().insert(LOCATION, location);
-    }
+    with_location(
+        &mut response,
+        format!("{}/Users/{}", auth.base_url, record.id),
+    );
     Ok(response)
 }
 
