@@ -17,7 +17,7 @@ use crate::scim::ScimError;
 use crate::scim::group::GroupAttrs;
 use crate::scim::query::{GroupQuery, UserQuery};
 use crate::scim::user::UserAttrs;
-use crate::store::{ListArgs, Store, StoreError, Tenant};
+use crate::store::{GroupRecord, ListArgs, Store, StoreError, Tenant, UserRecord, all_pages};
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -197,39 +197,46 @@ pub async fn reset(store: &dyn Store, tenant: &Tenant) -> Result<(), ScimError> 
         .map_err(|e| store_error("Tenant", e))
 }
 
-/// Every page of a keyset listing.
-macro_rules! all_pages {
-    ($list:expr) => {{
-        let mut items = Vec::new();
-        let mut after: Option<String> = None;
-        loop {
-            let args = ListArgs {
-                limit: 100,
-                after: after.as_deref(),
-                with_total: false,
-            };
-            let page = $list(args).await.map_err(|e| store_error("Tenant", e))?;
-            after = page.items.last().map(|r| r.id.clone());
-            items.extend(page.items);
-            if !page.more {
-                break items;
-            }
-        }
-    }};
-}
-
 /// A tenant's state as a fixture (with ids, which a load ignores).
 pub async fn export(store: &dyn Store, tenant: &Tenant) -> Result<Fixture, ScimError> {
-    let users = all_pages!(|args| store.list_users(tenant, &UserQuery::All, args));
+    let pages = |e| store_error("Tenant", e);
+    let users = all_pages(
+        |after| async move {
+            store
+                .list_users(tenant, &UserQuery::All, ListArgs::scan(after.as_deref()))
+                .await
+        },
+        |u: &UserRecord| u.id.as_str(),
+    )
+    .await
+    .map_err(pages)?;
     let names: HashMap<&str, &str> = users
         .iter()
         .map(|u| (u.id.as_str(), u.attrs.user_name.as_str()))
         .collect();
-    let groups = all_pages!(|args| store.list_groups(tenant, &GroupQuery::All, args));
+    let groups = all_pages(
+        |after| async move {
+            store
+                .list_groups(tenant, &GroupQuery::All, ListArgs::scan(after.as_deref()))
+                .await
+        },
+        |g: &GroupRecord| g.id.as_str(),
+    )
+    .await
+    .map_err(pages)?;
     let mut fixture = Fixture::default();
     for g in &groups {
-        let of_group = UserQuery::Group(g.id.clone());
-        let members = all_pages!(|args| store.list_users(tenant, &of_group, args));
+        let of_group = &UserQuery::Group(g.id.clone());
+        let members = all_pages(
+            |after| async move {
+                store
+                    .list_users(tenant, of_group, ListArgs::scan(after.as_deref()))
+                    .await
+            },
+            |u: &UserRecord| u.id.as_str(),
+        )
+        .await
+        .map_err(pages)?;
         let mut attrs = Map::new();
         attrs.insert("id".into(), Value::String(g.id.clone()));
         attrs.insert(

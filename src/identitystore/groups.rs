@@ -56,10 +56,7 @@ pub(super) async fn list(ctx: &Ctx<'_>, req: ListGroupsRequest) -> Result<Value>
         .list_groups(&tenant, &query, args)
         .await
         .map_err(|e| ApiError::from_store(e, ResourceType::Group, None))?;
-    let next = page
-        .more
-        .then(|| page.items.last().map(|r| next_token::encode(&r.id)))
-        .flatten();
+    let next = page.next_after(|r| &r.id).map(next_token::encode);
     reply(shapes::ListGroupsResponse {
         groups: page.items.iter().map(|r| group_shape(&tenant, r)).collect(),
         next_token: next,

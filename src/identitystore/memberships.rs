@@ -82,10 +82,7 @@ async fn page(
             return Err(ApiError::not_found(resource, Some(id)));
         }
     }
-    let next = page
-        .more
-        .then(|| page.items.last().map(|m| next_token::encode(m.key(query))))
-        .flatten();
+    let next = page.next_after(|m| m.key(query)).map(next_token::encode);
     reply(shapes::ListGroupMembershipsResponse {
         group_memberships: page
             .items

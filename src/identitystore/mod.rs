@@ -19,8 +19,6 @@ use axum::extract::{Request, State};
 use axum::http::header::CONTENT_TYPE;
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::Serialize;
 use serde_json::Value;
 
@@ -213,23 +211,16 @@ fn filter_value(value: &str) -> Result<String> {
     Ok(value.to_owned())
 }
 
-/// `NextToken` is an opaque keyset token: the last key of the page, base64url-encoded, so any
-/// instance can continue a listing that another started.
+/// `NextToken`: a keyset token (`store::keyset`), at most 65535 characters as the model says.
 mod next_token {
     use super::*;
-
-    pub fn encode(last_key: &str) -> String {
-        URL_SAFE_NO_PAD.encode(last_key)
-    }
+    pub use crate::store::keyset::encode;
 
     pub fn decode(token: Option<&str>) -> Result<Option<String>> {
         let Some(token) = token else {
             return Ok(None);
         };
-        URL_SAFE_NO_PAD
-            .decode(token)
-            .ok()
-            .and_then(|b| String::from_utf8(b).ok())
+        crate::store::keyset::decode(token)
             .filter(|_| !token.is_empty() && token.len() <= 65535)
             .map(Some)
             .ok_or_else(|| ApiError::invalid("The NextToken is not valid."))

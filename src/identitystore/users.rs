@@ -101,10 +101,7 @@ pub(super) async fn list(ctx: &Ctx<'_>, req: ListUsersRequest) -> Result<Value> 
         .list_users(&tenant, &query, args)
         .await
         .map_err(|e| ApiError::from_store(e, ResourceType::User, None))?;
-    let next = page
-        .more
-        .then(|| page.items.last().map(|r| next_token::encode(&r.id)))
-        .flatten();
+    let next = page.next_after(|r| &r.id).map(next_token::encode);
     reply(shapes::ListUsersResponse {
         users: page
             .items

@@ -207,10 +207,7 @@ impl ListRequest {
     ) -> ListResponse<B> {
         let mut response = ListResponse::new(page.items.iter().map(render).collect());
         if self.paging.cursor.is_some() {
-            response.next_cursor = page
-                .more
-                .then(|| page.items.last().map(|r| cursor::encode(id(r))))
-                .flatten();
+            response.next_cursor = page.next_after(id).map(cursor::encode);
         } else {
             response.total_results = page.total;
             response.start_index = Some(1);
@@ -259,23 +256,13 @@ impl<T> ListResponse<T> {
     }
 }
 
-/// Cursors are opaque keyset tokens: the last id of a page, base64url-encoded. Any instance
-/// can continue a listing another instance started.
+/// SCIM's `cursor`: a keyset token (`store::keyset`).
 pub mod cursor {
-    use base64::Engine;
-    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-
     use crate::scim::ScimError;
-
-    pub fn encode(last_id: &str) -> String {
-        URL_SAFE_NO_PAD.encode(last_id)
-    }
+    pub use crate::store::keyset::encode;
 
     pub fn decode(cursor: &str) -> Result<String, ScimError> {
-        URL_SAFE_NO_PAD
-            .decode(cursor)
-            .ok()
-            .and_then(|bytes| String::from_utf8(bytes).ok())
+        crate::store::keyset::decode(cursor)
             .ok_or_else(|| ScimError::invalid("cursor is not valid."))
     }
 }

@@ -32,10 +32,8 @@ use crate::scim::search::{Search, SearchParams};
 use crate::scim::{Profile, ScimError, etag};
 use crate::store::{
     GroupRecord, ListArgs, MembershipQuery, Page, Result as StoreResult, Tenant, UserRecord,
+    all_pages,
 };
-
-/// The page size of the loads.
-const PAGE: u32 = 100;
 
 /// `If-Match` and `If-None-Match` (RFC 7644 §3.14); the `aws` profile never reads them.
 #[derive(Debug, Default)]
@@ -203,32 +201,15 @@ fn refs(base_url: &str, endpoint: &str, ids: &[String]) -> Vec<Value> {
         .collect()
 }
 
-fn list_args(after: Option<&str>) -> ListArgs<'_> {
-    ListArgs {
-        limit: PAGE,
-        after,
-        with_total: false,
-    }
-}
-
-/// Every item of a keyset listing, page after page.
-async fn collect<T, F, Fut>(mut fetch: F, key: impl Fn(&T) -> String) -> Result<Vec<T>, ScimError>
+/// Every item of a keyset listing (`store::all_pages`), as a SCIM error on failure.
+async fn collect<T, F, Fut>(fetch: F, key: impl Fn(&T) -> &str) -> Result<Vec<T>, ScimError>
 where
     F: FnMut(Option<String>) -> Fut,
     Fut: Future<Output = StoreResult<Page<T>>>,
 {
-    let mut items = Vec::new();
-    let mut after = None;
-    loop {
-        let page = fetch(after)
-            .await
-            .map_err(|e| store_error(e, ScimError::user_not_found))?;
-        items.extend(page.items);
-        if !page.more {
-            return Ok(items);
-        }
-        after = items.last().map(&key);
-    }
+    all_pages(fetch, key)
+        .await
+        .map_err(|e| store_error(e, ScimError::user_not_found))
 }
 
 /// The members of a group or the groups of a user, as ids.
@@ -241,10 +222,10 @@ pub async fn memberships(
     let all = collect(
         |after| async move {
             store
-                .list_memberships(tenant, query, list_args(after.as_deref()))
+                .list_memberships(tenant, query, ListArgs::scan(after.as_deref()))
                 .await
         },
-        |m| m.key(query).to_owned(),
+        |m| m.key(query),
     )
     .await?;
     Ok(all.iter().map(|m| m.key(query).to_owned()).collect())
@@ -262,10 +243,10 @@ pub async fn search(
     let groups = collect(
         |after| async move {
             store
-                .list_groups(tenant, &GroupQuery::All, list_args(after.as_deref()))
+                .list_groups(tenant, &GroupQuery::All, ListArgs::scan(after.as_deref()))
                 .await
         },
-        |g: &GroupRecord| g.id.clone(),
+        |g: &GroupRecord| g.id.as_str(),
     )
     .await?;
     let mut members: HashMap<&str, Vec<String>> = HashMap::new();
@@ -285,10 +266,10 @@ pub async fn search(
         let users = collect(
             |after| async move {
                 store
-                    .list_users(tenant, &UserQuery::All, list_args(after.as_deref()))
+                    .list_users(tenant, &UserQuery::All, ListArgs::scan(after.as_deref()))
                     .await
             },
-            |u: &UserRecord| u.id.clone(),
+            |u: &UserRecord| u.id.as_str(),
         )
         .await?;
         for user in &users {

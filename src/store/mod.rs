@@ -4,6 +4,7 @@
 
 mod sql;
 
+use std::future::Future;
 use std::sync::Arc;
 
 use async_trait::async_trait;
@@ -181,12 +182,76 @@ pub struct Page<T> {
     pub more: bool,
 }
 
+impl<T> Page<T> {
+    /// Where the next page starts: the key of the last item, when more rows follow.
+    pub fn next_after<'p>(&'p self, key: impl Fn(&'p T) -> &'p str) -> Option<&'p str> {
+        if self.more {
+            self.items.last().map(key)
+        } else {
+            None
+        }
+    }
+}
+
 /// A list request: at most `limit` rows with an id greater than `after`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ListArgs<'a> {
     pub limit: u32,
     pub after: Option<&'a str>,
     pub with_total: bool,
+}
+
+/// The page size of listings that walk a whole table.
+pub const FULL_SCAN_PAGE: u32 = 100;
+
+impl<'a> ListArgs<'a> {
+    /// One page of a walk through every row: `FULL_SCAN_PAGE` rows after `after`, no total.
+    pub fn scan(after: Option<&'a str>) -> Self {
+        Self {
+            limit: FULL_SCAN_PAGE,
+            after,
+            with_total: false,
+        }
+    }
+}
+
+/// The opaque tokens that continue a listing (SCIM's `cursor`, the Identity Store API's
+/// `NextToken`): the key of the last row, base64url-encoded. They hold no server state, so any
+/// instance can continue a listing another one started.
+pub mod keyset {
+    use base64::Engine;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+
+    pub fn encode(last_key: &str) -> String {
+        URL_SAFE_NO_PAD.encode(last_key)
+    }
+
+    /// The key a token names; `None` for a token this server did not make.
+    pub fn decode(token: &str) -> Option<String> {
+        URL_SAFE_NO_PAD
+            .decode(token)
+            .ok()
+            .and_then(|bytes| String::from_utf8(bytes).ok())
+    }
+}
+
+/// Every row of a keyset listing, page after page: `fetch` is given where each page starts
+/// (build its arguments with `ListArgs::scan`), `key` gives the key a row is paged by.
+pub async fn all_pages<T, F, Fut>(mut fetch: F, key: impl Fn(&T) -> &str) -> Result<Vec<T>>
+where
+    F: FnMut(Option<String>) -> Fut,
+    Fut: Future<Output = Result<Page<T>>>,
+{
+    let mut items = Vec::new();
+    let mut after = None;
+    loop {
+        let page = fetch(after).await?;
+        after = page.next_after(&key).map(str::to_owned);
+        items.extend(page.items);
+        if after.is_none() {
+            return Ok(items);
+        }
+    }
 }
 
 #[async_trait]
