@@ -13,16 +13,14 @@ use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
 use super::rfc::{self, Preconditions, Render};
-use super::{
-    ListParams, ListRequest, Meta, PATCH_ATTEMPTS, ResourceId, ScimJson, store_error, with_location,
-};
-use crate::app::SharedState;
-use crate::auth::Authenticated;
+use super::{ListParams, ListRequest, Meta, ResourceId, ScimJson, store_error, with_location};
 use crate::scim::group::{GroupAttrs, GroupPatch, MemberChanges, replace_members};
 use crate::scim::query::{GroupQuery, group_query};
 use crate::scim::schema::{GROUP_RESOURCE, GROUP_URN};
 use crate::scim::{Profile, ScimError, etag, patch};
-use crate::store::{GroupChange, GroupRecord, MembershipQuery, StoreError};
+use crate::state::Authenticated;
+use crate::state::SharedState;
+use crate::store::{GroupChange, GroupRecord, MembershipQuery, PATCH_ATTEMPTS, StoreError};
 
 /// A group as AWS renders it: no `members`.
 #[derive(Serialize)]

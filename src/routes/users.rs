@@ -9,16 +9,14 @@ use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
 use super::rfc::{self, Preconditions, Render};
-use super::{
-    ListParams, ListRequest, Meta, PATCH_ATTEMPTS, ResourceId, ScimJson, store_error, with_location,
-};
-use crate::app::SharedState;
-use crate::auth::Authenticated;
+use super::{ListParams, ListRequest, Meta, ResourceId, ScimJson, store_error, with_location};
 use crate::scim::query::user_query;
 use crate::scim::schema::{ENTERPRISE_URN, USER_RESOURCE, USER_URN};
 use crate::scim::user::{UserAttrs, patch_user};
 use crate::scim::{Profile, ScimError, patch};
-use crate::store::{StoreError, UserRecord};
+use crate::state::Authenticated;
+use crate::state::SharedState;
+use crate::store::{PATCH_ATTEMPTS, StoreError, UserRecord};
 
 /// The status of a successful PutUser and PatchUser: AWS's examples answer 200 with the user.
 const UPDATE_STATUS: StatusCode = StatusCode::OK;

@@ -4,7 +4,7 @@
 //! `{"schema": [...Error URN], "detail", "status" (a string), "exceptionRequestId", "timeStamp"}`.
 //! The key is `schema`, singular: an AWS quirk that clients parse. This module knows the
 //! status and the detail of every error; the request id and the time stamp are only known to the
-//! HTTP layer, which renders the final body (`crate::app::render_error`).
+//! HTTP layer, which renders the final body (`crate::http_error`).
 
 use axum::http::StatusCode;
 

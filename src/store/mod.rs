@@ -37,6 +37,9 @@ pub enum StoreError {
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
+/// How often a PATCH is re-applied when another writer changed the resource in between.
+pub const PATCH_ATTEMPTS: usize = 8;
+
 impl From<sqlx::Error> for StoreError {
     fn from(e: sqlx::Error) -> Self {
         if e.as_database_error()

@@ -6,9 +6,10 @@ use std::time::Duration;
 
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode};
-use idc_scim::app::{AppState, build_router};
+use idc_scim::app::build_router;
 use idc_scim::controls::throttle::Limit;
 use idc_scim::controls::{Controls, Journal, Throttle};
+use idc_scim::state::AppState;
 use serde_json::{Value, json};
 
 use crate::helpers::{ADMIN_TOKEN, TestApp, TestResponse, assert_error, test_store, user_body};

@@ -7,9 +7,10 @@ use std::sync::Arc;
 
 use axum::body::Body;
 use axum::http::{HeaderMap, Request, StatusCode};
-use idc_scim::app::{AppState, build_router};
+use idc_scim::app::build_router;
+use idc_scim::aws::sigv4::{self, Scope, SignedRequest};
 use idc_scim::clock::Clock;
-use idc_scim::identitystore::sigv4::{self, SignedRequest};
+use idc_scim::state::AppState;
 use serde_json::{Value, json};
 
 use crate::helpers::{TestApp, TestResponse, user_body};
@@ -49,7 +50,10 @@ fn signed(operation: &str, body: &Value, secret: &str, date_ms: i64) -> Request<
             body: body.as_bytes(),
         },
         &date,
-        "us-east-1",
+        Scope {
+            region: "us-east-1",
+            service: "identitystore",
+        },
         AKID,
         secret,
     );

@@ -6,8 +6,9 @@ use std::sync::Arc;
 
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode};
-use idc_scim::app::{AppState, build_router};
+use idc_scim::app::build_router;
 use idc_scim::scim::Profile;
+use idc_scim::state::AppState;
 use serde_json::{Value, json};
 
 use crate::helpers::{TestApp, TestResponse, assert_error, user_body};

@@ -240,7 +240,7 @@ async fn the_admin_api_needs_its_own_credential() {
         StatusCode::UNAUTHORIZED
     );
     // Without a configured credential, there is no admin API.
-    let state = std::sync::Arc::new(idc_scim::app::AppState::new(
+    let state = std::sync::Arc::new(idc_scim::state::AppState::new(
         app.state.store.clone(),
         app.tenant.clone(),
         app.clock.clone(),

@@ -15,10 +15,10 @@ use super::shapes::{
     GetIdRequest, ListUsersRequest, TypedValue, UpdateUserRequest,
 };
 use super::{Ctx, SCIM_ISSUER, epoch_seconds, external_ids, next_token, reply, resource_arn};
-use crate::routes::PATCH_ATTEMPTS;
 use crate::scim::query::UserQuery;
 use crate::scim::schema::ENTERPRISE_URN;
 use crate::scim::user::UserAttrs;
+use crate::store::PATCH_ATTEMPTS;
 use crate::store::{ListArgs, StoreError, Tenant, UserRecord};
 
 /// The one extension the API knows; it holds SCIM's enterprise attributes.

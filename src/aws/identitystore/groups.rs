@@ -10,9 +10,9 @@ use super::shapes::{
     GetIdRequest, ListGroupsRequest, UpdateGroupRequest,
 };
 use super::{Ctx, SCIM_ISSUER, epoch_seconds, external_ids, next_token, reply, resource_arn};
-use crate::routes::PATCH_ATTEMPTS;
 use crate::scim::group::{GroupAttrs, MemberChanges};
 use crate::scim::query::GroupQuery;
+use crate::store::PATCH_ATTEMPTS;
 use crate::store::{GroupChange, GroupRecord, ListArgs, StoreError, Tenant};
 
 fn not_found(id: &str) -> impl Fn(StoreError) -> ApiError + '_ {
