@@ -8,7 +8,9 @@ use clap::Parser;
 use idc_scim::app;
 use idc_scim::auth::{self, TokenHash};
 use idc_scim::clock::{Clock, SystemClock};
-use idc_scim::config::{Cli, Command, LogFormat, ServeArgs, TenantAction, TokenAction};
+use idc_scim::config::{
+    Cli, Command, DatabaseUrl, LogFormat, ServeArgs, TenantAction, TokenAction,
+};
 use idc_scim::controls::fixtures::{self, Fixture};
 use idc_scim::controls::{Controls, Journal, Throttle};
 use idc_scim::scim::Profile;
@@ -46,13 +48,13 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
 
 /// Logging, the store (migrated) and the default tenant (created on first start).
 async fn open(
-    database_url: &str,
+    database_url: &DatabaseUrl,
     log_format: LogFormat,
 ) -> anyhow::Result<(Arc<dyn Store>, Tenant)> {
     telemetry::init(log_format);
-    let store = store::connect(database_url)
+    let store = store::connect(database_url.expose())
         .await
-        .context("opening the database")?;
+        .with_context(|| format!("opening the database {database_url}"))?;
     let tenant = store
         .ensure_default_tenant(&Tenant::generate(), SystemClock.now_ms())
         .await
@@ -134,9 +136,10 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         }),
         controls,
         profile: args.profile,
+        request_timeout: std::time::Duration::from_secs(args.request_timeout),
         ..AppState::new(store.clone(), tenant, clock)
     });
-    tracing::info!(%addr, "serving");
+    tracing::info!(%addr, database = %args.db.database_url, "serving");
     app::serve(listener, state, shutdown_signal()).await?;
     store.close().await;
     tracing::info!("stopped");
