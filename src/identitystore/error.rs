@@ -13,7 +13,7 @@ use serde::Serialize;
 use serde_json::{Map, Value, json};
 
 use crate::scim::ScimError;
-use crate::store::StoreError;
+use crate::store::{Constraint, StoreError};
 
 /// The content type of every answer of an AWS JSON 1.1 service.
 pub const CONTENT_TYPE_JSON_11: &str = "application/x-amz-json-1.1";
@@ -114,19 +114,27 @@ impl ApiError {
         match e {
             StoreError::NotFound => Self::not_found(resource, id),
             StoreError::MemberNotFound => Self::not_found(ResourceType::User, None),
-            StoreError::Conflict { field: "userName" } => Self::duplicate("UserName"),
-            StoreError::Conflict { field: "emails" } => Self::duplicate("Email"),
-            StoreError::Conflict {
-                field: "displayName",
-            } => Self::duplicate("GroupDisplayName"),
-            StoreError::Conflict {
-                field: "membership",
-            } => Self::Conflict {
+            StoreError::Conflict(Constraint::UserName) => Self::duplicate("UserName"),
+            StoreError::Conflict(Constraint::Email) => Self::duplicate("Email"),
+            StoreError::Conflict(Constraint::GroupDisplayName) => {
+                Self::duplicate("GroupDisplayName")
+            }
+            StoreError::Conflict(Constraint::Membership) => Self::Conflict {
                 reason: ConflictReason::UniquenessConstraintViolation,
                 message: "The member already belongs to the group.".to_owned(),
             },
             StoreError::Stale => Self::concurrent_modification(),
-            StoreError::Conflict { .. } | StoreError::LimitReached | StoreError::Database(_) => {
+            StoreError::Conflict(
+                Constraint::TenantId
+                | Constraint::DefaultTenant
+                | Constraint::TokenId
+                | Constraint::TokenHash
+                | Constraint::UserId
+                | Constraint::GroupId
+                | Constraint::MembershipId,
+            )
+            | StoreError::LimitReached
+            | StoreError::Database(_) => {
                 tracing::error!(error = ?e, "store failure");
                 Self::Internal
             }

@@ -19,9 +19,9 @@ pub use sql::{PgStore, SqliteStore};
 pub enum StoreError {
     #[error("not found")]
     NotFound,
-    /// A unique constraint: `field` is the SCIM attribute that collided.
-    #[error("conflict on {field}")]
-    Conflict { field: &'static str },
+    /// A write would break a unique constraint.
+    #[error("conflict on {0:?}")]
+    Conflict(Constraint),
     /// A limit on stored rows (the tokens of a tenant) would be exceeded.
     #[error("limit reached")]
     LimitReached,
@@ -37,33 +37,111 @@ pub enum StoreError {
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
+/// What a unique constraint of the schema keeps unique.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Constraint {
+    /// A tenant's ids: its tenant id and its identity store id.
+    TenantId,
+    /// There is one default tenant.
+    DefaultTenant,
+    TokenId,
+    TokenHash,
+    UserId,
+    /// `userName`, case-insensitively, per tenant.
+    UserName,
+    /// The primary email, case-insensitively, per tenant.
+    Email,
+    GroupId,
+    /// `displayName`, case-insensitively, per tenant.
+    GroupDisplayName,
+    /// A user is a member of a group once.
+    Membership,
+    MembershipId,
+}
+
+/// The unique indexes and primary keys of the schema: the name both migrations give each
+/// (PostgreSQL reports it), its columns as SQLite's message lists them, and what it keeps
+/// unique.
+const UNIQUE_INDEXES: [(&str, &str, Constraint); 12] = [
+    ("tenants_pkey", "tenants.tenant_id", Constraint::TenantId),
+    (
+        "tenants_identity_store_id_key",
+        "tenants.identity_store_id",
+        Constraint::TenantId,
+    ),
+    (
+        "tenants_default_key",
+        "tenants.is_default",
+        Constraint::DefaultTenant,
+    ),
+    ("tokens_pkey", "tokens.token_id", Constraint::TokenId),
+    (
+        "tokens_token_hash_key",
+        "tokens.token_hash",
+        Constraint::TokenHash,
+    ),
+    (
+        "users_pkey",
+        "users.tenant_id, users.id",
+        Constraint::UserId,
+    ),
+    (
+        "users_user_name_key",
+        "users.tenant_id, users.user_name_lower",
+        Constraint::UserName,
+    ),
+    (
+        "users_email_key",
+        "users.tenant_id, users.email_lower",
+        Constraint::Email,
+    ),
+    (
+        "groups_pkey",
+        "groups.tenant_id, groups.id",
+        Constraint::GroupId,
+    ),
+    (
+        "groups_display_name_key",
+        "groups.tenant_id, groups.display_name_lower",
+        Constraint::GroupDisplayName,
+    ),
+    (
+        "group_members_pkey",
+        "group_members.tenant_id, group_members.group_id, group_members.user_id",
+        Constraint::Membership,
+    ),
+    (
+        "group_members_membership_id_key",
+        "group_members.tenant_id, group_members.membership_id",
+        Constraint::MembershipId,
+    ),
+];
+
+impl Constraint {
+    /// The constraint a unique violation broke: PostgreSQL names the index, SQLite lists its
+    /// columns in the message.
+    fn of(db: &dyn sqlx::error::DatabaseError) -> Option<Self> {
+        let columns = db.message().strip_prefix("UNIQUE constraint failed: ");
+        UNIQUE_INDEXES
+            .iter()
+            .find(|(name, cols, _)| db.constraint() == Some(*name) || columns == Some(*cols))
+            .map(|(_, _, constraint)| *constraint)
+    }
+}
+
 impl From<sqlx::Error> for StoreError {
     fn from(e: sqlx::Error) -> Self {
-        if e.as_database_error()
-            .is_some_and(|db| db.is_foreign_key_violation())
-        {
+        let Some(db) = e.as_database_error() else {
+            return Self::Database(e);
+        };
+        if db.is_foreign_key_violation() {
             // The only foreign keys a request can break are those of memberships.
             return Self::MemberNotFound;
         }
-        if let Some(db) = e.as_database_error()
-            && db.is_unique_violation()
-        {
-            // PostgreSQL names the constraint; SQLite names the columns in its message. The
-            // index and column names are the same on both backends.
-            let what = db.constraint().unwrap_or_else(|| db.message()).to_owned();
-            for (needle, field) in [
-                ("group_members", "membership"),
-                ("tenants", "tenantId"),
-                ("user_name", "userName"),
-                ("email", "emails"),
-                ("display_name", "displayName"),
-            ] {
-                if what.contains(needle) {
-                    return Self::Conflict { field };
-                }
-            }
+        match Constraint::of(db).filter(|_| db.is_unique_violation()) {
+            Some(constraint) => Self::Conflict(constraint),
+            None => Self::Database(e),
         }
-        Self::Database(e)
     }
 }
 
@@ -364,7 +442,7 @@ pub trait Store: Send + Sync + 'static {
         user_id: &str,
     ) -> Result<Membership>;
     /// Adds one member: `NotFound` for an unknown group, `MemberNotFound` for an unknown user,
-    /// `Conflict { field: "membership" }` if the user is a member already.
+    /// `Conflict(Constraint::Membership)` if the user is a member already.
     async fn add_membership(
         &self,
         tenant: &Tenant,
@@ -388,5 +466,33 @@ pub async fn connect(url: &str) -> anyhow::Result<Arc<dyn Store>> {
         Ok(Arc::new(SqliteStore::connect(url).await?))
     } else {
         anyhow::bail!("unsupported database URL (expected postgres://... or sqlite:...)")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::UNIQUE_INDEXES;
+
+    /// Every unique index and primary key of the migrations is a `Constraint`: a violation of
+    /// one that is not would be reported as a database failure.
+    #[test]
+    fn every_unique_constraint_of_the_schema_is_known() {
+        let known = |name: &str| UNIQUE_INDEXES.iter().any(|(index, _, _)| *index == name);
+        let root = concat!(env!("CARGO_MANIFEST_DIR"), "/migrations");
+        for backend in ["postgres", "sqlite"] {
+            for file in std::fs::read_dir(format!("{root}/{backend}")).unwrap() {
+                let sql = std::fs::read_to_string(file.unwrap().path()).unwrap();
+                let first_word = |rest: &str| rest.split_whitespace().next().unwrap().to_owned();
+                for index in sql.split("CREATE UNIQUE INDEX ").skip(1).map(first_word) {
+                    assert!(known(&index), "{backend}: {index}");
+                }
+                for table in sql.split("CREATE TABLE ").skip(1) {
+                    let name = first_word(table);
+                    if table.split(';').next().unwrap().contains("PRIMARY KEY") {
+                        assert!(known(&format!("{name}_pkey")), "{backend}: {name}");
+                    }
+                }
+            }
+        }
     }
 }

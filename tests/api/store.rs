@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use idc_scim::scim::query::UserQuery;
 use idc_scim::scim::user::UserAttrs;
-use idc_scim::store::{ListArgs, Store, StoreError, Tenant, TokenInfo};
+use idc_scim::store::{Constraint, ListArgs, Store, StoreError, Tenant, TokenInfo};
 use serde_json::json;
 
 use crate::helpers::{START_MS, add_tenant, test_store, user_body};
@@ -95,14 +95,14 @@ async fn uniqueness_is_enforced_by_the_database_and_named() {
     same_name.emails.clear();
     let r = store.create_user(&t, &same_name, START_MS).await;
     assert!(
-        matches!(r, Err(StoreError::Conflict { field: "userName" })),
+        matches!(r, Err(StoreError::Conflict(Constraint::UserName))),
         "{r:?}"
     );
     let mut same_mail = attrs("other@x.y");
     same_mail.emails = a.attrs.emails.clone();
     let r = store.create_user(&t, &same_mail, START_MS).await;
     assert!(
-        matches!(r, Err(StoreError::Conflict { field: "emails" })),
+        matches!(r, Err(StoreError::Conflict(Constraint::Email))),
         "{r:?}"
     );
     let b = store
@@ -112,7 +112,7 @@ async fn uniqueness_is_enforced_by_the_database_and_named() {
     let mut renamed = attrs("A@x.y");
     renamed.emails = b.attrs.emails.clone();
     let r = store.update_user(&t, &b.id, &renamed, None, START_MS).await;
-    assert!(matches!(r, Err(StoreError::Conflict { field: "userName" })));
+    assert!(matches!(r, Err(StoreError::Conflict(Constraint::UserName))));
     // Users without email do not collide with each other.
     for name in ["n1", "n2"] {
         let mut no_mail = attrs(name);
@@ -417,7 +417,7 @@ async fn deleting_a_tenant_deletes_everything_in_it() {
     ));
     assert!(matches!(
         store.create_tenant(&other, START_MS).await,
-        Err(StoreError::Conflict { field: "tenantId" })
+        Err(StoreError::Conflict(Constraint::TenantId))
     ));
 }
 
@@ -466,12 +466,7 @@ async fn memberships_follow_users_and_groups() {
         .unwrap();
     let r = store.create_group(&t, &group("g"), &[], START_MS).await;
     assert!(
-        matches!(
-            r,
-            Err(StoreError::Conflict {
-                field: "displayName"
-            })
-        ),
+        matches!(r, Err(StoreError::Conflict(Constraint::GroupDisplayName))),
         "{r:?}"
     );
     let r = store
@@ -627,12 +622,7 @@ async fn memberships_have_ids_for_the_identity_store_api() {
     );
     let r = store.add_membership(&t, &h.id, &users[0], START_MS).await;
     assert!(
-        matches!(
-            r,
-            Err(StoreError::Conflict {
-                field: "membership"
-            })
-        ),
+        matches!(r, Err(StoreError::Conflict(Constraint::Membership))),
         "{r:?}"
     );
     let r = store.add_membership(&t, &h.id, "ghost", START_MS).await;
