@@ -76,6 +76,7 @@ fn tenant_error(e: StoreError) -> ScimError {
         StoreError::LimitReached => ScimError::Conflict(format!(
             "A tenant holds at most {MAX_TOKENS} access tokens: delete one first."
         )),
+        StoreError::Contended => ScimError::Throttled,
         StoreError::Conflict(
             Constraint::DefaultTenant
             | Constraint::TokenId
@@ -89,7 +90,6 @@ fn tenant_error(e: StoreError) -> ScimError {
             | Constraint::MembershipId,
         )
         | StoreError::MemberNotFound
-        | StoreError::Stale
         | StoreError::Database(_) => {
             tracing::error!(error = ?e, "store failure");
             ScimError::Internal

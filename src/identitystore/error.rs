@@ -123,7 +123,7 @@ impl ApiError {
                 reason: ConflictReason::UniquenessConstraintViolation,
                 message: "The member already belongs to the group.".to_owned(),
             },
-            StoreError::Stale => Self::concurrent_modification(),
+            StoreError::Contended => Self::concurrent_modification(),
             StoreError::Conflict(
                 Constraint::TenantId
                 | Constraint::DefaultTenant

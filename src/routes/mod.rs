@@ -23,9 +23,6 @@ use crate::scim::search::SearchParams;
 use crate::scim::{Profile, ScimError};
 use crate::store::{Constraint, ListArgs, Page, StoreError};
 
-/// How often a PATCH is re-applied when another writer changed the resource in between.
-pub const PATCH_ATTEMPTS: usize = 8;
-
 /// The largest request body accepted.
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 
@@ -289,7 +286,8 @@ pub fn store_error(e: StoreError, not_found: fn() -> ScimError) -> ScimError {
             tracing::error!(error = ?e, "unexpected store answer to a SCIM request");
             ScimError::Internal
         }
-        StoreError::Stale | StoreError::Database(_) => {
+        StoreError::Contended => ScimError::Throttled,
+        StoreError::Database(_) => {
             tracing::error!(error = ?e, "store failure");
             ScimError::Internal
         }

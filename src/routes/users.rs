@@ -9,9 +9,7 @@ use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
 use super::rfc::{self, Preconditions, Render};
-use super::{
-    ListParams, ListRequest, Meta, PATCH_ATTEMPTS, ResourceId, ScimJson, store_error, with_location,
-};
+use super::{ListParams, ListRequest, Meta, ResourceId, ScimJson, store_error, with_location};
 use crate::app::SharedState;
 use crate::auth::Authenticated;
 use crate::scim::query::user_query;
@@ -125,26 +123,14 @@ pub async fn replace(
     ScimJson(body): ScimJson,
 ) -> Result<Response, ScimError> {
     let attrs = UserAttrs::from_request_as(body, state.profile)?;
-    // With If-Match, the write is conditional on the version that was checked.
-    let expected = if preconditions.has_if_match() {
-        let current = state
-            .store
-            .get_user(&auth.tenant, &id)
-            .await
-            .map_err(not_found)?;
-        preconditions.check(current.version)?;
-        Some(current.version)
-    } else {
-        None
-    };
     let record = state
         .store
-        .update_user(&auth.tenant, &id, &attrs, expected, state.clock.now_ms())
+        .update_user(&auth.tenant, &id, state.clock.now_ms(), |current| {
+            preconditions.check(current.version)?;
+            Ok(attrs.clone())
+        })
         .await
-        .map_err(|e| match e {
-            StoreError::Stale => ScimError::precondition_failed(),
-            e => not_found(e),
-        })?;
+        .map_err(not_found)??;
     render.user(&state, &auth, &record, UPDATE_STATUS).await
 }
 
@@ -157,33 +143,16 @@ pub async fn patch(
     ScimJson(body): ScimJson,
 ) -> Result<Response, ScimError> {
     let ops = patch::parse_request(body)?;
-    for _ in 0..PATCH_ATTEMPTS {
-        let current = state
-            .store
-            .get_user(&auth.tenant, &id)
-            .await
-            .map_err(not_found)?;
-        // A concurrent write moves the version on: the next attempt fails the check.
-        preconditions.check(current.version)?;
-        let attrs = patch_user(&current.attrs, &ops, state.profile)?;
-        let result = state
-            .store
-            .update_user(
-                &auth.tenant,
-                &id,
-                &attrs,
-                Some(current.version),
-                state.clock.now_ms(),
-            )
-            .await;
-        match result {
-            Ok(record) => return render.user(&state, &auth, &record, UPDATE_STATUS).await,
-            Err(StoreError::Stale) => continue,
-            Err(e) => return Err(not_found(e)),
-        }
-    }
-    tracing::error!("PATCH gave up after {PATCH_ATTEMPTS} concurrent modifications");
-    Err(ScimError::Internal)
+    let profile = state.profile;
+    let record = state
+        .store
+        .update_user(&auth.tenant, &id, state.clock.now_ms(), |current| {
+            preconditions.check(current.version)?;
+            patch_user(&current.attrs, &ops, profile)
+        })
+        .await
+        .map_err(not_found)??;
+    render.user(&state, &auth, &record, UPDATE_STATUS).await
 }
 
 pub async fn delete(

@@ -28,9 +28,10 @@ pub enum StoreError {
     /// A member id names no user of the tenant.
     #[error("member not found")]
     MemberNotFound,
-    /// The row changed since it was read (optimistic concurrency); the caller retries.
-    #[error("the row changed concurrently")]
-    Stale,
+    /// The write could not be ordered with concurrent writes of the same rows in time; the
+    /// client may retry it.
+    #[error("contended")]
+    Contended,
     #[error("database error")]
     Database(#[source] sqlx::Error),
 }
@@ -217,12 +218,21 @@ pub struct GroupRecord {
     pub attrs: GroupAttrs,
 }
 
-/// What a PatchGroup writes: new attributes (if the patch changes any, with the version they
-/// were computed from) and membership changes.
-#[derive(Debug, Clone, Copy)]
-pub struct GroupChange<'a> {
-    pub attrs: Option<(&'a GroupAttrs, i64)>,
-    pub members: &'a MemberChanges,
+/// The edit of a read-modify-write of a user (`Store::edit_user`): the new attributes,
+/// computed from the current record alone, or `None` to write nothing.
+pub type UserEdit<'e> = dyn FnMut(&UserRecord) -> Option<UserAttrs> + Send + 'e;
+
+/// The edit of a read-modify-write of a group (`Store::edit_group`): what to write, computed
+/// from the current record (and its members, when they were asked for) alone, or `None` to
+/// write nothing.
+pub type GroupEdit<'e> =
+    dyn FnMut(&GroupRecord, Option<&[String]>) -> Option<GroupUpdate> + Send + 'e;
+
+/// What a read-modify-write of a group writes: its attributes and membership changes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GroupUpdate {
+    pub attrs: GroupAttrs,
+    pub members: MemberChanges,
 }
 
 /// A user's membership of a group, with the id the Identity Store API gives it.
@@ -382,16 +392,17 @@ pub trait Store: Send + Sync + 'static {
         query: &UserQuery,
         args: ListArgs<'_>,
     ) -> Result<Page<UserRecord>>;
-    /// Replaces a user's attributes; with `expected_version`, only if the row still has it
-    /// (`StoreError::Stale` otherwise).
-    async fn update_user(
+    /// Read-modify-write of a user: `edit` gets the current record and gives the attributes
+    /// to write, which are written as the next version unless another write came first. The
+    /// edit is pure (it may be asked again); `None` from it writes nothing and answers `None`.
+    /// Callers use `<dyn Store>::update_user`, which gives the edit an error type of its own.
+    async fn edit_user(
         &self,
         tenant: &Tenant,
         id: &str,
-        attrs: &UserAttrs,
-        expected_version: Option<i64>,
         now_ms: i64,
-    ) -> Result<UserRecord>;
+        edit: &mut UserEdit<'_>,
+    ) -> Result<Option<UserRecord>>;
     /// Deletes a user and, by cascade, their memberships.
     async fn delete_user(&self, tenant: &Tenant, id: &str) -> Result<()>;
     /// Whether a user exists.
@@ -413,15 +424,28 @@ pub trait Store: Send + Sync + 'static {
         query: &GroupQuery,
         args: ListArgs<'_>,
     ) -> Result<Page<GroupRecord>>;
-    /// Applies a PatchGroup in one transaction. Adding a member twice or removing a
-    /// non-member changes nothing; `Stale` if the attributes' version moved on.
-    async fn patch_group(
+    /// Read-modify-write of a group, as `edit_user` for users: `edit` gets the current record,
+    /// and its members (user ids in order) if `with_members`; its attributes and membership
+    /// changes are written in one transaction. Callers use `<dyn Store>::update_group`.
+    async fn edit_group(
         &self,
         tenant: &Tenant,
         id: &str,
-        change: GroupChange<'_>,
         now_ms: i64,
-    ) -> Result<()>;
+        with_members: bool,
+        edit: &mut GroupEdit<'_>,
+    ) -> Result<Option<GroupRecord>>;
+    /// Adds and removes members, in one transaction, without reading the group: membership
+    /// changes commute. Adding a member twice or removing a non-member changes nothing; an id
+    /// that is no user of the tenant is `MemberNotFound`, and then nothing is written. Answers
+    /// the group as changed.
+    async fn change_members(
+        &self,
+        tenant: &Tenant,
+        id: &str,
+        changes: &MemberChanges,
+        now_ms: i64,
+    ) -> Result<GroupRecord>;
     /// Deletes a group and, by cascade, its memberships.
     async fn delete_group(&self, tenant: &Tenant, id: &str) -> Result<()>;
 
@@ -456,6 +480,61 @@ pub trait Store: Send + Sync + 'static {
         membership_id: &str,
         now_ms: i64,
     ) -> Result<()>;
+}
+
+/// The typed face of the read-modify-writes: the edit answers with an error of the caller's
+/// own, and an edit that refuses makes the answer `Ok(Err(refusal))`, with nothing written.
+impl dyn Store {
+    pub async fn update_user<E: Send>(
+        &self,
+        tenant: &Tenant,
+        id: &str,
+        now_ms: i64,
+        mut edit: impl FnMut(&UserRecord) -> Result<UserAttrs, E> + Send,
+    ) -> Result<Result<UserRecord, E>> {
+        let mut refusal = Refusal(None);
+        let written = self
+            .edit_user(tenant, id, now_ms, &mut |current| {
+                refusal.keep(edit(current))
+            })
+            .await?;
+        Ok(refusal.outcome(written))
+    }
+
+    pub async fn update_group<E: Send>(
+        &self,
+        tenant: &Tenant,
+        id: &str,
+        now_ms: i64,
+        with_members: bool,
+        mut edit: impl FnMut(&GroupRecord, Option<&[String]>) -> Result<GroupUpdate, E> + Send,
+    ) -> Result<Result<GroupRecord, E>> {
+        let mut refusal = Refusal(None);
+        let written = self
+            .edit_group(tenant, id, now_ms, with_members, &mut |current, members| {
+                refusal.keep(edit(current, members))
+            })
+            .await?;
+        Ok(refusal.outcome(written))
+    }
+}
+
+/// Why the edit of a read-modify-write refused, kept for its caller.
+struct Refusal<E>(Option<E>);
+
+impl<E> Refusal<E> {
+    fn keep<T>(&mut self, edited: Result<T, E>) -> Option<T> {
+        edited.map_err(|e| self.0 = Some(e)).ok()
+    }
+
+    /// The answer: the record written, or the refusal when nothing was.
+    fn outcome<R>(self, written: Option<R>) -> Result<R, E> {
+        match (written, self.0) {
+            (Some(record), _) => Ok(record),
+            (None, Some(refusal)) => Err(refusal),
+            (None, None) => unreachable!("a store writes nothing only when the edit refuses"),
+        }
+    }
 }
 
 /// Opens the store a URL names (`postgres://`, `postgresql://` or `sqlite:`) and migrates it.

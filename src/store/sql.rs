@@ -16,10 +16,10 @@ use sqlx::sqlite::{
 use sqlx::{QueryBuilder, Row};
 
 use super::{
-    GroupChange, GroupRecord, LAST_USED_RESOLUTION_MS, ListArgs, Membership, MembershipQuery, Page,
-    Result, Store, StoreError, Tenant, TenantInfo, TokenInfo, UserRecord,
+    GroupEdit, GroupRecord, LAST_USED_RESOLUTION_MS, ListArgs, Membership, MembershipQuery, Page,
+    Result, Store, StoreError, Tenant, TenantInfo, TokenInfo, UserEdit, UserRecord, all_pages,
 };
-use crate::scim::group::GroupAttrs;
+use crate::scim::group::{GroupAttrs, MemberChanges};
 use crate::scim::query::{GroupQuery, UserQuery};
 use crate::scim::user::UserAttrs;
 
@@ -84,7 +84,8 @@ where
     })
 }
 
-const USER_COLUMNS: &str = "u.id, u.data, u.version, u.created_ms, u.modified_ms";
+/// The columns of a user record; no table joined to `users` has columns of these names.
+const USER_COLUMNS: &str = "id, data, version, created_ms, modified_ms";
 
 fn tenant_from_row<R: Row>(row: &R) -> Result<Tenant>
 where
@@ -117,8 +118,8 @@ where
     })
 }
 
-const GROUP_COLUMNS: &str =
-    "g.id, g.display_name, g.external_id, g.version, g.created_ms, g.modified_ms";
+/// The columns of a group record; no table joined to `groups` has columns of these names.
+const GROUP_COLUMNS: &str = "id, display_name, external_id, version, created_ms, modified_ms";
 
 fn group_from_row<R: Row>(row: &R) -> Result<GroupRecord>
 where
@@ -176,6 +177,9 @@ where
         user_id: row.try_get("user_id")?,
     })
 }
+
+/// How often a read-modify-write reads again when another write came first.
+const EDIT_ATTEMPTS: usize = 8;
 
 fn user_data(attrs: &UserAttrs) -> String {
     serde_json::to_string(attrs).expect("user attributes serialise")
@@ -456,52 +460,51 @@ macro_rules! sql_store {
                 page_of(&rows, args, user_from_row)
             }
 
-            async fn update_user(
+            async fn edit_user(
                 &self,
                 tenant: &Tenant,
                 id: &str,
-                attrs: &UserAttrs,
-                expected_version: Option<i64>,
                 now_ms: i64,
-            ) -> Result<UserRecord> {
-                let mut qb = QueryBuilder::<$db>::new("UPDATE users SET user_name = ");
-                qb.push_bind(&attrs.user_name);
-                qb.push(", user_name_lower = ");
-                qb.push_bind(attrs.user_name_key());
-                qb.push(", external_id = ");
-                qb.push_bind(&attrs.external_id);
-                qb.push(", email_lower = ");
-                qb.push_bind(attrs.email_key());
-                qb.push(", manager_id = ");
-                qb.push_bind(attrs.manager_id());
-                qb.push(", data = ");
-                qb.push_bind(user_data(attrs));
-                qb.push(", version = version + 1, modified_ms = ");
-                qb.push_bind(now_ms);
-                qb.push(" WHERE tenant_id = ");
-                qb.push_bind(&tenant.tenant_id);
-                qb.push(" AND id = ");
-                qb.push_bind(id);
-                if let Some(v) = expected_version {
+                edit: &mut UserEdit<'_>,
+            ) -> Result<Option<UserRecord>> {
+                for _ in 0..EDIT_ATTEMPTS {
+                    let current = self.get_user(tenant, id).await?;
+                    let Some(attrs) = edit(&current) else {
+                        return Ok(None);
+                    };
+                    let mut qb = QueryBuilder::<$db>::new("UPDATE users SET user_name = ");
+                    qb.push_bind(&attrs.user_name);
+                    qb.push(", user_name_lower = ");
+                    qb.push_bind(attrs.user_name_key());
+                    qb.push(", external_id = ");
+                    qb.push_bind(&attrs.external_id);
+                    qb.push(", email_lower = ");
+                    qb.push_bind(attrs.email_key());
+                    qb.push(", manager_id = ");
+                    qb.push_bind(attrs.manager_id());
+                    qb.push(", data = ");
+                    qb.push_bind(user_data(&attrs));
+                    qb.push(", version = version + 1, modified_ms = ");
+                    qb.push_bind(now_ms);
+                    qb.push(" WHERE tenant_id = ");
+                    qb.push_bind(&tenant.tenant_id);
+                    qb.push(" AND id = ");
+                    qb.push_bind(id);
                     qb.push(" AND version = ");
-                    qb.push_bind(v);
-                }
-                qb.push(" RETURNING version, created_ms");
-                match qb.build().fetch_optional(&self.pool).await? {
-                    Some(row) => Ok(UserRecord {
-                        id: id.to_owned(),
-                        version: row.try_get("version")?,
-                        created_ms: row.try_get("created_ms")?,
-                        modified_ms: now_ms,
-                        attrs: attrs.clone(),
-                    }),
-                    None if expected_version.is_some() => {
-                        // Tell a lost race from a deleted user.
-                        self.get_user(tenant, id).await?;
-                        Err(StoreError::Stale)
+                    qb.push_bind(current.version);
+                    qb.push(" RETURNING version");
+                    // No row: another write came first (or the user is gone, which the next
+                    // read tells).
+                    if let Some(row) = qb.build().fetch_optional(&self.pool).await? {
+                        return Ok(Some(UserRecord {
+                            version: row.try_get("version")?,
+                            modified_ms: now_ms,
+                            attrs,
+                            ..current
+                        }));
                     }
-                    None => Err(StoreError::NotFound),
                 }
+                Err(StoreError::Contended)
             }
 
             async fn delete_user(&self, tenant: &Tenant, id: &str) -> Result<()> {
@@ -596,58 +599,88 @@ macro_rules! sql_store {
                 page_of(&rows, args, group_from_row)
             }
 
-            async fn patch_group(
+            async fn edit_group(
                 &self,
                 tenant: &Tenant,
                 id: &str,
-                change: GroupChange<'_>,
                 now_ms: i64,
-            ) -> Result<()> {
+                with_members: bool,
+                edit: &mut GroupEdit<'_>,
+            ) -> Result<Option<GroupRecord>> {
+                for _ in 0..EDIT_ATTEMPTS {
+                    let current = self.get_group(tenant, id).await?;
+                    let members = if with_members {
+                        let query = MembershipQuery::Group(id);
+                        let all = all_pages(
+                            |after| async move {
+                                self.list_memberships(tenant, query, ListArgs::scan(after.as_deref())).await
+                            },
+                            |m| m.key(query),
+                        )
+                        .await?;
+                        Some(all.into_iter().map(|m| m.user_id).collect::<Vec<_>>())
+                    } else {
+                        None
+                    };
+                    let Some(update) = edit(&current, members.as_deref()) else {
+                        return Ok(None);
+                    };
+                    let mut tx = self.pool.begin().await?;
+                    // A write first, so that SQLite takes its write lock at the start.
+                    let row = sqlx::query(
+                        "UPDATE groups SET display_name = $1, display_name_lower = $2, external_id = $3, \
+                         version = version + 1, modified_ms = $4 \
+                         WHERE tenant_id = $5 AND id = $6 AND version = $7 RETURNING version",
+                    )
+                    .bind(&update.attrs.display_name)
+                    .bind(update.attrs.display_name_key())
+                    .bind(&update.attrs.external_id)
+                    .bind(now_ms)
+                    .bind(&tenant.tenant_id)
+                    .bind(id)
+                    .bind(current.version)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                    // No row: another write came first (or the group is gone).
+                    let Some(row) = row else {
+                        tx.rollback().await?;
+                        continue;
+                    };
+                    Self::write_members(&mut tx, tenant, id, &update.members).await?;
+                    tx.commit().await?;
+                    return Ok(Some(GroupRecord {
+                        version: row.try_get("version")?,
+                        modified_ms: now_ms,
+                        attrs: update.attrs,
+                        ..current
+                    }));
+                }
+                Err(StoreError::Contended)
+            }
+
+            async fn change_members(
+                &self,
+                tenant: &Tenant,
+                id: &str,
+                changes: &MemberChanges,
+                now_ms: i64,
+            ) -> Result<GroupRecord> {
                 let mut tx = self.pool.begin().await?;
                 // A write first, so that SQLite takes its write lock at the start.
-                let mut qb = QueryBuilder::<$db>::new("UPDATE groups SET version = version + 1, modified_ms = ");
-                qb.push_bind(now_ms);
-                if let Some((attrs, _)) = change.attrs {
-                    qb.push(", display_name = ");
-                    qb.push_bind(&attrs.display_name);
-                    qb.push(", display_name_lower = ");
-                    qb.push_bind(attrs.display_name_key());
-                    qb.push(", external_id = ");
-                    qb.push_bind(&attrs.external_id);
-                }
-                qb.push(" WHERE tenant_id = ");
-                qb.push_bind(&tenant.tenant_id);
-                qb.push(" AND id = ");
-                qb.push_bind(id);
-                if let Some((_, version)) = change.attrs {
-                    qb.push(" AND version = ");
-                    qb.push_bind(version);
-                }
-                if qb.build().execute(&mut *tx).await?.rows_affected() == 0 {
-                    tx.rollback().await?;
-                    if change.attrs.is_some() {
-                        self.get_group(tenant, id).await?;
-                        return Err(StoreError::Stale);
-                    }
-                    return Err(StoreError::NotFound);
-                }
-                let remove = &change.members.remove;
-                if !remove.is_empty() {
-                    let mut qb = QueryBuilder::<$db>::new("DELETE FROM group_members WHERE tenant_id = ");
-                    qb.push_bind(&tenant.tenant_id);
-                    qb.push(" AND group_id = ");
-                    qb.push_bind(id);
-                    qb.push(" AND user_id IN (");
-                    let mut list = qb.separated(", ");
-                    for user in remove {
-                        list.push_bind(user);
-                    }
-                    qb.push(")");
-                    qb.build().execute(&mut *tx).await?;
-                }
-                Self::insert_members(&mut tx, tenant, id, &change.members.add).await?;
+                let sql = format!(
+                    "UPDATE groups SET version = version + 1, modified_ms = $1 \
+                     WHERE tenant_id = $2 AND id = $3 RETURNING {GROUP_COLUMNS}"
+                );
+                let row = sqlx::query(&sql)
+                    .bind(now_ms)
+                    .bind(&tenant.tenant_id)
+                    .bind(id)
+                    .fetch_optional(&mut *tx)
+                    .await?
+                    .ok_or(StoreError::NotFound)?;
+                Self::write_members(&mut tx, tenant, id, changes).await?;
                 tx.commit().await?;
-                Ok(())
+                group_from_row(&row)
             }
 
             async fn delete_group(&self, tenant: &Tenant, id: &str) -> Result<()> {
@@ -881,6 +914,31 @@ macro_rules! sql_store {
                 }
                 qb.push(format_args!(" ORDER BY {alias}.id LIMIT "));
                 qb.push_bind(i64::from(args.limit) + 1);
+            }
+
+            /// Adds and removes members; adding a member twice or removing a non-member
+            /// changes nothing, an id that is no user of the tenant breaks the foreign key
+            /// (`StoreError::MemberNotFound`).
+            async fn write_members(
+                tx: &mut sqlx::Transaction<'_, $db>,
+                tenant: &Tenant,
+                group_id: &str,
+                changes: &MemberChanges,
+            ) -> Result<()> {
+                if !changes.remove.is_empty() {
+                    let mut qb = QueryBuilder::<$db>::new("DELETE FROM group_members WHERE tenant_id = ");
+                    qb.push_bind(&tenant.tenant_id);
+                    qb.push(" AND group_id = ");
+                    qb.push_bind(group_id);
+                    qb.push(" AND user_id IN (");
+                    let mut list = qb.separated(", ");
+                    for user in &changes.remove {
+                        list.push_bind(user);
+                    }
+                    qb.push(")");
+                    qb.build().execute(&mut **tx).await?;
+                }
+                Self::insert_members(tx, tenant, group_id, &changes.add).await
             }
 
             /// Adds members; existing ones are kept, an id that is no user of the tenant
