@@ -14,7 +14,7 @@ use serde_json::json;
 use crate::aws::ProtocolError;
 use crate::http_error::AwsJsonError;
 use crate::scim::ScimError;
-use crate::store::StoreError;
+use crate::store::{Constraint, StoreError};
 
 pub type Result<T, E = ApiError> = std::result::Result<T, E>;
 
@@ -104,19 +104,27 @@ impl ApiError {
         match e {
             StoreError::NotFound => Self::not_found(resource, id),
             StoreError::MemberNotFound => Self::not_found(ResourceType::User, None),
-            StoreError::Conflict { field: "userName" } => Self::duplicate("UserName"),
-            StoreError::Conflict { field: "emails" } => Self::duplicate("Email"),
-            StoreError::Conflict {
-                field: "displayName",
-            } => Self::duplicate("GroupDisplayName"),
-            StoreError::Conflict {
-                field: "membership",
-            } => Self::Conflict {
+            StoreError::Conflict(Constraint::UserName) => Self::duplicate("UserName"),
+            StoreError::Conflict(Constraint::Email) => Self::duplicate("Email"),
+            StoreError::Conflict(Constraint::GroupDisplayName) => {
+                Self::duplicate("GroupDisplayName")
+            }
+            StoreError::Conflict(Constraint::Membership) => Self::Conflict {
                 reason: ConflictReason::UniquenessConstraintViolation,
                 message: "The member already belongs to the group.".to_owned(),
             },
-            StoreError::Stale => Self::concurrent_modification(),
-            StoreError::Conflict { .. } | StoreError::LimitReached | StoreError::Database(_) => {
+            StoreError::Contended => Self::concurrent_modification(),
+            StoreError::Conflict(
+                Constraint::TenantId
+                | Constraint::DefaultTenant
+                | Constraint::TokenId
+                | Constraint::TokenHash
+                | Constraint::UserId
+                | Constraint::GroupId
+                | Constraint::MembershipId,
+            )
+            | StoreError::LimitReached
+            | StoreError::Database(_) => {
                 tracing::error!(error = ?e, "store failure");
                 Self::Internal
             }
