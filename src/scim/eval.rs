@@ -724,7 +724,7 @@ mod tests {
     fn rejected(filter: &str) -> String {
         let f = parse_filter(filter).unwrap();
         match check_filter(&f, &[&USER_RESOURCE]) {
-            Err(ScimError::Validation(d)) => d,
+            Err(ScimError::Validation { detail, .. }) => detail,
             other => panic!("{filter}: {other:?}"),
         }
     }

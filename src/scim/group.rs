@@ -114,7 +114,7 @@ impl GroupAttrs {
             Some(v) => member_ids(&v)?,
         };
         if profile == Profile::Aws && members.len() > MAX_MEMBERS_PER_REQUEST {
-            return Err(ScimError::invalid(format!(
+            return Err(ScimError::too_many(format!(
                 "A group can be created with at most {MAX_MEMBERS_PER_REQUEST} members."
             )));
         }
@@ -172,7 +172,7 @@ impl GroupPatch {
     pub fn plan_as(ops: Vec<PatchOp>, profile: Profile) -> Result<Self> {
         let aws = profile == Profile::Aws;
         if aws && ops.len() > MAX_OPERATIONS {
-            return Err(ScimError::invalid(format!(
+            return Err(ScimError::too_many(format!(
                 "A request may hold at most {MAX_OPERATIONS} operations."
             )));
         }
@@ -210,7 +210,7 @@ impl GroupPatch {
             }
         }
         if aws && changes.count > MAX_MEMBERS_PER_REQUEST {
-            return Err(ScimError::invalid(format!(
+            return Err(ScimError::too_many(format!(
                 "A request may make at most {MAX_MEMBERS_PER_REQUEST} membership changes."
             )));
         }
@@ -450,7 +450,7 @@ mod tests {
             assert!(
                 matches!(
                     GroupAttrs::from_request(body.clone()),
-                    Err(ScimError::Validation(_))
+                    Err(ScimError::Validation { .. })
                 ),
                 "{body}"
             );
@@ -517,7 +517,10 @@ mod tests {
                     external_id: None,
                 })
             });
-            assert!(matches!(r, Err(ScimError::Validation(_))), "{ops}: {r:?}");
+            assert!(
+                matches!(r, Err(ScimError::Validation { .. })),
+                "{ops}: {r:?}"
+            );
         }
         // Exactly 100 changes is fine.
         let hundred: Vec<Value> = (0..100)

@@ -59,20 +59,8 @@ const IGNORED_KEYS: [&str; 3] = ["id", "schemas", "meta"];
 
 // The details of the 400 answers, in one place.
 
-fn unsupported(name: &str) -> ScimError {
-    ScimError::invalid(format!("Attribute \"{name}\" is not supported."))
-}
-
-fn read_only(name: &str) -> ScimError {
-    ScimError::invalid(format!("Attribute \"{name}\" is read-only."))
-}
-
-fn wrong_type(name: &str, expected: &str) -> ScimError {
-    ScimError::invalid(format!("Attribute \"{name}\" must be {expected}."))
-}
-
 fn path_required() -> ScimError {
-    ScimError::invalid("A path is required for remove operations.")
+    ScimError::no_target("A path is required for remove operations.")
 }
 
 fn value_required(kind: OpKind) -> ScimError {
@@ -83,7 +71,7 @@ fn value_required(kind: OpKind) -> ScimError {
 }
 
 fn no_target(name: &str) -> ScimError {
-    ScimError::invalid(format!(
+    ScimError::no_target(format!(
         "No value of \"{name}\" matches the filter of the path."
     ))
 }
@@ -102,14 +90,14 @@ pub fn parse_request(body: Value) -> Result<Vec<PatchOp>> {
             })
         });
     if !lists_patch_op {
-        return Err(ScimError::invalid(format!(
+        return Err(ScimError::invalid_syntax(format!(
             "The schemas attribute must list \"{PATCH_OP_URN}\"."
         )));
     }
     let operations = match get_ci(&body, "Operations") {
         Some(Value::Array(ops)) if !ops.is_empty() => ops,
         _ => {
-            return Err(ScimError::invalid(
+            return Err(ScimError::invalid_syntax(
                 "Operations must be a non-empty array of operations.",
             ));
         }
@@ -139,7 +127,8 @@ fn parse_op(op: &Value) -> Result<PatchOp> {
     let path = match get_ci(op, "path") {
         None | Some(Value::Null) => None,
         Some(Value::String(p)) => Some(
-            parse_path(p).map_err(|e| ScimError::invalid(format!("Invalid path \"{p}\": {e}")))?,
+            parse_path(p)
+                .map_err(|e| ScimError::invalid_path(format!("Invalid path \"{p}\": {e}")))?,
         ),
         Some(_) => {
             return Err(ScimError::invalid(
@@ -175,7 +164,7 @@ pub fn check_only_eq(ops: &[PatchOp]) -> Result<()> {
         .filter_map(|op| op.path.as_ref()?.filter.as_ref());
     for f in filters {
         if !only_eq(f) {
-            return Err(ScimError::invalid(
+            return Err(ScimError::unsupported_filter(
                 "Only the eq operator, joined by and, is supported in filters.",
             ));
         }
@@ -261,7 +250,7 @@ impl Engine<'_> {
                     "The value of a {} operation without path must be an object.",
                     kind.as_str()
                 )),
-                Some(ext) => wrong_type(ext.id, "an object"),
+                Some(ext) => ScimError::wrong_type(ext.id, "an object"),
             });
         };
         for (key, value) in attrs {
@@ -274,9 +263,9 @@ impl Engine<'_> {
                     continue;
                 }
             }
-            let path = parse_path(key).map_err(|_| unsupported(key))?;
+            let path = parse_path(key).map_err(|_| ScimError::unsupported_attribute(key))?;
             if path.filter.is_some() {
-                return Err(unsupported(key));
+                return Err(ScimError::unsupported_attribute(key));
             }
             self.apply_path(resource, kind, &path, scope, Some(value))?;
         }
@@ -314,10 +303,10 @@ impl Engine<'_> {
             Resolved::Attr(target) => target,
         };
         if target.def.mutability == "readOnly" {
-            return Err(read_only(&target.label));
+            return Err(ScimError::read_only(&target.label));
         }
         if let Some(sub) = target.sub.filter(|s| s.mutability == "readOnly") {
-            return Err(read_only(&target.sub_label(sub)));
+            return Err(ScimError::read_only(&target.sub_label(sub)));
         }
         let write = kind != OpKind::Remove;
         let Some(container) = self.container(resource, target.schema, write) else {
@@ -350,7 +339,7 @@ impl Engine<'_> {
                 .filter(|(s, _)| scope.is_none_or(|ext| ext.id == s.id)),
         };
         let Some((schema, def)) = found else {
-            return Err(unsupported(&written(a)));
+            return Err(ScimError::unsupported_attribute(&written(a)));
         };
         let label = if schema.id == self.schema.core.id {
             def.name.to_owned()
@@ -369,7 +358,7 @@ impl Engine<'_> {
             None => None,
             Some(s) => Some(
                 def.sub(s)
-                    .ok_or_else(|| unsupported(&format!("{label}.{s}")))?,
+                    .ok_or_else(|| ScimError::unsupported_attribute(&format!("{label}.{s}")))?,
             ),
         };
         let filter = path.filter.as_ref();
@@ -584,7 +573,7 @@ fn coerce_simple(def: &AttrDef, value: &Value, label: &str) -> Result<Value> {
             Ok(value.clone())
         }
         (AttrType::String | AttrType::Reference | AttrType::DateTime, _) => {
-            Err(wrong_type(label, "a string"))
+            Err(ScimError::wrong_type(label, "a string"))
         }
         (AttrType::Boolean, Value::Bool(_)) => Ok(value.clone()),
         (AttrType::Boolean, Value::String(s)) if s.eq_ignore_ascii_case("true") => {
@@ -593,7 +582,7 @@ fn coerce_simple(def: &AttrDef, value: &Value, label: &str) -> Result<Value> {
         (AttrType::Boolean, Value::String(s)) if s.eq_ignore_ascii_case("false") => {
             Ok(Value::Bool(false))
         }
-        (AttrType::Boolean, _) => Err(wrong_type(label, "a boolean")),
+        (AttrType::Boolean, _) => Err(ScimError::wrong_type(label, "a boolean")),
         (AttrType::Complex, _) => coerce_object(def, value, label, true).map(Value::Object),
     }
 }
@@ -613,10 +602,10 @@ fn coerce_object(
             for (key, v) in given {
                 let sub = def
                     .sub(key)
-                    .ok_or_else(|| unsupported(&format!("{label}.{key}")))?;
+                    .ok_or_else(|| ScimError::unsupported_attribute(&format!("{label}.{key}")))?;
                 let sub_label = format!("{label}.{}", sub.name);
                 if sub.mutability == "readOnly" {
-                    return Err(read_only(&sub_label));
+                    return Err(ScimError::read_only(&sub_label));
                 }
                 let v = if v.is_null() {
                     Value::Null
@@ -632,9 +621,9 @@ fn coerce_object(
                 let v = coerce_simple(sub, value, &format!("{label}.{}", sub.name))?;
                 Ok(Map::from_iter([(sub.name.to_owned(), v)]))
             }
-            None => Err(wrong_type(label, "an object")),
+            None => Err(ScimError::wrong_type(label, "an object")),
         },
-        _ => Err(wrong_type(label, "an object")),
+        _ => Err(ScimError::wrong_type(label, "an object")),
     }
 }
 
@@ -645,14 +634,14 @@ fn coerce_multi(def: &AttrDef, value: &Value, label: &str) -> Result<Vec<Value>>
     let given = match value {
         Value::Array(items) => items.as_slice(),
         Value::Object(_) if complex => std::slice::from_ref(value),
-        _ if complex => return Err(wrong_type(label, "an array of objects")),
+        _ if complex => return Err(ScimError::wrong_type(label, "an array of objects")),
         _ => std::slice::from_ref(value),
     };
     let mut out = Vec::with_capacity(given.len());
     for item in given.iter().filter(|v| !v.is_null()) {
         if complex {
             if !item.is_object() {
-                return Err(wrong_type(label, "an array of objects"));
+                return Err(ScimError::wrong_type(label, "an array of objects"));
             }
             let mut obj = coerce_object(def, item, label, false)?;
             obj.retain(|_, v| !v.is_null());
@@ -679,7 +668,7 @@ fn validate_filter(f: &Filter, def: &AttrDef, label: &str) -> Result<()> {
         }
         def.sub(&p.attr)
             .map(|_| ())
-            .ok_or_else(|| unsupported(&format!("{label}.{}", p.attr)))
+            .ok_or_else(|| ScimError::unsupported_attribute(&format!("{label}.{}", p.attr)))
     };
     match f {
         Filter::Compare(p, op, v) => {
@@ -1350,7 +1339,7 @@ mod tests {
         ];
         for (name, body, detail) in rows {
             match patched(jane(), body) {
-                Err(ScimError::Validation(got)) => {
+                Err(ScimError::Validation { detail: got, .. }) => {
                     assert!(
                         got.contains(detail),
                         "{name}: {got:?} should contain {detail:?}"
@@ -1419,7 +1408,9 @@ mod tests {
             "emails[type eq \"a\" and value sw \"b\"]",
         ] {
             match check(bad) {
-                Err(ScimError::Validation(d)) => assert!(d.contains("eq"), "{bad}: {d}"),
+                Err(ScimError::Validation { detail: d, .. }) => {
+                    assert!(d.contains("eq"), "{bad}: {d}")
+                }
                 other => panic!("{bad}: {other:?}"),
             }
         }

@@ -97,17 +97,17 @@ fn eq_terms(filter: &Filter) -> Result<Vec<(String, String)>> {
                 out.push((name, value.clone()));
             }
             Filter::Compare(_, CompareOp::Eq, _) => {
-                return Err(ScimError::invalid(
+                return Err(ScimError::unsupported_filter(
                     "Filter values must be strings in double quotes.",
                 ));
             }
             Filter::Compare(..) | Filter::Present(_) => {
-                return Err(ScimError::invalid(
+                return Err(ScimError::unsupported_filter(
                     "Only the eq operator is supported in filters.",
                 ));
             }
             Filter::Or(..) | Filter::Not(_) | Filter::ValuePath(..) => {
-                return Err(ScimError::invalid(
+                return Err(ScimError::unsupported_filter(
                     "Only the and logical operator is supported in filters.",
                 ));
             }
@@ -125,7 +125,7 @@ fn parse(text: &str) -> Result<Vec<(String, String)>> {
 }
 
 fn unsupported(text: &str) -> ScimError {
-    ScimError::invalid(format!("Unsupported filter: {text}"))
+    ScimError::unsupported_filter(format!("Unsupported filter: {text}"))
 }
 
 /// The user query for the `filter` parameter of ListUsers.

@@ -42,7 +42,7 @@ impl SearchParams {
                 })
             });
         if !lists_schema {
-            return Err(ScimError::invalid(format!(
+            return Err(ScimError::invalid_syntax(format!(
                 "The schemas attribute must list \"{SEARCH_REQUEST_URN}\"."
             )));
         }

@@ -187,7 +187,7 @@ impl UserAttrs {
         let attrs: Self = serde_json::from_value(Value::Object(canonical)).map_err(|e| {
             // Types were checked attribute by attribute; what remains is a missing
             // required member, which the checks below name better.
-            ScimError::invalid(missing_member_detail(&e))
+            missing_member(&e)
         })?;
         attrs.check(profile)?;
         Ok(attrs.normalize())
@@ -400,7 +400,7 @@ fn check_user_patch(ops: &[PatchOp]) -> Result<()> {
         for target in targets {
             let allowed = PATCHABLE.iter().find(|p| p.eq_ignore_ascii_case(&target));
             let Some(&name) = allowed else {
-                return Err(ScimError::invalid(format!(
+                return Err(ScimError::mutability(format!(
                     "Attribute \"{target}\" cannot be modified."
                 )));
             };
@@ -481,7 +481,7 @@ fn check_one_primary(name: &str, primary: &[Option<bool>]) -> Result<()> {
     Ok(())
 }
 
-fn missing_member_detail(e: &serde_json::Error) -> String {
+fn missing_member(e: &serde_json::Error) -> ScimError {
     let text = e.to_string();
     match text.split('`').nth(1) {
         Some(field) if text.starts_with("missing field") => {
@@ -489,9 +489,9 @@ fn missing_member_detail(e: &serde_json::Error) -> String {
                 "givenName" | "familyName" => format!("name.{field}"),
                 other => other.to_owned(),
             };
-            format!("Attribute \"{name}\" is required.")
+            ScimError::invalid(format!("Attribute \"{name}\" is required."))
         }
-        _ => super::error::UNPARSABLE.to_owned(),
+        _ => ScimError::unparsable(),
     }
 }
 
@@ -512,11 +512,13 @@ pub fn canonicalize_resource(
                 if value.is_null() {
                     continue;
                 }
-                return Err(type_error(ext.id, "an object"));
+                return Err(ScimError::wrong_type(ext.id, "an object"));
             };
             let mut ext_out = Map::new();
             for (k, v) in inner {
-                let def = ext.attr(&k).ok_or_else(|| unsupported(&k))?;
+                let def = ext
+                    .attr(&k)
+                    .ok_or_else(|| ScimError::unsupported_attribute(&k))?;
                 if let Some(v) = canonical_value(def, def.name, v)? {
                     ext_out.insert(def.name.to_owned(), v);
                 }
@@ -524,12 +526,12 @@ pub fn canonicalize_resource(
             out.insert(ext.id.to_owned(), Value::Object(ext_out));
             continue;
         }
-        let def = resource.core.attr(&key).ok_or_else(|| unsupported(&key))?;
+        let def = resource
+            .core
+            .attr(&key)
+            .ok_or_else(|| ScimError::unsupported_attribute(&key))?;
         if def.mutability == "readOnly" {
-            return Err(ScimError::invalid(format!(
-                "Attribute \"{}\" is read-only.",
-                def.name
-            )));
+            return Err(ScimError::read_only(def.name));
         }
         if let Some(v) = canonical_value(def, def.name, value)? {
             out.insert(def.name.to_owned(), v);
@@ -538,21 +540,13 @@ pub fn canonicalize_resource(
     Ok(out)
 }
 
-fn unsupported(name: &str) -> ScimError {
-    ScimError::invalid(format!("Attribute \"{name}\" is not supported."))
-}
-
-fn type_error(name: &str, expected: &str) -> ScimError {
-    ScimError::invalid(format!("Attribute \"{name}\" must be {expected}."))
-}
-
 fn canonical_value(def: &AttrDef, path: &str, value: Value) -> Result<Option<Value>> {
     if value.is_null() {
         return Ok(None);
     }
     if def.multi_valued {
         let Value::Array(items) = value else {
-            return Err(type_error(path, "an array"));
+            return Err(ScimError::wrong_type(path, "an array"));
         };
         let items = items
             .into_iter()
@@ -571,16 +565,16 @@ fn canonical_single(def: &AttrDef, path: &str, value: Value) -> Result<Option<Va
             Ok(Some(v))
         }
         (AttrType::String | AttrType::Reference | AttrType::DateTime, _) => {
-            Err(type_error(path, "a string"))
+            Err(ScimError::wrong_type(path, "a string"))
         }
         (AttrType::Boolean, v @ Value::Bool(_)) => Ok(Some(v)),
-        (AttrType::Boolean, _) => Err(type_error(path, "a boolean")),
+        (AttrType::Boolean, _) => Err(ScimError::wrong_type(path, "a boolean")),
         (AttrType::Complex, Value::Object(map)) => {
             let mut out = Map::new();
             for (k, v) in map {
                 let sub = def
                     .sub(&k)
-                    .ok_or_else(|| unsupported(&format!("{path}.{k}")))?;
+                    .ok_or_else(|| ScimError::unsupported_attribute(&format!("{path}.{k}")))?;
                 let sub_path = format!("{path}.{}", sub.name);
                 if let Some(v) = canonical_single(sub, &sub_path, v)? {
                     out.insert(sub.name.to_owned(), v);
@@ -588,7 +582,7 @@ fn canonical_single(def: &AttrDef, path: &str, value: Value) -> Result<Option<Va
             }
             Ok(Some(Value::Object(out)))
         }
-        (AttrType::Complex, _) => Err(type_error(path, "an object")),
+        (AttrType::Complex, _) => Err(ScimError::wrong_type(path, "an object")),
     }
 }
 
@@ -614,7 +608,7 @@ mod tests {
 
     fn detail(body: Value) -> String {
         match UserAttrs::from_request(body) {
-            Err(ScimError::Validation(d)) => d,
+            Err(ScimError::Validation { detail, .. }) => detail,
             other => panic!("expected a 400, got {other:?}"),
         }
     }
@@ -709,7 +703,9 @@ mod tests {
         assert_eq!(attrs.email_key().as_deref(), Some("b@x.y"));
         let two = json!([{"value": "a@x.y", "primary": true}, {"value": "b@x.y", "primary": true}]);
         let e = UserAttrs::from_request_as(with(jane(), "emails", two), Profile::Rfc);
-        assert!(matches!(e, Err(ScimError::Validation(d)) if d.contains("primary")));
+        assert!(
+            matches!(e, Err(ScimError::Validation { detail, .. }) if detail.contains("primary"))
+        );
     }
 
     #[test]
