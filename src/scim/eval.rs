@@ -18,15 +18,14 @@ use serde_json::{Map, Value};
 
 use super::error::{Result, ScimError};
 use super::filter::{AttrPath, CompValue, CompareOp, Filter, parse_path};
+use super::json;
 use super::schema::{
     AttrDef, AttrType, COMMON_ATTRIBUTES, GROUP_RESOURCE, ResourceSchema, SchemaDef, USER_RESOURCE,
+    is_common,
 };
 
 /// The resource types, as `meta.resourceType` names them.
 pub const RESOURCES: [&ResourceSchema; 2] = [&USER_RESOURCE, &GROUP_RESOURCE];
-
-/// Attributes returned whatever `attributes` and `excludedAttributes` say.
-const ALWAYS_RETURNED: [&str; 3] = ["id", "schemas", "meta"];
 
 /// The resource type of a resource in its JSON form, by `meta.resourceType`.
 pub fn resource_schema(resource: &Value) -> Option<&'static ResourceSchema> {
@@ -89,35 +88,25 @@ impl Attribute {
         }
     }
 
+    /// `id`, `schemas` and `meta`, returned whatever `attributes` and `excludedAttributes` say.
     fn is_always_returned(&self) -> bool {
-        self.extension.is_none() && ALWAYS_RETURNED.contains(&self.def.name)
+        self.extension.is_none() && is_common(self.def.name)
     }
 
-    /// The object that holds the attribute.
-    fn holder<'a>(&self, resource: &'a Value) -> Option<&'a Map<String, Value>> {
-        let top = resource.as_object()?;
+    /// The path of the object that holds the attribute: none, or the extension's URN.
+    fn holder(&self) -> &'static [&'static str] {
         match self.extension {
-            None => Some(top),
-            Some(ext) => get_ci(top, ext.id)?.as_object(),
-        }
-    }
-
-    fn holder_mut<'a>(
-        &self,
-        resource: &'a mut Map<String, Value>,
-    ) -> Option<&'a mut Map<String, Value>> {
-        match self.extension {
-            None => Some(resource),
-            Some(ext) => {
-                let key = key_ci(resource, ext.id)?;
-                resource.get_mut(&key)?.as_object_mut()
-            }
+            None => &[],
+            Some(ext) => std::slice::from_ref(&ext.id),
         }
     }
 
     /// The attribute's values: the elements of a multi-valued one, or the one value.
     fn items<'a>(&self, resource: &'a Value) -> Vec<&'a Value> {
-        match self.holder(resource).and_then(|h| get_ci(h, self.def.name)) {
+        let holder = resource
+            .as_object()
+            .and_then(|top| json::object_at(top, self.holder()));
+        match holder.and_then(|h| json::get(h, self.def.name)) {
             Some(Value::Array(items)) => items.iter().collect(),
             Some(Value::Null) | None => Vec::new(),
             Some(v) => vec![v],
@@ -130,7 +119,7 @@ impl Attribute {
         self.items(resource)
             .into_iter()
             .filter_map(|item| match key {
-                Some(k) => item.as_object().and_then(|m| get_ci(m, k)),
+                Some(k) => item.as_object().and_then(|m| json::get(m, k)),
                 None => Some(item),
             })
             .filter(|v| !v.is_null())
@@ -308,7 +297,7 @@ pub fn matches_element(f: &Filter, item: &Value, def: &AttrDef) -> bool {
 fn matches_object(f: &Filter, item: &Map<String, Value>, def: &AttrDef) -> bool {
     let field = |p: &AttrPath| {
         def.sub(&p.attr)
-            .map(|sub| (sub, get_ci(item, sub.name).filter(|v| !v.is_null())))
+            .map(|sub| (sub, json::get(item, sub.name).filter(|v| !v.is_null())))
     };
     match f {
         Filter::Compare(p, op, want) => {
@@ -428,7 +417,7 @@ fn sort_key(resource: &Value, path: &AttrPath) -> Option<SortKey> {
         .find(|i| i.get("primary") == Some(&Value::Bool(true)))
         .or(items.first())?;
     let value = match attr.key() {
-        Some(k) => get_ci(item.as_object()?, k)?,
+        Some(k) => json::get(item.as_object()?, k)?,
         None => item,
     };
     match value {
@@ -521,9 +510,9 @@ impl Projection {
             return;
         }
         let mut out = Map::new();
-        for key in ALWAYS_RETURNED {
-            if let Some(v) = map.remove(key) {
-                out.insert(key.to_owned(), v);
+        for common in &COMMON_ATTRIBUTES {
+            if let Some(v) = map.remove(common.name) {
+                out.insert(common.name.to_owned(), v);
             }
         }
         for selected in &self.attributes {
@@ -580,7 +569,7 @@ fn copy_selected(
 ) {
     let path = match selected {
         Selected::Extension(urn) => {
-            if let Some(v) = get_ci(from, urn) {
+            if let Some(v) = json::get(from, urn) {
                 to.insert(urn.clone(), v.clone());
             }
             return;
@@ -593,7 +582,7 @@ fn copy_selected(
     let (from, to) = match attr.extension {
         None => (from, to),
         Some(ext) => {
-            let Some(Value::Object(inner)) = get_ci(from, ext.id) else {
+            let Some(Value::Object(inner)) = json::get(from, ext.id) else {
                 return;
             };
             let slot = to
@@ -606,14 +595,14 @@ fn copy_selected(
         }
     };
     let name = attr.def.name;
-    let Some(value) = get_ci(from, name) else {
+    let Some(value) = json::get(from, name) else {
         return;
     };
     let Some(sub) = attr.sub else {
         to.insert(name.to_owned(), value.clone());
         return;
     };
-    let pick = |v: &Value| v.as_object().and_then(|o| get_ci(o, sub.name)).cloned();
+    let pick = |v: &Value| v.as_object().and_then(|o| json::get(o, sub.name)).cloned();
     match value {
         Value::Array(items) => {
             let slot = to
@@ -644,9 +633,7 @@ fn copy_selected(
 fn remove_selected(selected: &Selected, schema: &ResourceSchema, map: &mut Map<String, Value>) {
     let path = match selected {
         Selected::Extension(urn) => {
-            if let Some(key) = key_ci(map, urn) {
-                map.remove(&key);
-            }
+            json::take(map, urn);
             return;
         }
         Selected::Path(path) => path,
@@ -654,40 +641,23 @@ fn remove_selected(selected: &Selected, schema: &ResourceSchema, map: &mut Map<S
     let Some(attr) = Attribute::resolve(schema, path).filter(|a| !a.is_always_returned()) else {
         return;
     };
-    let Some(holder) = attr.holder_mut(map) else {
-        return;
-    };
-    let Some(key) = key_ci(holder, attr.def.name) else {
+    let Some(holder) = json::object_at_mut(map, attr.holder(), false) else {
         return;
     };
     let Some(sub) = attr.sub else {
-        holder.remove(&key);
+        json::take(holder, attr.def.name);
         return;
     };
     let strip = |v: &mut Value| {
-        if let Some(o) = v.as_object_mut()
-            && let Some(k) = key_ci(o, sub.name)
-        {
-            o.remove(&k);
+        if let Some(o) = v.as_object_mut() {
+            json::take(o, sub.name);
         }
     };
-    match holder.get_mut(&key) {
+    match json::get_mut(holder, attr.def.name) {
         Some(Value::Array(items)) => items.iter_mut().for_each(strip),
         Some(v) => strip(v),
         None => {}
     }
-}
-
-fn key_ci(m: &Map<String, Value>, key: &str) -> Option<String> {
-    m.keys().find(|k| k.eq_ignore_ascii_case(key)).cloned()
-}
-
-fn get_ci<'m>(m: &'m Map<String, Value>, key: &str) -> Option<&'m Value> {
-    m.get(key).or_else(|| {
-        m.iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(key))
-            .map(|(_, v)| v)
-    })
 }
 
 #[cfg(test)]

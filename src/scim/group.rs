@@ -10,9 +10,10 @@ use serde_json::{Map, Value};
 
 use super::error::{Result, ScimError};
 use super::filter::{CompValue, CompareOp, Filter};
+use super::json;
 use super::patch::{self, OpKind, PatchOp};
 use super::profile::Profile;
-use super::schema::GROUP_RESOURCE;
+use super::schema::{GROUP_RESOURCE, is_common};
 use super::user::{canonicalize_resource, limits};
 
 /// The most members a CreateGroup body may hold, and the most membership changes (values
@@ -109,7 +110,7 @@ impl GroupAttrs {
         let Value::Object(mut body) = body else {
             return Err(ScimError::unparsable());
         };
-        let members = match take_ci(&mut body, "members") {
+        let members = match json::take(&mut body, "members") {
             None | Some(Value::Null) => Vec::new(),
             Some(v) => member_ids(&v)?,
         };
@@ -151,10 +152,7 @@ impl GroupAttrs {
     }
 
     fn to_json(&self) -> Map<String, Value> {
-        match serde_json::to_value(self) {
-            Ok(Value::Object(map)) => map,
-            _ => unreachable!("GroupAttrs serialises to an object"),
-        }
+        json::to_object(self)
     }
 }
 
@@ -189,7 +187,7 @@ impl GroupPatch {
                 Some(_) => attr_ops.push(op),
                 None => {
                     let members = match op.value.as_mut() {
-                        Some(Value::Object(map)) => take_ci(map, "members"),
+                        Some(Value::Object(map)) => json::take(map, "members"),
                         _ => None,
                     };
                     if let Some(members) = members {
@@ -269,11 +267,7 @@ fn replace_all_members() -> ScimError {
 /// Whether a no-path value still names an attribute once `members` is taken out.
 fn has_attributes(value: &Value) -> bool {
     match value {
-        Value::Object(map) => map.keys().any(|k| {
-            !["id", "schemas", "meta"]
-                .iter()
-                .any(|i| i.eq_ignore_ascii_case(k))
-        }),
+        Value::Object(map) => map.keys().any(|k| !is_common(k)),
         _ => true,
     }
 }
@@ -352,11 +346,6 @@ fn member_ids(value: &Value) -> Result<Vec<String>> {
                 .ok_or_else(|| ScimError::invalid("Each member needs a \"value\" with a user id."))
         })
         .collect()
-}
-
-fn take_ci(map: &mut Map<String, Value>, key: &str) -> Option<Value> {
-    let found = map.keys().find(|k| k.eq_ignore_ascii_case(key))?.clone();
-    map.remove(&found)
 }
 
 #[cfg(test)]

@@ -7,6 +7,7 @@ pub mod etag;
 pub mod eval;
 pub mod filter;
 pub mod group;
+pub mod json;
 pub mod patch;
 pub mod profile;
 pub mod query;

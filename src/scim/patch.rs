@@ -25,7 +25,8 @@ use serde_json::{Map, Value};
 use super::error::{Result, ScimError};
 use super::eval::{matches_element as matches, str_eq};
 use super::filter::{AttrPath, CompValue, CompareOp, Filter, PatchPath, parse_path};
-use super::schema::{AttrDef, AttrType, PATCH_OP_URN, ResourceSchema, SchemaDef};
+use super::json;
+use super::schema::{AttrDef, AttrType, PATCH_OP_URN, ResourceSchema, SchemaDef, is_common};
 
 /// The operation of a PATCH operation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -54,9 +55,6 @@ pub struct PatchOp {
     pub value: Option<Value>,
 }
 
-/// Keys of a value without path that name no attribute and are ignored (Okta sends the `id`).
-const IGNORED_KEYS: [&str; 3] = ["id", "schemas", "meta"];
-
 // The details of the 400 answers, in one place.
 
 fn path_required() -> ScimError {
@@ -81,7 +79,7 @@ pub fn parse_request(body: Value) -> Result<Vec<PatchOp>> {
     let Value::Object(body) = body else {
         return Err(ScimError::unparsable());
     };
-    let lists_patch_op = get_ci(&body, "schemas")
+    let lists_patch_op = json::get(&body, "schemas")
         .and_then(Value::as_array)
         .is_some_and(|s| {
             s.iter().any(|u| {
@@ -94,7 +92,7 @@ pub fn parse_request(body: Value) -> Result<Vec<PatchOp>> {
             "The schemas attribute must list \"{PATCH_OP_URN}\"."
         )));
     }
-    let operations = match get_ci(&body, "Operations") {
+    let operations = match json::get(&body, "Operations") {
         Some(Value::Array(ops)) if !ops.is_empty() => ops,
         _ => {
             return Err(ScimError::invalid_syntax(
@@ -109,7 +107,7 @@ fn parse_op(op: &Value) -> Result<PatchOp> {
     let Value::Object(op) = op else {
         return Err(ScimError::invalid("Each operation must be an object."));
     };
-    let kind = match get_ci(op, "op") {
+    let kind = match json::get(op, "op") {
         None | Some(Value::Null) => {
             return Err(ScimError::invalid(
                 "The op attribute of an operation is required.",
@@ -124,7 +122,7 @@ fn parse_op(op: &Value) -> Result<PatchOp> {
             )));
         }
     };
-    let path = match get_ci(op, "path") {
+    let path = match json::get(op, "path") {
         None | Some(Value::Null) => None,
         Some(Value::String(p)) => Some(
             parse_path(p)
@@ -136,7 +134,7 @@ fn parse_op(op: &Value) -> Result<PatchOp> {
             ));
         }
     };
-    let value = get_ci(op, "value").filter(|v| !v.is_null()).cloned();
+    let value = json::get(op, "value").filter(|v| !v.is_null()).cloned();
     match kind {
         OpKind::Remove if path.is_none() => return Err(path_required()),
         OpKind::Add | OpKind::Replace if value.is_none() => return Err(value_required(kind)),
@@ -255,7 +253,8 @@ impl Engine<'_> {
         };
         for (key, value) in attrs {
             if scope.is_none() {
-                if IGNORED_KEYS.iter().any(|k| k.eq_ignore_ascii_case(key)) {
+                // Okta sends the `id` of the resource.
+                if is_common(key) {
                     continue;
                 }
                 if let Some(ext) = self.schema.extension(key) {
@@ -284,7 +283,7 @@ impl Engine<'_> {
                 self.apply_object(resource, kind, v, Some(ext))
             }
             _ => {
-                take_ci(resource, ext.id);
+                json::take(resource, ext.id);
                 Ok(())
             }
         }
@@ -387,18 +386,8 @@ impl Engine<'_> {
         schema: &SchemaDef,
         create: bool,
     ) -> Option<&'r mut Map<String, Value>> {
-        if schema.id == self.schema.core.id {
-            return Some(resource);
-        }
-        let ext = match take_ci(resource, schema.id) {
-            Some(Value::Object(ext)) => ext,
-            _ if create => Map::new(),
-            _ => return None,
-        };
-        match resource.entry(schema.id).or_insert(Value::Object(ext)) {
-            Value::Object(ext) => Some(ext),
-            _ => None,
-        }
+        let extension = (schema.id != self.schema.core.id).then_some(schema.id);
+        json::object_at_mut(resource, extension.as_slice(), create)
     }
 }
 
@@ -427,7 +416,7 @@ fn write_attr(c: &mut Map<String, Value>, t: &Target, kind: OpKind, value: &Valu
             let mut items = match kind {
                 OpKind::Add => take_array(c, name),
                 _ => {
-                    take_ci(c, name);
+                    json::take(c, name);
                     Vec::new()
                 }
             };
@@ -448,7 +437,7 @@ fn write_attr(c: &mut Map<String, Value>, t: &Target, kind: OpKind, value: &Valu
         }
         (None, None) => {
             let v = coerce_simple(def, value, &t.label)?;
-            set_ci(c, name, v);
+            json::set(c, name, v);
         }
         (None, Some(sub)) => {
             let v = coerce_simple(sub, value, &t.sub_label(sub))?;
@@ -459,13 +448,13 @@ fn write_attr(c: &mut Map<String, Value>, t: &Target, kind: OpKind, value: &Valu
                     items.push(Value::Object(Map::from_iter([(sub.name.to_owned(), v)])));
                 } else {
                     for item in items.iter_mut().filter_map(Value::as_object_mut) {
-                        set_ci(item, sub.name, v.clone());
+                        json::set(item, sub.name, v.clone());
                     }
                 }
                 put_array(c, name, items);
             } else {
                 let mut obj = take_object(c, name);
-                set_ci(&mut obj, sub.name, v);
+                json::set(&mut obj, sub.name, v);
                 put_object(c, name, obj);
             }
         }
@@ -518,7 +507,7 @@ fn remove_attr(c: &mut Map<String, Value>, t: &Target, value: Option<&Value>) ->
                 put_array(c, name, items);
             }
             None => {
-                take_ci(c, name);
+                json::take(c, name);
             }
         },
         (filter, Some(sub)) if def.multi_valued => {
@@ -526,7 +515,7 @@ fn remove_attr(c: &mut Map<String, Value>, t: &Target, value: Option<&Value>) ->
             for item in items.iter_mut() {
                 if filter.is_none_or(|f| matches(f, item, def)) {
                     if let Value::Object(item) = item {
-                        take_ci(item, sub.name);
+                        json::take(item, sub.name);
                     }
                 }
             }
@@ -534,7 +523,7 @@ fn remove_attr(c: &mut Map<String, Value>, t: &Target, value: Option<&Value>) ->
         }
         (_, Some(sub)) => {
             let mut obj = take_object(c, name);
-            take_ci(&mut obj, sub.name);
+            json::take(&mut obj, sub.name);
             put_object(c, name, obj);
         }
         (Some(filter), None) => {
@@ -554,7 +543,7 @@ fn same_values(def: &AttrDef, selector: &Value, item: &Value) -> bool {
     !selector.is_empty()
         && selector.iter().all(|(k, want)| {
             let sub = def.sub(k);
-            match (get_ci(item, k), want) {
+            match (json::get(item, k), want) {
                 (Some(Value::String(a)), Value::String(b)) => {
                     str_eq(sub.is_some_and(|s| s.case_exact), a, b)
                 }
@@ -725,46 +714,17 @@ fn eq_pairs(f: &Filter, def: &AttrDef) -> Option<Map<String, Value>> {
     }
 }
 
-// Case-insensitive access to JSON objects whose keys should be canonical.
-
-fn get_ci<'m>(m: &'m Map<String, Value>, key: &str) -> Option<&'m Value> {
-    m.get(key).or_else(|| {
-        m.iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(key))
-            .map(|(_, v)| v)
-    })
-}
-
-/// Removes every spelling of `key`, returning the value under the canonical one if present.
-fn take_ci(m: &mut Map<String, Value>, key: &str) -> Option<Value> {
-    let exact = m.remove(key);
-    let others: Vec<String> = m
-        .keys()
-        .filter(|k| k.eq_ignore_ascii_case(key))
-        .cloned()
-        .collect();
-    let mut found = exact;
-    for k in others {
-        let v = m.remove(&k);
-        found = found.or(v);
-    }
-    found
-}
-
-fn set_ci(m: &mut Map<String, Value>, key: &str, value: Value) {
-    take_ci(m, key);
-    m.insert(key.to_owned(), value);
-}
+// Multi-valued and complex attributes, taken out to change and put back unless emptied.
 
 fn take_array(m: &mut Map<String, Value>, key: &str) -> Vec<Value> {
-    match take_ci(m, key) {
+    match json::take(m, key) {
         Some(Value::Array(items)) => items,
         _ => Vec::new(),
     }
 }
 
 fn take_object(m: &mut Map<String, Value>, key: &str) -> Map<String, Value> {
-    match take_ci(m, key) {
+    match json::take(m, key) {
         Some(Value::Object(obj)) => obj,
         _ => Map::new(),
     }
@@ -788,9 +748,9 @@ fn put_object(m: &mut Map<String, Value>, key: &str, obj: Map<String, Value>) {
 fn merge(obj: &mut Map<String, Value>, update: Map<String, Value>) {
     for (k, v) in update {
         if v.is_null() {
-            take_ci(obj, &k);
+            json::take(obj, &k);
         } else {
-            set_ci(obj, &k, v);
+            json::set(obj, &k, v);
         }
     }
 }

@@ -347,6 +347,13 @@ pub static COMMON_ATTRIBUTES: [AttrDef; 3] = [
     )),
 ];
 
+/// Whether a member of a resource is one of the common attributes, which the server sets.
+pub fn is_common(name: &str) -> bool {
+    COMMON_ATTRIBUTES
+        .iter()
+        .any(|a| a.name.eq_ignore_ascii_case(name))
+}
+
 pub static USER_RESOURCE: ResourceSchema = ResourceSchema {
     name: "User",
     endpoint: "/Users",

@@ -6,9 +6,10 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use super::error::{Result, ScimError};
+use super::json;
 use super::patch::{OpKind, PatchOp};
 use super::profile::Profile;
-use super::schema::{AttrDef, AttrType, ENTERPRISE_URN, ResourceSchema, USER_RESOURCE};
+use super::schema::{AttrDef, AttrType, ENTERPRISE_URN, ResourceSchema, USER_RESOURCE, is_common};
 
 /// The attribute limits of the Identity Store service model, in characters.
 pub mod limits {
@@ -195,10 +196,7 @@ impl UserAttrs {
 
     /// The JSON representation that the PATCH engine works on.
     pub fn to_json(&self) -> Map<String, Value> {
-        match serde_json::to_value(self) {
-            Ok(Value::Object(map)) => map,
-            _ => unreachable!("UserAttrs serialises to an object"),
-        }
+        json::to_object(self)
     }
 
     /// The lowercase user name, unique per tenant.
@@ -392,7 +390,7 @@ fn check_user_patch(ops: &[PatchOp]) -> Result<()> {
             }],
             (None, Some(Value::Object(map))) => map
                 .keys()
-                .filter(|k| !is_ignored_key(k))
+                .filter(|k| !is_common(k))
                 .map(|k| top_level_name(k))
                 .collect(),
             (None, _) => Vec::new(),
@@ -422,12 +420,6 @@ fn check_user_patch(ops: &[PatchOp]) -> Result<()> {
         ));
     }
     Ok(())
-}
-
-fn is_ignored_key(key: &str) -> bool {
-    ["id", "schemas", "meta"]
-        .iter()
-        .any(|k| k.eq_ignore_ascii_case(key))
 }
 
 /// The top-level attribute a no-path PATCH key targets: `name.familyName` → `name`,
@@ -504,7 +496,7 @@ pub fn canonicalize_resource(
 ) -> Result<Map<String, Value>> {
     let mut out = Map::new();
     for (key, value) in body {
-        if is_ignored_key(&key) {
+        if is_common(&key) {
             continue;
         }
         if let Some(ext) = resource.extension(&key) {
