@@ -43,6 +43,35 @@ pub enum CompareOp {
     Le,
 }
 
+impl CompareOp {
+    pub const ALL: [CompareOp; 9] = [
+        Self::Eq,
+        Self::Ne,
+        Self::Co,
+        Self::Sw,
+        Self::Ew,
+        Self::Gt,
+        Self::Ge,
+        Self::Lt,
+        Self::Le,
+    ];
+
+    /// The keyword, in lowercase.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Eq => "eq",
+            Self::Ne => "ne",
+            Self::Co => "co",
+            Self::Sw => "sw",
+            Self::Ew => "ew",
+            Self::Gt => "gt",
+            Self::Ge => "ge",
+            Self::Lt => "lt",
+            Self::Le => "le",
+        }
+    }
+}
+
 /// A comparison value (`compValue`).
 #[derive(Debug, Clone, PartialEq)]
 pub enum CompValue {
@@ -100,17 +129,7 @@ impl std::fmt::Display for AttrPath {
 
 impl std::fmt::Display for CompareOp {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
-            CompareOp::Eq => "eq",
-            CompareOp::Ne => "ne",
-            CompareOp::Co => "co",
-            CompareOp::Sw => "sw",
-            CompareOp::Ew => "ew",
-            CompareOp::Gt => "gt",
-            CompareOp::Ge => "ge",
-            CompareOp::Lt => "lt",
-            CompareOp::Le => "le",
-        })
+        f.write_str(self.as_str())
     }
 }
 

@@ -144,8 +144,16 @@ fn is_space(b: u8) -> bool {
     matches!(b, b' ' | b'\t' | b'\r' | b'\n')
 }
 
+/// The tokens of one character.
+const PUNCTUATION: [(u8, Tok<'static>); 4] = [
+    (b'(', Tok::LParen),
+    (b')', Tok::RParen),
+    (b'[', Tok::LBracket),
+    (b']', Tok::RBracket),
+];
+
 fn is_word_end(b: u8) -> bool {
-    is_space(b) || matches!(b, b'(' | b')' | b'[' | b']' | b'"')
+    is_space(b) || b == b'"' || PUNCTUATION.iter().any(|(c, _)| *c == b)
 }
 
 /// 1-based character position of byte offset `byte` in `src`.
@@ -185,34 +193,18 @@ fn tokenize(src: &str) -> Result<Vec<Token<'_>>, FilterError> {
             continue;
         }
         let start = i;
-        let tok = match b {
-            b'(' => {
+        let tok = if let Some((_, punctuation)) = PUNCTUATION.iter().find(|(c, _)| *c == b) {
+            i += 1;
+            punctuation.clone()
+        } else if b == b'"' {
+            let (s, end) = lex_string(src, start)?;
+            i = end;
+            Tok::Str(s)
+        } else {
+            while i < bytes.len() && !is_word_end(bytes[i]) {
                 i += 1;
-                Tok::LParen
             }
-            b')' => {
-                i += 1;
-                Tok::RParen
-            }
-            b'[' => {
-                i += 1;
-                Tok::LBracket
-            }
-            b']' => {
-                i += 1;
-                Tok::RBracket
-            }
-            b'"' => {
-                let (s, end) = lex_string(src, start)?;
-                i = end;
-                Tok::Str(s)
-            }
-            _ => {
-                while i < bytes.len() && !is_word_end(bytes[i]) {
-                    i += 1;
-                }
-                Tok::Word(&src[start..i])
-            }
+            Tok::Word(&src[start..i])
         };
         let wordlike = |t: &Tok<'_>| matches!(t, Tok::Word(_) | Tok::Str(_));
         if !space_before
@@ -324,20 +316,9 @@ struct Parser<'a> {
 }
 
 fn compare_op(word: &str) -> Option<CompareOp> {
-    const OPS: [(&str, CompareOp); 9] = [
-        ("eq", CompareOp::Eq),
-        ("ne", CompareOp::Ne),
-        ("co", CompareOp::Co),
-        ("sw", CompareOp::Sw),
-        ("ew", CompareOp::Ew),
-        ("gt", CompareOp::Gt),
-        ("ge", CompareOp::Ge),
-        ("lt", CompareOp::Lt),
-        ("le", CompareOp::Le),
-    ];
-    OPS.iter()
-        .find(|(name, _)| word.eq_ignore_ascii_case(name))
-        .map(|&(_, op)| op)
+    CompareOp::ALL
+        .into_iter()
+        .find(|op| word.eq_ignore_ascii_case(op.as_str()))
 }
 
 /// `ATTRNAME = ALPHA *(nameChar)`, `nameChar = "-" / "_" / DIGIT / ALPHA`, or `$ref`.
@@ -418,25 +399,29 @@ impl<'a> Parser<'a> {
 
     /// `FILTER *(SP "or" SP FILTER)`, built left-associatively.
     fn or_chain(&mut self) -> Result<Filter, FilterError> {
-        let mut left = self.and_chain(None)?;
-        while self.peek_keyword("or") {
-            let kw = self.next;
-            self.bump();
-            let right = self.and_chain(Some(kw))?;
-            left = Filter::Or(Box::new(left), Box::new(right));
-        }
-        Ok(left)
+        self.chain(None, "or", Self::and_chain, Filter::Or)
     }
 
     /// `FILTER *(SP "and" SP FILTER)`, built left-associatively. `after` is the index of the
     /// token before it (for error messages).
     fn and_chain(&mut self, after: Option<usize>) -> Result<Filter, FilterError> {
-        let mut left = self.unary(after)?;
-        while self.peek_keyword("and") {
+        self.chain(after, "and", Self::unary, Filter::And)
+    }
+
+    /// `operand *(SP keyword SP operand)`, joined left-associatively with `join`, in a loop.
+    fn chain(
+        &mut self,
+        after: Option<usize>,
+        keyword: &str,
+        operand: fn(&mut Self, Option<usize>) -> Result<Filter, FilterError>,
+        join: fn(Box<Filter>, Box<Filter>) -> Filter,
+    ) -> Result<Filter, FilterError> {
+        let mut left = operand(self, after)?;
+        while self.peek_keyword(keyword) {
             let kw = self.next;
             self.bump();
-            let right = self.unary(Some(kw))?;
-            left = Filter::And(Box::new(left), Box::new(right));
+            let right = operand(self, Some(kw))?;
+            left = join(Box::new(left), Box::new(right));
         }
         Ok(left)
     }

@@ -67,6 +67,12 @@ fn err(input: &str) -> String {
     }
 }
 
+/// Checks that `input` does not parse, with an error that mentions `want`.
+fn fails_with(input: &str, want: &str) {
+    let e = err(input);
+    assert!(e.contains(want), "{input}: {e}");
+}
+
 /// Parses, and checks that the printed form parses back to the same tree.
 fn round(input: &str) -> Filter {
     let f = ok(input);
@@ -360,8 +366,7 @@ fn bad_attr_paths() {
         "a.é pr",
         "_a pr",
     ] {
-        let e = err(f);
-        assert!(e.contains("attribute path"), "{f}: {e}");
+        fails_with(f, "attribute path");
     }
 }
 
@@ -422,8 +427,7 @@ fn bad_escapes() {
         ("a eq \"\\é\"", "invalid escape"),
         ("a eq \"\\u00é\"", "\\u escape"),
     ] {
-        let e = err(f);
-        assert!(e.contains(want), "{f}: {e}");
+        fails_with(f, want);
     }
 }
 
@@ -494,8 +498,7 @@ fn whitespace_required_between_words() {
         "a eq \"1\"\"2\"",
         "a eq 1\"x\"",
     ] {
-        let e = err(f);
-        assert!(e.contains("expected whitespace"), "{f}: {e}");
+        fails_with(f, "expected whitespace");
     }
 }
 
@@ -932,8 +935,7 @@ fn arb_value() -> impl Strategy<Value = CompValue> {
 }
 
 fn arb_op() -> impl Strategy<Value = CompareOp> {
-    use CompareOp::*;
-    proptest::sample::select(vec![Eq, Ne, Co, Sw, Ew, Gt, Ge, Lt, Le])
+    proptest::sample::select(CompareOp::ALL.to_vec())
 }
 
 fn arb_leaf() -> BoxedStrategy<Filter> {
