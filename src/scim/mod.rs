@@ -2,6 +2,7 @@
 //! define it (the `rfc` profile): resources, filters, PATCH, validation, in-memory query
 //! evaluation and errors. Pure code: no HTTP, no SQL.
 
+pub mod compare;
 pub mod error;
 pub mod etag;
 pub mod eval;
@@ -14,6 +15,7 @@ pub mod query;
 pub mod schema;
 pub mod search;
 pub mod user;
+pub mod value_filter;
 
 pub use error::{Result, ScimError};
 pub use profile::Profile;

@@ -22,11 +22,12 @@
 
 use serde_json::{Map, Value};
 
+use super::compare::str_eq;
 use super::error::{Result, ScimError};
-use super::eval::{matches_element as matches, str_eq};
-use super::filter::{AttrPath, CompValue, CompareOp, Filter, PatchPath, parse_path};
+use super::filter::{CompValue, CompareOp, Filter, PatchPath, parse_path};
 use super::json;
 use super::schema::{AttrDef, AttrType, PATCH_OP_URN, ResourceSchema, SchemaDef, is_common};
+use super::value_filter::{self, Context};
 
 /// The operation of a PATCH operation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -338,7 +339,7 @@ impl Engine<'_> {
                 .filter(|(s, _)| scope.is_none_or(|ext| ext.id == s.id)),
         };
         let Some((schema, def)) = found else {
-            return Err(ScimError::unsupported_attribute(&written(a)));
+            return Err(ScimError::unsupported_attribute(&a.to_string()));
         };
         let label = if schema.id == self.schema.core.id {
             def.name.to_owned()
@@ -367,7 +368,7 @@ impl Engine<'_> {
                     "Attribute \"{label}\" is single-valued: a value filter is not allowed."
                 )));
             }
-            validate_filter(f, def, &label)?;
+            value_filter::check(f, def, &label, Context::Patch)?;
         }
         Ok(Resolved::Attr(Target {
             schema,
@@ -389,21 +390,6 @@ impl Engine<'_> {
         let extension = (schema.id != self.schema.core.id).then_some(schema.id);
         json::object_at_mut(resource, extension.as_slice(), create)
     }
-}
-
-/// `[urn:]attr[.sub]` as the client wrote it.
-fn written(a: &AttrPath) -> String {
-    let mut s = String::new();
-    if let Some(urn) = &a.urn {
-        s.push_str(urn);
-        s.push(':');
-    }
-    s.push_str(&a.attr);
-    if let Some(sub) = &a.sub_attr {
-        s.push('.');
-        s.push_str(sub);
-    }
-    s
 }
 
 /// `add` or `replace` of a non-null value.
@@ -470,7 +456,7 @@ fn write_attr(c: &mut Map<String, Value>, t: &Target, kind: OpKind, value: &Valu
             let mut items = take_array(c, name);
             let mut matched = false;
             for item in items.iter_mut() {
-                if matches(filter, item, def) {
+                if value_filter::matches(filter, item, def) {
                     if let Value::Object(item) = item {
                         merge(item, update.clone());
                         matched = true;
@@ -513,7 +499,7 @@ fn remove_attr(c: &mut Map<String, Value>, t: &Target, value: Option<&Value>) ->
         (filter, Some(sub)) if def.multi_valued => {
             let mut items = take_array(c, name);
             for item in items.iter_mut() {
-                if filter.is_none_or(|f| matches(f, item, def)) {
+                if filter.is_none_or(|f| value_filter::matches(f, item, def)) {
                     if let Value::Object(item) = item {
                         json::take(item, sub.name);
                     }
@@ -528,7 +514,7 @@ fn remove_attr(c: &mut Map<String, Value>, t: &Target, value: Option<&Value>) ->
         }
         (Some(filter), None) => {
             let mut items = take_array(c, name);
-            items.retain(|item| !matches(filter, item, def));
+            items.retain(|item| !value_filter::matches(filter, item, def));
             put_array(c, name, items);
         }
     }
@@ -644,44 +630,7 @@ fn coerce_multi(def: &AttrDef, value: &Value, label: &str) -> Result<Vec<Value>>
     Ok(out)
 }
 
-// Value filters, evaluated on the values of a multi-valued attribute.
-
-/// Checks that a value filter only names sub-attributes of `def` and compares them sensibly.
-fn validate_filter(f: &Filter, def: &AttrDef, label: &str) -> Result<()> {
-    let check_path = |p: &AttrPath| -> Result<()> {
-        if p.urn.is_some() || p.sub_attr.is_some() {
-            return Err(ScimError::invalid(format!(
-                "The filter on \"{label}\" may only name its sub-attributes, not \"{}\".",
-                written(p)
-            )));
-        }
-        def.sub(&p.attr)
-            .map(|_| ())
-            .ok_or_else(|| ScimError::unsupported_attribute(&format!("{label}.{}", p.attr)))
-    };
-    match f {
-        Filter::Compare(p, op, v) => {
-            check_path(p)?;
-            let ordered = !matches!(op, CompareOp::Eq | CompareOp::Ne);
-            if ordered && matches!(v, CompValue::Bool(_) | CompValue::Null) {
-                return Err(ScimError::invalid(format!(
-                    "The filter on \"{label}\" cannot order {} by a boolean or null.",
-                    p.attr
-                )));
-            }
-            Ok(())
-        }
-        Filter::Present(p) => check_path(p),
-        Filter::And(a, b) | Filter::Or(a, b) => {
-            validate_filter(a, def, label)?;
-            validate_filter(b, def, label)
-        }
-        Filter::Not(inner) => validate_filter(inner, def, label),
-        Filter::ValuePath(..) => Err(ScimError::invalid(format!(
-            "The filter on \"{label}\" may not hold a nested filter."
-        ))),
-    }
-}
+// Value filters.
 
 /// The value a filter of `eq` comparisons joined by `and` describes, e.g. `{"type": "work"}`
 /// for `type eq "work"`; None for any other filter, or one no value can match.

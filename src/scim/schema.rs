@@ -47,10 +47,15 @@ pub struct AttrDef {
 impl AttrDef {
     /// The sub-attribute called `name`, case-insensitively.
     pub fn sub(&self, name: &str) -> Option<&'static AttrDef> {
-        self.sub_attributes
-            .iter()
-            .find(|a| a.name.eq_ignore_ascii_case(name))
+        find(self.sub_attributes, name)
     }
+}
+
+/// The attribute called `name` in `attributes`, case-insensitively.
+fn find(attributes: &'static [AttrDef], name: &str) -> Option<&'static AttrDef> {
+    attributes
+        .iter()
+        .find(|a| a.name.eq_ignore_ascii_case(name))
 }
 
 /// A schema: its URN, name and attributes.
@@ -65,9 +70,7 @@ pub struct SchemaDef {
 impl SchemaDef {
     /// The attribute called `name`, case-insensitively.
     pub fn attr(&self, name: &str) -> Option<&'static AttrDef> {
-        self.attributes
-            .iter()
-            .find(|a| a.name.eq_ignore_ascii_case(name))
+        find(self.attributes, name)
     }
 }
 
@@ -99,6 +102,17 @@ impl ResourceSchema {
             Some(urn) => std::iter::once(self.core)
                 .chain(self.extensions.iter().copied())
                 .find(|s| s.id.eq_ignore_ascii_case(urn)),
+        }
+    }
+
+    /// The members that lead, in a resource's JSON form, to the object that holds the
+    /// attributes of `schema` (a path for `json::object_at`): none for the core schema, whose
+    /// attributes are at the top, the URN for an extension.
+    pub fn holder(&self, schema: &'static SchemaDef) -> &'static [&'static str] {
+        if std::ptr::eq(schema, self.core) {
+            &[]
+        } else {
+            std::slice::from_ref(&schema.id)
         }
     }
 
@@ -347,11 +361,14 @@ pub static COMMON_ATTRIBUTES: [AttrDef; 3] = [
     )),
 ];
 
+/// The common attribute called `name`, case-insensitively.
+pub fn common_attribute(name: &str) -> Option<&'static AttrDef> {
+    find(&COMMON_ATTRIBUTES, name)
+}
+
 /// Whether a member of a resource is one of the common attributes, which the server sets.
 pub fn is_common(name: &str) -> bool {
-    COMMON_ATTRIBUTES
-        .iter()
-        .any(|a| a.name.eq_ignore_ascii_case(name))
+    common_attribute(name).is_some()
 }
 
 pub static USER_RESOURCE: ResourceSchema = ResourceSchema {

@@ -96,6 +96,39 @@ pub enum Filter {
     ValuePath(AttrPath, Box<Filter>),
 }
 
+/// A filter that `and`, `or` and `not` do not build: what they join.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Term<'f> {
+    Compare(&'f AttrPath, CompareOp, &'f CompValue),
+    Present(&'f AttrPath),
+    ValuePath(&'f AttrPath, &'f Filter),
+}
+
+impl Filter {
+    /// The terms of the filter, left to right. The walk keeps its own stack, so that a long
+    /// `and` or `or` chain does not recurse.
+    pub fn terms(&self) -> impl Iterator<Item = Term<'_>> {
+        let mut stack = vec![self];
+        std::iter::from_fn(move || {
+            while let Some(f) = stack.pop() {
+                match f {
+                    Filter::And(a, b) | Filter::Or(a, b) => {
+                        stack.push(b);
+                        stack.push(a);
+                    }
+                    Filter::Not(inner) => stack.push(inner),
+                    Filter::Compare(path, op, value) => {
+                        return Some(Term::Compare(path, *op, value));
+                    }
+                    Filter::Present(path) => return Some(Term::Present(path)),
+                    Filter::ValuePath(path, inner) => return Some(Term::ValuePath(path, inner)),
+                }
+            }
+            None
+        })
+    }
+}
+
 /// A PATCH path (RFC 7644 §3.5.2): `attrPath` or `valuePath ["." subAttr]`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PatchPath {

@@ -690,6 +690,23 @@ fn long_flat_chains() {
     round(&g);
 }
 
+#[test]
+fn terms_left_to_right() {
+    let f = ok(r#"a pr and not (b eq "1" or emails[type eq "w"]) or c lt 2"#);
+    let terms: Vec<String> = f
+        .terms()
+        .map(|t| match t {
+            Term::Compare(p, op, v) => format!("{p} {op} {v}"),
+            Term::Present(p) => format!("{p} pr"),
+            Term::ValuePath(p, inner) => format!("{p}[{inner}]"),
+        })
+        .collect();
+    assert_eq!(
+        terms,
+        ["a pr", "b eq \"1\"", "emails[type eq \"w\"]", "c lt 2"]
+    );
+}
+
 // --- parse_path
 
 fn pp(input: &str) -> PatchPath {
