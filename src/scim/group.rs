@@ -8,13 +8,14 @@ use std::collections::BTreeSet;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
+use super::coerce;
 use super::error::{Result, ScimError};
 use super::filter::{CompValue, CompareOp, Filter};
 use super::json;
 use super::patch::{self, OpKind, PatchOp};
 use super::profile::Profile;
 use super::schema::{GROUP_RESOURCE, is_common};
-use super::user::{canonicalize_resource, limits};
+use super::user::limits;
 
 /// The most members a CreateGroup body may hold, and the most membership changes (values
 /// added or removed) one PatchGroup may make.
@@ -124,7 +125,7 @@ impl GroupAttrs {
     }
 
     fn from_json(body: Map<String, Value>) -> Result<Self> {
-        let canonical = canonicalize_resource(body, &GROUP_RESOURCE)?;
+        let canonical = coerce::resource(body, &GROUP_RESOURCE)?;
         let attrs: Self = serde_json::from_value(Value::Object(canonical))
             .map_err(|_| ScimError::invalid("Attribute \"displayName\" is required."))?;
         let len = attrs.display_name.chars().count();
@@ -351,11 +352,11 @@ fn member_ids(value: &Value) -> Result<Vec<String>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::scim::patch::tests::request;
     use serde_json::json;
 
     fn plan(ops: Value) -> Result<GroupPatch> {
-        let body = json!({"schemas": [super::super::schema::PATCH_OP_URN], "Operations": ops});
-        GroupPatch::plan(patch::parse_request(body)?)
+        GroupPatch::plan(patch::parse_request(request(ops))?)
     }
 
     fn ids(v: &[&str]) -> Vec<String> {
@@ -364,9 +365,8 @@ mod tests {
 
     #[test]
     fn the_rfc_profile_replaces_members() {
-        let body = |ops: Value| json!({"schemas": [super::super::schema::PATCH_OP_URN], "Operations": ops});
         let rfc = |ops: Value| {
-            GroupPatch::plan_as(patch::parse_request(body(ops)).unwrap(), Profile::Rfc).unwrap()
+            GroupPatch::plan_as(patch::parse_request(request(ops)).unwrap(), Profile::Rfc).unwrap()
         };
         let p = rfc(json!([
             {"op": "replace", "path": "members", "value": [{"value": "a"}, {"value": "b"}]},

@@ -2,6 +2,7 @@
 //! define it (the `rfc` profile): resources, filters, PATCH, validation, in-memory query
 //! evaluation and errors. Pure code: no HTTP, no SQL.
 
+pub mod coerce;
 pub mod compare;
 pub mod error;
 pub mod etag;

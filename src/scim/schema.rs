@@ -1,6 +1,6 @@
-//! The schemas IAM Identity Center supports (AWS-SCIM.md "Users", "Groups", "Discovery"):
-//! one static description that serves the `/Schemas` endpoint, attribute-name resolution for
-//! the PATCH engine, and type coercion (booleans sent as strings).
+//! The schemas IAM Identity Center supports (AWS-SCIM.md "Users", "Groups", "Discovery"),
+//! described after RFC 7643 §7: one static description that serves the `/Schemas` endpoint and
+//! resolves attribute names (case-insensitively) for validation, evaluation and PATCH.
 
 pub const USER_URN: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
 pub const ENTERPRISE_URN: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";

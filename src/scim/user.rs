@@ -5,11 +5,12 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
+use super::coerce;
 use super::error::{Result, ScimError};
 use super::json;
 use super::patch::{OpKind, PatchOp};
 use super::profile::Profile;
-use super::schema::{AttrDef, AttrType, ENTERPRISE_URN, ResourceSchema, USER_RESOURCE, is_common};
+use super::schema::{ENTERPRISE_URN, USER_RESOURCE, is_common};
 
 /// The attribute limits of the Identity Store service model, in characters.
 pub mod limits {
@@ -184,7 +185,7 @@ impl UserAttrs {
 
     /// Validates a user in its JSON representation with the rules of a profile.
     pub fn from_json_as(body: Map<String, Value>, profile: Profile) -> Result<Self> {
-        let canonical = canonicalize_resource(body, &USER_RESOURCE)?;
+        let canonical = coerce::resource(body, &USER_RESOURCE)?;
         let attrs: Self = serde_json::from_value(Value::Object(canonical)).map_err(|e| {
             // Types were checked attribute by attribute; what remains is a missing
             // required member, which the checks below name better.
@@ -484,97 +485,6 @@ fn missing_member(e: &serde_json::Error) -> ScimError {
             ScimError::invalid(format!("Attribute \"{name}\" is required."))
         }
         _ => ScimError::unparsable(),
-    }
-}
-
-/// Checks a resource body against its schema and rewrites it with canonical attribute names:
-/// unknown and read-only attributes are rejected by name, `null` means absent, types must match
-/// (strings, booleans, objects, arrays of objects). `id`, `meta` and `schemas` are dropped.
-pub fn canonicalize_resource(
-    body: Map<String, Value>,
-    resource: &ResourceSchema,
-) -> Result<Map<String, Value>> {
-    let mut out = Map::new();
-    for (key, value) in body {
-        if is_common(&key) {
-            continue;
-        }
-        if let Some(ext) = resource.extension(&key) {
-            let Value::Object(inner) = value else {
-                if value.is_null() {
-                    continue;
-                }
-                return Err(ScimError::wrong_type(ext.id, "an object"));
-            };
-            let mut ext_out = Map::new();
-            for (k, v) in inner {
-                let def = ext
-                    .attr(&k)
-                    .ok_or_else(|| ScimError::unsupported_attribute(&k))?;
-                if let Some(v) = canonical_value(def, def.name, v)? {
-                    ext_out.insert(def.name.to_owned(), v);
-                }
-            }
-            out.insert(ext.id.to_owned(), Value::Object(ext_out));
-            continue;
-        }
-        let def = resource
-            .core
-            .attr(&key)
-            .ok_or_else(|| ScimError::unsupported_attribute(&key))?;
-        if def.mutability == "readOnly" {
-            return Err(ScimError::read_only(def.name));
-        }
-        if let Some(v) = canonical_value(def, def.name, value)? {
-            out.insert(def.name.to_owned(), v);
-        }
-    }
-    Ok(out)
-}
-
-fn canonical_value(def: &AttrDef, path: &str, value: Value) -> Result<Option<Value>> {
-    if value.is_null() {
-        return Ok(None);
-    }
-    if def.multi_valued {
-        let Value::Array(items) = value else {
-            return Err(ScimError::wrong_type(path, "an array"));
-        };
-        let items = items
-            .into_iter()
-            .map(|item| canonical_single(def, path, item))
-            .filter_map(Result::transpose)
-            .collect::<Result<Vec<_>>>()?;
-        return Ok(Some(Value::Array(items)));
-    }
-    canonical_single(def, path, value)
-}
-
-fn canonical_single(def: &AttrDef, path: &str, value: Value) -> Result<Option<Value>> {
-    match (def.ty, value) {
-        (_, Value::Null) => Ok(None),
-        (AttrType::String | AttrType::Reference | AttrType::DateTime, v @ Value::String(_)) => {
-            Ok(Some(v))
-        }
-        (AttrType::String | AttrType::Reference | AttrType::DateTime, _) => {
-            Err(ScimError::wrong_type(path, "a string"))
-        }
-        (AttrType::Boolean, v @ Value::Bool(_)) => Ok(Some(v)),
-        (AttrType::Boolean, _) => Err(ScimError::wrong_type(path, "a boolean")),
-        (AttrType::Complex, Value::Object(map)) => {
-            let mut out = Map::new();
-            for (k, v) in map {
-                let sub = def
-                    .sub(&k)
-                    .ok_or_else(|| ScimError::unsupported_attribute(&format!("{path}.{k}")))?;
-                let sub_path = format!("{path}.{}", sub.name);
-                if let Some(v) = canonical_single(sub, &sub_path, v)? {
-                    out.insert(sub.name.to_owned(), v);
-                }
-            }
-            Ok(Some(Value::Object(out)))
-        }
-        (AttrType::Complex, _) => Err(ScimError::wrong_type(path, "an object")),
     }
 }
 
