@@ -2,12 +2,37 @@
 //! described after RFC 7643 §7: one static description that serves the `/Schemas` endpoint and
 //! resolves attribute names (case-insensitively) for validation, evaluation and PATCH.
 
+use serde_json::{Map, Value};
+
+use super::error::{Result, ScimError};
+use super::json;
+
 pub const USER_URN: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
 pub const ENTERPRISE_URN: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
 pub const GROUP_URN: &str = "urn:ietf:params:scim:schemas:core:2.0:Group";
 pub const LIST_RESPONSE_URN: &str = "urn:ietf:params:scim:api:messages:2.0:ListResponse";
 pub const PATCH_OP_URN: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
 pub const SEARCH_REQUEST_URN: &str = "urn:ietf:params:scim:api:messages:2.0:SearchRequest";
+
+/// A request message (a PatchOp, RFC 7644 §3.5.2, or a SearchRequest, §3.4.3): a JSON
+/// object whose `schemas` lists the message's URN, in any case.
+pub fn message(body: Value, urn: &str) -> Result<Map<String, Value>> {
+    let Value::Object(body) = body else {
+        return Err(ScimError::unparsable());
+    };
+    let lists_urn = json::get(&body, "schemas")
+        .and_then(Value::as_array)
+        .is_some_and(|s| {
+            s.iter()
+                .any(|u| u.as_str().is_some_and(|u| u.eq_ignore_ascii_case(urn)))
+        });
+    if !lists_urn {
+        return Err(ScimError::invalid_syntax(format!(
+            "The schemas attribute must list \"{urn}\"."
+        )));
+    }
+    Ok(body)
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AttrType {

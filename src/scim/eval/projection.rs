@@ -8,7 +8,7 @@ use serde_json::{Map, Value};
 use super::{Attribute, RESOURCES, resource_schema};
 use crate::scim::compare::present;
 use crate::scim::error::{Result, ScimError};
-use crate::scim::filter::{AttrPath, parse_path};
+use crate::scim::filter::{AttrPath, PatchPath, parse_path};
 use crate::scim::json;
 use crate::scim::schema::{COMMON_ATTRIBUTES, ResourceSchema};
 
@@ -101,24 +101,15 @@ fn parse_names(list: Option<&str>) -> Result<Vec<Selected>> {
         if name.is_empty() {
             continue;
         }
-        let extension = RESOURCES
-            .iter()
-            .flat_map(|r| r.extensions.iter())
-            .find(|e| e.id.eq_ignore_ascii_case(name));
-        if let Some(ext) = extension {
+        if let Some(ext) = RESOURCES.iter().find_map(|r| r.extension(name)) {
             out.push(Selected::Extension(ext.id.to_owned()));
             continue;
         }
-        match parse_path(name) {
-            Ok(p) if p.filter.is_none() && p.sub_attr.is_none() => {
-                out.push(Selected::Path(p.attr));
-            }
-            _ => {
-                return Err(ScimError::invalid(format!(
-                    "\"{name}\" is not an attribute name."
-                )));
-            }
-        }
+        let path = parse_path(name)
+            .ok()
+            .and_then(PatchPath::into_attr)
+            .ok_or_else(|| ScimError::invalid(format!("\"{name}\" is not an attribute name.")))?;
+        out.push(Selected::Path(path));
     }
     Ok(out)
 }

@@ -139,6 +139,17 @@ pub struct PatchPath {
     pub sub_attr: Option<String>,
 }
 
+impl PatchPath {
+    /// The attribute path, if there is no value filter: a PATCH path that is an `attrPath`
+    /// (what `sortBy`, `attributes` and `excludedAttributes` name).
+    pub fn into_attr(self) -> Option<AttrPath> {
+        match (self.filter, self.sub_attr) {
+            (None, None) => Some(self.attr),
+            _ => None,
+        }
+    }
+}
+
 /// Why a filter or path did not parse. The text is for the client.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{0}")]

@@ -9,26 +9,11 @@ use super::{OpKind, PatchOp, path_required, value_required};
 use crate::scim::error::{Result, ScimError};
 use crate::scim::filter::{CompareOp, Filter, parse_path};
 use crate::scim::json;
-use crate::scim::schema::PATCH_OP_URN;
+use crate::scim::schema::{PATCH_OP_URN, message};
 
 /// Parses a PatchOp request body (RFC 7644 §3.5.2).
 pub fn parse_request(body: Value) -> Result<Vec<PatchOp>> {
-    let Value::Object(body) = body else {
-        return Err(ScimError::unparsable());
-    };
-    let lists_patch_op = json::get(&body, "schemas")
-        .and_then(Value::as_array)
-        .is_some_and(|s| {
-            s.iter().any(|u| {
-                u.as_str()
-                    .is_some_and(|u| u.eq_ignore_ascii_case(PATCH_OP_URN))
-            })
-        });
-    if !lists_patch_op {
-        return Err(ScimError::invalid_syntax(format!(
-            "The schemas attribute must list \"{PATCH_OP_URN}\"."
-        )));
-    }
+    let body = message(body, PATCH_OP_URN)?;
     let operations = match json::get(&body, "Operations") {
         Some(Value::Array(ops)) if !ops.is_empty() => ops,
         _ => {
