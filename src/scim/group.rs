@@ -128,19 +128,29 @@ impl GroupAttrs {
         let canonical = coerce::resource(body, &GROUP_RESOURCE)?;
         let attrs: Self = serde_json::from_value(Value::Object(canonical))
             .map_err(|_| ScimError::invalid("Attribute \"displayName\" is required."))?;
-        let len = attrs.display_name.chars().count();
-        if len == 0 || attrs.display_name.trim().is_empty() || len > limits::STRING {
-            return Err(ScimError::invalid(format!(
-                "Attribute \"displayName\" must be 1 to {} characters long.",
-                limits::STRING
-            )));
-        }
-        if let Some(ext) = &attrs.external_id {
-            let len = ext.chars().count();
-            if len == 0 || len > limits::EXTERNAL_ID {
+        // The limits, and whether a value of spaces only is allowed.
+        let lengths = [
+            (
+                "displayName",
+                Some(&attrs.display_name),
+                limits::STRING,
+                false,
+            ),
+            (
+                "externalId",
+                attrs.external_id.as_ref(),
+                limits::EXTERNAL_ID,
+                true,
+            ),
+        ];
+        for (name, value, max, blank_ok) in lengths {
+            let Some(value) = value else {
+                continue;
+            };
+            let len = value.chars().count();
+            if len == 0 || len > max || (!blank_ok && value.trim().is_empty()) {
                 return Err(ScimError::invalid(format!(
-                    "Attribute \"externalId\" must be 1 to {} characters long.",
-                    limits::EXTERNAL_ID
+                    "Attribute \"{name}\" must be 1 to {max} characters long."
                 )));
             }
         }

@@ -134,7 +134,7 @@ impl ResourceSchema {
     /// attributes of `schema` (a path for `json::object_at`): none for the core schema, whose
     /// attributes are at the top, the URN for an extension.
     pub fn holder(&self, schema: &'static SchemaDef) -> &'static [&'static str] {
-        if std::ptr::eq(schema, self.core) {
+        if schema.id == self.core.id {
             &[]
         } else {
             std::slice::from_ref(&schema.id)

@@ -74,7 +74,8 @@ enum Resolved<'p> {
 
 /// An attribute, with the value filter and the sub-attribute of the path.
 struct Target<'p> {
-    schema: &'static SchemaDef,
+    /// The members leading to the object that holds the attribute (`ResourceSchema::holder`).
+    holder: &'static [&'static str],
     def: &'static AttrDef,
     filter: Option<&'p Filter>,
     sub: Option<&'static AttrDef>,
@@ -169,7 +170,7 @@ impl Engine<'_> {
             return Err(ScimError::read_only(&target.sub_label(sub)));
         }
         let write = kind != OpKind::Remove;
-        let Some(container) = self.container(resource, target.schema, write) else {
+        let Some(container) = json::object_at_mut(resource, target.holder, write) else {
             return Ok(());
         };
         match value.filter(|v| !v.is_null()) {
@@ -201,10 +202,10 @@ impl Engine<'_> {
         let Some((schema, def)) = found else {
             return Err(ScimError::unsupported_attribute(&a.to_string()));
         };
-        let label = if schema.id == self.schema.core.id {
-            def.name.to_owned()
-        } else {
-            format!("{}:{}", schema.id, def.name)
+        let holder = self.schema.holder(schema);
+        let label = match holder.first() {
+            None => def.name.to_owned(),
+            Some(urn) => format!("{urn}:{}", def.name),
         };
         let sub_name = match (&path.filter, &a.sub_attr, &path.sub_attr) {
             (None, Some(_), Some(_)) | (Some(_), Some(_), _) => {
@@ -231,24 +232,12 @@ impl Engine<'_> {
             value_filter::check(f, def, &label, Context::Patch)?;
         }
         Ok(Resolved::Attr(Target {
-            schema,
+            holder,
             def,
             filter,
             sub,
             label,
         }))
-    }
-
-    /// The object that holds the attributes of `schema`: the resource, or its extension object
-    /// (created if `create`).
-    fn container<'r>(
-        &self,
-        resource: &'r mut Map<String, Value>,
-        schema: &SchemaDef,
-        create: bool,
-    ) -> Option<&'r mut Map<String, Value>> {
-        let extension = (schema.id != self.schema.core.id).then_some(schema.id);
-        json::object_at_mut(resource, extension.as_slice(), create)
     }
 }
 
@@ -259,27 +248,22 @@ fn write_attr(c: &mut Map<String, Value>, t: &Target, kind: OpKind, value: &Valu
     match (t.filter, t.sub) {
         (None, None) if def.multi_valued => {
             let new = coerce::multi(def, value, &t.label, Reading::Patch)?;
-            let mut items = match kind {
-                OpKind::Add => take_array(c, name),
-                _ => {
-                    json::take(c, name);
-                    Vec::new()
+            edit_array(c, name, |items| {
+                if kind != OpKind::Add {
+                    items.clear();
                 }
-            };
-            for item in new {
-                if !items.contains(&item) {
-                    items.push(item);
+                for item in new {
+                    if !items.contains(&item) {
+                        items.push(item);
+                    }
                 }
-            }
-            put_array(c, name, items);
+            });
         }
         // RFC 7644 §3.5.2.3: sub-attributes left out of a replace of a complex attribute are
         // left unchanged, as with add.
         (None, None) if def.ty == AttrType::Complex => {
             let new = coerce::object(def, value, &t.label, Reading::Patch)?;
-            let mut obj = take_object(c, name);
-            merge(&mut obj, new);
-            put_object(c, name, obj);
+            edit_object(c, name, |obj| merge(obj, new));
         }
         (None, None) => {
             let v = coerce::single(def, value, &t.label, Reading::Patch)?;
@@ -289,19 +273,17 @@ fn write_attr(c: &mut Map<String, Value>, t: &Target, kind: OpKind, value: &Valu
             let v = coerce::single(sub, value, &t.sub_label(sub), Reading::Patch)?;
             if def.multi_valued {
                 // No filter: every value gets the sub-attribute, or a first value is created.
-                let mut items = take_array(c, name);
-                if items.is_empty() {
-                    items.push(Value::Object(Map::from_iter([(sub.name.to_owned(), v)])));
-                } else {
-                    for item in items.iter_mut().filter_map(Value::as_object_mut) {
-                        json::set(item, sub.name, v.clone());
+                edit_array(c, name, |items| {
+                    if items.is_empty() {
+                        items.push(Value::Object(Map::from_iter([(sub.name.to_owned(), v)])));
+                    } else {
+                        for item in items.iter_mut().filter_map(Value::as_object_mut) {
+                            json::set(item, sub.name, v.clone());
+                        }
                     }
-                }
-                put_array(c, name, items);
+                });
             } else {
-                let mut obj = take_object(c, name);
-                json::set(&mut obj, sub.name, v);
-                put_object(c, name, obj);
+                edit_object(c, name, |obj| json::set(obj, sub.name, v));
             }
         }
         (Some(filter), sub) => {
@@ -313,27 +295,25 @@ fn write_attr(c: &mut Map<String, Value>, t: &Target, kind: OpKind, value: &Valu
                 )]),
                 None => coerce::object(def, value, &t.label, Reading::Patch)?,
             };
-            let mut items = take_array(c, name);
-            let mut matched = false;
-            for item in items.iter_mut() {
-                if value_filter::matches(filter, item, def) {
-                    if let Value::Object(item) = item {
-                        merge(item, update.clone());
-                        matched = true;
-                    }
+            return edit_array(c, name, |items| {
+                let mut matched = false;
+                for item in items
+                    .iter_mut()
+                    .filter(|item| value_filter::matches(filter, item, def))
+                    .filter_map(Value::as_object_mut)
+                {
+                    merge(item, update.clone());
+                    matched = true;
                 }
-            }
-            if !matched {
-                // Entra ID sets `emails[type eq "work"].value` on a user without a work email
-                // and expects the email to be created.
-                let Some(mut item) = eq_pairs(filter, def) else {
-                    put_array(c, name, items);
-                    return Err(no_target(&t.label));
-                };
-                merge(&mut item, update);
-                items.push(Value::Object(item));
-            }
-            put_array(c, name, items);
+                if !matched {
+                    // Entra ID sets `emails[type eq "work"].value` on a user without a work
+                    // email and expects the email to be created.
+                    let mut item = eq_pairs(filter, def).ok_or_else(|| no_target(&t.label))?;
+                    merge(&mut item, update);
+                    items.push(Value::Object(item));
+                }
+                Ok(())
+            });
         }
     }
     Ok(())
@@ -348,35 +328,29 @@ fn remove_attr(c: &mut Map<String, Value>, t: &Target, value: Option<&Value>) ->
         (None, None) => match value.filter(|_| def.multi_valued) {
             Some(v) => {
                 let selected = coerce::multi(def, v, &t.label, Reading::Patch)?;
-                let mut items = take_array(c, name);
-                items.retain(|item| !selected.iter().any(|s| same_values(def, s, item)));
-                put_array(c, name, items);
+                edit_array(c, name, |items| {
+                    items.retain(|item| !selected.iter().any(|s| same_values(def, s, item)));
+                });
             }
             None => {
                 json::take(c, name);
             }
         },
-        (filter, Some(sub)) if def.multi_valued => {
-            let mut items = take_array(c, name);
-            for item in items.iter_mut() {
-                if filter.is_none_or(|f| value_filter::matches(f, item, def)) {
-                    if let Value::Object(item) = item {
-                        json::take(item, sub.name);
-                    }
-                }
+        (filter, Some(sub)) if def.multi_valued => edit_array(c, name, |items| {
+            for item in items
+                .iter_mut()
+                .filter(|item| filter.is_none_or(|f| value_filter::matches(f, item, def)))
+                .filter_map(Value::as_object_mut)
+            {
+                json::take(item, sub.name);
             }
-            put_array(c, name, items);
-        }
-        (_, Some(sub)) => {
-            let mut obj = take_object(c, name);
-            json::take(&mut obj, sub.name);
-            put_object(c, name, obj);
-        }
-        (Some(filter), None) => {
-            let mut items = take_array(c, name);
+        }),
+        (_, Some(sub)) => edit_object(c, name, |obj| {
+            json::take(obj, sub.name);
+        }),
+        (Some(filter), None) => edit_array(c, name, |items| {
             items.retain(|item| !value_filter::matches(filter, item, def));
-            put_array(c, name, items);
-        }
+        }),
     }
     Ok(())
 }
@@ -399,7 +373,7 @@ fn same_values(def: &AttrDef, selector: &Value, item: &Value) -> bool {
         })
 }
 
-// Value filters.
+// The element a value filter describes.
 
 /// The value a filter of `eq` comparisons joined by `and` describes, e.g. `{"type": "work"}`
 /// for `type eq "work"`; None for any other filter, or one no value can match.
@@ -432,31 +406,39 @@ fn eq_pairs(f: &Filter, def: &AttrDef) -> Option<Map<String, Value>> {
     }
 }
 
-// Multi-valued and complex attributes, taken out to change and put back unless emptied.
+// Multi-valued and complex attributes, changed and put back unless emptied (RFC 7643 §2.5).
 
-fn take_array(m: &mut Map<String, Value>, key: &str) -> Vec<Value> {
-    match json::take(m, key) {
+/// Changes the values of the multi-valued attribute `key` (none if it is not an array), then
+/// stores them back, without emptied values, and without the attribute if none is left.
+fn edit_array<T>(
+    m: &mut Map<String, Value>,
+    key: &str,
+    change: impl FnOnce(&mut Vec<Value>) -> T,
+) -> T {
+    let mut items = match json::take(m, key) {
         Some(Value::Array(items)) => items,
         _ => Vec::new(),
-    }
-}
-
-fn take_object(m: &mut Map<String, Value>, key: &str) -> Map<String, Value> {
-    match json::take(m, key) {
-        Some(Value::Object(obj)) => obj,
-        _ => Map::new(),
-    }
-}
-
-/// Stores the values of a multi-valued attribute, dropping emptied values and an empty array.
-fn put_array(m: &mut Map<String, Value>, key: &str, mut items: Vec<Value>) {
+    };
+    let out = change(&mut items);
     items.retain(|v| !v.is_null() && v.as_object().is_none_or(|o| !o.is_empty()));
     if !items.is_empty() {
         m.insert(key.to_owned(), Value::Array(items));
     }
+    out
 }
 
-fn put_object(m: &mut Map<String, Value>, key: &str, obj: Map<String, Value>) {
+/// Changes the complex attribute `key` (empty if it is not an object), then stores it back
+/// unless it is left empty.
+fn edit_object(
+    m: &mut Map<String, Value>,
+    key: &str,
+    change: impl FnOnce(&mut Map<String, Value>),
+) {
+    let mut obj = match json::take(m, key) {
+        Some(Value::Object(obj)) => obj,
+        _ => Map::new(),
+    };
+    change(&mut obj);
     if !obj.is_empty() {
         m.insert(key.to_owned(), Value::Object(obj));
     }
