@@ -314,31 +314,24 @@ fn member_op(op: &PatchOp, profile: Profile) -> Result<MemberOp> {
         (OpKind::Add, Some(_), _) => Err(ScimError::invalid(
             "Members are added with path \"members\" and a value array.",
         )),
-        (OpKind::Add, None, None) => Err(ScimError::invalid(
-            "A value is required for add operations.",
-        )),
+        (OpKind::Add, None, None) => Err(patch::value_required(OpKind::Add)),
     }
 }
 
 /// Ids from `[{"value": "<id>"}, ...]` (or one such object). Okta adds `display`, others
 /// `$ref` or `type`: those are ignored; anything else is refused.
 fn member_ids(value: &Value) -> Result<Vec<String>> {
+    let not_objects = || ScimError::wrong_type("members", "an array of objects");
     let items: &[Value] = match value {
         Value::Array(items) => items,
         Value::Object(_) => std::slice::from_ref(value),
-        _ => {
-            return Err(ScimError::invalid(
-                "Attribute \"members\" must be an array of objects.",
-            ));
-        }
+        _ => return Err(not_objects()),
     };
     items
         .iter()
         .map(|item| {
             let Value::Object(map) = item else {
-                return Err(ScimError::invalid(
-                    "Attribute \"members\" must be an array of objects.",
-                ));
+                return Err(not_objects());
             };
             let mut id = None;
             for (k, v) in map {
@@ -348,9 +341,7 @@ fn member_ids(value: &Value) -> Result<Vec<String>> {
                     .iter()
                     .any(|a| a.eq_ignore_ascii_case(k))
                 {
-                    return Err(ScimError::invalid(format!(
-                        "Attribute \"members.{k}\" is not supported."
-                    )));
+                    return Err(ScimError::unsupported_attribute(&format!("members.{k}")));
                 }
             }
             id.map(str::to_owned)

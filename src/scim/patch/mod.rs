@@ -59,13 +59,15 @@ pub struct PatchOp {
     pub value: Option<Value>,
 }
 
-// The shape faults that both the parser and the engine (given hand-built operations) find.
+// The shape faults of an operation, which the parser finds, and the engine and the group
+// planner too when given operations built by hand.
 
 fn path_required() -> ScimError {
     ScimError::no_target("A path is required for remove operations.")
 }
 
-fn value_required(kind: OpKind) -> ScimError {
+/// The 400 of an `add` or `replace` without a value.
+pub fn value_required(kind: OpKind) -> ScimError {
     ScimError::invalid(format!(
         "A value is required for {} operations.",
         kind.as_str()
