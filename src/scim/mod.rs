@@ -1,6 +1,6 @@
 //! The SCIM protocol as IAM Identity Center speaks it (the `aws` profile) and as RFC 7643/7644
 //! define it (the `rfc` profile): resources, filters, PATCH, validation, in-memory query
-//! evaluation and errors. Pure code: no HTTP, no SQL.
+//! evaluation and errors. Pure code: no HTTP, no SQL, no command line.
 
 pub mod coerce;
 pub mod compare;

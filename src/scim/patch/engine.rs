@@ -1,4 +1,5 @@
-//! The PATCH engine: applies operations, in order, to a resource in its JSON form.
+//! The PATCH engine: applies `add`, `replace` and `remove` operations (RFC 7644 §3.5.2.1 to
+//! §3.5.2.3), in order, to a resource in its JSON form.
 //!
 //! The JSON form: core attributes at the top level, extension attributes in an object under the
 //! extension URN, multi-valued attributes as arrays, all under their canonical names (as spelled
