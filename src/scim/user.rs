@@ -36,14 +36,18 @@ pub struct Name {
     pub honorific_suffix: Option<String>,
 }
 
+/// A value with a type and a primary flag, the shape of an email and of a role (RFC 7643
+/// §2.4).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct Email {
+pub struct TypedValue {
     pub value: String,
     #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub kind: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub primary: Option<bool>,
 }
+
+pub type Email = TypedValue;
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct PhoneNumber {
@@ -53,14 +57,7 @@ pub struct PhoneNumber {
 }
 
 /// A role: AWS lists `roles` among the supported attributes, with one value at most.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct Role {
-    pub value: String,
-    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
-    pub kind: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub primary: Option<bool>,
-}
+pub type Role = TypedValue;
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
