@@ -18,7 +18,8 @@ pub const ERROR_URN: &str = "urn:ietf:params:scim:api:messages:2.0:Error";
 /// The documented detail of AWS's 400 answer.
 pub const UNPARSABLE: &str = "Request is unparsable, syntactically incorrect, or violates schema.";
 
-/// Every error the SCIM endpoint answers with. The detail strings live here and nowhere else.
+/// Every error the SCIM endpoint answers with. The details that several modules give are made
+/// here; a detail only one module gives is written there.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ScimError {
     /// 400: unparsable, syntactically wrong, violates the schema, or unsupported.
