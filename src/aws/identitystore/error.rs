@@ -192,7 +192,7 @@ impl IntoResponse for ApiError {
 impl From<ScimError> for ApiError {
     fn from(e: ScimError) -> Self {
         match e {
-            ScimError::Validation(m) => Self::Validation(m),
+            ScimError::Validation { detail, .. } => Self::Validation(detail),
             ScimError::Conflict(m) => Self::Conflict {
                 reason: ConflictReason::UniquenessConstraintViolation,
                 message: m,
