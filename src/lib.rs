@@ -7,7 +7,8 @@
 //! ```text
 //! app                                   build_router, serve (imported by main only)
 //! routes, aws, admin                    the rooms
-//! middleware                            request context, authentication, controls, journal
+//! middleware, web                       request context, authentication, controls, journal;
+//!                                       templates, assets, HTML pages and CSRF of the HTML rooms
 //! state, http_error, extract            request state; error bodies; shared extractors
 //! auth, tenants, controls               domain services over the store
 //! store                                 persistence
@@ -30,3 +31,4 @@ pub mod state;
 pub mod store;
 pub mod telemetry;
 pub mod tenants;
+pub mod web;

@@ -55,6 +55,19 @@ impl TestResponse {
     }
 }
 
+/// A response whose body is text: a page, an asset.
+pub struct RawResponse {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub text: String,
+}
+
+impl RawResponse {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+}
+
 /// A new tenant with one stored token.
 pub async fn add_tenant(store: &Arc<dyn Store>) -> (Tenant, String) {
     let tenant = Tenant::generate();
@@ -121,20 +134,33 @@ impl TestApp {
     }
 
     pub async fn send(&self, req: Request<Body>) -> TestResponse {
-        let response = self.router.clone().oneshot(req).await.unwrap();
-        let status = response.status();
-        let headers = response.headers().clone();
-        let bytes = response.into_body().collect().await.unwrap().to_bytes();
-        let body = if bytes.is_empty() {
+        let RawResponse {
+            status,
+            headers,
+            text,
+        } = self.send_raw(req).await;
+        let body = if text.is_empty() {
             Value::Null
         } else {
-            serde_json::from_slice(&bytes)
-                .unwrap_or_else(|_| panic!("not JSON: {}", String::from_utf8_lossy(&bytes)))
+            serde_json::from_str(&text).unwrap_or_else(|_| panic!("not JSON: {text}"))
         };
         TestResponse {
             status,
             headers,
             body,
+        }
+    }
+
+    /// Sends a request and keeps the body as text (pages, assets).
+    pub async fn send_raw(&self, req: Request<Body>) -> RawResponse {
+        let response = self.router.clone().oneshot(req).await.unwrap();
+        let status = response.status();
+        let headers = response.headers().clone();
+        let bytes = response.into_body().collect().await.unwrap().to_bytes();
+        RawResponse {
+            status,
+            headers,
+            text: String::from_utf8(bytes.to_vec()).expect("a UTF-8 body"),
         }
     }
 

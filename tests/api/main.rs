@@ -12,3 +12,4 @@ mod server;
 mod store;
 mod tenants;
 mod users;
+mod web;
