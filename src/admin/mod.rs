@@ -12,7 +12,7 @@ use axum::{Json, Router};
 use serde::Deserialize;
 
 use crate::controls::faults::{FaultSpec, RuleView};
-use crate::controls::fixtures::{self, Fixture, Loaded};
+use crate::controls::fixtures::{self, Fixture, Loaded, ResetTo};
 use crate::controls::journal::{self, Entry};
 use crate::extract::{Path, Query, ScimJson};
 use crate::http_error::unsupported_operation;
@@ -184,15 +184,16 @@ async fn seed(
 ) -> Result<Json<Loaded>, ScimError> {
     let tenant = tenant(&state, &tenant_id).await?;
     let fixture: Fixture = typed(body)?;
-    let loaded = fixtures::load(
+    let seeds = &state.controls.seeds;
+    fixtures::seed(
         state.store.as_ref(),
+        seeds,
         &tenant,
-        &fixture,
+        fixture,
         state.clock.now_ms(),
     )
-    .await?;
-    state.controls.seeds.remember(&tenant_id, fixture);
-    Ok(Json(loaded))
+    .await
+    .map(Json)
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -208,31 +209,20 @@ async fn reset(
     Query(query): Query<ResetQuery>,
 ) -> Result<Json<Loaded>, ScimError> {
     let tenant = tenant(&state, &tenant_id).await?;
-    let seed = match query.to.as_deref() {
-        None | Some("empty") => None,
-        Some("seed") => Some(state.controls.seeds.get(&tenant_id).ok_or_else(|| {
-            ScimError::invalid("This tenant has no seed: load one with POST .../seed or --seed.")
-        })?),
-        Some(other) => {
-            return Err(ScimError::invalid(format!(
-                "to must be empty or seed, not {other:?}."
-            )));
-        }
+    let to = match query.to.as_deref() {
+        Some(to) => to.parse()?,
+        None => ResetTo::Empty,
     };
-    fixtures::reset(state.store.as_ref(), &tenant).await?;
-    let loaded = match seed {
-        Some(fixture) => {
-            fixtures::load(
-                state.store.as_ref(),
-                &tenant,
-                &fixture,
-                state.clock.now_ms(),
-            )
-            .await?
-        }
-        None => Loaded::default(),
-    };
-    Ok(Json(loaded))
+    let seeds = &state.controls.seeds;
+    fixtures::reset(
+        state.store.as_ref(),
+        seeds,
+        &tenant,
+        to,
+        state.clock.now_ms(),
+    )
+    .await
+    .map(Json)
 }
 
 async fn export(

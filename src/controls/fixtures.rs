@@ -189,12 +189,67 @@ pub async fn is_empty(store: &dyn Store, tenant: &Tenant) -> Result<bool, ScimEr
     Ok(users.items.is_empty() && groups.items.is_empty())
 }
 
-/// Empties a tenant: no users, no groups (its tokens stay).
-pub async fn reset(store: &dyn Store, tenant: &Tenant) -> Result<(), ScimError> {
+/// Loads a fixture into a tenant (adding to what is there) and remembers it as the tenant's
+/// seed, to reset to.
+pub async fn seed(
+    store: &dyn Store,
+    seeds: &Seeds,
+    tenant: &Tenant,
+    fixture: Fixture,
+    now_ms: i64,
+) -> Result<Loaded, ScimError> {
+    let loaded = load(store, tenant, &fixture, now_ms).await?;
+    seeds.remember(&tenant.tenant_id, fixture);
+    Ok(loaded)
+}
+
+/// What a reset returns a tenant to.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum ResetTo {
+    /// No users, no groups.
+    #[default]
+    Empty,
+    /// The fixture it was last seeded with.
+    Seed,
+}
+
+impl std::str::FromStr for ResetTo {
+    type Err = ScimError;
+
+    fn from_str(s: &str) -> Result<Self, ScimError> {
+        match s {
+            "empty" => Ok(Self::Empty),
+            "seed" => Ok(Self::Seed),
+            other => Err(ScimError::invalid(format!(
+                "to must be empty or seed, not {other:?}."
+            ))),
+        }
+    }
+}
+
+/// Empties a tenant (its tokens stay), then loads its seed when asked to. A reset to a seed
+/// the tenant does not have is refused before anything is deleted.
+pub async fn reset(
+    store: &dyn Store,
+    seeds: &Seeds,
+    tenant: &Tenant,
+    to: ResetTo,
+    now_ms: i64,
+) -> Result<Loaded, ScimError> {
+    let seed = match to {
+        ResetTo::Empty => None,
+        ResetTo::Seed => Some(seeds.get(&tenant.tenant_id).ok_or_else(|| {
+            ScimError::invalid("This tenant has no seed: load one with POST .../seed or --seed.")
+        })?),
+    };
     store
         .clear_tenant(tenant)
         .await
-        .map_err(|e| store_error("Tenant", e))
+        .map_err(|e| store_error("Tenant", e))?;
+    match seed {
+        Some(fixture) => load(store, tenant, &fixture, now_ms).await,
+        None => Ok(Loaded::default()),
+    }
 }
 
 /// A tenant's state as a fixture (with ids, which a load ignores).

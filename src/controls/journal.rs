@@ -42,20 +42,25 @@ pub struct Filter {
     /// The path, or a prefix of it ending in `*` (`/Users*`).
     pub path: Option<String>,
     pub status: Option<u16>,
+    /// Only entries whose sequence number is greater: what came since an earlier read.
+    pub after: Option<u64>,
 }
 
 impl Filter {
-    fn matches(&self, e: &Entry) -> bool {
-        self.method
-            .as_ref()
-            .is_none_or(|m| m.eq_ignore_ascii_case(&e.method))
-            && self.status.is_none_or(|s| s == e.status)
+    /// Decided on the record, so that only the entries selected are rendered.
+    fn matches(&self, sequence: u64, r: &Record) -> bool {
+        self.after.is_none_or(|after| sequence > after)
+            && self
+                .method
+                .as_ref()
+                .is_none_or(|m| m.eq_ignore_ascii_case(r.method.as_str()))
+            && self.status.is_none_or(|s| s == r.status)
             && self
                 .path
                 .as_ref()
                 .is_none_or(|p| match p.strip_suffix('*') {
-                    Some(prefix) => e.path.starts_with(prefix),
-                    None => *p == e.path,
+                    Some(prefix) => r.path.starts_with(prefix),
+                    None => *p == r.path,
                 })
     }
 }
@@ -136,16 +141,41 @@ impl Journal {
 
     /// The entries of a tenant that match, oldest first.
     pub fn entries(&self, tenant: &str, filter: &Filter) -> Vec<Entry> {
+        self.select(tenant, filter, usize::MAX, false)
+    }
+
+    /// The newest `limit` entries of a tenant that match, newest first.
+    pub fn newest(&self, tenant: &str, filter: &Filter, limit: usize) -> Vec<Entry> {
+        self.select(tenant, filter, limit, true)
+    }
+
+    fn select(
+        &self,
+        tenant: &str,
+        filter: &Filter,
+        limit: usize,
+        newest_first: bool,
+    ) -> Vec<Entry> {
         let tenants = self.tenants.lock().unwrap_or_else(|e| e.into_inner());
-        tenants
-            .get(tenant)
-            .map(|ring| {
-                ring.iter()
-                    .map(|(sequence, record)| record.entry(*sequence))
-                    .filter(|e| filter.matches(e))
-                    .collect()
-            })
-            .unwrap_or_default()
+        let Some(ring) = tenants.get(tenant) else {
+            return Vec::new();
+        };
+        let selected = |(sequence, record): &&(u64, Record)| filter.matches(*sequence, record);
+        let render = |(sequence, record): &(u64, Record)| record.entry(*sequence);
+        if newest_first {
+            ring.iter()
+                .rev()
+                .filter(selected)
+                .take(limit)
+                .map(render)
+                .collect()
+        } else {
+            ring.iter()
+                .filter(selected)
+                .take(limit)
+                .map(render)
+                .collect()
+        }
     }
 
     pub fn is_on(&self) -> bool {

@@ -247,6 +247,23 @@ async fn the_journal_shows_the_exact_requests_of_a_sync() {
         .await
         .body;
     assert_eq!(under.as_array().unwrap().len(), 1);
+    // What came since an earlier read.
+    let since = |after: &Value| tenant_path(&app, &format!("/journal?after={after}"));
+    let newer = app
+        .admin(Method::GET, &since(&e[2]["sequence"]), None)
+        .await;
+    let newer: Vec<_> = newer
+        .body
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x["sequence"].clone())
+        .collect();
+    assert_eq!(newer, [e[3]["sequence"].clone(), e[4]["sequence"].clone()]);
+    let none = app
+        .admin(Method::GET, &since(&e[4]["sequence"]), None)
+        .await;
+    assert_eq!(none.body, json!([]));
     // Clearing.
     let r = app
         .admin(Method::DELETE, &tenant_path(&app, "/journal"), None)
