@@ -19,6 +19,9 @@ pub enum UserQuery {
     /// `groups.value eq "<group id>"`: the members of a group.
     Group(String),
     Id(String),
+    /// The `userName`s that start with a text, case-insensitively: the console's search (no
+    /// SCIM filter asks for it).
+    UserNamePrefix(String),
     IdAndManager {
         id: String,
         manager: String,
@@ -34,6 +37,8 @@ pub enum GroupQuery {
     /// `members.value eq "<user id>"` (or `members eq`): the groups of a user.
     Member(String),
     Id(String),
+    /// The `displayName`s that start with a text, case-insensitively: the console's search.
+    DisplayNamePrefix(String),
     /// The membership check `id eq "<group>" and members eq "<user>"`.
     IdAndMember {
         id: String,

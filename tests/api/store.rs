@@ -2,9 +2,12 @@
 
 use std::sync::Arc;
 
-use idc_scim::scim::query::UserQuery;
+use idc_scim::scim::group::GroupAttrs;
+use idc_scim::scim::query::{GroupQuery, UserQuery};
 use idc_scim::scim::user::UserAttrs;
-use idc_scim::store::{Constraint, ListArgs, Store, StoreError, Tenant, TokenInfo, UserRecord};
+use idc_scim::store::{
+    Constraint, ListArgs, Page, Store, StoreError, Tenant, TokenInfo, UserRecord,
+};
 use serde_json::json;
 
 use crate::helpers::{START_MS, add_tenant, test_store, user_body};
@@ -211,6 +214,70 @@ async fn lists_filter_page_and_count() {
             .total,
         Some(0)
     );
+}
+
+/// The console's search: a prefix of `userName` or `displayName`, in any case, whose `%`, `_`
+/// and `\\` are no wildcards.
+#[tokio::test]
+async fn names_are_searched_by_prefix_with_no_wildcards() {
+    let (store, t) = setup().await;
+    for name in [
+        "Ann@x.y", "anna@x.y", "a_b@x.y", "axb@x.y", "a%c@x.y", "a\\d@x.y", "bob@x.y",
+    ] {
+        store.create_user(&t, &attrs(name), START_MS).await.unwrap();
+    }
+    let names = |page: Page<UserRecord>| {
+        let mut names: Vec<_> = page.items.into_iter().map(|u| u.attrs.user_name).collect();
+        names.sort();
+        names
+    };
+    let search = |prefix: &str| UserQuery::UserNamePrefix(prefix.to_owned());
+    let found = store.list_users(&t, &search("ANN"), ALL).await.unwrap();
+    assert_eq!(found.total, Some(2));
+    assert_eq!(names(found), ["Ann@x.y", "anna@x.y"]);
+    for (prefix, only) in [("a_", "a_b@x.y"), ("a%", "a%c@x.y"), ("a\\", "a\\d@x.y")] {
+        let found = store.list_users(&t, &search(prefix), ALL).await.unwrap();
+        assert_eq!(names(found), [only], "{prefix}");
+    }
+    assert_eq!(
+        store.list_users(&t, &search("z"), ALL).await.unwrap().total,
+        Some(0)
+    );
+    let (other, _) = add_tenant(&store).await;
+    assert_eq!(
+        store
+            .list_users(&other, &search("a"), ALL)
+            .await
+            .unwrap()
+            .total,
+        Some(0)
+    );
+
+    for name in ["Engineering", "engines", "Sales", "e_x"] {
+        let group = GroupAttrs {
+            display_name: name.to_owned(),
+            external_id: None,
+        };
+        store.create_group(&t, &group, &[], START_MS).await.unwrap();
+    }
+    let groups = |prefix: &str| {
+        let query = GroupQuery::DisplayNamePrefix(prefix.to_owned());
+        let store = store.clone();
+        let t = t.clone();
+        async move {
+            let page = store.list_groups(&t, &query, ALL).await.unwrap();
+            let mut names: Vec<_> = page
+                .items
+                .into_iter()
+                .map(|g| g.attrs.display_name)
+                .collect();
+            names.sort();
+            names
+        }
+    };
+    assert_eq!(groups("ENGINE").await, ["Engineering", "engines"]);
+    assert_eq!(groups("e_").await, ["e_x"]);
+    assert!(groups("x").await.is_empty());
 }
 
 #[tokio::test]

@@ -140,6 +140,11 @@ fn user_source<'a, DB: Dialect>(
         UserQuery::Id(id) => {
             qb.push(" AND u.id = ").push_arg(id);
         }
+        UserQuery::UserNamePrefix(prefix) => {
+            qb.push(" AND u.user_name_lower LIKE ")
+                .push_arg(like_prefix(prefix))
+                .push(" ESCAPE '\\'");
+        }
         UserQuery::IdAndManager { id, manager } => {
             qb.push(" AND u.id = ")
                 .push_arg(id)
@@ -199,6 +204,11 @@ fn group_source<'a, DB: Dialect>(
         GroupQuery::Id(id) => {
             qb.push(" AND g.id = ").push_arg(id);
         }
+        GroupQuery::DisplayNamePrefix(prefix) => {
+            qb.push(" AND g.display_name_lower LIKE ")
+                .push_arg(like_prefix(prefix))
+                .push(" ESCAPE '\\'");
+        }
         GroupQuery::IdAndMember { id, member } => {
             qb.push(" AND g.id = ")
                 .push_arg(id)
@@ -208,6 +218,20 @@ fn group_source<'a, DB: Dialect>(
                 .push(")");
         }
     }
+}
+
+/// The `LIKE` pattern of the lowercase values that start with `prefix`: its wildcards and the
+/// escape character (a backslash) match themselves.
+fn like_prefix(prefix: &str) -> String {
+    let mut pattern = String::with_capacity(prefix.len() + 1);
+    for c in prefix.to_lowercase().chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            pattern.push('\\');
+        }
+        pattern.push(c);
+    }
+    pattern.push('%');
+    pattern
 }
 
 pub fn tenant_from_row<DB: Dialect>(row: &DB::Row) -> Result<Tenant> {
