@@ -10,7 +10,7 @@
 //! middleware, web                       request context, authentication, controls, journal;
 //!                                       templates, assets, HTML pages and CSRF of the HTML rooms
 //! state, http_error, extract            request state; error bodies; shared extractors
-//! auth, tenants, controls               domain services over the store
+//! auth, tenants, controls, directory    domain services over the store
 //! store                                 persistence
 //! scim, clock                           pure protocol and time
 //! ```
@@ -22,6 +22,7 @@ pub mod aws;
 pub mod clock;
 pub mod config;
 pub mod controls;
+pub mod directory;
 pub mod extract;
 pub mod http_error;
 pub mod middleware;

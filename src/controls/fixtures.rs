@@ -13,6 +13,7 @@ use std::sync::Mutex;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
+use crate::directory;
 use crate::scim::ScimError;
 use crate::scim::group::GroupAttrs;
 use crate::scim::query::{GroupQuery, UserQuery};
@@ -138,7 +139,15 @@ pub async fn load(
         for name in members {
             let id = match ids.get(&name.to_lowercase()) {
                 Some(id) => id.clone(),
-                None => existing_user(store, tenant, name).await?,
+                None => match directory::user_named(store, tenant, name).await {
+                    Ok(user) => user.id,
+                    Err(ScimError::NotFound(_)) => {
+                        return Err(ScimError::invalid(format!(
+                            "Member \"{name}\" is not a user."
+                        )));
+                    }
+                    Err(other) => return Err(other),
+                },
             };
             member_ids.push(id);
         }
@@ -152,27 +161,6 @@ pub async fn load(
         loaded.memberships += member_ids.len();
     }
     Ok(loaded)
-}
-
-async fn existing_user(
-    store: &dyn Store,
-    tenant: &Tenant,
-    name: &str,
-) -> Result<String, ScimError> {
-    let args = ListArgs {
-        limit: 1,
-        after: None,
-        with_total: false,
-    };
-    let page = store
-        .list_users(tenant, &UserQuery::UserName(name.to_owned()), args)
-        .await
-        .map_err(|e| store_error("User", e))?;
-    page.items
-        .into_iter()
-        .next()
-        .map(|u| u.id)
-        .ok_or_else(|| ScimError::invalid(format!("Member \"{name}\" is not a user.")))
 }
 
 /// Whether a tenant holds no user and no group.

@@ -20,8 +20,9 @@ use crate::scim::schema::LIST_RESPONSE_URN;
 use crate::scim::search::SearchParams;
 use crate::scim::{Profile, ScimError};
 use crate::state::SharedState;
-use crate::store::{Constraint, ListArgs, Page, StoreError};
+use crate::store::{ListArgs, Page};
 
+pub use crate::directory::store_error;
 pub use crate::extract::ScimJson;
 
 /// The SCIM endpoint at `/{tenant}/scim/v2` and its alias `/scim/v2` for the default tenant,
@@ -231,36 +232,6 @@ pub mod cursor {
     pub fn decode(cursor: &str) -> Result<String, ScimError> {
         crate::store::keyset::decode(cursor)
             .ok_or_else(|| ScimError::invalid("cursor is not valid."))
-    }
-}
-
-/// A store failure as a SCIM error; `not_found` says which resource was missing. Database
-/// errors are logged here, inside the request span, and never sent.
-pub fn store_error(e: StoreError, not_found: fn() -> ScimError) -> ScimError {
-    match e {
-        StoreError::NotFound => not_found(),
-        StoreError::MemberNotFound => ScimError::member_not_found(),
-        StoreError::Conflict(Constraint::UserName | Constraint::Email) => ScimError::user_exists(),
-        StoreError::Conflict(Constraint::GroupDisplayName) => ScimError::group_exists(),
-        StoreError::Conflict(
-            Constraint::TenantId
-            | Constraint::DefaultTenant
-            | Constraint::TokenId
-            | Constraint::TokenHash
-            | Constraint::UserId
-            | Constraint::GroupId
-            | Constraint::Membership
-            | Constraint::MembershipId,
-        )
-        | StoreError::LimitReached => {
-            tracing::error!(error = ?e, "unexpected store answer to a SCIM request");
-            ScimError::Internal
-        }
-        StoreError::Contended => ScimError::Throttled,
-        StoreError::Database(_) => {
-            tracing::error!(error = ?e, "store failure");
-            ScimError::Internal
-        }
     }
 }
 

@@ -1,0 +1,58 @@
+//! A tenant's users and groups as the rooms that write them see them: store failures as the
+//! SCIM errors AWS answers with (the SCIM endpoint and the console report them alike), and the
+//! look-ups a person makes by name.
+
+use crate::scim::ScimError;
+use crate::scim::query::UserQuery;
+use crate::store::{Constraint, ListArgs, Store, StoreError, Tenant, UserRecord};
+
+/// A store failure as a SCIM error; `not_found` says which resource was missing. Database
+/// errors are logged here, inside the request span, and never sent.
+pub fn store_error(e: StoreError, not_found: fn() -> ScimError) -> ScimError {
+    match e {
+        StoreError::NotFound => not_found(),
+        StoreError::MemberNotFound => ScimError::member_not_found(),
+        StoreError::Conflict(Constraint::UserName | Constraint::Email) => ScimError::user_exists(),
+        StoreError::Conflict(Constraint::GroupDisplayName) => ScimError::group_exists(),
+        StoreError::Conflict(
+            Constraint::TenantId
+            | Constraint::DefaultTenant
+            | Constraint::TokenId
+            | Constraint::TokenHash
+            | Constraint::UserId
+            | Constraint::GroupId
+            | Constraint::Membership
+            | Constraint::MembershipId,
+        )
+        | StoreError::LimitReached => {
+            tracing::error!(error = ?e, "unexpected store answer to a SCIM request");
+            ScimError::Internal
+        }
+        StoreError::Contended => ScimError::Throttled,
+        StoreError::Database(_) => {
+            tracing::error!(error = ?e, "store failure");
+            ScimError::Internal
+        }
+    }
+}
+
+/// The user with this `userName` (case-insensitively).
+pub async fn user_named(
+    store: &dyn Store,
+    tenant: &Tenant,
+    user_name: &str,
+) -> Result<UserRecord, ScimError> {
+    let one = ListArgs {
+        limit: 1,
+        after: None,
+        with_total: false,
+    };
+    let page = store
+        .list_users(tenant, &UserQuery::UserName(user_name.to_owned()), one)
+        .await
+        .map_err(|e| store_error(e, ScimError::user_not_found))?;
+    page.items
+        .into_iter()
+        .next()
+        .ok_or_else(|| ScimError::NotFound(format!("No user has the userName \"{user_name}\".")))
+}
