@@ -13,6 +13,7 @@ use axum::http::{HeaderValue, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
+use crate::scim::ScimError;
 use crate::state::RequestContext;
 
 const HTML_UTF8: &str = "text/html; charset=utf-8";
@@ -126,6 +127,22 @@ impl ErrorPage {
     /// A failure of ours; its cause is logged where it happened, never shown.
     pub fn internal() -> Self {
         Self::for_status(StatusCode::INTERNAL_SERVER_ERROR)
+    }
+}
+
+/// The page of an error of the domain services: its status, with the detail a person can act
+/// on (a 5xx keeps its cause to the log).
+impl From<ScimError> for ErrorPage {
+    fn from(error: ScimError) -> Self {
+        let (status, detail) = error.status_and_detail();
+        let page = Self::for_status(status);
+        if status.is_server_error() || status == StatusCode::TOO_MANY_REQUESTS {
+            return page;
+        }
+        Self {
+            message: detail.to_owned(),
+            ..page
+        }
     }
 }
 
