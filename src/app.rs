@@ -9,7 +9,7 @@ use tokio::net::TcpListener;
 
 use crate::http_error::{not_found, unsupported_operation};
 use crate::state::SharedState;
-use crate::{admin, aws, middleware, routes, web};
+use crate::{admin, aws, console, middleware, routes, web};
 
 /// The whole HTTP application.
 pub fn build_router(state: SharedState) -> Router {
@@ -23,6 +23,7 @@ pub fn build_router(state: SharedState) -> Router {
         )
         .merge(scim)
         .merge(admin)
+        .merge(console::router(&state))
         .merge(web::assets::router())
         .fallback(not_found);
     let app = middleware::standard(app, &state).with_state(state);

@@ -8,6 +8,7 @@
 use std::fmt;
 
 use base64::Engine;
+use hmac::{Hmac, Mac};
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
@@ -34,6 +35,14 @@ impl TokenHash {
     /// Constant-time comparison.
     pub fn matches(&self, other: &Self) -> bool {
         self.0.ct_eq(&other.0).into()
+    }
+
+    /// A key for one purpose, derived from the credential this hashes (HMAC-SHA256 of the
+    /// purpose under the hash): it changes when the credential does, and tells nothing of it.
+    pub fn derive_key(&self, purpose: &str) -> [u8; 32] {
+        let mut mac = Hmac::<Sha256>::new_from_slice(&self.0).expect("HMAC takes keys of any size");
+        mac.update(purpose.as_bytes());
+        mac.finalize().into_bytes().into()
     }
 }
 

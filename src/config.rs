@@ -145,7 +145,8 @@ pub struct ServeArgs {
     #[arg(long, env = "IDC_SCIM_TOKEN", hide_env_values = true)]
     pub token: Option<Secret>,
 
-    /// The credential of the admin API (`/admin/...`); without it the admin API is off.
+    /// The credential of the admin API (`/admin/...`) and of the console (`/console`); without
+    /// it both are off.
     #[arg(long, env = "IDC_SCIM_ADMIN_TOKEN", hide_env_values = true)]
     pub admin_token: Option<Secret>,
 

@@ -1,12 +1,12 @@
 //! idc-scim: a SCIM 2.0 service provider that behaves like the SCIM endpoint of AWS IAM
 //! Identity Center, with the AWS Identity Store API on the same store.
 //!
-//! Data flows one way: a room (`routes` for SCIM, `aws`, `admin`) → `scim` (parse, validate,
+//! Data flows one way: a room (`routes` for SCIM, `aws`, `admin`, `console`) → `scim` (parse, validate,
 //! patch) → `store` (SQL). Imports run one way too, each floor using only those below it:
 //!
 //! ```text
 //! app                                   build_router, serve (imported by main only)
-//! routes, aws, admin                    the rooms
+//! routes, aws, admin, console           the rooms
 //! middleware, web                       request context, authentication, controls, journal;
 //!                                       templates, assets, HTML pages and CSRF of the HTML rooms
 //! state, http_error, extract            request state; error bodies; shared extractors
@@ -21,6 +21,7 @@ pub mod auth;
 pub mod aws;
 pub mod clock;
 pub mod config;
+pub mod console;
 pub mod controls;
 pub mod directory;
 pub mod extract;

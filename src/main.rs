@@ -96,7 +96,8 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     );
     if args.admin_token.is_some() {
         banner.push_str(&format!(
-            "  Admin API:         http://{addr}/admin/tenants\n"
+            "  Admin API:         http://{addr}/admin/tenants\n\
+             \x20 Console:           http://{addr}/console (sign in with the admin credential)\n"
         ));
     }
     if args.profile == Profile::Rfc {

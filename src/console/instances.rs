@@ -1,0 +1,278 @@
+//! Instances and their Settings page: the list (create, delete), and for one instance its ids
+//! and SCIM endpoint, automatic provisioning on or off, and its access tokens (generate, with
+//! the secret shown once; delete), laid out as AWS's console lays out Settings → Identity
+//! source → Automatic provisioning.
+
+use askama::Template;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::Response;
+use axum::routing::{get, post};
+use axum::{Form, Router};
+use serde::Deserialize;
+
+use super::{Console, Frame, done, given, instance_path};
+use crate::auth::MAX_TOKENS;
+use crate::extract::Path;
+use crate::scim::ScimError;
+use crate::state::SharedState;
+use crate::tenants::{self, NewToken, TenantView, TokenView};
+use crate::web::{ErrorPage, Html, html};
+
+pub fn routes() -> Router<SharedState> {
+    Router::new()
+        .route("/console/instances", get(list).post(create))
+        .route("/console/instances/{tenant}", get(settings))
+        .route(
+            "/console/instances/{tenant}/delete",
+            get(confirm_delete).post(delete),
+        )
+        .route(
+            "/console/instances/{tenant}/provisioning",
+            post(provisioning),
+        )
+        .route("/console/instances/{tenant}/tokens", post(generate_token))
+        .route(
+            "/console/instances/{tenant}/tokens/{token}/delete",
+            get(confirm_delete_token).post(delete_token),
+        )
+}
+
+/// An instance as its pages show it: what the administration lists, and its URLs in full.
+pub struct Instance {
+    pub view: TenantView,
+    /// The SCIM endpoint as an identity provider is given it.
+    pub scim_endpoint: String,
+}
+
+impl Instance {
+    fn new(view: TenantView, console: &Console) -> Self {
+        Self {
+            scim_endpoint: format!("{}{}", console.origin, view.scim_path),
+            view,
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "console/instances.html")]
+struct InstancesPage {
+    frame: Frame,
+    instances: Vec<Instance>,
+    /// What the create form holds.
+    tenant_id: String,
+    error: Option<String>,
+}
+
+async fn instances_page(
+    state: &SharedState,
+    console: &Console,
+    tenant_id: String,
+    error: Option<ScimError>,
+) -> Result<Response, ErrorPage> {
+    let instances = tenants::list_tenants(state.store.as_ref())
+        .await?
+        .into_iter()
+        .map(|view| Instance::new(view, console))
+        .collect();
+    let status = error
+        .as_ref()
+        .map_or(StatusCode::OK, |e| e.status_and_detail().0);
+    let page = InstancesPage {
+        frame: console.frame("instances", None),
+        instances,
+        tenant_id,
+        error: error.map(|e| e.status_and_detail().1.to_owned()),
+    };
+    Ok(html(status, &page))
+}
+
+async fn list(State(state): State<SharedState>, console: Console) -> Result<Response, ErrorPage> {
+    instances_page(&state, &console, String::new(), None).await
+}
+
+#[derive(Deserialize)]
+struct CreateForm {
+    #[serde(default)]
+    tenant_id: String,
+}
+
+async fn create(
+    State(state): State<SharedState>,
+    console: Console,
+    Form(form): Form<CreateForm>,
+) -> Result<Response, ErrorPage> {
+    let created = tenants::create_tenant(
+        state.store.as_ref(),
+        given(&form.tenant_id),
+        state.clock.now_ms(),
+    )
+    .await;
+    match created {
+        Ok(view) => Ok(done(
+            &instance_path(&view.tenant_id, ""),
+            "instance-created",
+        )),
+        Err(error) => instances_page(&state, &console, form.tenant_id, Some(error)).await,
+    }
+}
+
+#[derive(Template)]
+#[template(path = "console/settings.html")]
+struct SettingsPage {
+    frame: Frame,
+    instance: Instance,
+    tokens: Vec<TokenView>,
+    max_tokens: usize,
+    /// A token just generated, whose secret this page shows once.
+    new_token: Option<NewToken>,
+    error: Option<String>,
+}
+
+impl SettingsPage {
+    fn at_limit(&self) -> bool {
+        self.tokens.len() >= self.max_tokens
+    }
+}
+
+async fn settings_page(
+    state: &SharedState,
+    console: &Console,
+    tenant_id: &str,
+    outcome: Result<Option<NewToken>, ScimError>,
+) -> Result<Response, ErrorPage> {
+    let store = state.store.as_ref();
+    let view = tenants::get_tenant(store, tenant_id).await?;
+    let tokens = tenants::list_tokens(store, tenant_id, state.clock.now_ms()).await?;
+    let (status, new_token, error) = match outcome {
+        Ok(None) => (StatusCode::OK, None, None),
+        Ok(Some(token)) => (StatusCode::CREATED, Some(token), None),
+        Err(e) => {
+            let (status, detail) = e.status_and_detail();
+            (status, None, Some(detail.to_owned()))
+        }
+    };
+    let page = SettingsPage {
+        frame: console.frame("settings", Some(tenant_id)),
+        instance: Instance::new(view, console),
+        tokens,
+        max_tokens: MAX_TOKENS,
+        new_token,
+        error,
+    };
+    Ok(html(status, &page))
+}
+
+async fn settings(
+    State(state): State<SharedState>,
+    console: Console,
+    Path(tenant_id): Path<String>,
+) -> Result<Response, ErrorPage> {
+    settings_page(&state, &console, &tenant_id, Ok(None)).await
+}
+
+#[derive(Deserialize)]
+struct ProvisioningForm {
+    enabled: bool,
+}
+
+async fn provisioning(
+    State(state): State<SharedState>,
+    Path(tenant_id): Path<String>,
+    Form(form): Form<ProvisioningForm>,
+) -> Result<Response, ErrorPage> {
+    tenants::set_provisioning(state.store.as_ref(), &tenant_id, form.enabled).await?;
+    let notice = if form.enabled {
+        "provisioning-enabled"
+    } else {
+        "provisioning-disabled"
+    };
+    Ok(done(&instance_path(&tenant_id, ""), notice))
+}
+
+/// Generates a token and shows its secret, this once; at the limit, says so.
+async fn generate_token(
+    State(state): State<SharedState>,
+    console: Console,
+    Path(tenant_id): Path<String>,
+) -> Result<Response, ErrorPage> {
+    match tenants::create_token(state.store.as_ref(), &tenant_id, state.clock.now_ms()).await {
+        Err(e @ ScimError::NotFound(_)) => Err(e.into()),
+        created => settings_page(&state, &console, &tenant_id, created.map(Some)).await,
+    }
+}
+
+#[derive(Template)]
+#[template(path = "console/confirm.html")]
+pub struct ConfirmPage {
+    pub frame: Frame,
+    pub title: String,
+    pub message: String,
+    /// Where the form posts.
+    pub action: String,
+    pub button: &'static str,
+    /// Where "Cancel" leads.
+    pub back: String,
+}
+
+async fn confirm_delete(
+    State(state): State<SharedState>,
+    console: Console,
+    Path(tenant_id): Path<String>,
+) -> Result<Html<ConfirmPage>, ErrorPage> {
+    let view = tenants::get_tenant(state.store.as_ref(), &tenant_id).await?;
+    if view.is_default {
+        return Err(ScimError::invalid("The default tenant cannot be deleted.").into());
+    }
+    Ok(Html(ConfirmPage {
+        frame: console.frame("settings", Some(&tenant_id)),
+        title: format!("Delete instance {tenant_id}?"),
+        message: format!(
+            "Its SCIM endpoint, access tokens, users, groups and memberships (identity store {}) \
+             are deleted for good.",
+            view.identity_store_id
+        ),
+        action: instance_path(&tenant_id, "/delete"),
+        button: "Delete instance",
+        back: instance_path(&tenant_id, ""),
+    }))
+}
+
+async fn delete(
+    State(state): State<SharedState>,
+    Path(tenant_id): Path<String>,
+) -> Result<Response, ErrorPage> {
+    tenants::delete_tenant(state.store.as_ref(), &tenant_id).await?;
+    Ok(done("/console/instances", "instance-deleted"))
+}
+
+async fn confirm_delete_token(
+    State(state): State<SharedState>,
+    console: Console,
+    Path((tenant_id, token_id)): Path<(String, String)>,
+) -> Result<Html<ConfirmPage>, ErrorPage> {
+    let tokens =
+        tenants::list_tokens(state.store.as_ref(), &tenant_id, state.clock.now_ms()).await?;
+    if !tokens.iter().any(|t| t.token_id == token_id) {
+        return Err(ScimError::NotFound("Token not found.".to_owned()).into());
+    }
+    Ok(Html(ConfirmPage {
+        frame: console.frame("settings", Some(&tenant_id)),
+        title: "Delete access token?".to_owned(),
+        message: format!(
+            "Token {token_id} stops working at once: an identity provider that still uses it \
+             gets 401 from the SCIM endpoint."
+        ),
+        action: instance_path(&tenant_id, &format!("/tokens/{token_id}/delete")),
+        button: "Delete token",
+        back: instance_path(&tenant_id, ""),
+    }))
+}
+
+async fn delete_token(
+    State(state): State<SharedState>,
+    Path((tenant_id, token_id)): Path<(String, String)>,
+) -> Result<Response, ErrorPage> {
+    tenants::delete_token(state.store.as_ref(), &tenant_id, &token_id).await?;
+    Ok(done(&instance_path(&tenant_id, ""), "token-deleted"))
+}

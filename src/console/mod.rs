@@ -1,0 +1,241 @@
+//! The console at `/console`: IAM Identity Center's pages for the people who run idc-scim.
+//! Instances with their ids and SCIM endpoints; Settings → automatic provisioning and its
+//! access tokens; users and groups, written through the SCIM rules; the request journal, live,
+//! with the fault rules and seed, reset and export. Server-rendered HTML (askama templates under
+//! `templates/console`), forms that work without JavaScript, and the shared script for copy
+//! buttons and the live journal.
+//!
+//! A room like the admin API, it calls the same domain services (`tenants`, `controls`, the
+//! store, `scim` for validation) and exists only with an admin credential, which is also how
+//! one signs in (`session`). Every page is behind `web::pages`: CSRF-checked forms, HTML error
+//! pages and the headers of a page.
+
+mod groups;
+mod instances;
+mod journal;
+mod session;
+mod users;
+
+use axum::Router;
+use axum::extract::FromRequestParts;
+use axum::http::StatusCode;
+use axum::http::header::HOST;
+use axum::http::request::Parts;
+use axum::middleware::from_fn_with_state;
+use axum::response::Response;
+use axum::routing::{any, get, post};
+
+use crate::state::SharedState;
+use crate::store::Page;
+use crate::web::{self, CsrfToken, ErrorPage, see_other};
+
+pub use session::SessionKey;
+
+/// The console's routes with their middleware; none without an admin credential.
+pub fn router(state: &SharedState) -> Router<SharedState> {
+    if state.admin_token.is_none() {
+        return Router::new();
+    }
+    let pages = instances::routes()
+        .merge(users::routes())
+        .merge(groups::routes())
+        .merge(journal::routes())
+        .route("/console", get(|| async { see_other(session::HOME) }))
+        .route("/console/sign-out", post(session::sign_out))
+        .route(
+            "/console/{*rest}",
+            any(|| async { ErrorPage::for_status(StatusCode::NOT_FOUND) }),
+        )
+        .route_layer(from_fn_with_state(state.clone(), session::require));
+    let sign_in = Router::new().route(
+        "/console/sign-in",
+        get(session::sign_in_page).post(session::sign_in),
+    );
+    web::pages(pages.merge(sign_in))
+}
+
+/// What every console page's handler needs to render its frame: the browser's CSRF token, the
+/// notice of what was just done (`?done=`), and the address the browser reached us at.
+pub struct Console {
+    csrf: CsrfToken,
+    notice: Option<&'static str>,
+    /// `http://host:port`, as the browser wrote it: the start of the URLs a page shows.
+    origin: String,
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Console {
+    type Rejection = ErrorPage;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ErrorPage> {
+        let csrf = CsrfToken::from_request_parts(parts, state).await?;
+        let query = parts.uri.query().unwrap_or("");
+        let notice = form_urlencoded::parse(query.as_bytes())
+            .find(|(key, _)| key == "done")
+            .and_then(|(_, done)| notice(&done));
+        let header = |name| parts.headers.get(name).and_then(|v| v.to_str().ok());
+        let host = header(HOST.as_str()).unwrap_or("localhost");
+        let proto = header("x-forwarded-proto").unwrap_or("http");
+        Ok(Self {
+            csrf,
+            notice,
+            origin: format!("{proto}://{host}"),
+        })
+    }
+}
+
+impl Console {
+    /// The frame of a page in `section`, of an instance's when `instance` is given.
+    fn frame(&self, section: &'static str, instance: Option<&str>) -> Frame {
+        Frame {
+            csrf: self.csrf.clone(),
+            instance: instance.map(str::to_owned),
+            section,
+            notice: self.notice,
+        }
+    }
+}
+
+/// What `console/base.html` shows around a page.
+pub struct Frame {
+    pub csrf: CsrfToken,
+    /// The tenant id of the instance whose page this is.
+    pub instance: Option<String>,
+    /// Which link of the navigation is the current page.
+    pub section: &'static str,
+    pub notice: Option<&'static str>,
+}
+
+/// The pages of an instance: section, label, path below `/console/instances/{t}`.
+const SECTIONS: [(&str, &str, &str); 4] = [
+    ("settings", "Settings", ""),
+    ("users", "Users", "/users"),
+    ("groups", "Groups", "/groups"),
+    ("journal", "Journal and controls", "/journal"),
+];
+
+/// A link of an instance's side navigation.
+pub struct NavLink {
+    pub label: &'static str,
+    pub href: String,
+    pub current: bool,
+}
+
+impl Frame {
+    /// The side navigation of an instance's page.
+    pub fn links(&self) -> Vec<NavLink> {
+        let Some(t) = &self.instance else {
+            return Vec::new();
+        };
+        SECTIONS
+            .iter()
+            .map(|(section, label, path)| NavLink {
+                label,
+                href: instance_path(t, path),
+                current: *section == self.section,
+            })
+            .collect()
+    }
+}
+
+/// The notices of `?done=`, the message a page shows after a form succeeded. Only these
+/// texts are shown, so that a link cannot make a page say anything else.
+const NOTICES: [(&str, &str); 18] = [
+    ("instance-created", "The instance was created."),
+    ("instance-deleted", "The instance was deleted."),
+    ("provisioning-enabled", "Automatic provisioning is enabled."),
+    (
+        "provisioning-disabled",
+        "Automatic provisioning is disabled: the SCIM endpoint answers 401.",
+    ),
+    (
+        "token-deleted",
+        "The access token was deleted: it no longer works.",
+    ),
+    ("user-created", "The user was created."),
+    ("user-saved", "The user was saved."),
+    ("user-deleted", "The user was deleted."),
+    ("group-created", "The group was created."),
+    ("group-saved", "The group was saved."),
+    ("group-deleted", "The group was deleted."),
+    ("member-added", "The user was added to the group."),
+    ("member-removed", "The user was removed from the group."),
+    ("journal-cleared", "The journal was cleared."),
+    ("fault-added", "The fault rule was added."),
+    ("fault-deleted", "The fault rule was deleted."),
+    (
+        "seeded",
+        "The fixture was loaded and kept as the instance's seed.",
+    ),
+    ("reset", "The instance was reset."),
+];
+
+fn notice(key: &str) -> Option<&'static str> {
+    NOTICES
+        .iter()
+        .find(|(k, _)| *k == key)
+        .map(|(_, text)| *text)
+}
+
+/// A 303 to a page of the console with the notice of what was done.
+fn done(path: &str, notice: &str) -> Response {
+    debug_assert!(NOTICES.iter().any(|(k, _)| *k == notice), "{notice}");
+    let sep = if path.contains('?') { '&' } else { '?' };
+    see_other(&format!("{path}{sep}done={notice}"))
+}
+
+/// The path of an instance's page: `/console/instances/{t}{rest}`, the tenant id encoded.
+fn instance_path(tenant_id: &str, rest: &str) -> String {
+    let t: String = form_urlencoded::byte_serialize(tenant_id.as_bytes()).collect();
+    format!("/console/instances/{t}{rest}")
+}
+
+/// An optional form field: `None` when blank.
+fn given(field: &str) -> Option<&str> {
+    let field = field.trim();
+    (!field.is_empty()).then_some(field)
+}
+
+/// The rows of a page of a table.
+const PAGE_SIZE: u32 = 50;
+
+/// The paging of a table read through the store's keyset: how many rows match, and links to
+/// the first page (unless this is it) and the next one (when rows follow). Keyset pages
+/// cost the same at any depth, so a group of any size pages through its members.
+pub struct Paging {
+    pub total: i64,
+    pub first: Option<String>,
+    pub next: Option<String>,
+}
+
+impl Paging {
+    /// The paging of `page`, a page of the table at `base` with these query parameters (blank
+    /// ones left out), which started after another page when `not_first`.
+    fn of<'p, T>(
+        page: &'p Page<T>,
+        base: &str,
+        params: &[(&str, &str)],
+        not_first: bool,
+        key: impl Fn(&'p T) -> &'p str,
+    ) -> Self {
+        let link = |after: Option<&str>| {
+            let mut query = form_urlencoded::Serializer::new(String::new());
+            for (name, value) in params.iter().filter(|(_, v)| !v.trim().is_empty()) {
+                query.append_pair(name, value);
+            }
+            if let Some(after) = after {
+                query.append_pair("after", after);
+            }
+            let query = query.finish();
+            if query.is_empty() {
+                base.to_owned()
+            } else {
+                format!("{base}?{query}")
+            }
+        };
+        Self {
+            total: page.total.unwrap_or(page.items.len() as i64),
+            first: not_first.then(|| link(None)),
+            next: page.next_after(key).map(|after| link(Some(after))),
+        }
+    }
+}
