@@ -24,13 +24,18 @@ use self::query::{
 };
 use super::{
     GroupEdit, GroupRecord, LAST_USED_RESOLUTION_MS, ListArgs, Membership, MembershipQuery, Page,
-    Result, Store, StoreError, Tenant, TenantInfo, TokenInfo, UserEdit, UserRecord, all_pages,
+    Result, Store, StoreError, Tenant, TenantInfo, TokenInfo, UserEdit, UserRecord,
 };
 use crate::scim::group::{GroupAttrs, MemberChanges};
 use crate::scim::query::{GroupQuery, UserQuery};
 use crate::scim::user::UserAttrs;
 
 /// The store on a database of backend `DB`.
+///
+/// Concurrent writes of one resource are ordered, never refused: a read-modify-write locks
+/// the row it reads until it has written (`Dialect::LOCK_ROWS`), and membership changes are
+/// statements that commute. On SQLite every write goes through one connection, so that
+/// writes queue in this process, in order, instead of sleeping in SQLite's busy handler.
 pub struct SqlStore<DB: Database> {
     /// For statements that only read.
     reads: Pool<DB>,
@@ -44,11 +49,14 @@ pub type PgStore = SqlStore<Postgres>;
 /// SQLite, the embedded default.
 pub type SqliteStore = SqlStore<Sqlite>;
 
+/// How long a request waits for a connection before it is answered as contended.
+const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(10);
+
 impl SqlStore<Postgres> {
     pub async fn connect(url: &str) -> anyhow::Result<Self> {
         let pool = PgPoolOptions::new()
             .max_connections(16)
-            .acquire_timeout(Duration::from_secs(10))
+            .acquire_timeout(ACQUIRE_TIMEOUT)
             .connect(url)
             .await?;
         sqlx::migrate!("migrations/postgres").run(&pool).await?;
@@ -60,35 +68,51 @@ impl SqlStore<Postgres> {
 }
 
 impl SqlStore<Sqlite> {
+    /// Opens a database file with one writer connection and up to `READERS` readers; a
+    /// database in memory (a database of its own for each connection) with one connection
+    /// for both.
     pub async fn connect(url: &str) -> anyhow::Result<Self> {
+        const READERS: u32 = 8;
         let options = SqliteConnectOptions::from_str(url)?
             .create_if_missing(true)
+            // In WAL mode with synchronous=NORMAL a commit is in the log (in the operating
+            // system's cache) when it is acknowledged: it survives the process, if not the
+            // machine.
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Normal)
-            .busy_timeout(Duration::from_secs(10))
+            // Only another process can hold the write lock: wait for it as long as for a
+            // connection of the pool.
+            .busy_timeout(ACQUIRE_TIMEOUT)
             .foreign_keys(true)
             // Readers that never pause keep the log from restarting; this bounds what a
             // checkpoint leaves of it on disk.
             .pragma("journal_size_limit", "67108864");
-        // Every connection to `:memory:` is a database of its own: keep exactly one.
+        let one = || {
+            SqlitePoolOptions::new()
+                .max_connections(1)
+                .min_connections(1)
+                .acquire_timeout(ACQUIRE_TIMEOUT)
+                .idle_timeout(None)
+                .max_lifetime(None)
+        };
+        let writes = one().connect_with(options.clone()).await?;
+        sqlx::migrate!("migrations/sqlite").run(&writes).await?;
         let in_memory = url.contains(":memory:") || url.contains("mode=memory");
-        let pool = SqlitePoolOptions::new()
-            .max_connections(if in_memory { 1 } else { 8 })
-            .min_connections(if in_memory { 1 } else { 0 })
-            .idle_timeout(None)
-            .max_lifetime(None)
-            .connect_with(options)
-            .await?;
-        sqlx::migrate!("migrations/sqlite").run(&pool).await?;
-        Ok(Self {
-            reads: pool.clone(),
-            writes: pool,
-        })
+        let reads = if in_memory {
+            writes.clone()
+        } else {
+            SqlitePoolOptions::new()
+                .max_connections(READERS)
+                .acquire_timeout(ACQUIRE_TIMEOUT)
+                .idle_timeout(None)
+                .max_lifetime(None)
+                // A write on a reader would contend for the lock the writer holds.
+                .connect_with(options.pragma("query_only", "ON"))
+                .await?
+        };
+        Ok(Self { reads, writes })
     }
 }
-
-/// How often a read-modify-write reads again when another write came first.
-const EDIT_ATTEMPTS: usize = 8;
 
 impl<DB: Dialect> SqlStore<DB> {
     /// `sqlx::query` on this store's backend.
@@ -412,42 +436,41 @@ impl<DB: Dialect> Store for SqlStore<DB> {
         now_ms: i64,
         edit: &mut UserEdit<'_>,
     ) -> Result<Option<UserRecord>> {
-        for _ in 0..EDIT_ATTEMPTS {
-            let current = self.get_user(tenant, id).await?;
-            let Some(attrs) = edit(&current) else {
-                return Ok(None);
-            };
-            let mut conn = self.writes.acquire().await?;
-            let row = Self::query(
-                "UPDATE users SET user_name = $1, user_name_lower = $2, external_id = $3, \
-                 email_lower = $4, manager_id = $5, data = $6, version = version + 1, \
-                 modified_ms = $7 WHERE tenant_id = $8 AND id = $9 AND version = $10 \
-                 RETURNING version",
-            )
-            .arg(&attrs.user_name)
-            .arg(attrs.user_name_key())
-            .arg(&attrs.external_id)
-            .arg(attrs.email_key())
-            .arg(attrs.manager_id())
-            .arg(user_data(&attrs))
-            .arg(now_ms)
-            .arg(&tenant.tenant_id)
-            .arg(id)
-            .arg(current.version)
-            .fetch_optional_in(&mut *conn)
-            .await?;
-            // No row: another write came first (or the user is gone, which the next read
-            // tells).
-            if let Some(row) = row {
-                return Ok(Some(UserRecord {
-                    version: row.field("version")?,
-                    modified_ms: now_ms,
-                    attrs,
-                    ..current
-                }));
-            }
-        }
-        Err(StoreError::Contended)
+        let mut tx = self.begin_write().await?;
+        let sql = format!(
+            "SELECT {USER_COLUMNS} FROM users WHERE tenant_id = $1 AND id = $2{}",
+            DB::LOCK_ROWS
+        );
+        let query = Self::query(&sql).arg(&tenant.tenant_id).arg(id);
+        let current = get(&mut *tx, query, user_from_row::<DB>).await?;
+        let Some(attrs) = edit(&current) else {
+            return Ok(None);
+        };
+        let version = current.version + 1;
+        Self::query(
+            "UPDATE users SET user_name = $1, user_name_lower = $2, external_id = $3, \
+             email_lower = $4, manager_id = $5, data = $6, version = $7, modified_ms = $8 \
+             WHERE tenant_id = $9 AND id = $10",
+        )
+        .arg(&attrs.user_name)
+        .arg(attrs.user_name_key())
+        .arg(&attrs.external_id)
+        .arg(attrs.email_key())
+        .arg(attrs.manager_id())
+        .arg(user_data(&attrs))
+        .arg(version)
+        .arg(now_ms)
+        .arg(&tenant.tenant_id)
+        .arg(id)
+        .execute_in(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(Some(UserRecord {
+            version,
+            modified_ms: now_ms,
+            attrs,
+            ..current
+        }))
     }
 
     async fn delete_user(&self, tenant: &Tenant, id: &str) -> Result<()> {
@@ -536,55 +559,54 @@ impl<DB: Dialect> Store for SqlStore<DB> {
         with_members: bool,
         edit: &mut GroupEdit<'_>,
     ) -> Result<Option<GroupRecord>> {
-        for _ in 0..EDIT_ATTEMPTS {
-            let current = self.get_group(tenant, id).await?;
-            let members = if with_members {
-                let query = MembershipQuery::Group(id);
-                let all = all_pages(
-                    |after| async move {
-                        self.list_memberships(tenant, query, ListArgs::scan(after.as_deref()))
-                            .await
-                    },
-                    |m| m.key(query),
-                )
-                .await?;
-                Some(all.into_iter().map(|m| m.user_id).collect::<Vec<_>>())
-            } else {
-                None
-            };
-            let Some(update) = edit(&current, members.as_deref()) else {
-                return Ok(None);
-            };
-            let mut tx = self.begin_write().await?;
-            let row = Self::query(
-                "UPDATE groups SET display_name = $1, display_name_lower = $2, \
-                 external_id = $3, version = version + 1, modified_ms = $4 \
-                 WHERE tenant_id = $5 AND id = $6 AND version = $7 RETURNING version",
+        let mut tx = self.begin_write().await?;
+        let sql = format!(
+            "SELECT {GROUP_COLUMNS} FROM groups WHERE tenant_id = $1 AND id = $2{}",
+            DB::LOCK_ROWS
+        );
+        let query = Self::query(&sql).arg(&tenant.tenant_id).arg(id);
+        let current = get(&mut *tx, query, group_from_row::<DB>).await?;
+        // The group's lock keeps its members as they are read: every change of them locks
+        // the group first.
+        let members = if with_members {
+            let rows = Self::query(
+                "SELECT user_id FROM group_members WHERE tenant_id = $1 AND group_id = $2 \
+                 ORDER BY user_id",
             )
-            .arg(&update.attrs.display_name)
-            .arg(update.attrs.display_name_key())
-            .arg(&update.attrs.external_id)
-            .arg(now_ms)
             .arg(&tenant.tenant_id)
             .arg(id)
-            .arg(current.version)
-            .fetch_optional_in(&mut *tx)
+            .fetch_all_in(&mut *tx)
             .await?;
-            // No row: another write came first (or the group is gone, which the next read
-            // tells).
-            let Some(row) = row else {
-                continue;
-            };
-            Self::write_members(&mut *tx, tenant, id, &update.members).await?;
-            tx.commit().await?;
-            return Ok(Some(GroupRecord {
-                version: row.field("version")?,
-                modified_ms: now_ms,
-                attrs: update.attrs,
-                ..current
-            }));
-        }
-        Err(StoreError::Contended)
+            let ids = rows.iter().map(|row| row.field("user_id"));
+            Some(ids.collect::<Result<Vec<String>, _>>()?)
+        } else {
+            None
+        };
+        let Some(update) = edit(&current, members.as_deref()) else {
+            return Ok(None);
+        };
+        let version = current.version + 1;
+        Self::query(
+            "UPDATE groups SET display_name = $1, display_name_lower = $2, external_id = $3, \
+             version = $4, modified_ms = $5 WHERE tenant_id = $6 AND id = $7",
+        )
+        .arg(&update.attrs.display_name)
+        .arg(update.attrs.display_name_key())
+        .arg(&update.attrs.external_id)
+        .arg(version)
+        .arg(now_ms)
+        .arg(&tenant.tenant_id)
+        .arg(id)
+        .execute_in(&mut *tx)
+        .await?;
+        Self::write_members(&mut *tx, tenant, id, &update.members).await?;
+        tx.commit().await?;
+        Ok(Some(GroupRecord {
+            version,
+            modified_ms: now_ms,
+            attrs: update.attrs,
+            ..current
+        }))
     }
 
     async fn change_members(
@@ -725,25 +747,26 @@ impl<DB: Dialect> Store for SqlStore<DB> {
         now_ms: i64,
     ) -> Result<()> {
         let mut tx = self.begin_write().await?;
-        let row = Self::query(
-            "DELETE FROM group_members WHERE tenant_id = $1 AND membership_id = $2 \
-             RETURNING group_id",
-        )
-        .arg(&tenant.tenant_id)
-        .arg(membership_id)
-        .fetch_optional_in(&mut *tx)
-        .await?
-        .ok_or(StoreError::NotFound)?;
-        let group_id: String = row.field("group_id")?;
-        Self::query(
+        // The group first, as every change of members locks it.
+        let touched = Self::query(
             "UPDATE groups SET version = version + 1, modified_ms = $1 \
-             WHERE tenant_id = $2 AND id = $3",
+             WHERE tenant_id = $2 AND id = (SELECT group_id FROM group_members \
+             WHERE tenant_id = $2 AND membership_id = $3)",
         )
         .arg(now_ms)
         .arg(&tenant.tenant_id)
-        .arg(group_id)
+        .arg(membership_id)
         .execute_in(&mut *tx)
         .await?;
+        let deleted =
+            Self::query("DELETE FROM group_members WHERE tenant_id = $1 AND membership_id = $2")
+                .arg(&tenant.tenant_id)
+                .arg(membership_id)
+                .execute_in(&mut *tx)
+                .await?;
+        if touched == 0 || deleted == 0 {
+            return Err(StoreError::NotFound);
+        }
         tx.commit().await?;
         Ok(())
     }
