@@ -487,14 +487,19 @@ async fn concurrent_member_patches_lose_none() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_hundred_racing_member_patches_of_one_group_all_apply() {
-    let app = TestApp::new().await;
+    race_member_patches_of_one_group(&TestApp::new().await).await;
+}
+
+/// Races 100 one-member PATCHes of one group, twenty removals and eighty additions: each
+/// answers 204 and makes a version of its own, and the members are those the PATCHes leave.
+pub async fn race_member_patches_of_one_group(app: &TestApp) {
     let mut users = Vec::new();
     for i in 0..100 {
-        users.push(new_user(&app, &format!("r{i}@example.com")).await);
+        users.push(new_user(app, &format!("r{i}@example.com")).await);
     }
     let (leaving, joining) = users.split_at(20);
     let first: Vec<&str> = leaving.iter().map(String::as_str).collect();
-    let g = new_group(&app, "Race", &first).await;
+    let g = new_group(app, "Race", &first).await;
     // One member per PATCH: twenty leave, eighty join, all at once.
     let removals = leaving
         .iter()
@@ -508,12 +513,12 @@ async fn a_hundred_racing_member_patches_of_one_group_all_apply() {
     for r in &responses {
         assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.body);
     }
-    assert_eq!(member_count(&app, &g).await, joining.len());
+    assert_eq!(member_count(app, &g).await, joining.len());
     for u in leaving {
-        assert!(!is_member(&app, &g, u).await, "{u} left");
+        assert!(!is_member(app, &g, u).await, "{u} left");
     }
     for u in joining {
-        assert!(is_member(&app, &g, u).await, "{u} joined");
+        assert!(is_member(app, &g, u).await, "{u} joined");
     }
     let stored = app.state.store.get_group(&app.tenant, &g).await.unwrap();
     assert_eq!(stored.version, 101, "each PATCH made a version");

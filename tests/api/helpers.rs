@@ -34,6 +34,28 @@ pub async fn test_store() -> Arc<dyn Store> {
     }
 }
 
+/// A directory of its own for a test, removed when dropped.
+pub struct TempDir(pub std::path::PathBuf);
+
+impl TempDir {
+    pub fn new() -> Self {
+        let dir = std::env::temp_dir().join(format!("idc-scim-test-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&dir).unwrap();
+        Self(dir)
+    }
+
+    /// The URL of a SQLite database file in the directory.
+    pub fn sqlite_url(&self, name: &str) -> String {
+        format!("sqlite://{}", self.0.join(name).display())
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
 pub struct TestApp {
     pub router: Router,
     pub state: SharedState,

@@ -926,11 +926,16 @@ async fn concurrent_patches_of_one_user_lose_nothing() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_hundred_racing_patches_of_one_user_all_apply() {
-    let app = TestApp::new().await;
-    let id = new_user(&app, "race@example.com").await;
+    race_patches_of_one_user(&TestApp::new().await).await;
+}
+
+/// Races 100 PATCHes of one user, five for each of twenty attributes, then 100 of one
+/// attribute: each answers 200, makes a version of its own, and leaves its value or a later
+/// one.
+pub async fn race_patches_of_one_user(app: &TestApp) {
+    let id = new_user(app, "race@example.com").await;
     let path = format!("/Users/{id}");
     let mut version = 1;
-    // Five PATCHes for each of twenty attributes, then a hundred of one attribute.
     for paths in [&USER_STRING_PATHS[..], &["displayName"]] {
         let (changes, operations) = replacements(paths, 100);
         let responses = app.race_patches(&path, operations).await;
