@@ -5,6 +5,7 @@
 //! functions, and both migrations create the same tables and index names. Dynamic lists are
 //! built with `QueryBuilder` and bound parameters: a filter value never becomes SQL text.
 
+mod connections;
 mod dialect;
 mod query;
 
@@ -14,8 +15,9 @@ use std::time::Duration;
 use async_trait::async_trait;
 use sqlx::postgres::PgPoolOptions;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{Database, Pool, Postgres, QueryBuilder, Sqlite, Transaction};
+use sqlx::{ConnectOptions, Connection, Database, Postgres, QueryBuilder, Sqlite};
 
+use self::connections::{Conn, Connections};
 use self::dialect::{Bind, Dialect, Fields, Push, Run, Statement};
 use self::query::{
     GROUP_COLUMNS, MEMBERSHIP_COLUMNS, TENANT_COLUMNS, USER_COLUMNS, get, group_from_row, list,
@@ -38,9 +40,9 @@ use crate::scim::user::UserAttrs;
 /// writes queue in this process, in order, instead of sleeping in SQLite's busy handler.
 pub struct SqlStore<DB: Database> {
     /// For statements that only read.
-    reads: Pool<DB>,
+    reads: Connections<DB>,
     /// For statements and transactions that write.
-    writes: Pool<DB>,
+    writes: Connections<DB>,
 }
 
 /// PostgreSQL, for deployments; several instances may share one database.
@@ -61,8 +63,8 @@ impl SqlStore<Postgres> {
             .await?;
         sqlx::migrate!("migrations/postgres").run(&pool).await?;
         Ok(Self {
-            reads: pool.clone(),
-            writes: pool,
+            reads: Connections::Pool(pool.clone()),
+            writes: Connections::Pool(pool),
         })
     }
 }
@@ -81,34 +83,30 @@ impl SqlStore<Sqlite> {
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Normal)
             // Only another process can hold the write lock: wait for it as long as for a
-            // connection of the pool.
+            // connection.
             .busy_timeout(ACQUIRE_TIMEOUT)
             .foreign_keys(true)
             // Readers that never pause keep the log from restarting; this bounds what a
             // checkpoint leaves of it on disk.
             .pragma("journal_size_limit", "67108864");
-        let one = || {
-            SqlitePoolOptions::new()
-                .max_connections(1)
-                .min_connections(1)
-                .acquire_timeout(ACQUIRE_TIMEOUT)
-                .idle_timeout(None)
-                .max_lifetime(None)
-        };
-        let writes = one().connect_with(options.clone()).await?;
-        sqlx::migrate!("migrations/sqlite").run(&writes).await?;
+        let mut writer = options.connect().await?;
+        sqlx::migrate!("migrations/sqlite").run(&mut writer).await?;
+        let writes = Connections::one(writer);
         let in_memory = url.contains(":memory:") || url.contains("mode=memory");
         let reads = if in_memory {
-            writes.clone()
+            writes.share()
         } else {
-            SqlitePoolOptions::new()
+            let pool = SqlitePoolOptions::new()
                 .max_connections(READERS)
                 .acquire_timeout(ACQUIRE_TIMEOUT)
+                // A connection to a local file does not break: no round trip to test it.
+                .test_before_acquire(false)
                 .idle_timeout(None)
                 .max_lifetime(None)
                 // A write on a reader would contend for the lock the writer holds.
                 .connect_with(options.pragma("query_only", "ON"))
-                .await?
+                .await?;
+            Connections::Pool(pool)
         };
         Ok(Self { reads, writes })
     }
@@ -120,9 +118,14 @@ impl<DB: Dialect> SqlStore<DB> {
         sqlx::query(sql)
     }
 
-    /// A transaction for writes.
-    async fn begin_write(&self) -> Result<Transaction<'static, DB>> {
-        Ok(self.writes.begin_with(DB::BEGIN_WRITE).await?)
+    async fn read(&self) -> Result<Conn<'_, DB>> {
+        self.reads.acquire(ACQUIRE_TIMEOUT).await
+    }
+
+    /// The connection for statements that write; a transaction on it begins with
+    /// `Dialect::BEGIN_WRITE`.
+    async fn write(&self) -> Result<Conn<'_, DB>> {
+        self.writes.acquire(ACQUIRE_TIMEOUT).await
     }
 
     /// Adds and removes members; adding a member twice or removing a non-member changes
@@ -175,18 +178,19 @@ const MEMBERS_PER_STATEMENT: usize = 1000;
 #[async_trait]
 impl<DB: Dialect> Store for SqlStore<DB> {
     async fn ping(&self) -> Result<()> {
-        let mut conn = self.reads.acquire().await?;
+        let mut conn = self.read().await?;
         Self::query("SELECT 1").execute_in(&mut *conn).await?;
         Ok(())
     }
 
     async fn close(&self) {
+        // The writer last: closing the last connection checkpoints SQLite's log.
         self.reads.close().await;
         self.writes.close().await;
     }
 
     async fn ensure_default_tenant(&self, candidate: &Tenant, now_ms: i64) -> Result<Tenant> {
-        let mut conn = self.writes.acquire().await?;
+        let mut conn = self.write().await?;
         Self::query(
             "INSERT INTO tenants (tenant_id, identity_store_id, is_default, provisioning_enabled, \
              created_ms) VALUES ($1, $2, TRUE, TRUE, $3) ON CONFLICT DO NOTHING",
@@ -201,7 +205,7 @@ impl<DB: Dialect> Store for SqlStore<DB> {
     }
 
     async fn create_tenant(&self, tenant: &Tenant, now_ms: i64) -> Result<()> {
-        let mut conn = self.writes.acquire().await?;
+        let mut conn = self.write().await?;
         Self::query(
             "INSERT INTO tenants (tenant_id, identity_store_id, is_default, provisioning_enabled, \
              created_ms) VALUES ($1, $2, FALSE, $3, $4)",
@@ -216,21 +220,21 @@ impl<DB: Dialect> Store for SqlStore<DB> {
     }
 
     async fn get_tenant(&self, tenant_id: &str) -> Result<TenantInfo> {
-        let mut conn = self.reads.acquire().await?;
+        let mut conn = self.read().await?;
         let sql = format!("SELECT {TENANT_COLUMNS} FROM tenants WHERE tenant_id = $1");
         let query = Self::query(&sql).arg(tenant_id);
         get(&mut *conn, query, tenant_info_from_row::<DB>).await
     }
 
     async fn list_tenants(&self) -> Result<Vec<TenantInfo>> {
-        let mut conn = self.reads.acquire().await?;
+        let mut conn = self.read().await?;
         let sql = format!("SELECT {TENANT_COLUMNS} FROM tenants ORDER BY created_ms, tenant_id");
         let rows = Self::query(&sql).fetch_all_in(&mut *conn).await?;
         rows.iter().map(tenant_info_from_row::<DB>).collect()
     }
 
     async fn delete_tenant(&self, tenant_id: &str) -> Result<()> {
-        let mut conn = self.writes.acquire().await?;
+        let mut conn = self.write().await?;
         let deleted = Self::query("DELETE FROM tenants WHERE tenant_id = $1")
             .arg(tenant_id)
             .execute_in(&mut *conn)
@@ -242,7 +246,8 @@ impl<DB: Dialect> Store for SqlStore<DB> {
     }
 
     async fn clear_tenant(&self, tenant: &Tenant) -> Result<()> {
-        let mut tx = self.begin_write().await?;
+        let mut conn = self.write().await?;
+        let mut tx = conn.begin_with(DB::BEGIN_WRITE).await?;
         for sql in [
             "DELETE FROM groups WHERE tenant_id = $1",
             "DELETE FROM users WHERE tenant_id = $1",
@@ -257,7 +262,7 @@ impl<DB: Dialect> Store for SqlStore<DB> {
     }
 
     async fn set_provisioning(&self, tenant_id: &str, enabled: bool) -> Result<()> {
-        let mut conn = self.writes.acquire().await?;
+        let mut conn = self.write().await?;
         let updated =
             Self::query("UPDATE tenants SET provisioning_enabled = $1 WHERE tenant_id = $2")
                 .arg(enabled)
@@ -276,7 +281,7 @@ impl<DB: Dialect> Store for SqlStore<DB> {
         token_hash: &str,
         now_ms: i64,
     ) -> Result<Option<Tenant>> {
-        let mut conn = self.reads.acquire().await?;
+        let mut conn = self.read().await?;
         let row = Self::query(
             "SELECT t.tenant_id, t.identity_store_id, t.provisioning_enabled, k.last_used_ms \
              FROM tokens k JOIN tenants t ON t.tenant_id = k.tenant_id \
@@ -293,7 +298,7 @@ impl<DB: Dialect> Store for SqlStore<DB> {
         };
         let last_used: Option<i64> = row.field("last_used_ms")?;
         if last_used.is_none_or(|t| now_ms - t >= LAST_USED_RESOLUTION_MS) {
-            let mut conn = self.writes.acquire().await?;
+            let mut conn = self.write().await?;
             Self::query("UPDATE tokens SET last_used_ms = $1 WHERE token_hash = $2")
                 .arg(now_ms)
                 .arg(token_hash)
@@ -310,7 +315,8 @@ impl<DB: Dialect> Store for SqlStore<DB> {
         token_hash: &str,
         max: usize,
     ) -> Result<()> {
-        let mut tx = self.begin_write().await?;
+        let mut conn = self.write().await?;
+        let mut tx = conn.begin_with(DB::BEGIN_WRITE).await?;
         // Lock the tenant first (a row lock on PostgreSQL, the write lock on SQLite), so that
         // two concurrent creations cannot both see room for one more token.
         let locked = Self::query("UPDATE tenants SET tenant_id = tenant_id WHERE tenant_id = $1")
@@ -345,7 +351,7 @@ impl<DB: Dialect> Store for SqlStore<DB> {
     }
 
     async fn list_tokens(&self, tenant_id: &str) -> Result<Vec<TokenInfo>> {
-        let mut conn = self.reads.acquire().await?;
+        let mut conn = self.read().await?;
         let rows = Self::query(
             "SELECT token_id, created_ms, expires_ms, last_used_ms FROM tokens \
              WHERE tenant_id = $1 ORDER BY created_ms, token_id",
@@ -366,7 +372,7 @@ impl<DB: Dialect> Store for SqlStore<DB> {
     }
 
     async fn delete_token(&self, tenant_id: &str, token_id: &str) -> Result<()> {
-        let mut conn = self.writes.acquire().await?;
+        let mut conn = self.write().await?;
         let deleted = Self::query("DELETE FROM tokens WHERE tenant_id = $1 AND token_id = $2")
             .arg(tenant_id)
             .arg(token_id)
@@ -385,7 +391,7 @@ impl<DB: Dialect> Store for SqlStore<DB> {
         now_ms: i64,
     ) -> Result<UserRecord> {
         let id = tenant.new_resource_id();
-        let mut conn = self.writes.acquire().await?;
+        let mut conn = self.write().await?;
         Self::query(
             "INSERT INTO users (tenant_id, id, user_name, user_name_lower, external_id, \
              email_lower, manager_id, data, version, created_ms, modified_ms) \
@@ -412,7 +418,7 @@ impl<DB: Dialect> Store for SqlStore<DB> {
     }
 
     async fn get_user(&self, tenant: &Tenant, id: &str) -> Result<UserRecord> {
-        let mut conn = self.reads.acquire().await?;
+        let mut conn = self.read().await?;
         let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE tenant_id = $1 AND id = $2");
         let query = Self::query(&sql).arg(&tenant.tenant_id).arg(id);
         get(&mut *conn, query, user_from_row::<DB>).await
@@ -424,7 +430,7 @@ impl<DB: Dialect> Store for SqlStore<DB> {
         query: &UserQuery,
         args: ListArgs<'_>,
     ) -> Result<Page<UserRecord>> {
-        let mut conn = self.reads.acquire().await?;
+        let mut conn = self.read().await?;
         let qb = query::users::<DB>(tenant, query, args);
         list(&mut *conn, qb, args, user_from_row::<DB>).await
     }
@@ -436,7 +442,8 @@ impl<DB: Dialect> Store for SqlStore<DB> {
         now_ms: i64,
         edit: &mut UserEdit<'_>,
     ) -> Result<Option<UserRecord>> {
-        let mut tx = self.begin_write().await?;
+        let mut conn = self.write().await?;
+        let mut tx = conn.begin_with(DB::BEGIN_WRITE).await?;
         let sql = format!(
             "SELECT {USER_COLUMNS} FROM users WHERE tenant_id = $1 AND id = $2{}",
             DB::LOCK_ROWS
@@ -474,7 +481,7 @@ impl<DB: Dialect> Store for SqlStore<DB> {
     }
 
     async fn delete_user(&self, tenant: &Tenant, id: &str) -> Result<()> {
-        let mut conn = self.writes.acquire().await?;
+        let mut conn = self.write().await?;
         let deleted = Self::query("DELETE FROM users WHERE tenant_id = $1 AND id = $2")
             .arg(&tenant.tenant_id)
             .arg(id)
@@ -487,7 +494,7 @@ impl<DB: Dialect> Store for SqlStore<DB> {
     }
 
     async fn user_exists(&self, tenant: &Tenant, id: &str) -> Result<bool> {
-        let mut conn = self.reads.acquire().await?;
+        let mut conn = self.read().await?;
         let row = Self::query("SELECT 1 AS one FROM users WHERE tenant_id = $1 AND id = $2")
             .arg(&tenant.tenant_id)
             .arg(id)
@@ -504,7 +511,8 @@ impl<DB: Dialect> Store for SqlStore<DB> {
         now_ms: i64,
     ) -> Result<GroupRecord> {
         let id = tenant.new_resource_id();
-        let mut tx = self.begin_write().await?;
+        let mut conn = self.write().await?;
+        let mut tx = conn.begin_with(DB::BEGIN_WRITE).await?;
         Self::query(
             "INSERT INTO groups (tenant_id, id, display_name, display_name_lower, \
              external_id, version, created_ms, modified_ms) \
@@ -534,7 +542,7 @@ impl<DB: Dialect> Store for SqlStore<DB> {
     }
 
     async fn get_group(&self, tenant: &Tenant, id: &str) -> Result<GroupRecord> {
-        let mut conn = self.reads.acquire().await?;
+        let mut conn = self.read().await?;
         let sql = format!("SELECT {GROUP_COLUMNS} FROM groups WHERE tenant_id = $1 AND id = $2");
         let query = Self::query(&sql).arg(&tenant.tenant_id).arg(id);
         get(&mut *conn, query, group_from_row::<DB>).await
@@ -546,7 +554,7 @@ impl<DB: Dialect> Store for SqlStore<DB> {
         query: &GroupQuery,
         args: ListArgs<'_>,
     ) -> Result<Page<GroupRecord>> {
-        let mut conn = self.reads.acquire().await?;
+        let mut conn = self.read().await?;
         let qb = query::groups::<DB>(tenant, query, args);
         list(&mut *conn, qb, args, group_from_row::<DB>).await
     }
@@ -559,7 +567,8 @@ impl<DB: Dialect> Store for SqlStore<DB> {
         with_members: bool,
         edit: &mut GroupEdit<'_>,
     ) -> Result<Option<GroupRecord>> {
-        let mut tx = self.begin_write().await?;
+        let mut conn = self.write().await?;
+        let mut tx = conn.begin_with(DB::BEGIN_WRITE).await?;
         let sql = format!(
             "SELECT {GROUP_COLUMNS} FROM groups WHERE tenant_id = $1 AND id = $2{}",
             DB::LOCK_ROWS
@@ -616,7 +625,8 @@ impl<DB: Dialect> Store for SqlStore<DB> {
         changes: &MemberChanges,
         now_ms: i64,
     ) -> Result<GroupRecord> {
-        let mut tx = self.begin_write().await?;
+        let mut conn = self.write().await?;
+        let mut tx = conn.begin_with(DB::BEGIN_WRITE).await?;
         let sql = format!(
             "UPDATE groups SET version = version + 1, modified_ms = $1 \
              WHERE tenant_id = $2 AND id = $3 RETURNING {GROUP_COLUMNS}"
@@ -629,7 +639,7 @@ impl<DB: Dialect> Store for SqlStore<DB> {
     }
 
     async fn delete_group(&self, tenant: &Tenant, id: &str) -> Result<()> {
-        let mut conn = self.writes.acquire().await?;
+        let mut conn = self.write().await?;
         let deleted = Self::query("DELETE FROM groups WHERE tenant_id = $1 AND id = $2")
             .arg(&tenant.tenant_id)
             .arg(id)
@@ -642,7 +652,7 @@ impl<DB: Dialect> Store for SqlStore<DB> {
     }
 
     async fn tenant_by_identity_store(&self, identity_store_id: &str) -> Result<Tenant> {
-        let mut conn = self.reads.acquire().await?;
+        let mut conn = self.read().await?;
         let sql = format!("SELECT {TENANT_COLUMNS} FROM tenants WHERE identity_store_id = $1");
         let query = Self::query(&sql).arg(identity_store_id);
         get(&mut *conn, query, tenant_from_row::<DB>).await
@@ -669,12 +679,12 @@ impl<DB: Dialect> Store for SqlStore<DB> {
             ..args
         };
         push_page(&mut qb, order, args);
-        let mut conn = self.reads.acquire().await?;
+        let mut conn = self.read().await?;
         list(&mut *conn, qb, args, membership_from_row::<DB>).await
     }
 
     async fn get_membership(&self, tenant: &Tenant, membership_id: &str) -> Result<Membership> {
-        let mut conn = self.reads.acquire().await?;
+        let mut conn = self.read().await?;
         let sql = format!(
             "SELECT {MEMBERSHIP_COLUMNS} FROM group_members \
              WHERE tenant_id = $1 AND membership_id = $2"
@@ -689,7 +699,7 @@ impl<DB: Dialect> Store for SqlStore<DB> {
         group_id: &str,
         user_id: &str,
     ) -> Result<Membership> {
-        let mut conn = self.reads.acquire().await?;
+        let mut conn = self.read().await?;
         let sql = format!(
             "SELECT {MEMBERSHIP_COLUMNS} FROM group_members \
              WHERE tenant_id = $1 AND group_id = $2 AND user_id = $3"
@@ -708,7 +718,8 @@ impl<DB: Dialect> Store for SqlStore<DB> {
         user_id: &str,
         now_ms: i64,
     ) -> Result<Membership> {
-        let mut tx = self.begin_write().await?;
+        let mut conn = self.write().await?;
+        let mut tx = conn.begin_with(DB::BEGIN_WRITE).await?;
         let touched = Self::query(
             "UPDATE groups SET version = version + 1, modified_ms = $1 \
              WHERE tenant_id = $2 AND id = $3",
@@ -746,7 +757,8 @@ impl<DB: Dialect> Store for SqlStore<DB> {
         membership_id: &str,
         now_ms: i64,
     ) -> Result<()> {
-        let mut tx = self.begin_write().await?;
+        let mut conn = self.write().await?;
+        let mut tx = conn.begin_with(DB::BEGIN_WRITE).await?;
         // The group first, as every change of members locks it.
         let touched = Self::query(
             "UPDATE groups SET version = version + 1, modified_ms = $1 \
