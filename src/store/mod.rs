@@ -1,6 +1,7 @@
 //! Persistence: one `Store` trait with domain verbs, implemented for PostgreSQL and SQLite by
-//! the same SQL (`sql.rs`). The store never sees HTTP; filters reach it in the allow-listed
-//! form of `scim::query`, and every value is a bound parameter.
+//! the same SQL (`sql/`). The store never sees HTTP; filters reach it in the allow-listed
+//! form of `scim::query`, and every value is a bound parameter. Writers of one resource are
+//! ordered by the store, never turned away: see `Store::edit_user` and `Store::change_members`.
 
 mod sql;
 
@@ -415,7 +416,7 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<Page<UserRecord>>;
     /// Read-modify-write of a user: `edit` gets the current record and gives the attributes
     /// to write as the next version. Concurrent edits of one user run one after another, each
-    /// on the record the one before wrote, so none is lost or refused; the edit runs while the
+    /// on the record the one before wrote, so none is lost or turned away; the edit runs while the
     /// user is locked, so it must be quick and pure. `None` from it writes nothing and answers
     /// `None`. Callers use `<dyn Store>::update_user`, which gives the edit an error type of its
     /// own.
