@@ -3,6 +3,7 @@
 use std::fmt;
 use std::net::SocketAddr;
 
+use clap::builder::{PossibleValue, PossibleValuesParser, TypedValueParser};
 use clap::{Parser, Subcommand, ValueEnum};
 
 use crate::scim::Profile;
@@ -77,13 +78,58 @@ pub enum TokenAction {
 
 #[derive(Debug, Clone, clap::Args)]
 pub struct DatabaseArgs {
-    /// Database: `sqlite:FILE` (created if missing) or `postgres://user@host/db`.
+    /// Database: `sqlite:FILE` (created if missing) or `postgres://user:password@host/db`.
     #[arg(
         long,
         env = "IDC_SCIM_DATABASE_URL",
-        default_value = "sqlite://idc-scim.db"
+        default_value = "sqlite://idc-scim.db",
+        hide_env_values = true
     )]
-    pub database_url: String,
+    pub database_url: DatabaseUrl,
+}
+
+/// A database URL. Its `Debug` and `Display` hide the password it may hold.
+#[derive(Clone)]
+pub struct DatabaseUrl(String);
+
+impl DatabaseUrl {
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for DatabaseUrl {
+    /// `postgres://user:****@host/db`: everything between the user's `:` and the `@` of the
+    /// authority is hidden.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let url = &self.0;
+        let Some((scheme, rest)) = url.split_once("://") else {
+            return f.write_str(url);
+        };
+        let authority_end = rest.find(['/', '?']).unwrap_or(rest.len());
+        let (authority, tail) = rest.split_at(authority_end);
+        match authority
+            .rsplit_once('@')
+            .and_then(|(userinfo, host)| Some((userinfo.split_once(':')?.0, host)))
+        {
+            Some((user, host)) => write!(f, "{scheme}://{user}:****@{host}{tail}"),
+            None => f.write_str(url),
+        }
+    }
+}
+
+impl fmt::Debug for DatabaseUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "DatabaseUrl({self})")
+    }
+}
+
+impl std::str::FromStr for DatabaseUrl {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        Ok(Self(s.to_owned()))
+    }
 }
 
 #[derive(Debug, Clone, clap::Args)]
@@ -144,12 +190,24 @@ pub struct ServeArgs {
     /// (every filter on every attribute, sorting, startIndex paging, attributes and
     /// excludedAttributes, POST /.search, ETags, RFC error bodies) for connectors written for
     /// other SCIM providers.
-    #[arg(long, env = "IDC_SCIM_PROFILE", value_enum, default_value_t = Profile::Aws)]
+    #[arg(long, env = "IDC_SCIM_PROFILE", value_parser = profile_parser(), default_value_t = Profile::Aws)]
     pub profile: Profile,
+
+    /// How long a request may take, in seconds, before it is answered 503.
+    #[arg(long, env = "IDC_SCIM_REQUEST_TIMEOUT", default_value_t = crate::state::DEFAULT_REQUEST_TIMEOUT.as_secs(), value_parser = clap::value_parser!(u64).range(1..))]
+    pub request_timeout: u64,
 
     /// Log format.
     #[arg(long, env = "IDC_SCIM_LOG_FORMAT", value_enum, default_value_t = LogFormat::Pretty)]
     pub log_format: LogFormat,
+}
+
+/// `--profile`: the names of [`Profile`], each with its summary in `--help`.
+fn profile_parser() -> impl TypedValueParser<Value = Profile> {
+    PossibleValuesParser::new(
+        Profile::ALL.map(|p| PossibleValue::new(p.as_str()).help(p.summary())),
+    )
+    .try_map(|name| name.parse::<Profile>())
 }
 
 impl ServeArgs {
@@ -221,5 +279,29 @@ impl std::str::FromStr for Secret {
             return Err("must not be empty".to_owned());
         }
         Ok(Self(s.to_owned()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::DatabaseUrl;
+
+    #[test]
+    fn database_urls_show_no_password() {
+        let shown = |url: &str| url.parse::<DatabaseUrl>().unwrap().to_string();
+        assert_eq!(
+            shown("postgres://app:s3cr@t@db.example:5432/idc?sslmode=require"),
+            "postgres://app:****@db.example:5432/idc?sslmode=require"
+        );
+        assert_eq!(
+            shown("postgres://app@db.example/idc"),
+            "postgres://app@db.example/idc"
+        );
+        assert_eq!(shown("sqlite://idc-scim.db"), "sqlite://idc-scim.db");
+        let debug = format!(
+            "{:?}",
+            "postgresql://u:pw@h/d".parse::<DatabaseUrl>().unwrap()
+        );
+        assert!(!debug.contains("pw"), "{debug}");
     }
 }

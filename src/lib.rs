@@ -1,16 +1,32 @@
 //! idc-scim: a SCIM 2.0 service provider that behaves like the SCIM endpoint of AWS IAM
-//! Identity Center.
+//! Identity Center, with the AWS Identity Store API on the same store.
 //!
-//! Data flows one way: `routes` (HTTP) → `scim` (parse, validate, patch) → `store` (SQL).
+//! Data flows one way: a room (`routes` for SCIM, `aws`, `admin`) → `scim` (parse, validate,
+//! patch) → `store` (SQL). Imports run one way too, each floor using only those below it:
+//!
+//! ```text
+//! app                                   build_router, serve (imported by main only)
+//! routes, aws, admin                    the rooms
+//! middleware                            request context, authentication, controls, journal
+//! state, http_error, extract            request state; error bodies; shared extractors
+//! auth, tenants, controls               domain services over the store
+//! store                                 persistence
+//! scim, clock                           pure protocol and time
+//! ```
 
 pub mod admin;
 pub mod app;
 pub mod auth;
+pub mod aws;
 pub mod clock;
 pub mod config;
 pub mod controls;
-pub mod identitystore;
+pub mod extract;
+pub mod http_error;
+pub mod middleware;
 pub mod routes;
 pub mod scim;
+pub mod state;
 pub mod store;
 pub mod telemetry;
+pub mod tenants;

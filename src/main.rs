@@ -5,16 +5,19 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use clap::Parser;
-use idc_scim::admin::{self, TenantView, TokenView};
-use idc_scim::app::{self, AppState};
+use idc_scim::app;
 use idc_scim::auth::{self, TokenHash};
 use idc_scim::clock::{Clock, SystemClock};
-use idc_scim::config::{Cli, Command, LogFormat, ServeArgs, TenantAction, TokenAction};
+use idc_scim::config::{
+    Cli, Command, DatabaseUrl, LogFormat, ServeArgs, TenantAction, TokenAction,
+};
 use idc_scim::controls::fixtures::{self, Fixture};
 use idc_scim::controls::{Controls, Journal, Throttle};
 use idc_scim::scim::Profile;
+use idc_scim::state::AppState;
 use idc_scim::store::{self, Store, Tenant};
 use idc_scim::telemetry;
+use idc_scim::tenants::{self, TenantView, TokenView};
 use tokio::net::TcpListener;
 
 #[tokio::main]
@@ -45,13 +48,13 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
 
 /// Logging, the store (migrated) and the default tenant (created on first start).
 async fn open(
-    database_url: &str,
+    database_url: &DatabaseUrl,
     log_format: LogFormat,
 ) -> anyhow::Result<(Arc<dyn Store>, Tenant)> {
     telemetry::init(log_format);
-    let store = store::connect(database_url)
+    let store = store::connect(database_url.expose())
         .await
-        .context("opening the database")?;
+        .with_context(|| format!("opening the database {database_url}"))?;
     let tenant = store
         .ensure_default_tenant(&Tenant::generate(), SystemClock.now_ms())
         .await
@@ -133,9 +136,10 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         }),
         controls,
         profile: args.profile,
+        request_timeout: std::time::Duration::from_secs(args.request_timeout),
         ..AppState::new(store.clone(), tenant, clock)
     });
-    tracing::info!(%addr, "serving");
+    tracing::info!(%addr, database = %args.db.database_url, "serving");
     app::serve(listener, state, shutdown_signal()).await?;
     store.close().await;
     tracing::info!("stopped");
@@ -189,7 +193,7 @@ async fn tenant_command(store: &dyn Store, action: TenantAction) -> anyhow::Resu
     let now = SystemClock.now_ms();
     match action {
         TenantAction::Create { tenant_id } => {
-            let view = admin::create_tenant(store, tenant_id.as_deref(), now).await?;
+            let view = tenants::create_tenant(store, tenant_id.as_deref(), now).await?;
             println!("Tenant created.");
             print_tenant(&view);
             println!(
@@ -198,7 +202,7 @@ async fn tenant_command(store: &dyn Store, action: TenantAction) -> anyhow::Resu
             );
         }
         TenantAction::List => {
-            let tenants = admin::list_tenants(store).await?;
+            let tenants = tenants::list_tenants(store).await?;
             println!(
                 "{:<38} {:<14} {:<8} {:<13} CREATED",
                 "TENANT ID", "IDENTITY STORE", "DEFAULT", "PROVISIONING"
@@ -219,15 +223,15 @@ async fn tenant_command(store: &dyn Store, action: TenantAction) -> anyhow::Resu
             }
         }
         TenantAction::Delete { tenant } => {
-            admin::delete_tenant(store, &tenant).await?;
+            tenants::delete_tenant(store, &tenant).await?;
             println!("Tenant {tenant} deleted, with its users, groups and tokens.");
         }
         TenantAction::Enable { tenant } => {
-            admin::set_provisioning(store, &tenant, true).await?;
+            tenants::set_provisioning(store, &tenant, true).await?;
             println!("Automatic provisioning enabled for {tenant}.");
         }
         TenantAction::Disable { tenant } => {
-            admin::set_provisioning(store, &tenant, false).await?;
+            tenants::set_provisioning(store, &tenant, false).await?;
             println!(
                 "Automatic provisioning disabled for {tenant}: its SCIM endpoint answers 401."
             );
@@ -257,7 +261,7 @@ async fn token_command(
     match action {
         TokenAction::Create { tenant } => {
             let tenant = tenant_of(&tenant);
-            let new = admin::create_token(store, &tenant, now).await?;
+            let new = tenants::create_token(store, &tenant, now).await?;
             println!("Access token (shown once; only its hash is stored):");
             println!("{}", new.token);
             println!("  Token id: {}", new.view.token_id);
@@ -266,7 +270,7 @@ async fn token_command(
         }
         TokenAction::List { tenant } => {
             let tenant = tenant_of(&tenant);
-            let tokens = admin::list_tokens(store, &tenant, now).await?;
+            let tokens = tenants::list_tokens(store, &tenant, now).await?;
             println!(
                 "{:<38} {:<21} {:<21} {:<21} STATUS",
                 "TOKEN ID", "CREATED", "EXPIRES", "LAST USED"
@@ -277,7 +281,7 @@ async fn token_command(
         }
         TokenAction::Delete { tenant, token_id } => {
             let tenant = tenant_of(&tenant);
-            admin::delete_token(store, &tenant, &token_id).await?;
+            tenants::delete_token(store, &tenant, &token_id).await?;
             println!("Token {token_id} deleted: it no longer authenticates.");
         }
     }

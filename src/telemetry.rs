@@ -1,4 +1,7 @@
-//! Logging: tracing with an env filter (`RUST_LOG`), human-readable or JSON, to stderr.
+//! Logging: tracing with an env filter (`RUST_LOG`), human-readable or JSON, to stderr;
+//! colours only when stderr is a terminal.
+
+use std::io::IsTerminal;
 
 use tracing_subscriber::EnvFilter;
 
@@ -9,7 +12,8 @@ pub fn init(format: LogFormat) {
         .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,tower_http=warn"));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr);
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal());
     match format {
         LogFormat::Pretty => builder.init(),
         LogFormat::Json => builder

@@ -6,15 +6,10 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use axum::http::{Method, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::http::Method;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde::{Deserialize, Serialize};
-
-use super::journal::fail_the_connection;
-use super::throttle::throttled;
-use crate::scim::ScimError;
 
 /// A fault rule as the admin API and `--fault` give it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -205,27 +200,12 @@ pub struct Faults {
 /// What an injected fault does to one request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Fault {
-    latency: Option<Duration>,
-    status: Option<u16>,
-    drop: bool,
-}
-
-impl Fault {
-    /// Waits the latency, then answers for the handler (a status or a dropped connection), or
-    /// lets the request through (`None`).
-    pub async fn respond(self) -> Option<Response> {
-        if let Some(latency) = self.latency {
-            tokio::time::sleep(latency).await;
-        }
-        if self.drop {
-            let (parts, _) = StatusCode::OK.into_response().into_parts();
-            return Some(fail_the_connection(parts));
-        }
-        self.status.map(|s| match ScimError::for_status(s) {
-            ScimError::Throttled => throttled(Duration::from_secs(1)),
-            error => error.into_response(),
-        })
-    }
+    /// Wait this long first.
+    pub latency: Option<Duration>,
+    /// Then answer this status with AWS's body...
+    pub status: Option<u16>,
+    /// ...or close the connection without an answer.
+    pub drop: bool,
 }
 
 impl Faults {

@@ -4,21 +4,11 @@
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Instant;
 
-use axum::body::Body;
 use axum::body::Bytes;
-use axum::extract::{Request, State};
 use axum::http::{HeaderMap, Method};
-use axum::middleware::Next;
-use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-
-use super::ScimTarget;
-use crate::app::{RequestId, SharedState, render_pending_error};
-use crate::routes::MAX_BODY_BYTES;
-use crate::scim::ScimError;
 
 /// How many requests a tenant's journal keeps by default.
 pub const DEFAULT_CAPACITY: usize = 1000;
@@ -72,24 +62,26 @@ impl Filter {
 
 /// What the journal keeps of a request: raw parts, shared with the response where possible,
 /// so that journaling costs little; `Entry` is made from it when the journal is read.
-struct Record {
-    sequence: u64,
-    time_ms: i64,
-    request_id: String,
-    method: Method,
-    path: String,
-    query: Option<String>,
-    headers: HeaderMap,
-    body: Bytes,
-    status: u16,
-    response_body: Bytes,
-    duration_ms: f64,
+pub struct Record {
+    pub time_ms: i64,
+    pub request_id: String,
+    pub method: Method,
+    /// The path below `/scim/v2`.
+    pub path: String,
+    pub query: Option<String>,
+    pub headers: HeaderMap,
+    /// Made with `Journal::kept`.
+    pub body: Bytes,
+    pub status: u16,
+    /// Made with `Journal::kept`.
+    pub response_body: Bytes,
+    pub duration_ms: f64,
 }
 
 impl Record {
-    fn entry(&self) -> Entry {
+    fn entry(&self, sequence: u64) -> Entry {
         Entry {
-            sequence: self.sequence,
+            sequence,
             time: chrono::DateTime::from_timestamp_millis(self.time_ms)
                 .unwrap_or_default()
                 .to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
@@ -109,7 +101,7 @@ impl Record {
 pub struct Journal {
     capacity: usize,
     sequence: AtomicU64,
-    tenants: Mutex<HashMap<String, VecDeque<Record>>>,
+    tenants: Mutex<HashMap<String, VecDeque<(u64, Record)>>>,
 }
 
 impl Default for Journal {
@@ -128,13 +120,18 @@ impl Journal {
         }
     }
 
-    fn push(&self, tenant: &str, entry: Record) {
+    /// Journals a request of a tenant, dropping the tenant's oldest when its ring is full.
+    pub fn push(&self, tenant: &str, record: Record) {
+        if !self.is_on() {
+            return;
+        }
+        let sequence = self.sequence.fetch_add(1, Ordering::Relaxed) + 1;
         let mut tenants = self.tenants.lock().unwrap_or_else(|e| e.into_inner());
         let ring = tenants.entry(tenant.to_owned()).or_default();
         if ring.len() == self.capacity {
             ring.pop_front();
         }
-        ring.push_back(entry);
+        ring.push_back((sequence, record));
     }
 
     /// The entries of a tenant that match, oldest first.
@@ -144,7 +141,7 @@ impl Journal {
             .get(tenant)
             .map(|ring| {
                 ring.iter()
-                    .map(Record::entry)
+                    .map(|(sequence, record)| record.entry(*sequence))
                     .filter(|e| filter.matches(e))
                     .collect()
             })
@@ -159,15 +156,15 @@ impl Journal {
         let mut tenants = self.tenants.lock().unwrap_or_else(|e| e.into_inner());
         tenants.remove(tenant);
     }
-}
 
-/// A body as the journal stores it: shared with the request or response, or, past
-/// `MAX_KEPT_BODY`, a copy of its beginning (so that a large body is not kept alive).
-fn stored(bytes: &Bytes) -> Bytes {
-    if bytes.len() <= MAX_KEPT_BODY {
-        bytes.clone()
-    } else {
-        Bytes::copy_from_slice(&bytes[..MAX_KEPT_BODY])
+    /// A body as the journal stores it: shared with the request or response, or, past
+    /// `MAX_KEPT_BODY`, a copy of its beginning (so that a large body is not kept alive).
+    pub fn kept(bytes: &Bytes) -> Bytes {
+        if bytes.len() <= MAX_KEPT_BODY {
+            bytes.clone()
+        } else {
+            Bytes::copy_from_slice(&bytes[..MAX_KEPT_BODY])
+        }
     }
 }
 
@@ -203,73 +200,4 @@ fn masked_headers(headers: &HeaderMap) -> BTreeMap<String, String> {
             (name.as_str().to_owned(), shown)
         })
         .collect()
-}
-
-/// Marks a response as one to journal, in the journal of this tenant. Authentication sets it:
-/// on success, and on failure when the tenant exists, so that requests to made-up tenant ids
-/// cannot grow the journal.
-#[derive(Debug, Clone)]
-pub struct JournalAs(pub String);
-
-/// The journal's middleware, outside authentication: runs the request and journals both
-/// sides, unless the journal is off or the response is not marked with `JournalAs`.
-pub async fn layer(State(state): State<SharedState>, req: Request, next: Next) -> Response {
-    let journal = &state.controls.journal;
-    if journal.capacity == 0 {
-        return next.run(req).await;
-    }
-    let started = Instant::now();
-    let path = ScimTarget::of(req.uri().path()).resource_path.to_owned();
-    let method = req.method().clone();
-    let query = req.uri().query().map(str::to_owned);
-    let headers = req.headers().clone();
-    let request_id = req
-        .extensions()
-        .get::<RequestId>()
-        .map(|r| r.0.clone())
-        .unwrap_or_default();
-    let (parts, body) = req.into_parts();
-    let (body, mut response) = match axum::body::to_bytes(body, MAX_BODY_BYTES).await {
-        Ok(bytes) => {
-            let kept = stored(&bytes);
-            let req = Request::from_parts(parts, Body::from(bytes));
-            (kept, next.run(req).await)
-        }
-        Err(_) => return ScimError::PayloadTooLarge.into_response(),
-    };
-    let Some(JournalAs(tenant)) = response.extensions_mut().remove::<JournalAs>() else {
-        return response;
-    };
-    render_pending_error(&mut response, &request_id, &method);
-    let (parts, body_out) = response.into_parts();
-    let bytes = match axum::body::to_bytes(body_out, usize::MAX).await {
-        Ok(bytes) => bytes,
-        // A body that fails on purpose (an injected dropped connection) is passed on as is.
-        Err(_) => return fail_the_connection(parts),
-    };
-    journal.push(
-        &tenant,
-        Record {
-            sequence: journal.sequence.fetch_add(1, Ordering::Relaxed) + 1,
-            time_ms: state.clock.now_ms(),
-            request_id,
-            method,
-            path,
-            query,
-            headers,
-            body,
-            status: parts.status.as_u16(),
-            response_body: stored(&bytes),
-            duration_ms: started.elapsed().as_secs_f64() * 1000.0,
-        },
-    );
-    Response::from_parts(parts, Body::from(bytes))
-}
-
-/// A response whose body fails, which makes the server drop the connection.
-pub fn fail_the_connection(parts: axum::http::response::Parts) -> Response {
-    let stream = futures_util::stream::once(async {
-        Err::<axum::body::Bytes, std::io::Error>(std::io::Error::other("connection dropped"))
-    });
-    Response::from_parts(parts, Body::from_stream(stream))
 }

@@ -5,12 +5,6 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::Duration;
 
-use axum::http::HeaderValue;
-use axum::http::header::RETRY_AFTER;
-use axum::response::{IntoResponse, Response};
-
-use crate::scim::ScimError;
-
 /// A request rate and the burst allowed above it.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Limit {
@@ -73,16 +67,6 @@ impl Throttle {
             Err(Duration::from_secs_f64((1.0 - bucket.tokens) / limit.rate))
         }
     }
-}
-
-/// AWS's 429, with `Retry-After` in whole seconds (at least 1).
-pub fn throttled(retry_after: Duration) -> Response {
-    let mut response = ScimError::Throttled.into_response();
-    let seconds = retry_after.as_secs_f64().ceil().max(1.0) as u64;
-    response
-        .headers_mut()
-        .insert(RETRY_AFTER, HeaderValue::from(seconds));
-    response
 }
 
 #[cfg(test)]

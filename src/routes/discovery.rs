@@ -7,14 +7,14 @@ use axum::extract::{Extension, State};
 use serde_json::{Value, json};
 
 use super::{ListResponse, ResourceId};
-use crate::app::SharedState;
-use crate::auth::Authenticated;
 use crate::scim::ScimError;
 use crate::scim::query::MAX_COUNT;
 use crate::scim::schema::{
     AttrDef, ENTERPRISE_SCHEMA, GROUP_RESOURCE, GROUP_SCHEMA, ResourceSchema, SchemaDef,
     USER_RESOURCE, USER_SCHEMA,
 };
+use crate::state::Authenticated;
+use crate::state::SharedState;
 
 const DOCS: &str =
     "https://docs.aws.amazon.com/singlesignon/latest/developerguide/what-is-scim.html";

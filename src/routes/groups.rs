@@ -14,12 +14,11 @@ use serde::Serialize;
 
 use super::rfc::{self, Preconditions, Render};
 use super::{ListParams, ListRequest, Meta, ResourceId, ScimJson, store_error, with_location};
-use crate::app::SharedState;
-use crate::auth::Authenticated;
 use crate::scim::group::{GroupAttrs, GroupPatch, replace_members};
 use crate::scim::query::{GroupQuery, group_query};
 use crate::scim::schema::{GROUP_RESOURCE, GROUP_URN};
 use crate::scim::{Profile, ScimError, etag, patch};
+use crate::state::{Authenticated, SharedState};
 use crate::store::{GroupRecord, GroupUpdate, StoreError};
 
 /// A group as AWS renders it: no `members`.

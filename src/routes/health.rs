@@ -5,7 +5,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use serde_json::{Value, json};
 
-use crate::app::SharedState;
+use crate::state::SharedState;
 
 pub async fn health(State(state): State<SharedState>) -> (StatusCode, Json<Value>) {
     match state.store.ping().await {

@@ -1,7 +1,6 @@
-//! HTTP only: extract, call `scim` and the store, respond. No SQL here. The `rfc` profile's
-//! own routes and rendering are in `rfc`.
+//! The SCIM endpoint's room: HTTP only (extract, call `scim` and the store, respond); no SQL
+//! here. The `rfc` profile's own routes and rendering are in `rfc`.
 
-pub mod admin;
 pub mod discovery;
 pub mod groups;
 pub mod health;
@@ -9,27 +8,34 @@ pub mod rfc;
 pub mod users;
 
 use axum::Router;
-use axum::extract::{FromRequest, FromRequestParts, RawPathParams, Request};
-use axum::http::header::CONTENT_TYPE;
+use axum::extract::{FromRequestParts, RawPathParams};
 use axum::http::request::Parts;
 use axum::routing::{any, get, post};
 use serde::Serialize;
-use serde_json::Value;
 
-use crate::app::SharedState;
+use crate::clock::timestamp;
+use crate::http_error::{not_found, unsupported_operation};
 use crate::scim::query::Paging;
 use crate::scim::schema::LIST_RESPONSE_URN;
 use crate::scim::search::SearchParams;
 use crate::scim::{Profile, ScimError};
+use crate::state::SharedState;
 use crate::store::{Constraint, ListArgs, Page, StoreError};
 
-/// The largest request body accepted.
-pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+pub use crate::extract::ScimJson;
+
+/// The SCIM endpoint at `/{tenant}/scim/v2` and its alias `/scim/v2` for the default tenant,
+/// without its middleware (`middleware::scim_layers`).
+pub fn router(profile: Profile) -> Router<SharedState> {
+    scim_routes("/scim/v2", profile)
+        .merge(scim_routes("/{tenant}/scim/v2", profile))
+        .method_not_allowed_fallback(unsupported_operation)
+}
 
 /// The SCIM routes under `prefix` (`/scim/v2` or `/{tenant}/scim/v2`). Unknown paths below
 /// the prefix are routed too, so that they are authenticated before they are answered 404.
 /// The `rfc` profile adds the searches (`POST .../.search`) and PutGroup.
-pub fn scim_routes(prefix: &str, profile: Profile) -> Router<SharedState> {
+fn scim_routes(prefix: &str, profile: Profile) -> Router<SharedState> {
     let at = |path: &str| format!("{prefix}{path}");
     let group = get(groups::get).patch(groups::patch).delete(groups::delete);
     let group = match profile {
@@ -63,42 +69,6 @@ pub fn scim_routes(prefix: &str, profile: Profile) -> Router<SharedState> {
         .route(&at("/Schemas"), get(discovery::schemas))
         .route(&at("/Schemas/{id}"), get(discovery::schema))
         .route(&at("/{*rest}"), any(not_found))
-}
-
-/// An unknown path.
-pub async fn not_found() -> ScimError {
-    ScimError::NotFound("The requested endpoint does not exist.".to_owned())
-}
-
-/// A known path with a method IAM Identity Center does not support there.
-pub async fn unsupported_operation() -> ScimError {
-    ScimError::invalid("The operation is not supported.")
-}
-
-/// A JSON request body: `application/json` or `application/scim+json` (a missing
-/// Content-Type is read as JSON), at most `MAX_BODY_BYTES`, well-formed.
-pub struct ScimJson(pub Value);
-
-impl<S: Send + Sync> FromRequest<S> for ScimJson {
-    type Rejection = ScimError;
-
-    async fn from_request(req: Request, _state: &S) -> Result<Self, ScimError> {
-        if let Some(ct) = req.headers().get(CONTENT_TYPE) {
-            let ct = ct.to_str().map_err(|_| ScimError::UnsupportedMediaType)?;
-            let essence = ct.split(';').next().unwrap_or("").trim();
-            if !essence.eq_ignore_ascii_case("application/json")
-                && !essence.eq_ignore_ascii_case("application/scim+json")
-            {
-                return Err(ScimError::UnsupportedMediaType);
-            }
-        }
-        let bytes = axum::body::to_bytes(req.into_body(), MAX_BODY_BYTES)
-            .await
-            .map_err(|_| ScimError::PayloadTooLarge)?;
-        serde_json::from_slice(&bytes)
-            .map(ScimJson)
-            .map_err(|_| ScimError::unparsable())
-    }
 }
 
 /// The `{id}` segment of a resource URL.
@@ -301,12 +271,4 @@ pub fn with_location(response: &mut axum::response::Response, location: String) 
             .headers_mut()
             .insert(axum::http::header::LOCATION, value);
     }
-}
-
-/// RFC 3339 at second precision, as AWS renders `meta.created`.
-pub fn timestamp(ms: i64) -> String {
-    chrono::DateTime::from_timestamp_millis(ms)
-        .unwrap_or_default()
-        .format("%Y-%m-%dT%H:%M:%SZ")
-        .to_string()
 }

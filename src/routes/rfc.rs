@@ -23,13 +23,13 @@ use serde_json::{Value, json};
 use super::groups::GroupBody;
 use super::users::UserBody;
 use super::{ListParams, ListResponse, ScimJson, store_error};
-use crate::app::SharedState;
-use crate::auth::Authenticated;
 use crate::scim::eval::{self, Projection, RESOURCES};
 use crate::scim::query::{GroupQuery, UserQuery};
 use crate::scim::schema::{GROUP_RESOURCE, ResourceSchema, USER_RESOURCE};
 use crate::scim::search::{Search, SearchParams};
 use crate::scim::{Profile, ScimError, etag};
+use crate::state::Authenticated;
+use crate::state::SharedState;
 use crate::store::{
     GroupRecord, ListArgs, MembershipQuery, Page, Result as StoreResult, Tenant, UserRecord,
     all_pages,

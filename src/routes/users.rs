@@ -10,12 +10,12 @@ use serde::Serialize;
 
 use super::rfc::{self, Preconditions, Render};
 use super::{ListParams, ListRequest, Meta, ResourceId, ScimJson, store_error, with_location};
-use crate::app::SharedState;
-use crate::auth::Authenticated;
 use crate::scim::query::user_query;
 use crate::scim::schema::{ENTERPRISE_URN, USER_RESOURCE, USER_URN};
 use crate::scim::user::{UserAttrs, patch_user};
 use crate::scim::{Profile, ScimError, patch};
+use crate::state::Authenticated;
+use crate::state::SharedState;
 use crate::store::{StoreError, UserRecord};
 
 /// The status of a successful PutUser and PatchUser: AWS's examples answer 200 with the user.

@@ -1,29 +1,16 @@
 //! The controls of a connector's test suite: seed, reset, export, the request journal,
 //! throttling and fault injection.
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode};
-use idc_scim::app::{AppState, build_router};
 use idc_scim::controls::throttle::Limit;
 use idc_scim::controls::{Controls, Journal, Throttle};
+use idc_scim::state::AppState;
 use serde_json::{Value, json};
 
-use crate::helpers::{ADMIN_TOKEN, TestApp, TestResponse, assert_error, test_store, user_body};
-
-async fn admin(app: &TestApp, method: Method, path: &str, body: Option<Value>) -> TestResponse {
-    let mut req = Request::builder()
-        .method(method)
-        .uri(format!("/admin{path}"))
-        .header("authorization", format!("Bearer {ADMIN_TOKEN}"));
-    if body.is_some() {
-        req = req.header("content-type", "application/json");
-    }
-    let body = body.map(|b| b.to_string()).unwrap_or_default();
-    app.send(req.body(Body::from(body)).unwrap()).await
-}
+use crate::helpers::{TestApp, assert_error, user_body};
 
 fn tenant_path(app: &TestApp, rest: &str) -> String {
     format!("/tenants/{}{rest}", app.tenant.tenant_id)
@@ -42,13 +29,9 @@ fn fixture() -> Value {
 #[tokio::test]
 async fn a_seeded_tenant_serves_its_fixture_and_resets() {
     let app = TestApp::new().await;
-    let r = admin(
-        &app,
-        Method::POST,
-        &tenant_path(&app, "/seed"),
-        Some(fixture()),
-    )
-    .await;
+    let r = app
+        .admin(Method::POST, &tenant_path(&app, "/seed"), Some(fixture()))
+        .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     assert_eq!(r.body, json!({"users": 2, "groups": 2, "memberships": 2}));
     assert_eq!(app.user_count().await, 2);
@@ -65,13 +48,9 @@ async fn a_seeded_tenant_serves_its_fixture_and_resets() {
 
     // Changes, then a reset to the seed: the fixture again, nothing else.
     app.create_user("extra@example.com").await;
-    let r = admin(
-        &app,
-        Method::POST,
-        &tenant_path(&app, "/reset?to=seed"),
-        None,
-    )
-    .await;
+    let r = app
+        .admin(Method::POST, &tenant_path(&app, "/reset?to=seed"), None)
+        .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     assert_eq!(r.body["users"], 2);
     assert_eq!(app.user_count().await, 2);
@@ -81,7 +60,8 @@ async fn a_seeded_tenant_serves_its_fixture_and_resets() {
     assert_eq!(q.body["totalResults"], 0);
 
     // Export gives the same fixture back (with ids), and it loads into another tenant.
-    let exported = admin(&app, Method::GET, &tenant_path(&app, "/export"), None)
+    let exported = app
+        .admin(Method::GET, &tenant_path(&app, "/export"), None)
         .await
         .body;
     let users: Vec<&str> = exported["users"]
@@ -106,19 +86,21 @@ async fn a_seeded_tenant_serves_its_fixture_and_resets() {
         .collect();
     members.sort();
     assert_eq!(members, ["ann@example.com", "bob@example.com"]);
-    let other = admin(&app, Method::POST, "/tenants", None).await.body;
+    let other = app.admin(Method::POST, "/tenants", None).await.body;
     let other_id = other["tenantId"].as_str().unwrap();
-    let r = admin(
-        &app,
-        Method::POST,
-        &format!("/tenants/{other_id}/seed"),
-        Some(exported),
-    )
-    .await;
+    let r = app
+        .admin(
+            Method::POST,
+            &format!("/tenants/{other_id}/seed"),
+            Some(exported),
+        )
+        .await;
     assert_eq!(r.body, json!({"users": 2, "groups": 2, "memberships": 2}));
 
     // Reset to empty.
-    let r = admin(&app, Method::POST, &tenant_path(&app, "/reset"), None).await;
+    let r = app
+        .admin(Method::POST, &tenant_path(&app, "/reset"), None)
+        .await;
     assert_eq!(r.status, StatusCode::OK);
     assert_eq!(app.user_count().await, 0);
     assert_eq!(app.get("/Groups").await.body["totalResults"], 0);
@@ -145,15 +127,15 @@ async fn a_bad_fixture_is_refused_whole() {
             "nobody",
         ),
         (json!({"groups": [{"members": []}]}), "groups[0]"),
-        (json!({"people": []}), ""),
+        (json!({"people": []}), "unknown field `people`"),
     ] {
-        let r = admin(
-            &app,
-            Method::POST,
-            &tenant_path(&app, "/seed"),
-            Some(fixture.clone()),
-        )
-        .await;
+        let r = app
+            .admin(
+                Method::POST,
+                &tenant_path(&app, "/seed"),
+                Some(fixture.clone()),
+            )
+            .await;
         assert_error(&r, 400, detail);
     }
     assert_eq!(
@@ -161,23 +143,21 @@ async fn a_bad_fixture_is_refused_whole() {
         0,
         "nothing of a refused fixture is loaded"
     );
-    let r = admin(
-        &app,
-        Method::POST,
-        &tenant_path(&app, "/reset?to=seed"),
-        None,
-    )
-    .await;
+    let r = app
+        .admin(Method::POST, &tenant_path(&app, "/reset?to=seed"), None)
+        .await;
     assert_error(&r, 400, "no seed");
-    let r = admin(
-        &app,
-        Method::POST,
-        &tenant_path(&app, "/reset?to=yesterday"),
-        None,
-    )
-    .await;
-    assert_error(&r, 400, "");
-    let r = admin(&app, Method::POST, "/tenants/nope/seed", Some(fixture())).await;
+    let r = app
+        .admin(
+            Method::POST,
+            &tenant_path(&app, "/reset?to=yesterday"),
+            None,
+        )
+        .await;
+    assert_error(&r, 400, "to must be empty or seed");
+    let r = app
+        .admin(Method::POST, "/tenants/nope/seed", Some(fixture()))
+        .await;
     assert_error(&r, 404, "Tenant not found.");
 }
 
@@ -198,7 +178,8 @@ async fn the_journal_shows_the_exact_requests_of_a_sync() {
         .unwrap();
     app.send(unauthorized).await;
 
-    let entries = admin(&app, Method::GET, &tenant_path(&app, "/journal"), None)
+    let entries = app
+        .admin(Method::GET, &tenant_path(&app, "/journal"), None)
         .await
         .body;
     let seen: Vec<(String, String, u64)> = entries
@@ -243,37 +224,36 @@ async fn the_journal_shows_the_exact_requests_of_a_sync() {
     assert!(e[0]["sequence"].as_u64() < e[1]["sequence"].as_u64());
 
     // Filters.
-    let patches = admin(
-        &app,
-        Method::GET,
-        &tenant_path(&app, "/journal?method=patch"),
-        None,
-    )
-    .await
-    .body;
+    let patches = app
+        .admin(
+            Method::GET,
+            &tenant_path(&app, "/journal?method=patch"),
+            None,
+        )
+        .await
+        .body;
     assert_eq!(patches.as_array().unwrap().len(), 1);
-    let failures = admin(
-        &app,
-        Method::GET,
-        &tenant_path(&app, "/journal?status=400"),
-        None,
-    )
-    .await
-    .body;
+    let failures = app
+        .admin(Method::GET, &tenant_path(&app, "/journal?status=400"), None)
+        .await
+        .body;
     assert_eq!(failures.as_array().unwrap().len(), 1);
-    let under = admin(
-        &app,
-        Method::GET,
-        &tenant_path(&app, "/journal?path=/Users/*"),
-        None,
-    )
-    .await
-    .body;
+    let under = app
+        .admin(
+            Method::GET,
+            &tenant_path(&app, "/journal?path=/Users/*"),
+            None,
+        )
+        .await
+        .body;
     assert_eq!(under.as_array().unwrap().len(), 1);
     // Clearing.
-    let r = admin(&app, Method::DELETE, &tenant_path(&app, "/journal"), None).await;
+    let r = app
+        .admin(Method::DELETE, &tenant_path(&app, "/journal"), None)
+        .await;
     assert_eq!(r.status, StatusCode::NO_CONTENT);
-    let entries = admin(&app, Method::GET, &tenant_path(&app, "/journal"), None)
+    let entries = app
+        .admin(Method::GET, &tenant_path(&app, "/journal"), None)
         .await
         .body;
     assert_eq!(entries, json!([]));
@@ -283,7 +263,8 @@ async fn the_journal_shows_the_exact_requests_of_a_sync() {
         .body(Body::empty())
         .unwrap();
     assert_eq!(app.send(made_up).await.status, StatusCode::UNAUTHORIZED);
-    let entries = admin(&app, Method::GET, &tenant_path(&app, "/journal"), None)
+    let entries = app
+        .admin(Method::GET, &tenant_path(&app, "/journal"), None)
         .await
         .body;
     assert_eq!(entries, json!([]));
@@ -291,18 +272,7 @@ async fn the_journal_shows_the_exact_requests_of_a_sync() {
 
 /// A test app whose controls are set up by the test.
 async fn app_with(controls: Controls) -> TestApp {
-    let mut app = TestApp::with_store(test_store().await).await;
-    let state = Arc::new(AppState {
-        controls,
-        ..AppState::new(
-            app.state.store.clone(),
-            app.tenant.clone(),
-            app.clock.clone(),
-        )
-    });
-    app.router = build_router(state.clone());
-    app.state = state;
-    app
+    TestApp::with(|state| AppState { controls, ..state }).await
 }
 
 #[tokio::test]
@@ -381,7 +351,7 @@ async fn injected_faults_hit_only_the_matching_requests_as_often_as_asked() {
         .unwrap()
         .to_owned();
     let rule = json!({"method": "PATCH", "path": "/Groups/*", "status": 500, "times": 2});
-    let r = admin(&app, Method::POST, "/faults", Some(rule)).await;
+    let r = app.admin(Method::POST, "/faults", Some(rule)).await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
     let rule_id = r.body["id"].as_u64().unwrap();
     let add = json!([{"op": "add", "path": "members", "value": [{"value": u}]}]);
@@ -394,67 +364,85 @@ async fn injected_faults_hit_only_the_matching_requests_as_often_as_asked() {
         app.patch(&format!("/Users/{u}"), user_patch).await.status,
         StatusCode::OK
     );
-    assert_error(&app.patch(&path, add.clone()).await, 500, "");
+    assert_error(
+        &app.patch(&path, add.clone()).await,
+        500,
+        "Service failed to process the request.",
+    );
     // Exhausted: the third goes through, and the faulted ones changed nothing.
     assert_eq!(
         app.patch(&path, add.clone()).await.status,
         StatusCode::NO_CONTENT
     );
-    let listed = admin(&app, Method::GET, "/faults", None).await.body;
+    let listed = app.admin(Method::GET, "/faults", None).await.body;
     assert_eq!(listed[0]["hits"], 2);
     assert_eq!(listed[0]["remaining"], 0);
     assert_eq!(
-        admin(&app, Method::DELETE, &format!("/faults/{rule_id}"), None)
+        app.admin(Method::DELETE, &format!("/faults/{rule_id}"), None)
             .await
             .status,
         StatusCode::NO_CONTENT
     );
     assert_error(
-        &admin(&app, Method::DELETE, &format!("/faults/{rule_id}"), None).await,
+        &app.admin(Method::DELETE, &format!("/faults/{rule_id}"), None)
+            .await,
         404,
-        "",
+        "Fault rule not found.",
     );
 
     // Other statuses carry AWS's body; 429 carries Retry-After.
-    admin(
-        &app,
+    app.admin(
         Method::POST,
         "/faults",
         Some(json!({"path": "/Users", "status": 503, "times": 1})),
     )
     .await;
     assert_error(&app.get("/Users").await, 503, "Service Unavailable");
-    admin(
-        &app,
+    app.admin(
         Method::POST,
         "/faults",
         Some(json!({"path": "/Users", "status": 429, "times": 1})),
     )
     .await;
     let r = app.get("/Users").await;
-    assert_error(&r, 429, "");
+    assert_error(&r, 429, "Too many requests exceeded the limits.");
     assert_eq!(r.header("retry-after"), Some("1"));
     assert_eq!(app.get("/Users").await.status, StatusCode::OK);
     // Refused rules.
-    for bad in [
-        json!({"path": "/Users"}),
-        json!({"path": "/Users", "status": 200}),
-        json!({"path": "/Users", "drop": true, "status": 500}),
-        json!({"path": "/Users", "probability": 1.5, "drop": true}),
-        json!({"path": "/Users", "colour": "red", "drop": true}),
+    for (bad, detail) in [
+        (
+            json!({"path": "/Users"}),
+            "a fault needs status, latencyMs or drop",
+        ),
+        (
+            json!({"path": "/Users", "status": 200}),
+            "status must be an error status, 400 to 599",
+        ),
+        (
+            json!({"path": "/Users", "drop": true, "status": 500}),
+            "a fault either drops the connection or answers a status",
+        ),
+        (
+            json!({"path": "/Users", "probability": 1.5, "drop": true}),
+            "probability must be between 0 and 1",
+        ),
+        (
+            json!({"path": "/Users", "colour": "red", "drop": true}),
+            "unknown field `colour`",
+        ),
     ] {
         assert_error(
-            &admin(&app, Method::POST, "/faults", Some(bad)).await,
+            &app.admin(Method::POST, "/faults", Some(bad)).await,
             400,
-            "",
+            detail,
         );
     }
     assert_eq!(
-        admin(&app, Method::DELETE, "/faults", None).await.status,
+        app.admin(Method::DELETE, "/faults", None).await.status,
         StatusCode::NO_CONTENT
     );
     assert_eq!(
-        admin(&app, Method::GET, "/faults", None).await.body,
+        app.admin(Method::GET, "/faults", None).await.body,
         json!([])
     );
 }
@@ -463,11 +451,11 @@ async fn injected_faults_hit_only_the_matching_requests_as_often_as_asked() {
 async fn injected_latency_delays_the_answer() {
     let app = TestApp::new().await;
     let rule = json!({"method": "GET", "path": "/Users", "latencyMs": 300, "times": 1});
-    admin(&app, Method::POST, "/faults", Some(rule)).await;
+    app.admin(Method::POST, "/faults", Some(rule)).await;
     let started = std::time::Instant::now();
     assert_eq!(app.get("/Users").await.status, StatusCode::OK);
     assert!(started.elapsed() >= Duration::from_millis(300));
-    let listed = admin(&app, Method::GET, "/faults", None).await.body;
+    let listed = app.admin(Method::GET, "/faults", None).await.body;
     assert_eq!(
         listed[0]["hits"], 1,
         "the next request is not delayed: the rule is used up"
@@ -486,7 +474,7 @@ async fn a_dropped_connection_reaches_the_client_as_a_connection_error() {
         std::future::pending(),
     ));
     let body = json!({"path": "/Users", "method": "POST", "drop": true, "times": 1});
-    admin(&app, Method::POST, "/faults", Some(body)).await;
+    app.admin(Method::POST, "/faults", Some(body)).await;
     let client = reqwest::Client::new();
     let url = format!("http://{addr}{}/Users", app.base());
     let send = || {
@@ -513,9 +501,9 @@ async fn probabilistic_faults_repeat_with_their_seed() {
     let statuses = |seed: u64| {
         let app = &app;
         async move {
-            admin(app, Method::DELETE, "/faults", None).await;
+            app.admin(Method::DELETE, "/faults", None).await;
             let rule = json!({"path": "/ServiceProviderConfig", "status": 503, "probability": 0.5, "seed": seed});
-            admin(app, Method::POST, "/faults", Some(rule)).await;
+            app.admin(Method::POST, "/faults", Some(rule)).await;
             let mut out = Vec::new();
             for _ in 0..40 {
                 out.push(app.get("/ServiceProviderConfig").await.status.as_u16());

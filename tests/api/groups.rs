@@ -3,18 +3,7 @@
 use axum::http::{Method, StatusCode};
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, assert_error};
-
-fn form_encode(s: &str) -> String {
-    form_urlencoded::byte_serialize(s.as_bytes()).collect()
-}
-
-async fn new_user(app: &TestApp, name: &str) -> String {
-    app.create_user(name).await["id"]
-        .as_str()
-        .unwrap()
-        .to_owned()
-}
+use crate::helpers::{TestApp, assert_error, form_encode};
 
 async fn new_group(app: &TestApp, name: &str, members: &[&str]) -> String {
     let members: Vec<Value> = members.iter().map(|m| json!({"value": m})).collect();
@@ -56,7 +45,7 @@ async fn member_count(app: &TestApp, group: &str) -> usize {
 #[tokio::test]
 async fn create_group_answers_201_without_members() {
     let app = TestApp::new().await;
-    let user = new_user(&app, "m@example.com").await;
+    let user = app.user_id("m@example.com").await;
     let r = app
         .post("/Groups", json!({"displayName": "Engineering", "externalId": "okta-1", "members": [{"value": user}]}))
         .await;
@@ -134,8 +123,8 @@ async fn create_group_errors() {
 #[tokio::test]
 async fn list_groups_filters_as_aws_does() {
     let app = TestApp::new().await;
-    let u1 = new_user(&app, "u1@example.com").await;
-    let u2 = new_user(&app, "u2@example.com").await;
+    let u1 = app.user_id("u1@example.com").await;
+    let u2 = app.user_id("u2@example.com").await;
     let eng = new_group(&app, "Engineering", &[&u1]).await;
     let ops = new_group(&app, "Ops & Infra", &[&u1, &u2]).await;
     let all = app.get("/Groups").await.body;
@@ -182,14 +171,23 @@ async fn list_groups_filters_as_aws_does() {
             .await;
         assert_error(&r, 404, "Member");
     }
-    for f in [
-        "displayName co \"Eng\"",
-        "displayName eq \"a\" or displayName eq \"b\"",
-        "userName eq \"x\"",
-        "displayName eq \"a\" and externalId eq \"b\"",
+    for (f, detail) in [
+        (
+            "displayName co \"Eng\"",
+            "Only the eq operator is supported in filters.",
+        ),
+        (
+            "displayName eq \"a\" or displayName eq \"b\"",
+            "Only the and logical operator is supported in filters.",
+        ),
+        ("userName eq \"x\"", "Unsupported filter: userName eq"),
+        (
+            "displayName eq \"a\" and externalId eq \"b\"",
+            "Unsupported filter: displayName eq",
+        ),
     ] {
         let r = app.get(&format!("/Groups?filter={}", form_encode(f))).await;
-        assert_error(&r, 400, "");
+        assert_error(&r, 400, detail);
     }
     // Users of a group.
     assert_eq!(member_count(&app, &ops).await, 2);
@@ -208,8 +206,8 @@ async fn list_groups_filters_as_aws_does() {
 #[tokio::test]
 async fn the_entra_id_group_flow() {
     let app = TestApp::new().await;
-    let jane = new_user(&app, "jane@example.com").await;
-    let joe = new_user(&app, "joe@example.com").await;
+    let jane = app.user_id("jane@example.com").await;
+    let joe = app.user_id("joe@example.com").await;
     // Lookup before create, create with an empty member list.
     assert_eq!(
         groups_where(&app, "displayName eq \"Sales\"").await["totalResults"],
@@ -262,7 +260,7 @@ async fn the_entra_id_group_flow() {
 #[tokio::test]
 async fn the_okta_group_push_flow() {
     let app = TestApp::new().await;
-    let jane = new_user(&app, "jane@example.com").await;
+    let jane = app.user_id("jane@example.com").await;
     let eng = new_group(&app, "Engineering", &[]).await;
     let path = format!("/Groups/{eng}");
     let r = app
@@ -306,8 +304,8 @@ async fn the_okta_group_push_flow() {
 #[tokio::test]
 async fn membership_changes_are_idempotent_and_checked() {
     let app = TestApp::new().await;
-    let u = new_user(&app, "u@example.com").await;
-    let other = new_user(&app, "other@example.com").await;
+    let u = app.user_id("u@example.com").await;
+    let other = app.user_id("other@example.com").await;
     let g = new_group(&app, "G", &[&u]).await;
     let path = format!("/Groups/{g}");
     app.clock.advance_ms(5000);
@@ -356,7 +354,7 @@ async fn membership_changes_are_idempotent_and_checked() {
 #[tokio::test]
 async fn aws_limits_and_refusals_on_patch_group() {
     let app = TestApp::new().await;
-    let u = new_user(&app, "u@example.com").await;
+    let u = app.user_id("u@example.com").await;
     let g = new_group(&app, "G", &[&u]).await;
     new_group(&app, "Taken", &[]).await;
     let path = format!("/Groups/{g}");
@@ -414,7 +412,7 @@ async fn aws_limits_and_refusals_on_patch_group() {
     // Exactly 100 changes pass.
     let mut ids = Vec::new();
     for i in 0..100 {
-        ids.push(new_user(&app, &format!("batch{i}@example.com")).await);
+        ids.push(app.user_id(&format!("batch{i}@example.com")).await);
     }
     let values: Vec<Value> = ids.iter().map(|id| json!({"value": id})).collect();
     let r = app
@@ -430,7 +428,7 @@ async fn aws_limits_and_refusals_on_patch_group() {
 #[tokio::test]
 async fn deleting_a_group_removes_its_memberships_only() {
     let app = TestApp::new().await;
-    let u = new_user(&app, "u@example.com").await;
+    let u = app.user_id("u@example.com").await;
     let a = new_group(&app, "A", &[&u]).await;
     let b = new_group(&app, "B", &[&u]).await;
     assert_eq!(
@@ -452,7 +450,7 @@ async fn concurrent_member_patches_lose_none() {
     let g = new_group(&app, "Busy", &[]).await;
     let mut users = Vec::new();
     for i in 0..40 {
-        users.push(new_user(&app, &format!("c{i}@example.com")).await);
+        users.push(app.user_id(&format!("c{i}@example.com")).await);
     }
     let tasks: Vec<_> = users
         .chunks(2)
@@ -495,7 +493,7 @@ async fn a_hundred_racing_member_patches_of_one_group_all_apply() {
 pub async fn race_member_patches_of_one_group(app: &TestApp) {
     let mut users = Vec::new();
     for i in 0..100 {
-        users.push(new_user(app, &format!("r{i}@example.com")).await);
+        users.push(app.user_id(&format!("r{i}@example.com")).await);
     }
     let (leaving, joining) = users.split_at(20);
     let first: Vec<&str> = leaving.iter().map(String::as_str).collect();
@@ -527,7 +525,7 @@ pub async fn race_member_patches_of_one_group(app: &TestApp) {
 #[tokio::test]
 async fn groups_are_isolated_between_tenants() {
     let app = TestApp::new().await;
-    let u = new_user(&app, "u@example.com").await;
+    let u = app.user_id("u@example.com").await;
     let g = new_group(&app, "Mine", &[&u]).await;
     let (other, token) = crate::helpers::add_tenant(&app.state.store).await;
     let send = |method: Method, path: String, body: Option<Value>| {
@@ -547,7 +545,7 @@ async fn groups_are_isolated_between_tenants() {
         &app.send(send(Method::GET, format!("/Groups/{g}"), None))
             .await,
         404,
-        "",
+        "Group not found.",
     );
     let patch = json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
                        "Operations": [{"op": "add", "path": "members", "value": [{"value": u}]}]});
@@ -555,7 +553,7 @@ async fn groups_are_isolated_between_tenants() {
         &app.send(send(Method::PATCH, format!("/Groups/{g}"), Some(patch)))
             .await,
         404,
-        "",
+        "Group not found.",
     );
     // Their group cannot take our user as a member.
     let r = app
@@ -577,7 +575,7 @@ async fn groups_are_isolated_between_tenants() {
         &app.send(send(Method::DELETE, format!("/Groups/{g}"), None))
             .await,
         404,
-        "",
+        "Group not found.",
     );
     assert!(is_member(&app, &g, &u).await);
 }

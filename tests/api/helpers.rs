@@ -10,9 +10,10 @@ use axum::Router;
 use axum::body::Body;
 use axum::http::{HeaderMap, Method, Request, StatusCode};
 use http_body_util::BodyExt;
-use idc_scim::app::{AppState, SharedState, build_router};
+use idc_scim::app::build_router;
 use idc_scim::auth::{TokenHash, issue_token};
 use idc_scim::clock::{Clock, ManualClock};
+use idc_scim::state::{AppState, SharedState};
 use idc_scim::store::{self, Store, Tenant};
 use serde_json::{Value, json};
 use tower::ServiceExt;
@@ -92,12 +93,25 @@ impl TestApp {
     }
 
     pub async fn with_store(store: Arc<dyn Store>) -> Self {
+        Self::configured(store, |state| state).await
+    }
+
+    /// A test app whose state the test sets up: `configure` gets the default test state (the
+    /// admin credential `ADMIN_TOKEN`, the rest at `AppState::new`'s defaults).
+    pub async fn with(configure: impl FnOnce(AppState) -> AppState) -> Self {
+        Self::configured(test_store().await, configure).await
+    }
+
+    async fn configured(
+        store: Arc<dyn Store>,
+        configure: impl FnOnce(AppState) -> AppState,
+    ) -> Self {
         let (tenant, token) = add_tenant(&store).await;
         let clock = Arc::new(ManualClock::new(START_MS));
-        let state = Arc::new(AppState {
+        let state = Arc::new(configure(AppState {
             admin_token: Some(TokenHash::of(ADMIN_TOKEN)),
             ..AppState::new(store, tenant.clone(), clock.clone() as Arc<dyn Clock>)
-        });
+        }));
         Self {
             router: build_router(state.clone()),
             state,
@@ -157,6 +171,20 @@ impl TestApp {
         responses
     }
 
+    /// Sends a request to the admin API (`/admin{path}`) with the admin credential and a JSON
+    /// body.
+    pub async fn admin(&self, method: Method, path: &str, body: Option<Value>) -> TestResponse {
+        let mut req = Request::builder()
+            .method(method)
+            .uri(format!("/admin{path}"))
+            .header("authorization", format!("Bearer {ADMIN_TOKEN}"));
+        if body.is_some() {
+            req = req.header("content-type", "application/json");
+        }
+        let body = body.map(|b| b.to_string()).unwrap_or_default();
+        self.send(req.body(Body::from(body)).unwrap()).await
+    }
+
     pub async fn get(&self, path: &str) -> TestResponse {
         self.call(Method::GET, path, None).await
     }
@@ -178,6 +206,14 @@ impl TestApp {
         let r = self.post("/Users", user_body(user_name)).await;
         assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
         r.body
+    }
+
+    /// Creates a user and returns its id.
+    pub async fn user_id(&self, user_name: &str) -> String {
+        self.create_user(user_name).await["id"]
+            .as_str()
+            .unwrap()
+            .to_owned()
     }
 
     /// `totalResults` of `GET /Users` (with an optional filter).
@@ -256,6 +292,11 @@ pub fn replacements(
     (changes, operations)
 }
 
+/// A filter or other query value, URL-encoded.
+pub fn form_encode(s: &str) -> String {
+    form_urlencoded::byte_serialize(s.as_bytes()).collect()
+}
+
 /// A user body as identity providers send it.
 pub fn user_body(user_name: &str) -> Value {
     json!({
@@ -268,7 +309,9 @@ pub fn user_body(user_name: &str) -> Value {
     })
 }
 
-/// Asserts AWS's error body with this status and a detail containing `detail`.
+/// Asserts AWS's error body with this status and a detail containing `detail`, which must
+/// name something: AWS's details are part of what is emulated.
+#[track_caller]
 pub fn assert_error(r: &TestResponse, status: u16, detail: &str) {
     assert_eq!(r.status.as_u16(), status, "body: {}", r.body);
     assert_eq!(r.header("content-type"), Some("application/json"));
@@ -278,6 +321,7 @@ pub fn assert_error(r: &TestResponse, status: u16, detail: &str) {
         json!(["urn:ietf:params:scim:api:messages:2.0:Error"])
     );
     assert_eq!(b["status"], json!(status.to_string()));
+    assert!(!detail.is_empty(), "name the expected detail");
     let d = b["detail"].as_str().unwrap_or_default();
     assert!(
         d.contains(detail),

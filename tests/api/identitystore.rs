@@ -7,9 +7,9 @@ use std::sync::Arc;
 
 use axum::body::Body;
 use axum::http::{HeaderMap, Request, StatusCode};
-use idc_scim::app::{AppState, build_router};
+use idc_scim::aws::sigv4::{self, Scope, SignedRequest};
 use idc_scim::clock::Clock;
-use idc_scim::identitystore::sigv4::{self, SignedRequest};
+use idc_scim::state::AppState;
 use serde_json::{Value, json};
 
 use crate::helpers::{TestApp, TestResponse, user_body};
@@ -49,7 +49,10 @@ fn signed(operation: &str, body: &Value, secret: &str, date_ms: i64) -> Request<
             body: body.as_bytes(),
         },
         &date,
-        "us-east-1",
+        Scope {
+            region: "us-east-1",
+            service: "identitystore",
+        },
         AKID,
         secret,
     );
@@ -849,25 +852,15 @@ async fn protocol_errors_have_aws_types_and_tenants_are_apart() {
 
 #[tokio::test]
 async fn signatures_are_verified_when_credentials_are_configured() {
-    let app = TestApp::new().await;
     let keys: HashMap<String, String> = [(AKID.to_owned(), SECRET.to_owned())].into();
-    let state = Arc::new(AppState {
+    let verifying = TestApp::with(|state| AppState {
         aws_credentials: Some(Arc::new(keys)),
-        ..AppState::new(
-            app.state.store.clone(),
-            app.tenant.clone(),
-            app.clock.clone() as Arc<dyn Clock>,
-        )
-    });
-    let verifying = TestApp {
-        router: build_router(state.clone()),
-        state,
-        clock: app.clock.clone(),
-        tenant: app.tenant.clone(),
-        token: app.token.clone(),
-    };
-    let body = json!({"IdentityStoreId": app.tenant.identity_store_id});
-    let now = app.clock.now_ms();
+        ..state
+    })
+    .await;
+    let app = TestApp::with_store(verifying.state.store.clone()).await;
+    let body = json!({"IdentityStoreId": verifying.tenant.identity_store_id});
+    let now = verifying.clock.now_ms();
 
     let r = verifying
         .send(signed("ListUsers", &body, SECRET, now))
@@ -887,7 +880,7 @@ async fn signatures_are_verified_when_credentials_are_configured() {
 
     let mut tampered = signed("ListUsers", &body, SECRET, now);
     *tampered.body_mut() = Body::from(
-        json!({"IdentityStoreId": app.tenant.identity_store_id, "MaxResults": 1}).to_string(),
+        json!({"IdentityStoreId": verifying.tenant.identity_store_id, "MaxResults": 1}).to_string(),
     );
     assert_aws_error(
         &verifying.send(tampered).await,

@@ -6,6 +6,7 @@ mod controls;
 mod groups;
 mod helpers;
 mod identitystore;
+mod middleware;
 mod rfc;
 mod server;
 mod store;

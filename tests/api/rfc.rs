@@ -2,16 +2,15 @@
 //! sorting, index paging, attribute selection, searches, ETags, returned members, PutGroup,
 //! RFC error bodies), each with the answer the `aws` profile keeps giving.
 
-use std::sync::Arc;
-
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode};
-use idc_scim::app::{AppState, build_router};
 use idc_scim::scim::Profile;
+use idc_scim::state::AppState;
 use serde_json::{Value, json};
 
 use crate::helpers::{
-    TestApp, TestResponse, USER_STRING_PATHS, assert_error, replacements, user_body, value_at,
+    TestApp, TestResponse, USER_STRING_PATHS, assert_error, form_encode, replacements, user_body,
+    value_at,
 };
 
 const ENTERPRISE: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
@@ -20,22 +19,11 @@ const HOUR_MS: i64 = 3_600_000;
 
 /// A test app in the `rfc` profile.
 async fn rfc_app() -> TestApp {
-    let mut app = TestApp::new().await;
-    let state = Arc::new(AppState {
+    TestApp::with(|state| AppState {
         profile: Profile::Rfc,
-        ..AppState::new(
-            app.state.store.clone(),
-            app.tenant.clone(),
-            app.clock.clone(),
-        )
-    });
-    app.router = build_router(state.clone());
-    app.state = state;
-    app
-}
-
-fn encode(s: &str) -> String {
-    form_urlencoded::byte_serialize(s.as_bytes()).collect()
+        ..state
+    })
+    .await
 }
 
 /// Asserts the RFC 7644 §3.12 error body with this status and `scimType`.
@@ -149,7 +137,7 @@ async fn list(app: &TestApp, path: &str, query: &str) -> Value {
 }
 
 async fn users_where(app: &TestApp, filter: &str) -> Vec<String> {
-    let mut found = names(&list(app, "/Users", &format!("filter={}", encode(filter))).await);
+    let mut found = names(&list(app, "/Users", &format!("filter={}", form_encode(filter))).await);
     found.sort();
     found
 }
@@ -233,7 +221,7 @@ async fn filters_apply_every_operator_to_every_attribute() {
     let groups = |filter: &str| {
         let app = &app;
         let filter = filter.to_owned();
-        async move { names(&list(app, "/Groups", &format!("filter={}", encode(&filter))).await) }
+        async move { names(&list(app, "/Groups", &format!("filter={}", form_encode(&filter))).await) }
     };
     assert_eq!(groups(r#"displayName co "GINEER""#).await, ["Engineering"]);
     assert_eq!(
@@ -252,7 +240,10 @@ async fn filters_apply_every_operator_to_every_attribute() {
     // What the AWS profile refuses with its own body.
     let aws = TestApp::new().await;
     let r = aws
-        .get(&format!("/Users?filter={}", encode(r#"userName co "a""#)))
+        .get(&format!(
+            "/Users?filter={}",
+            form_encode(r#"userName co "a""#)
+        ))
         .await;
     assert_error(&r, 400, "eq");
 }
@@ -269,7 +260,9 @@ async fn bad_filters_are_invalid_filter_errors() {
         r#"userName eq "x" and"#,
         r#"members pr"#,
     ] {
-        let r = app.get(&format!("/Users?filter={}", encode(filter))).await;
+        let r = app
+            .get(&format!("/Users?filter={}", form_encode(filter)))
+            .await;
         assert_rfc_error(&r, 400, Some("invalidFilter"));
     }
 }
@@ -303,7 +296,7 @@ async fn lists_sort_by_any_attribute_in_either_order() {
     assert_eq!(
         sorted(&format!(
             "sortBy={}",
-            encode(&format!("{ENTERPRISE}:department"))
+            form_encode(&format!("{ENTERPRISE}:department"))
         ))
         .await,
         [A, B, C]
@@ -355,7 +348,7 @@ async fn start_index_and_count_page_the_list() {
     let filtered = list(
         &app,
         "/Users",
-        &format!("filter={}&count=1", encode("title pr")),
+        &format!("filter={}&count=1", form_encode("title pr")),
     )
     .await;
     assert_eq!(
@@ -383,7 +376,7 @@ async fn attributes_and_excluded_attributes_select_what_is_returned() {
     let r = app
         .get(&format!(
             "/Users/{alice}?attributes=userName,name.givenName,emails.value,{}",
-            encode(&format!("{ENTERPRISE}:department"))
+            form_encode(&format!("{ENTERPRISE}:department"))
         ))
         .await;
     assert_eq!(r.status, StatusCode::OK);
@@ -518,7 +511,7 @@ async fn search_endpoints_answer_list_responses() {
         .await;
     assert_error(&r, 400, "not supported");
     let r = aws.post("/.search", json!({"schemas": [SEARCH]})).await;
-    assert_error(&r, 404, "");
+    assert_error(&r, 404, "The requested endpoint does not exist.");
 }
 
 #[tokio::test]

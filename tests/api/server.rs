@@ -99,8 +99,9 @@ impl Binary {
     ) -> Self {
         use std::io::{BufRead, BufReader};
         let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_idc-scim"))
-            .args(["serve", "--listen", "127.0.0.1:0", "--log-format", "json"])
+            .args(["serve", "--listen", "127.0.0.1:0"])
             .args(extra(&dir))
+            .env("IDC_SCIM_LOG_FORMAT", "json")
             .arg("--database-url")
             .arg(format!("sqlite://{}", dir.join("t.db").display()))
             .env("IDC_SCIM_TOKEN", token)
@@ -381,4 +382,61 @@ async fn acknowledged_writes_survive_a_killed_process() {
     }
     let (status, _) = again.stop();
     assert!(status.success());
+}
+
+#[test]
+fn neither_help_nor_logs_show_the_database_password() {
+    let url = "postgres://nobody:database-password-42@127.0.0.1:5432/idc_scim_missing";
+    let help = std::process::Command::new(env!("CARGO_BIN_EXE_idc-scim"))
+        .arg("--help")
+        .env("IDC_SCIM_DATABASE_URL", url)
+        .output()
+        .unwrap();
+    assert!(help.status.success());
+    let help = String::from_utf8_lossy(&help.stdout);
+    assert!(help.contains("--database-url"), "{help}");
+    assert!(!help.contains("database-password-42"), "{help}");
+
+    // A database that refuses the connection: the error names the URL without its password.
+    let run = std::process::Command::new(env!("CARGO_BIN_EXE_idc-scim"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--database-url", url])
+        .env("RUST_LOG", "trace")
+        .output()
+        .unwrap();
+    assert!(!run.status.success());
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert!(stderr.contains("nobody:****@127.0.0.1:5432"), "{stderr}");
+    assert!(!stderr.contains("database-password-42"), "{stderr}");
+}
+
+#[tokio::test]
+async fn pretty_logs_carry_the_request_line_without_colours_off_a_terminal() {
+    let server = Binary::start_with("pretty-token", |_| {
+        vec!["--log-format".into(), "pretty".into()]
+    });
+    let r = reqwest::Client::new()
+        .get(format!("{}/Users", server.alias()))
+        .bearer_auth("pretty-token")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let request_id = r.headers()["x-amzn-requestid"].to_str().unwrap().to_owned();
+    let (_, logs) = server.stop();
+    assert!(
+        !logs.contains('\u{1b}'),
+        "colour codes in a log file:\n{logs}"
+    );
+    let line = logs
+        .lines()
+        .find(|l| l.contains(&request_id) && l.contains(" request "))
+        .unwrap_or_else(|| panic!("no log line for the request:\n{logs}"));
+    for field in [
+        "method=GET",
+        "route=\"/scim/v2/Users\"",
+        "status=200",
+        "latency_ms=",
+    ] {
+        assert!(line.contains(field), "{field} missing from {line}");
+    }
 }

@@ -3,9 +3,10 @@
 
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode};
+use idc_scim::state::AppState;
 use serde_json::{Value, json};
 
-use crate::helpers::{ADMIN_TOKEN, TestApp, TestResponse, add_tenant, assert_error, user_body};
+use crate::helpers::{ADMIN_TOKEN, TestApp, add_tenant, assert_error, user_body};
 
 const PATCH_OP: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
 
@@ -20,11 +21,6 @@ fn request(method: Method, path: &str, token: &str, body: Option<Value>) -> Requ
     }
     b.body(Body::from(body.map(|v| v.to_string()).unwrap_or_default()))
         .unwrap()
-}
-
-async fn admin(app: &TestApp, method: Method, path: &str, body: Option<Value>) -> TestResponse {
-    app.send(request(method, &format!("/admin{path}"), ADMIN_TOKEN, body))
-        .await
 }
 
 async fn scim_status(app: &TestApp, token: &str) -> StatusCode {
@@ -95,7 +91,7 @@ async fn a_token_of_one_tenant_opens_no_route_of_another() {
         let r = app
             .send(request(method.clone(), &uri, &other_token, body))
             .await;
-        assert_error(&r, 401, "");
+        assert_error(&r, 401, "Authorization header is invalid or missing.");
         // The short alias serves this test's tenant too: the other token fails there as well.
         let alias = format!("/scim/v2{path}");
         let r = app
@@ -118,7 +114,7 @@ async fn a_token_of_one_tenant_opens_no_route_of_another() {
 #[tokio::test]
 async fn the_admin_api_manages_tenants() {
     let app = TestApp::new().await;
-    let r = admin(&app, Method::POST, "/tenants", None).await;
+    let r = app.admin(Method::POST, "/tenants", None).await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
     let generated = r.body["tenantId"].as_str().unwrap().to_owned();
     assert!(
@@ -130,18 +126,17 @@ async fn the_admin_api_manages_tenants() {
     assert_eq!(r.body["provisioningEnabled"], true);
     assert_eq!(r.body["isDefault"], false);
     assert_eq!(r.body["scimPath"], json!(format!("/{generated}/scim/v2/")));
-    let r = admin(
-        &app,
-        Method::POST,
-        "/tenants",
-        Some(json!({"tenantId": "acme-prod"})),
-    )
-    .await;
+    let r = app
+        .admin(
+            Method::POST,
+            "/tenants",
+            Some(json!({"tenantId": "acme-prod"})),
+        )
+        .await;
     assert_eq!(r.status, StatusCode::CREATED);
     assert_eq!(r.body["tenantId"], "acme-prod");
     assert_error(
-        &admin(
-            &app,
+        &app.admin(
             Method::POST,
             "/tenants",
             Some(json!({"tenantId": "acme-prod"})),
@@ -150,19 +145,19 @@ async fn the_admin_api_manages_tenants() {
         409,
         "exists",
     );
-    for bad in [
-        json!({"tenantId": "a/b"}),
-        json!({"tenantId": "scim"}),
-        json!({"tenantId": ""}),
-        json!({"name": "x"}),
+    for (bad, detail) in [
+        (json!({"tenantId": "a/b"}), "tenantId must be 1 to 64"),
+        (json!({"tenantId": "scim"}), "not scim, admin or health"),
+        (json!({"tenantId": ""}), "tenantId must be 1 to 64"),
+        (json!({"name": "x"}), "unknown field `name`"),
     ] {
         assert_error(
-            &admin(&app, Method::POST, "/tenants", Some(bad)).await,
+            &app.admin(Method::POST, "/tenants", Some(bad)).await,
             400,
-            "",
+            detail,
         );
     }
-    let list = admin(&app, Method::GET, "/tenants", None).await.body;
+    let list = app.admin(Method::GET, "/tenants", None).await.body;
     let ids: Vec<&str> = list
         .as_array()
         .unwrap()
@@ -171,19 +166,21 @@ async fn the_admin_api_manages_tenants() {
         .collect();
     assert!(ids.contains(&"acme-prod") && ids.contains(&generated.as_str()));
     assert_eq!(
-        admin(&app, Method::GET, "/tenants/acme-prod", None)
+        app.admin(Method::GET, "/tenants/acme-prod", None)
             .await
             .body["tenantId"],
         "acme-prod"
     );
     assert_error(
-        &admin(&app, Method::GET, "/tenants/nope", None).await,
+        &app.admin(Method::GET, "/tenants/nope", None).await,
         404,
         "Tenant not found.",
     );
 
     // A token for the new tenant opens its endpoint and only it.
-    let token = admin(&app, Method::POST, "/tenants/acme-prod/tokens", None).await;
+    let token = app
+        .admin(Method::POST, "/tenants/acme-prod/tokens", None)
+        .await;
     assert_eq!(token.status, StatusCode::CREATED);
     let secret = token.body["token"].as_str().unwrap().to_owned();
     let users = "/acme-prod/scim/v2/Users";
@@ -206,7 +203,7 @@ async fn the_admin_api_manages_tenants() {
         .await;
     assert_eq!(r.status, StatusCode::CREATED);
     assert_eq!(
-        admin(&app, Method::DELETE, "/tenants/acme-prod", None)
+        app.admin(Method::DELETE, "/tenants/acme-prod", None)
             .await
             .status,
         StatusCode::NO_CONTENT
@@ -214,12 +211,12 @@ async fn the_admin_api_manages_tenants() {
     assert_error(
         &app.send(request(Method::GET, users, &secret, None)).await,
         401,
-        "",
+        "Authorization header is invalid or missing.",
     );
     assert_error(
-        &admin(&app, Method::DELETE, "/tenants/acme-prod", None).await,
+        &app.admin(Method::DELETE, "/tenants/acme-prod", None).await,
         404,
-        "",
+        "Tenant not found.",
     );
 }
 
@@ -229,29 +226,26 @@ async fn the_admin_api_needs_its_own_credential() {
     let r = app
         .send(request(Method::GET, "/admin/tenants", &app.token, None))
         .await;
-    assert_error(&r, 401, "");
+    assert_error(&r, 401, "Authorization header is invalid or missing.");
     let r = app
         .send(Request::get("/admin/tenants").body(Body::empty()).unwrap())
         .await;
-    assert_error(&r, 401, "");
+    assert_error(&r, 401, "Authorization header is invalid or missing.");
     // The admin credential is no SCIM token.
     assert_eq!(
         scim_status(&app, ADMIN_TOKEN).await,
         StatusCode::UNAUTHORIZED
     );
     // Without a configured credential, there is no admin API.
-    let state = std::sync::Arc::new(idc_scim::app::AppState::new(
-        app.state.store.clone(),
-        app.tenant.clone(),
-        app.clock.clone(),
-    ));
-    let router = idc_scim::app::build_router(state);
-    use tower::ServiceExt;
-    let r = router
-        .oneshot(request(Method::GET, "/admin/tenants", ADMIN_TOKEN, None))
-        .await
-        .unwrap();
-    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    let without = TestApp::with(|state| AppState {
+        admin_token: None,
+        ..state
+    })
+    .await;
+    let r = without
+        .send(request(Method::GET, "/admin/tenants", ADMIN_TOKEN, None))
+        .await;
+    assert_error(&r, 404, "The requested endpoint does not exist.");
 }
 
 #[tokio::test]
@@ -259,7 +253,7 @@ async fn tokens_follow_aws_limit_expiry_deletion_and_rotation() {
     let app = TestApp::new().await;
     let tenant = app.tenant.tenant_id.clone();
     let tokens_path = format!("/tenants/{tenant}/tokens");
-    let listed = admin(&app, Method::GET, &tokens_path, None).await.body;
+    let listed = app.admin(Method::GET, &tokens_path, None).await.body;
     assert_eq!(listed.as_array().unwrap().len(), 1);
     let old_id = listed[0]["tokenId"].as_str().unwrap().to_owned();
     assert!(
@@ -269,7 +263,7 @@ async fn tokens_follow_aws_limit_expiry_deletion_and_rotation() {
     assert_eq!(listed[0]["expiresAt"], "2027-01-01T00:00:00Z");
 
     // Rotation: a second token works beside the first.
-    let second = admin(&app, Method::POST, &tokens_path, None).await;
+    let second = app.admin(Method::POST, &tokens_path, None).await;
     assert_eq!(second.status, StatusCode::CREATED);
     let new_secret = second.body["token"].as_str().unwrap().to_owned();
     let new_id = second.body["tokenId"].as_str().unwrap().to_owned();
@@ -277,12 +271,12 @@ async fn tokens_follow_aws_limit_expiry_deletion_and_rotation() {
     assert_eq!(scim_status(&app, &app.token).await, StatusCode::OK);
     // A third is refused: two at a time, as in AWS.
     assert_error(
-        &admin(&app, Method::POST, &tokens_path, None).await,
+        &app.admin(Method::POST, &tokens_path, None).await,
         409,
         "at most 2",
     );
     // Last use is listed.
-    let listed = admin(&app, Method::GET, &tokens_path, None).await.body;
+    let listed = app.admin(Method::GET, &tokens_path, None).await.body;
     let entry = listed
         .as_array()
         .unwrap()
@@ -291,13 +285,9 @@ async fn tokens_follow_aws_limit_expiry_deletion_and_rotation() {
         .unwrap();
     assert_eq!(entry["lastUsedAt"], "2026-01-01T00:00:00Z");
     // Deleting the old one stops it at once; the new one keeps working.
-    let r = admin(
-        &app,
-        Method::DELETE,
-        &format!("{tokens_path}/{old_id}"),
-        None,
-    )
-    .await;
+    let r = app
+        .admin(Method::DELETE, &format!("{tokens_path}/{old_id}"), None)
+        .await;
     assert_eq!(r.status, StatusCode::NO_CONTENT);
     assert_eq!(
         scim_status(&app, &app.token).await,
@@ -305,13 +295,8 @@ async fn tokens_follow_aws_limit_expiry_deletion_and_rotation() {
     );
     assert_eq!(scim_status(&app, &new_secret).await, StatusCode::OK);
     assert_error(
-        &admin(
-            &app,
-            Method::DELETE,
-            &format!("{tokens_path}/{old_id}"),
-            None,
-        )
-        .await,
+        &app.admin(Method::DELETE, &format!("{tokens_path}/{old_id}"), None)
+            .await,
         404,
         "Token not found.",
     );
@@ -323,7 +308,7 @@ async fn tokens_follow_aws_limit_expiry_deletion_and_rotation() {
         scim_status(&app, &new_secret).await,
         StatusCode::UNAUTHORIZED
     );
-    let listed = admin(&app, Method::GET, &tokens_path, None).await.body;
+    let listed = app.admin(Method::GET, &tokens_path, None).await.body;
     assert_eq!(listed[0]["expired"], true);
 }
 
@@ -332,50 +317,52 @@ async fn disabling_provisioning_closes_the_scim_endpoint() {
     let app = TestApp::new().await;
     app.create_user("kept@example.com").await;
     let path = format!("/tenants/{}", app.tenant.tenant_id);
-    let r = admin(
-        &app,
-        Method::PATCH,
-        &path,
-        Some(json!({"provisioningEnabled": false})),
-    )
-    .await;
+    let r = app
+        .admin(
+            Method::PATCH,
+            &path,
+            Some(json!({"provisioningEnabled": false})),
+        )
+        .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     assert_eq!(r.body["provisioningEnabled"], false);
-    assert_error(&app.get("/Users").await, 401, "");
+    assert_error(
+        &app.get("/Users").await,
+        401,
+        "Authorization header is invalid or missing.",
+    );
     let alias = app
         .send(request(Method::GET, "/scim/v2/Users", &app.token, None))
         .await;
     assert_eq!(alias.status, StatusCode::UNAUTHORIZED);
-    let r = admin(
-        &app,
-        Method::PATCH,
-        &path,
-        Some(json!({"provisioningEnabled": true})),
-    )
-    .await;
+    let r = app
+        .admin(
+            Method::PATCH,
+            &path,
+            Some(json!({"provisioningEnabled": true})),
+        )
+        .await;
     assert_eq!(r.body["provisioningEnabled"], true);
     assert_eq!(app.user_count().await, 1, "the data outlives the switch");
     assert_error(
-        &admin(
-            &app,
+        &app.admin(
             Method::PATCH,
             &path,
             Some(json!({"provisioningEnabled": "no"})),
         )
         .await,
         400,
-        "",
+        "expected a boolean",
     );
     assert_error(
-        &admin(
-            &app,
+        &app.admin(
             Method::PATCH,
             "/tenants/nope",
             Some(json!({"provisioningEnabled": true})),
         )
         .await,
         404,
-        "",
+        "Tenant not found.",
     );
 }
 
@@ -387,13 +374,13 @@ async fn the_default_tenant_stays() {
         .ensure_default_tenant(&idc_scim::store::Tenant::generate(), 0)
         .await
         .unwrap();
-    let r = admin(
-        &app,
-        Method::DELETE,
-        &format!("/tenants/{}", default.tenant_id),
-        None,
-    )
-    .await;
+    let r = app
+        .admin(
+            Method::DELETE,
+            &format!("/tenants/{}", default.tenant_id),
+            None,
+        )
+        .await;
     assert_error(&r, 400, "default tenant");
 }
 
@@ -404,13 +391,13 @@ async fn no_token_secret_is_stored() {
     let url = format!("sqlite://{}", dir.join("t.db").display());
     let store = idc_scim::store::connect(&url).await.unwrap();
     let app = TestApp::with_store(store).await;
-    let created = admin(
-        &app,
-        Method::POST,
-        &format!("/tenants/{}/tokens", app.tenant.tenant_id),
-        None,
-    )
-    .await;
+    let created = app
+        .admin(
+            Method::POST,
+            &format!("/tenants/{}/tokens", app.tenant.tenant_id),
+            None,
+        )
+        .await;
     let secrets = [
         app.token.clone(),
         created.body["token"].as_str().unwrap().to_owned(),

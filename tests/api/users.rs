@@ -5,7 +5,8 @@ use axum::http::{Method, Request, StatusCode};
 use serde_json::{Value, json};
 
 use crate::helpers::{
-    TestApp, USER_STRING_PATHS, add_tenant, assert_error, replacements, user_body, value_at,
+    TestApp, USER_STRING_PATHS, add_tenant, assert_error, form_encode, replacements, user_body,
+    value_at,
 };
 
 const ENTERPRISE: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
@@ -294,32 +295,48 @@ async fn filter_values_with_quotes_and_unicode_are_matched_exactly() {
     assert_eq!(l["totalResults"], 0);
 }
 
-fn form_encode(s: &str) -> String {
-    form_urlencoded::byte_serialize(s.as_bytes()).collect()
-}
-
 #[tokio::test]
 async fn unsupported_filters_and_counts_are_400() {
     let app = TestApp::new().await;
-    for filter in [
-        "userName co \"x\"",
-        "userName sw \"x\"",
-        "userName pr",
-        "displayName eq \"x\"",
-        "emails.value eq \"x\"",
-        "userName eq \"a\" or userName eq \"b\"",
-        "not (userName eq \"a\")",
-        "userName eq \"a\" and externalId eq \"b\"",
-        "emails[type eq \"work\"]",
-        "userName eq 42",
-        "userName eq",
-        "userName \"x\"",
-        "(userName eq \"x\"",
+    let only_eq = "Only the eq operator is supported in filters.";
+    let only_and = "Only the and logical operator is supported in filters.";
+    for (filter, detail) in [
+        ("userName co \"x\"", only_eq),
+        ("userName sw \"x\"", only_eq),
+        ("userName pr", only_eq),
+        ("displayName eq \"x\"", "Unsupported filter: displayName eq"),
+        (
+            "emails.value eq \"x\"",
+            "Unsupported filter: emails.value eq",
+        ),
+        ("userName eq \"a\" or userName eq \"b\"", only_and),
+        ("not (userName eq \"a\")", only_and),
+        (
+            "userName eq \"a\" and externalId eq \"b\"",
+            "Unsupported filter: userName",
+        ),
+        ("emails[type eq \"work\"]", only_and),
+        (
+            "userName eq 42",
+            "Filter values must be strings in double quotes.",
+        ),
+        (
+            "userName eq",
+            "Invalid filter: expected a value after \"eq\"",
+        ),
+        (
+            "userName \"x\"",
+            "Invalid filter: expected a comparison operator",
+        ),
+        (
+            "(userName eq \"x\"",
+            "Invalid filter: expected \")\" to close",
+        ),
     ] {
         let r = app
             .get(&format!("/Users?filter={}", form_encode(filter)))
             .await;
-        assert_error(&r, 400, "");
+        assert_error(&r, 400, detail);
     }
     let deep = format!("{}userName eq \"x\"{}", "(".repeat(5000), ")".repeat(5000));
     let r = app
@@ -422,18 +439,11 @@ async fn put_replaces_the_user_and_keeps_id_and_created() {
     assert_error(&r, 400, "displayName");
 }
 
-async fn new_user(app: &TestApp, name: &str) -> String {
-    app.create_user(name).await["id"]
-        .as_str()
-        .unwrap()
-        .to_owned()
-}
-
 #[tokio::test]
 async fn patch_accepts_the_entra_id_forms() {
     let app = TestApp::new().await;
-    let boss = new_user(&app, "boss@example.com").await;
-    let id = new_user(&app, "entra@example.com").await;
+    let boss = app.user_id("boss@example.com").await;
+    let id = app.user_id("entra@example.com").await;
     let path = format!("/Users/{id}");
     app.clock.advance_ms(1000);
     let r = app
@@ -494,7 +504,7 @@ async fn patch_accepts_the_entra_id_forms() {
 #[tokio::test]
 async fn patch_accepts_the_okta_forms_and_reactivation() {
     let app = TestApp::new().await;
-    let id = new_user(&app, "okta@example.com").await;
+    let id = app.user_id("okta@example.com").await;
     let path = format!("/Users/{id}");
     let r = app
         .patch(
@@ -526,8 +536,8 @@ async fn patch_accepts_the_okta_forms_and_reactivation() {
 #[tokio::test]
 async fn a_rejected_patch_changes_nothing() {
     let app = TestApp::new().await;
-    let id = new_user(&app, "keep@example.com").await;
-    new_user(&app, "taken@example.com").await;
+    let id = app.user_id("keep@example.com").await;
+    app.user_id("taken@example.com").await;
     let path = format!("/Users/{id}");
     let before = app.get(&path).await.body;
     let cases: Vec<(Value, u16, &str)> = vec![
@@ -578,9 +588,13 @@ async fn a_rejected_patch_changes_nothing() {
             json!([{"op": "replace", "path": "title", "value": "ok"},
                 {"op": "move", "path": "title"}]),
             400,
-            "",
+            "Operation \"move\" is not supported",
         ),
-        (json!([{"op": "replace", "path": "title"}]), 400, ""),
+        (
+            json!([{"op": "replace", "path": "title"}]),
+            400,
+            "A value is required for replace operations.",
+        ),
         (
             json!([{"op": "replace", "path": "userName", "value": "TAKEN@example.com"}]),
             409,
@@ -607,13 +621,13 @@ async fn a_rejected_patch_changes_nothing() {
     let r = app
         .call(Method::PATCH, &path, Some(json!({"Operations": []})))
         .await;
-    assert_error(&r, 400, "");
+    assert_error(&r, 400, "The schemas attribute must list");
 }
 
 #[tokio::test]
 async fn delete_user_is_204_then_404() {
     let app = TestApp::new().await;
-    let id = new_user(&app, "gone@example.com").await;
+    let id = app.user_id("gone@example.com").await;
     let r = app
         .call(Method::DELETE, &format!("/Users/{id}"), None)
         .await;
@@ -659,9 +673,13 @@ async fn authentication_follows_aws() {
                 .unwrap(),
         )
         .await;
-    assert_error(&r, 401, "");
+    assert_error(&r, 401, "Authorization header is invalid or missing.");
     let basic = Request::get(&users).header("authorization", format!("Basic {}", app.token));
-    assert_error(&app.send(basic.body(Body::empty()).unwrap()).await, 401, "");
+    assert_error(
+        &app.send(basic.body(Body::empty()).unwrap()).await,
+        401,
+        "Authorization header is invalid or missing.",
+    );
     // The scheme is case-insensitive.
     let lower = Request::get(&users).header("authorization", format!("bearer {}", app.token));
     assert_eq!(
@@ -676,7 +694,7 @@ async fn authentication_follows_aws() {
                 .unwrap(),
         )
         .await;
-    assert_error(&r, 401, "");
+    assert_error(&r, 401, "Authorization header is invalid or missing.");
     let (other, other_token) = add_tenant(&app.state.store).await;
     let r = app
         .send(
@@ -685,7 +703,7 @@ async fn authentication_follows_aws() {
                 .unwrap(),
         )
         .await;
-    assert_error(&r, 401, "");
+    assert_error(&r, 401, "Authorization header is invalid or missing.");
     let theirs = format!("/{}/scim/v2/Users", other.tenant_id);
     let r = app
         .send(
@@ -713,18 +731,26 @@ async fn authentication_follows_aws() {
                 .unwrap(),
         )
         .await;
-    assert_error(&r, 401, "");
-    assert_error(&app.get("/Bulk").await, 404, "");
+    assert_error(&r, 401, "Authorization header is invalid or missing.");
+    assert_error(
+        &app.get("/Bulk").await,
+        404,
+        "The requested endpoint does not exist.",
+    );
 }
 
 #[tokio::test]
 async fn tenants_do_not_see_each_other() {
     let app = TestApp::new().await;
-    let id = new_user(&app, "mine@example.com").await;
+    let id = app.user_id("mine@example.com").await;
     let (other, token) = add_tenant(&app.state.store).await;
     let theirs = |p: &str| format!("/{}/scim/v2{p}", other.tenant_id);
     let get = request(Method::GET, &theirs(&format!("/Users/{id}")), Some(&token));
-    assert_error(&app.send(get.body(Body::empty()).unwrap()).await, 404, "");
+    assert_error(
+        &app.send(get.body(Body::empty()).unwrap()).await,
+        404,
+        "User not found.",
+    );
     let q = theirs(&format!("/Users?filter=id+eq+%22{id}%22"));
     let r = app
         .send(
@@ -739,7 +765,11 @@ async fn tenants_do_not_see_each_other() {
         &theirs(&format!("/Users/{id}")),
         Some(&token),
     );
-    assert_error(&app.send(del.body(Body::empty()).unwrap()).await, 404, "");
+    assert_error(
+        &app.send(del.body(Body::empty()).unwrap()).await,
+        404,
+        "User not found.",
+    );
     // The same userName may exist in both.
     let post = request(Method::POST, &theirs("/Users"), Some(&token))
         .header("content-type", "application/json");
@@ -784,7 +814,7 @@ async fn bad_requests_get_scim_errors_and_change_nothing() {
     let r = app
         .send(post("application/json", Body::from(huge.to_string())))
         .await;
-    assert_error(&r, 413, "");
+    assert_error(&r, 413, "Request body is larger than the limit.");
     let r = app
         .send(post(
             "text/plain",
@@ -798,7 +828,11 @@ async fn bad_requests_get_scim_errors_and_change_nothing() {
             Body::from("userName=x"),
         ))
         .await;
-    assert_error(&r, 415, "");
+    assert_error(
+        &r,
+        415,
+        "Content-Type must be application/scim+json or application/json.",
+    );
     // What IdPs send is accepted.
     let r = app
         .send(post(
@@ -822,17 +856,21 @@ async fn bad_requests_get_scim_errors_and_change_nothing() {
         400,
         "not supported",
     );
-    assert_error(&app.get("/Me").await, 404, "");
+    assert_error(
+        &app.get("/Me").await,
+        404,
+        "The requested endpoint does not exist.",
+    );
     let r = app
         .send(Request::get("/nothing/here").body(Body::empty()).unwrap())
         .await;
-    assert_error(&r, 404, "");
+    assert_error(&r, 404, "The requested endpoint does not exist.");
 }
 
 #[tokio::test]
 async fn trailing_and_double_slashes_resolve() {
     let app = TestApp::new().await;
-    let id = new_user(&app, "slash@example.com").await;
+    let id = app.user_id("slash@example.com").await;
     for path in [
         format!("{}//Users", app.base()),
         format!("{}/Users/", app.base()),
@@ -884,7 +922,7 @@ async fn concurrent_duplicate_creates_make_one_user() {
 #[tokio::test]
 async fn concurrent_patches_of_one_user_lose_nothing() {
     let app = TestApp::new().await;
-    let id = new_user(&app, "busy@example.com").await;
+    let id = app.user_id("busy@example.com").await;
     let attrs = [
         "title",
         "nickName",
@@ -933,7 +971,7 @@ async fn a_hundred_racing_patches_of_one_user_all_apply() {
 /// attribute: each answers 200, makes a version of its own, and leaves its value or a later
 /// one.
 pub async fn race_patches_of_one_user(app: &TestApp) {
-    let id = new_user(app, "race@example.com").await;
+    let id = app.user_id("race@example.com").await;
     let path = format!("/Users/{id}");
     let mut version = 1;
     for paths in [&USER_STRING_PATHS[..], &["displayName"]] {
@@ -1000,7 +1038,11 @@ async fn discovery_describes_what_aws_supports() {
         assert!(names.contains(&n), "{n}");
     }
     assert!(!names.contains(&"password") && !names.contains(&"photos"));
-    assert_error(&app.get("/Schemas/urn:nope").await, 404, "");
+    assert_error(
+        &app.get("/Schemas/urn:nope").await,
+        404,
+        "Schema not found.",
+    );
     let types = app.get("/ResourceTypes").await.body;
     assert_eq!(types["totalResults"], 2);
     assert_eq!(

@@ -1,11 +1,12 @@
 //! What the IAM Identity Center console does for the people who run idc-scim: identity stores
 //! (tenants) and their SCIM access tokens, and the automatic-provisioning switch. One set of
 //! operations, called by the CLI (`idc-scim tenant|token ...`) and by the admin HTTP API.
+//! The errors are SCIM errors, which the admin API answers with AWS's body.
 
 use serde::Serialize;
 
 use crate::auth::{MAX_TOKENS, issue_token};
-use crate::routes::timestamp;
+use crate::clock::timestamp;
 use crate::scim::ScimError;
 use crate::store::{Constraint, Store, StoreError, Tenant, TenantInfo, TokenInfo};
 
@@ -135,6 +136,15 @@ pub async fn get_tenant(store: &dyn Store, tenant_id: &str) -> Result<TenantView
         .get_tenant(tenant_id)
         .await
         .map(TenantView::from)
+        .map_err(tenant_error)
+}
+
+/// The tenant an id names: 404 when there is none, 500 (logged) when the store fails.
+pub async fn tenant(store: &dyn Store, tenant_id: &str) -> Result<Tenant, ScimError> {
+    store
+        .get_tenant(tenant_id)
+        .await
+        .map(|info| info.tenant)
         .map_err(tenant_error)
 }
 

@@ -1,7 +1,7 @@
 //! The AWS Identity Store API (service `identitystore`, AWS JSON 1.1) on the same store as the
 //! SCIM endpoint: `POST /` with `X-Amz-Target: AWSIdentityStore.<Operation>`, signed with
-//! Signature V4 (`sigv4`). Users, groups and memberships have the same ids in both APIs;
-//! `IdentityStoreId` (`d-` + 10 hex) selects the tenant.
+//! Signature V4 (`aws::sigv4`). Users, groups and memberships have the same ids in both APIs;
+//! `IdentityStoreId` (`d-` + 10 hex) selects the tenant. `aws` dispatches to `call`.
 //!
 //! The request and response shapes, limits and errors are those of the service model in
 //! `botocore/data/identitystore/2020-06-15/service-2.json` (`shapes`, `error`). The store keeps
@@ -12,26 +12,21 @@ pub mod error;
 mod groups;
 mod memberships;
 pub mod shapes;
-pub mod sigv4;
 mod users;
 
-use axum::extract::{Request, State};
-use axum::http::header::CONTENT_TYPE;
-use axum::http::{HeaderValue, StatusCode};
-use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::app::{RequestId, SharedState};
+use crate::state::SharedState;
 use crate::store::{Store, Tenant};
-use error::{ApiError, CONTENT_TYPE_JSON_11, ResourceType, Result};
+use error::{ApiError, ResourceType, Result};
 use shapes::parse;
 
 /// The prefix of `X-Amz-Target` (`targetPrefix` in the service model).
 pub const TARGET_PREFIX: &str = "AWSIdentityStore";
 
-/// The largest request body accepted.
-pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+/// The name requests are signed for (`signingName` in the service model).
+pub const SIGNING_NAME: &str = "identitystore";
 
 /// The issuer under which the SCIM `externalId` appears in `ExternalIds`. SCIM keeps one
 /// external id without an issuer; the Identity Store API lists `{Issuer, Id}` pairs. This
@@ -40,59 +35,8 @@ pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 /// match only this issuer.
 pub const SCIM_ISSUER: &str = "scim";
 
-/// Serves one Identity Store API request.
-pub async fn handle(State(state): State<SharedState>, req: Request) -> Response {
-    let request_id = req.extensions().get::<RequestId>().map(|r| r.0.clone());
-    match serve(&state, req).await {
-        Ok(body) => {
-            let mut response = (StatusCode::OK, body.to_string()).into_response();
-            response
-                .headers_mut()
-                .insert(CONTENT_TYPE, HeaderValue::from_static(CONTENT_TYPE_JSON_11));
-            response
-        }
-        Err(e) => e.into_response_with(request_id.as_deref()),
-    }
-}
-
-async fn serve(state: &SharedState, req: Request) -> Result<Value> {
-    let (parts, body) = req.into_parts();
-    let bytes = axum::body::to_bytes(body, MAX_BODY_BYTES)
-        .await
-        .map_err(|_| {
-            ApiError::invalid(format!(
-                "The request body is larger than {MAX_BODY_BYTES} bytes."
-            ))
-        })?;
-    sigv4::authenticate(
-        sigv4::SignedRequest {
-            method: parts.method.as_str(),
-            path: parts.uri.path(),
-            query: parts.uri.query().unwrap_or(""),
-            headers: &parts.headers,
-            body: &bytes,
-        },
-        state.aws_credentials.as_deref(),
-        state.clock.now_ms(),
-    )?;
-    let operation = parts
-        .headers
-        .get("x-amz-target")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|t| t.strip_prefix(TARGET_PREFIX))
-        .and_then(|t| t.strip_prefix('.'))
-        .ok_or(ApiError::UnknownOperation)?;
-    let body: Value = if bytes.iter().all(u8::is_ascii_whitespace) {
-        Value::Object(Default::default())
-    } else {
-        serde_json::from_slice(&bytes)
-            .map_err(|e| ApiError::Serialization(format!("The body is not valid JSON: {e}")))?
-    };
-    if !body.is_object() {
-        return Err(ApiError::Serialization(
-            "The body must be a JSON object.".into(),
-        ));
-    }
+/// Runs one operation on its (JSON object) body.
+pub async fn call(state: &SharedState, operation: &str, body: Value) -> Result<Value> {
     let ctx = Ctx { state };
     match operation {
         "DescribeUser" => users::describe(&ctx, parse(body)?).await,

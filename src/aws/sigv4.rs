@@ -1,5 +1,5 @@
-//! AWS Signature Version 4 (the `Authorization: AWS4-HMAC-SHA256 ...` header) for the Identity
-//! Store API: parsing, verification against configured access keys, and `sign`, which tests
+//! AWS Signature Version 4 (the `Authorization: AWS4-HMAC-SHA256 ...` header) for the AWS
+//! JSON APIs: parsing, verification against configured access keys, and `sign`, which tests
 //! and clients use to build a signed request.
 //!
 //! Without configured keys any well-formed signature is accepted, as local AWS emulators do;
@@ -12,14 +12,15 @@ use std::collections::HashMap;
 
 use axum::http::HeaderMap;
 use hmac::{Hmac, Mac};
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
-use super::error::{ApiError, Result};
+use super::ProtocolError;
+
+type Result<T, E = ProtocolError> = std::result::Result<T, E>;
 
 pub const ALGORITHM: &str = "AWS4-HMAC-SHA256";
-/// The signing name of the service (`signingName` in the service model).
-pub const SERVICE: &str = "identitystore";
 /// How far `X-Amz-Date` may be from the server's clock when signatures are verified.
 pub const MAX_SKEW_MS: i64 = 15 * 60 * 1000;
 
@@ -40,7 +41,7 @@ impl<'a> Authorization<'a> {
     /// Parses `AWS4-HMAC-SHA256 Credential=AKID/20260101/us-east-1/identitystore/aws4_request,
     /// SignedHeaders=host;x-amz-date, Signature=<hex>`.
     pub fn parse(value: &'a str) -> Result<Self> {
-        let incomplete = |m: &str| ApiError::IncompleteSignature(m.to_owned());
+        let incomplete = |m: &str| ProtocolError::IncompleteSignature(m.to_owned());
         let rest = value
             .strip_prefix(ALGORITHM)
             .filter(|r| r.starts_with(' '))
@@ -116,44 +117,48 @@ pub struct SignedRequest<'a> {
     pub body: &'a [u8],
 }
 
-/// Authenticates a request: `credentials` `None` accepts any well-formed signature.
+/// Authenticates a request to the service whose signing name (`signingName` in its service
+/// model) is `service`: `credentials` `None` accepts any well-formed signature.
 pub fn authenticate(
     req: SignedRequest<'_>,
+    service: &str,
     credentials: Option<&HashMap<String, String>>,
     now_ms: i64,
 ) -> Result<()> {
     let Some(value) = req.headers.get("authorization") else {
-        return Err(ApiError::MissingAuthenticationToken);
+        return Err(ProtocolError::MissingAuthenticationToken);
     };
-    let value = value
-        .to_str()
-        .map_err(|_| ApiError::IncompleteSignature("Authorization header is not ASCII.".into()))?;
+    let value = value.to_str().map_err(|_| {
+        ProtocolError::IncompleteSignature("Authorization header is not ASCII.".into())
+    })?;
     let auth = Authorization::parse(value)?;
     let amz_date = req
         .headers
         .get("x-amz-date")
         .and_then(|v| v.to_str().ok())
         .ok_or_else(|| {
-            ApiError::IncompleteSignature(
+            ProtocolError::IncompleteSignature(
                 "Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header."
                     .into(),
             )
         })?;
-    let signed_at = chrono::NaiveDateTime::parse_from_str(amz_date, AMZ_DATE_FORMAT)
-        .map_err(|_| ApiError::IncompleteSignature(format!("Invalid X-Amz-Date: {amz_date}")))?;
+    let signed_at =
+        chrono::NaiveDateTime::parse_from_str(amz_date, AMZ_DATE_FORMAT).map_err(|_| {
+            ProtocolError::IncompleteSignature(format!("Invalid X-Amz-Date: {amz_date}"))
+        })?;
     let Some(credentials) = credentials else {
         return Ok(());
     };
     let secret = credentials
         .get(auth.access_key_id)
-        .ok_or(ApiError::UnrecognizedClient)?;
-    if auth.service != SERVICE {
-        return Err(ApiError::InvalidSignature(format!(
-            "Credential should be scoped to correct service: '{SERVICE}'."
+        .ok_or(ProtocolError::UnrecognizedClient)?;
+    if auth.service != service {
+        return Err(ProtocolError::InvalidSignature(format!(
+            "Credential should be scoped to correct service: '{service}'."
         )));
     }
     if !amz_date.starts_with(auth.date) {
-        return Err(ApiError::InvalidSignature(
+        return Err(ProtocolError::InvalidSignature(
             "Credential should be scoped to the date of X-Amz-Date.".into(),
         ));
     }
@@ -162,11 +167,15 @@ pub fn authenticate(
         let now = chrono::DateTime::from_timestamp_millis(now_ms)
             .unwrap_or_default()
             .format(AMZ_DATE_FORMAT);
-        return Err(ApiError::InvalidSignature(format!(
+        return Err(ProtocolError::InvalidSignature(format!(
             "Signature expired: {amz_date} is outside the 15 minute window around {now}."
         )));
     }
-    let expected = signature(req, &auth.signed_headers, amz_date, auth.region, secret)
+    let scope = Scope {
+        region: auth.region,
+        service,
+    };
+    let expected = signature(req, &auth.signed_headers, amz_date, scope, secret)
         .ok_or_else(signature_mismatch)?;
     if bool::from(expected.as_bytes().ct_eq(auth.signature.as_bytes())) {
         Ok(())
@@ -175,12 +184,20 @@ pub fn authenticate(
     }
 }
 
-fn signature_mismatch() -> ApiError {
-    ApiError::InvalidSignature(
+fn signature_mismatch() -> ProtocolError {
+    ProtocolError::InvalidSignature(
         "The request signature we calculated does not match the signature you provided. \
          Check your AWS Secret Access Key and signing method. Consult the service documentation for details."
             .into(),
     )
+}
+
+/// The region and service a signature is scoped to.
+#[derive(Debug, Clone, Copy)]
+pub struct Scope<'a> {
+    pub region: &'a str,
+    /// The signing name of the service.
+    pub service: &'a str,
 }
 
 /// Signs a request: returns the value of its `Authorization` header. Every header in
@@ -189,7 +206,7 @@ fn signature_mismatch() -> ApiError {
 pub fn sign(
     req: SignedRequest<'_>,
     amz_date: &str,
-    region: &str,
+    scope: Scope<'_>,
     access_key_id: &str,
     secret: &str,
 ) -> String {
@@ -201,10 +218,11 @@ pub fn sign(
     names.sort();
     names.dedup();
     let names: Vec<&str> = names.iter().map(String::as_str).collect();
-    let signature = signature(req, &names, amz_date, region, secret).unwrap_or_default();
+    let signature = signature(req, &names, amz_date, scope, secret).unwrap_or_default();
     let date = amz_date.get(..8).unwrap_or(amz_date);
+    let Scope { region, service } = scope;
     format!(
-        "{ALGORITHM} Credential={access_key_id}/{date}/{region}/{SERVICE}/aws4_request, \
+        "{ALGORITHM} Credential={access_key_id}/{date}/{region}/{service}/aws4_request, \
          SignedHeaders={}, Signature={signature}",
         names.join(";")
     )
@@ -215,9 +233,10 @@ fn signature(
     req: SignedRequest<'_>,
     signed_headers: &[&str],
     amz_date: &str,
-    region: &str,
+    scope: Scope<'_>,
     secret: &str,
 ) -> Option<String> {
+    let Scope { region, service } = scope;
     let date = amz_date.get(..8)?;
     let mut canonical = String::new();
     canonical.push_str(req.method);
@@ -245,13 +264,13 @@ fn signature(
     canonical.push_str(&signed_headers.join(";"));
     canonical.push('\n');
     canonical.push_str(&hex(&Sha256::digest(req.body)));
-    let scope = format!("{date}/{region}/{SERVICE}/aws4_request");
+    let credential_scope = format!("{date}/{region}/{service}/aws4_request");
     let string_to_sign = format!(
-        "{ALGORITHM}\n{amz_date}\n{scope}\n{}",
+        "{ALGORITHM}\n{amz_date}\n{credential_scope}\n{}",
         hex(&Sha256::digest(canonical.as_bytes()))
     );
     let mut key = hmac(format!("AWS4{secret}").as_bytes(), date.as_bytes());
-    for part in [region, SERVICE, "aws4_request"] {
+    for part in [region, service, "aws4_request"] {
         key = hmac(&key, part.as_bytes());
     }
     Some(hex(&hmac(&key, string_to_sign.as_bytes())))
@@ -271,17 +290,15 @@ fn collapse_whitespace(value: &str) -> String {
     value.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
-/// RFC 3986 encoding of everything but the unreserved characters.
+/// Everything but RFC 3986's unreserved characters is encoded.
+const NOT_UNRESERVED: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'_')
+    .remove(b'.')
+    .remove(b'~');
+
 fn uri_encode(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
+    utf8_percent_encode(s, NOT_UNRESERVED).to_string()
 }
 
 /// Each path segment encoded once more, as SigV4 does for every service but S3.
@@ -311,6 +328,12 @@ fn canonical_query(query: &str) -> String {
 mod tests {
     use super::*;
 
+    const SERVICE: &str = "identitystore";
+    const SCOPE: Scope<'static> = Scope {
+        region: "us-east-1",
+        service: SERVICE,
+    };
+
     /// The headers of the `get-vanilla` case of AWS's SigV4 test suite.
     fn vanilla_headers() -> HeaderMap {
         let mut headers = HeaderMap::new();
@@ -339,7 +362,7 @@ mod tests {
         let auth = sign(
             with(&headers, b"{}"),
             "20150830T123600Z",
-            "us-east-1",
+            SCOPE,
             "AKID",
             "secret",
         );
@@ -350,28 +373,34 @@ mod tests {
             .unwrap()
             .and_utc()
             .timestamp_millis();
-        assert_eq!(authenticate(with(&signed, b"{}"), Some(&keys), now), Ok(()));
+        assert_eq!(
+            authenticate(with(&signed, b"{}"), SERVICE, Some(&keys), now),
+            Ok(())
+        );
         assert!(matches!(
-            authenticate(with(&signed, b"{ }"), Some(&keys), now),
-            Err(ApiError::InvalidSignature(_))
+            authenticate(with(&signed, b"{ }"), SERVICE, Some(&keys), now),
+            Err(ProtocolError::InvalidSignature(_))
         ));
         let wrong: HashMap<String, String> = [("AKID".to_owned(), "other".to_owned())].into();
         assert!(matches!(
-            authenticate(with(&signed, b"{}"), Some(&wrong), now),
-            Err(ApiError::InvalidSignature(_))
+            authenticate(with(&signed, b"{}"), SERVICE, Some(&wrong), now),
+            Err(ProtocolError::InvalidSignature(_))
         ));
         let unknown: HashMap<String, String> = [("OTHER".to_owned(), "secret".to_owned())].into();
         assert_eq!(
-            authenticate(with(&signed, b"{}"), Some(&unknown), now),
-            Err(ApiError::UnrecognizedClient)
+            authenticate(with(&signed, b"{}"), SERVICE, Some(&unknown), now),
+            Err(ProtocolError::UnrecognizedClient)
         );
         let late = now + MAX_SKEW_MS + 1000;
         assert!(matches!(
-            authenticate(with(&signed, b"{}"), Some(&keys), late),
-            Err(ApiError::InvalidSignature(m)) if m.contains("expired")
+            authenticate(with(&signed, b"{}"), SERVICE, Some(&keys), late),
+            Err(ProtocolError::InvalidSignature(m)) if m.contains("expired")
         ));
         // Without keys, only the form is checked.
-        assert_eq!(authenticate(with(&signed, b"{ }"), None, late), Ok(()));
+        assert_eq!(
+            authenticate(with(&signed, b"{ }"), SERVICE, None, late),
+            Ok(())
+        );
     }
 
     fn with<'a>(headers: &'a HeaderMap, body: &'a [u8]) -> SignedRequest<'a> {
@@ -388,11 +417,11 @@ mod tests {
     fn malformed_headers_are_named() {
         assert!(matches!(
             Authorization::parse("Bearer abc"),
-            Err(ApiError::IncompleteSignature(_))
+            Err(ProtocolError::IncompleteSignature(_))
         ));
         assert!(matches!(
             Authorization::parse("AWS4-HMAC-SHA256 SignedHeaders=host, Signature=ab"),
-            Err(ApiError::IncompleteSignature(m)) if m.contains("Credential")
+            Err(ProtocolError::IncompleteSignature(m)) if m.contains("Credential")
         ));
         let ok = Authorization::parse(
             "AWS4-HMAC-SHA256 Credential=AKID/20260101/us-east-1/identitystore/aws4_request, \
@@ -404,8 +433,8 @@ mod tests {
         let mut headers = HeaderMap::new();
         headers.insert("x-amz-date", "20260101T000000Z".parse().unwrap());
         assert_eq!(
-            authenticate(with(&headers, b""), None, 0),
-            Err(ApiError::MissingAuthenticationToken)
+            authenticate(with(&headers, b""), SERVICE, None, 0),
+            Err(ProtocolError::MissingAuthenticationToken)
         );
     }
 }

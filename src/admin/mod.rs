@@ -1,28 +1,28 @@
-//! The admin HTTP API under `/admin`: tenants, tokens and the provisioning switch, JSON in and
-//! out, behind its own bearer credential. Without a configured credential it does not exist.
+//! The admin HTTP API under `/admin`: tenants, tokens and the provisioning switch, the
+//! connector controls (journal, seed, reset, export, faults), JSON in and out, behind its own
+//! bearer credential (`middleware::admin_layers`). Without a configured credential it does not
+//! exist.
 
-use axum::extract::FromRequest;
-use axum::extract::Query;
-use axum::extract::{Path, Request, State};
+use axum::extract::{FromRequest, Request, State};
 use axum::http::StatusCode;
-use axum::http::header::{AUTHORIZATION, CONTENT_LENGTH, CONTENT_TYPE};
-use axum::middleware::{self, Next};
+use axum::http::header::{CONTENT_LENGTH, CONTENT_TYPE};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
 use axum::{Json, Router};
 use serde::Deserialize;
 
-use super::ScimJson;
-use crate::admin::{self, TenantView};
-use crate::app::SharedState;
-use crate::auth::TokenHash;
 use crate::controls::faults::{FaultSpec, RuleView};
 use crate::controls::fixtures::{self, Fixture, Loaded};
 use crate::controls::journal::{self, Entry};
+use crate::extract::{Path, Query, ScimJson};
+use crate::http_error::unsupported_operation;
 use crate::scim::ScimError;
+use crate::state::SharedState;
 use crate::store::Tenant;
+use crate::tenants::{self, TenantView};
 
-pub fn admin_routes(state: SharedState) -> Router<SharedState> {
+/// The admin API's routes, without their middleware.
+pub fn router() -> Router<SharedState> {
     Router::new()
         .route("/admin/tenants", get(list_tenants).post(create_tenant))
         .route(
@@ -49,30 +49,7 @@ pub fn admin_routes(state: SharedState) -> Router<SharedState> {
             get(list_faults).post(add_fault).delete(clear_faults),
         )
         .route("/admin/faults/{id}", delete(remove_fault))
-        .method_not_allowed_fallback(super::unsupported_operation)
-        .layer(middleware::from_fn_with_state(state, authenticate_admin))
-}
-
-/// 404 when no admin credential is configured, 401 without the right one.
-async fn authenticate_admin(
-    State(state): State<SharedState>,
-    req: Request,
-    next: Next,
-) -> Result<Response, ScimError> {
-    let Some(expected) = &state.admin_token else {
-        return Err(super::not_found().await);
-    };
-    let presented = req
-        .headers()
-        .get(AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split_once(' '))
-        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
-        .map(|(_, token)| TokenHash::of(token.trim()));
-    match presented {
-        Some(hash) if expected.matches(&hash) => Ok(next.run(req).await),
-        _ => Err(ScimError::Unauthorized),
-    }
+        .method_not_allowed_fallback(unsupported_operation)
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -95,7 +72,7 @@ fn typed<T: for<'de> Deserialize<'de>>(body: serde_json::Value) -> Result<T, Sci
 async fn list_tenants(
     State(state): State<SharedState>,
 ) -> Result<Json<Vec<TenantView>>, ScimError> {
-    admin::list_tenants(state.store.as_ref()).await.map(Json)
+    tenants::list_tenants(state.store.as_ref()).await.map(Json)
 }
 
 /// The body is optional: `POST /admin/tenants` alone creates a tenant with generated ids.
@@ -115,7 +92,7 @@ async fn create_tenant(
         let ScimJson(body) = ScimJson::from_request(req, &state).await?;
         typed(body)?
     };
-    let view = admin::create_tenant(
+    let view = tenants::create_tenant(
         state.store.as_ref(),
         request.tenant_id.as_deref(),
         state.clock.now_ms(),
@@ -128,7 +105,7 @@ async fn get_tenant(
     State(state): State<SharedState>,
     Path(tenant): Path<String>,
 ) -> Result<Json<TenantView>, ScimError> {
-    admin::get_tenant(state.store.as_ref(), &tenant)
+    tenants::get_tenant(state.store.as_ref(), &tenant)
         .await
         .map(Json)
 }
@@ -139,7 +116,7 @@ async fn update_tenant(
     ScimJson(body): ScimJson,
 ) -> Result<Json<TenantView>, ScimError> {
     let request: UpdateTenant = typed(body)?;
-    admin::set_provisioning(state.store.as_ref(), &tenant, request.provisioning_enabled)
+    tenants::set_provisioning(state.store.as_ref(), &tenant, request.provisioning_enabled)
         .await
         .map(Json)
 }
@@ -148,7 +125,7 @@ async fn delete_tenant(
     State(state): State<SharedState>,
     Path(tenant): Path<String>,
 ) -> Result<StatusCode, ScimError> {
-    admin::delete_tenant(state.store.as_ref(), &tenant).await?;
+    tenants::delete_tenant(state.store.as_ref(), &tenant).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -156,7 +133,7 @@ async fn list_tokens(
     State(state): State<SharedState>,
     Path(tenant): Path<String>,
 ) -> Result<Response, ScimError> {
-    let tokens = admin::list_tokens(state.store.as_ref(), &tenant, state.clock.now_ms()).await?;
+    let tokens = tenants::list_tokens(state.store.as_ref(), &tenant, state.clock.now_ms()).await?;
     Ok(Json(tokens).into_response())
 }
 
@@ -164,7 +141,7 @@ async fn create_token(
     State(state): State<SharedState>,
     Path(tenant): Path<String>,
 ) -> Result<Response, ScimError> {
-    let token = admin::create_token(state.store.as_ref(), &tenant, state.clock.now_ms()).await?;
+    let token = tenants::create_token(state.store.as_ref(), &tenant, state.clock.now_ms()).await?;
     Ok((StatusCode::CREATED, Json(token)).into_response())
 }
 
@@ -172,19 +149,13 @@ async fn delete_token(
     State(state): State<SharedState>,
     Path((tenant, token)): Path<(String, String)>,
 ) -> Result<StatusCode, ScimError> {
-    admin::delete_token(state.store.as_ref(), &tenant, &token).await?;
+    tenants::delete_token(state.store.as_ref(), &tenant, &token).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
 /// The tenant of an admin URL.
 async fn tenant(state: &SharedState, tenant_id: &str) -> Result<Tenant, ScimError> {
-    admin::get_tenant(state.store.as_ref(), tenant_id).await?;
-    state
-        .store
-        .get_tenant(tenant_id)
-        .await
-        .map(|info| info.tenant)
-        .map_err(|_| ScimError::NotFound("Tenant not found.".to_owned()))
+    tenants::tenant(state.store.as_ref(), tenant_id).await
 }
 
 async fn journal(

@@ -1,22 +1,20 @@
-//! The errors of the Identity Store API in AWS JSON 1.1 form: the status code of the service
-//! model's `error.httpStatusCode`, an `x-amzn-ErrorType` header, and a body
-//! `{"__type": "<shape>", "Message": "...", ...members of the error shape}`.
+//! The errors of the Identity Store API: the status code of the service model's
+//! `error.httpStatusCode` and the members of its error shapes, rendered as AWS JSON 1.1 by
+//! `http_error::AwsJsonError` (`{"__type": "<shape>", "Message": "...", ...members}`).
 //!
 //! The error shapes and their members are those of `botocore/data/identitystore/2020-06-15/
-//! service-2.json`; the protocol errors (signature, serialization, unknown operation) are the
-//! ones every AWS JSON service answers. All messages live here.
+//! service-2.json`; the protocol errors (serialization, unknown operation) are the ones every
+//! AWS JSON service answers (`aws::ProtocolError`). All messages live here.
 
-use axum::http::header::CONTENT_TYPE;
-use axum::http::{HeaderValue, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
-use serde_json::{Map, Value, json};
+use serde_json::json;
 
+use crate::aws::ProtocolError;
+use crate::http_error::AwsJsonError;
 use crate::scim::ScimError;
 use crate::store::{Constraint, StoreError};
-
-/// The content type of every answer of an AWS JSON 1.1 service.
-pub const CONTENT_TYPE_JSON_11: &str = "application/x-amz-json-1.1";
 
 pub type Result<T, E = ApiError> = std::result::Result<T, E>;
 
@@ -55,18 +53,10 @@ pub enum ApiError {
     },
     /// 500 `InternalServerException`: the cause is logged, never sent.
     Internal,
-    /// 400 `SerializationException`: the body is not JSON, or a member has the wrong type.
+    /// 400 `SerializationException`: a member has the wrong type.
     Serialization(String),
-    /// 400 `UnknownOperationException`: no or an unknown `X-Amz-Target`.
+    /// 400 `UnknownOperationException`: an operation the service does not have.
     UnknownOperation,
-    /// 403 `MissingAuthenticationTokenException`: no `Authorization` header.
-    MissingAuthenticationToken,
-    /// 400 `IncompleteSignatureException`: an `Authorization` header that is not SigV4.
-    IncompleteSignature(String),
-    /// 403 `UnrecognizedClientException`: an access key id that is not known.
-    UnrecognizedClient,
-    /// 403 `InvalidSignatureException`: a wrong signature, or one outside the time window.
-    InvalidSignature(String),
 }
 
 impl ApiError {
@@ -140,109 +130,60 @@ impl ApiError {
             }
         }
     }
+}
 
-    /// The `__type`, the status, the message and the extra members of the body.
-    fn parts(&self) -> (&'static str, StatusCode, String, Map<String, Value>) {
-        let mut extra = Map::new();
-        let (kind, status, message) = match self {
-            Self::Validation(m) => ("ValidationException", StatusCode::BAD_REQUEST, m.clone()),
-            Self::NotFound {
+impl From<ApiError> for AwsJsonError {
+    fn from(e: ApiError) -> Self {
+        let (kind, status, message) = match e {
+            ApiError::Validation(m) => ("ValidationException", StatusCode::BAD_REQUEST, m),
+            ApiError::NotFound {
                 resource_type,
                 resource_id,
             } => {
-                extra.insert("ResourceType".into(), json!(resource_type));
-                if let Some(id) = resource_id {
-                    extra.insert("ResourceId".into(), json!(id));
-                }
                 let what = match resource_type {
                     ResourceType::Group => "Group",
                     ResourceType::User => "User",
                     ResourceType::IdentityStore => "Identity store",
                     ResourceType::GroupMembership => "Group membership",
                 };
-                (
+                let mut error = AwsJsonError::new(
                     "ResourceNotFoundException",
                     StatusCode::BAD_REQUEST,
                     format!("{what} not found."),
-                )
+                );
+                error
+                    .members
+                    .insert("ResourceType".into(), json!(resource_type));
+                if let Some(id) = resource_id {
+                    error.members.insert("ResourceId".into(), json!(id));
+                }
+                error.with_request_id = true;
+                return error;
             }
-            Self::Conflict { reason, message } => {
-                extra.insert("Reason".into(), json!(reason));
-                (
-                    "ConflictException",
-                    StatusCode::BAD_REQUEST,
-                    message.clone(),
-                )
+            ApiError::Conflict { reason, message } => {
+                let mut error =
+                    AwsJsonError::new("ConflictException", StatusCode::BAD_REQUEST, message);
+                error.members.insert("Reason".into(), json!(reason));
+                error.with_request_id = true;
+                return error;
             }
-            Self::Internal => (
+            ApiError::Internal => (
                 "InternalServerException",
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "The service failed to process the request.".to_owned(),
             ),
-            Self::Serialization(m) => {
-                ("SerializationException", StatusCode::BAD_REQUEST, m.clone())
-            }
-            Self::UnknownOperation => (
-                "UnknownOperationException",
-                StatusCode::BAD_REQUEST,
-                String::new(),
-            ),
-            Self::MissingAuthenticationToken => (
-                "MissingAuthenticationTokenException",
-                StatusCode::FORBIDDEN,
-                "Missing Authentication Token".to_owned(),
-            ),
-            Self::IncompleteSignature(m) => (
-                "IncompleteSignatureException",
-                StatusCode::BAD_REQUEST,
-                m.clone(),
-            ),
-            Self::UnrecognizedClient => (
-                "UnrecognizedClientException",
-                StatusCode::FORBIDDEN,
-                "The security token included in the request is invalid.".to_owned(),
-            ),
-            Self::InvalidSignature(m) => (
-                "InvalidSignatureException",
-                StatusCode::FORBIDDEN,
-                m.clone(),
-            ),
+            ApiError::Serialization(m) => return ProtocolError::Serialization(m).into(),
+            ApiError::UnknownOperation => return ProtocolError::UnknownOperation.into(),
         };
-        (kind, status, message, extra)
-    }
-
-    /// The response, with `RequestId` in the body for the error shapes that have it.
-    pub fn into_response_with(self, request_id: Option<&str>) -> Response {
-        let (kind, status, message, extra) = self.parts();
-        let mut body = Map::new();
-        body.insert("__type".into(), json!(kind));
-        if !message.is_empty() {
-            body.insert("Message".into(), json!(message));
-        }
-        body.extend(extra);
-        let modelled = !matches!(
-            self,
-            Self::Serialization(_)
-                | Self::UnknownOperation
-                | Self::MissingAuthenticationToken
-                | Self::IncompleteSignature(_)
-                | Self::UnrecognizedClient
-                | Self::InvalidSignature(_)
-        );
-        if let (true, Some(id)) = (modelled, request_id) {
-            body.insert("RequestId".into(), json!(id));
-        }
-        let mut response = (status, Value::Object(body).to_string()).into_response();
-        let headers = response.headers_mut();
-        headers.insert(CONTENT_TYPE, HeaderValue::from_static(CONTENT_TYPE_JSON_11));
-        headers.insert("x-amzn-ErrorType", HeaderValue::from_static(kind));
-        response
+        let mut error = AwsJsonError::new(kind, status, message);
+        error.with_request_id = true;
+        error
     }
 }
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        self.into_response_with(None)
+        AwsJsonError::from(self).into_response()
     }
 }
 
@@ -251,7 +192,7 @@ impl IntoResponse for ApiError {
 impl From<ScimError> for ApiError {
     fn from(e: ScimError) -> Self {
         match e {
-            ScimError::Validation(m) => Self::Validation(m),
+            ScimError::Validation { detail, .. } => Self::Validation(detail),
             ScimError::Conflict(m) => Self::Conflict {
                 reason: ConflictReason::UniquenessConstraintViolation,
                 message: m,

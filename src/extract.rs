@@ -1,0 +1,73 @@
+//! Extractors shared by the rooms, whose rejections are our errors, never axum's plain text:
+//! a JSON body (`ScimJson`), path parameters (`Path`) and a query string (`Query`).
+
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::header::CONTENT_TYPE;
+use axum::http::request::Parts;
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+
+use crate::scim::ScimError;
+use crate::state::MAX_BODY_BYTES;
+
+/// A JSON request body: `application/json` or `application/scim+json` (a missing
+/// Content-Type is read as JSON), at most `MAX_BODY_BYTES`, well-formed.
+pub struct ScimJson(pub Value);
+
+impl<S: Send + Sync> FromRequest<S> for ScimJson {
+    type Rejection = ScimError;
+
+    async fn from_request(req: Request, _state: &S) -> Result<Self, ScimError> {
+        if let Some(ct) = req.headers().get(CONTENT_TYPE) {
+            let ct = ct.to_str().map_err(|_| ScimError::UnsupportedMediaType)?;
+            let essence = ct.split(';').next().unwrap_or("").trim();
+            if !essence.eq_ignore_ascii_case("application/json")
+                && !essence.eq_ignore_ascii_case("application/scim+json")
+            {
+                return Err(ScimError::UnsupportedMediaType);
+            }
+        }
+        let bytes = axum::body::to_bytes(req.into_body(), MAX_BODY_BYTES)
+            .await
+            .map_err(|_| ScimError::PayloadTooLarge)?;
+        serde_json::from_slice(&bytes)
+            .map(ScimJson)
+            .map_err(|_| ScimError::unparsable())
+    }
+}
+
+/// Path parameters; one that does not parse is a 400 that says which.
+pub struct Path<T>(pub T);
+
+impl<T, S> FromRequestParts<S> for Path<T>
+where
+    T: DeserializeOwned + Send,
+    S: Send + Sync,
+{
+    type Rejection = ScimError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ScimError> {
+        axum::extract::Path::<T>::from_request_parts(parts, state)
+            .await
+            .map(|axum::extract::Path(value)| Path(value))
+            .map_err(|e| ScimError::invalid(format!("Invalid path: {}", e.body_text())))
+    }
+}
+
+/// A query string; one that does not parse is a 400 that says why.
+pub struct Query<T>(pub T);
+
+impl<T, S> FromRequestParts<S> for Query<T>
+where
+    T: DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = ScimError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ScimError> {
+        axum::extract::Query::<T>::from_request_parts(parts, state)
+            .await
+            .map(|axum::extract::Query(value)| Query(value))
+            .map_err(|e| ScimError::invalid(format!("Invalid query: {}", e.body_text())))
+    }
+}

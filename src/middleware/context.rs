@@ -1,0 +1,155 @@
+//! The standard stack every request passes, built from tower-http: a fresh `x-amzn-RequestId`
+//! on the request and the response, a tracing span per request (request id, method, path,
+//! matched route) closed by one log line with status and latency, our request context (the
+//! task-local that error rendering reads), a caught panic answered 500 with AWS's body, the
+//! body limit, and a timeout.
+
+use std::any::Any;
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{MatchedPath, Request, State};
+use axum::http::header::{AUTHORIZATION, CONTENT_TYPE};
+use axum::http::{HeaderName, HeaderValue, Method, StatusCode};
+use axum::middleware::{Next, from_fn_with_state};
+use axum::response::{IntoResponse, Response};
+use tower::ServiceBuilder;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::map_request_body::MapRequestBodyLayer;
+use tower_http::request_id::PropagateRequestIdLayer;
+use tower_http::sensitive_headers::SetSensitiveRequestHeadersLayer;
+use tower_http::set_header::SetRequestHeaderLayer;
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::TraceLayer;
+use tracing::Span;
+
+use super::ScimTarget;
+use crate::http_error::{SCIM_JSON, with_error_body};
+use crate::scim::{Profile, ScimError};
+use crate::state::{ErrorStyle, MAX_BODY_BYTES, REQUEST_ID_HEADER, RequestContext, SharedState};
+
+/// Wraps every route of `app` in the standard stack (outermost first, as listed in the
+/// module's doc). Added with `Router::layer`, it runs after routing, so the span names the
+/// matched route.
+pub fn standard(app: Router<SharedState>, state: &SharedState) -> Router<SharedState> {
+    let request_id = HeaderName::from_static("x-amzn-requestid");
+    app.layer(
+        ServiceBuilder::new()
+            // AWS makes its own id for every request, whatever the client sent.
+            .layer(SetRequestHeaderLayer::overriding(
+                request_id.clone(),
+                |_: &Request| HeaderValue::from_str(&uuid::Uuid::new_v4().to_string()).ok(),
+            ))
+            .layer(PropagateRequestIdLayer::new(request_id))
+            .layer(SetSensitiveRequestHeadersLayer::new([AUTHORIZATION]))
+            .layer(
+                TraceLayer::new_for_http()
+                    .make_span_with(request_span)
+                    .on_request(())
+                    .on_response(log_response)
+                    .on_failure(()),
+            )
+            .layer(from_fn_with_state(state.clone(), request_context))
+            .layer(CatchPanicLayer::custom(answer_panic))
+            .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
+            .layer(TimeoutLayer::with_status_code(
+                StatusCode::SERVICE_UNAVAILABLE,
+                state.request_timeout,
+            ))
+            .layer(MapRequestBodyLayer::new(Body::new)),
+    )
+}
+
+fn request_span(req: &Request) -> Span {
+    let id = req
+        .headers()
+        .get(REQUEST_ID_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    tracing::info_span!(
+        "request",
+        request_id = id,
+        method = %req.method(),
+        path = req.uri().path(),
+        route = req.extensions().get::<MatchedPath>().map(MatchedPath::as_str),
+    )
+}
+
+/// The request line, the same in both log formats; a 5xx at error level.
+fn log_response(response: &Response, latency: Duration, _span: &Span) {
+    let status = response.status().as_u16();
+    let latency_ms = latency.as_secs_f64() * 1000.0;
+    if response.status().is_server_error() {
+        tracing::error!(status, latency_ms, "request failed");
+    } else {
+        tracing::info!(status, latency_ms, "request");
+    }
+}
+
+/// A panic in a handler: logged with its cause in the request's span, answered 500 with the
+/// request's error body.
+fn answer_panic(panic: Box<dyn Any + Send + 'static>) -> Response {
+    let cause = panic
+        .downcast_ref::<String>()
+        .map(String::as_str)
+        .or_else(|| panic.downcast_ref::<&str>().copied())
+        .unwrap_or("a panic without a message");
+    tracing::error!(cause, "handler panicked");
+    ScimError::Internal.into_response()
+}
+
+/// Sets the request context for everything inside, and gives a body to the errors that the
+/// layers inside answer bare.
+async fn request_context(State(state): State<SharedState>, req: Request, next: Next) -> Response {
+    let id = req
+        .headers()
+        .get(REQUEST_ID_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    let path = req.uri().path();
+    let style = if path == "/" {
+        ErrorStyle::AwsJson
+    } else if state.profile == Profile::Rfc && ScimTarget::is_scim(path) {
+        ErrorStyle::Rfc
+    } else {
+        ErrorStyle::Scim
+    };
+    let context = RequestContext {
+        id: id.into(),
+        style,
+    };
+    context
+        .scope(async move { with_error_body(next.run(req).await) })
+        .await
+}
+
+/// Gives the JSON of a SCIM response the SCIM media type in the `rfc` profile (RFC 7644
+/// §3.1). Inside the journal, so that the journal records what is sent.
+pub(super) async fn scim_media_type(
+    State(state): State<SharedState>,
+    req: Request,
+    next: Next,
+) -> Response {
+    let mut response = next.run(req).await;
+    if state.profile == Profile::Rfc {
+        let headers = response.headers_mut();
+        if headers.get(CONTENT_TYPE) == Some(&HeaderValue::from_static("application/json")) {
+            headers.insert(CONTENT_TYPE, HeaderValue::from_static(SCIM_JSON));
+        }
+    }
+    response
+}
+
+/// A response to HEAD has headers only, also when it is an error.
+pub(super) async fn no_body_for_head(req: Request, next: Next) -> Response {
+    let head = req.method() == Method::HEAD;
+    let response = next.run(req).await;
+    if head {
+        let (mut parts, _) = response.into_parts();
+        parts.headers.remove(axum::http::header::CONTENT_LENGTH);
+        return Response::from_parts(parts, Body::empty());
+    }
+    response
+}

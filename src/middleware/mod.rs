@@ -1,0 +1,151 @@
+//! The middleware: what stands between the network and the rooms.
+//!
+//! Every request passes the standard stack of `standard` (tower-http's request id, tracing,
+//! panic catching, timeout and body limit, and our request context, which gives every error
+//! its body). SCIM requests then pass `scim_layers`: the journal, the `rfc` profile's media
+//! type, bearer authentication (`scim_auth`) and the controls guard (`controls`: injected
+//! faults, then the throttle); the admin API passes `admin_layers`.
+
+mod admin_auth;
+mod context;
+mod controls;
+mod journal;
+mod scim_auth;
+
+use axum::Router;
+use axum::extract::Request;
+use axum::http::Uri;
+use axum::middleware::{from_fn, from_fn_with_state, map_request};
+
+use crate::state::SharedState;
+
+pub use context::standard;
+
+/// Wraps the SCIM routes in their middleware, outermost first: journal, `rfc` media type,
+/// authentication, controls guard. Unsupported methods on SCIM paths are authenticated too,
+/// as AWS does.
+pub fn scim_layers(routes: Router<SharedState>, state: &SharedState) -> Router<SharedState> {
+    routes
+        .layer(from_fn_with_state(state.clone(), controls::guard))
+        .layer(from_fn_with_state(state.clone(), scim_auth::authenticate))
+        .layer(from_fn_with_state(state.clone(), context::scim_media_type))
+        .layer(from_fn_with_state(state.clone(), journal::layer))
+}
+
+/// Puts the admin API behind the admin credential.
+pub fn admin_layers(routes: Router<SharedState>, state: &SharedState) -> Router<SharedState> {
+    routes.layer(from_fn_with_state(state.clone(), admin_auth::authenticate))
+}
+
+/// Wraps the whole application: normalises the path before the router matches it (layers on
+/// a router with only a fallback run before the inner router's matching).
+pub fn normalized(app: Router) -> Router {
+    Router::new()
+        .fallback_service(app)
+        .layer(map_request(normalize_path))
+        .layer(from_fn(context::no_body_for_head))
+}
+
+/// Collapses repeated slashes and drops a trailing one: IdPs configured with a base URL ending
+/// in `/` send `.../scim/v2//Users`, and `.../Users/` must resolve as `.../Users`.
+async fn normalize_path(mut req: Request) -> Request {
+    let path = req.uri().path();
+    if path.contains("//") || (path.len() > 1 && path.ends_with('/')) {
+        let mut clean = String::with_capacity(path.len());
+        for segment in path.split('/').filter(|s| !s.is_empty()) {
+            clean.push('/');
+            clean.push_str(segment);
+        }
+        if clean.is_empty() {
+            clean.push('/');
+        }
+        if let Some(q) = req.uri().query() {
+            clean.push('?');
+            clean.push_str(q);
+        }
+        let mut parts = req.uri().clone().into_parts();
+        if let Ok(pq) = clean.parse() {
+            parts.path_and_query = Some(pq);
+            if let Ok(uri) = Uri::from_parts(parts) {
+                *req.uri_mut() = uri;
+            }
+        }
+    }
+    req
+}
+
+/// Where a SCIM request is addressed: the tenant (from `/{tenant}/scim/v2/...`, or the
+/// default tenant for the `/scim/v2/...` alias) and the path below `/scim/v2`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ScimTarget<'a> {
+    pub tenant_id: Option<&'a str>,
+    pub resource_path: &'a str,
+}
+
+impl<'a> ScimTarget<'a> {
+    pub fn of(path: &'a str) -> Self {
+        let rest = path.strip_prefix('/').unwrap_or(path);
+        if let Some(below) = rest.strip_prefix("scim/v2") {
+            return Self {
+                tenant_id: None,
+                resource_path: below,
+            };
+        }
+        let (tenant, below) = rest.split_once('/').unwrap_or((rest, ""));
+        Self {
+            tenant_id: Some(tenant),
+            resource_path: below.strip_prefix("scim/v2").unwrap_or(below),
+        }
+    }
+
+    /// Whether the path is below a SCIM endpoint.
+    pub fn is_scim(path: &str) -> bool {
+        let rest = path.strip_prefix('/').unwrap_or(path);
+        let below = match rest.strip_prefix("scim/v2") {
+            Some(below) => below,
+            None => rest
+                .split_once('/')
+                .and_then(|(_, b)| b.strip_prefix("scim/v2"))
+                .unwrap_or("-"),
+        };
+        below.is_empty() || below.starts_with('/')
+    }
+
+    /// The tenant id, the default tenant's for the alias.
+    pub fn tenant<'s>(&self, default: &'s str) -> &'s str
+    where
+        'a: 's,
+    {
+        self.tenant_id.unwrap_or(default)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ScimTarget;
+
+    #[test]
+    fn targets_name_the_tenant_and_the_resource_path() {
+        let t = ScimTarget::of("/acme/scim/v2/Users/42");
+        assert_eq!((t.tenant_id, t.resource_path), (Some("acme"), "/Users/42"));
+        let t = ScimTarget::of("/scim/v2/Groups");
+        assert_eq!((t.tenant_id, t.resource_path), (None, "/Groups"));
+        assert_eq!(t.tenant("default"), "default");
+    }
+
+    #[test]
+    fn scim_paths_are_told_from_others() {
+        for path in ["/scim/v2", "/scim/v2/Users", "/acme/scim/v2/Groups/1"] {
+            assert!(ScimTarget::is_scim(path), "{path}");
+        }
+        for path in [
+            "/",
+            "/health",
+            "/admin/tenants",
+            "/acme/scim/v20",
+            "/scim/v2x",
+        ] {
+            assert!(!ScimTarget::is_scim(path), "{path}");
+        }
+    }
+}

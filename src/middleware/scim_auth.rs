@@ -1,0 +1,105 @@
+//! Bearer-token authentication of the SCIM routes (AWS-SCIM.md, "Endpoint, auth, headers"): a
+//! missing or wrong token, a token of another tenant, or a tenant whose automatic provisioning
+//! is off, gets AWS's 401. The token is hashed at once; neither it nor its hash is logged.
+
+use axum::extract::{Request, State};
+use axum::http::header::{AUTHORIZATION, HOST};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+
+use super::ScimTarget;
+use super::journal::JournalAs;
+use crate::auth::TokenHash;
+use crate::scim::ScimError;
+use crate::state::{AppState, Authenticated, SharedState};
+use crate::store::Tenant;
+
+fn bearer(req: &Request) -> Option<&str> {
+    let value = req.headers().get(AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    let token = token.trim();
+    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
+}
+
+pub(super) async fn authenticate(
+    State(state): State<SharedState>,
+    mut req: Request,
+    next: Next,
+) -> Response {
+    let target = ScimTarget::of(req.uri().path());
+    let wanted = target.tenant(&state.default_tenant.tenant_id).to_owned();
+    let token = bearer(&req).map(TokenHash::of);
+    let tenant = match tenant_of_request(&state, token, &wanted).await {
+        Ok(tenant) => tenant,
+        Err(error) => {
+            let mut response = error.into_response();
+            // A failure is journaled when the tenant exists, and only then: made-up tenant
+            // ids must not grow the journal.
+            if state.controls.journal.is_on() && state.store.get_tenant(&wanted).await.is_ok() {
+                response.extensions_mut().insert(JournalAs(wanted));
+            }
+            return response;
+        }
+    };
+    let host = req
+        .headers()
+        .get(HOST)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("localhost");
+    let proto = req
+        .headers()
+        .get("x-forwarded-proto")
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("http");
+    let base_url = match target.tenant_id {
+        Some(t) => format!("{proto}://{host}/{t}/scim/v2"),
+        None => format!("{proto}://{host}/scim/v2"),
+    };
+    let tenant_id = tenant.tenant_id.clone();
+    req.extensions_mut()
+        .insert(Authenticated { tenant, base_url });
+    let mut response = next.run(req).await;
+    response.extensions_mut().insert(JournalAs(tenant_id));
+    response
+}
+
+/// The tenant a request's token opens at the tenant it addresses, or AWS's 401.
+async fn tenant_of_request(
+    state: &AppState,
+    token: Option<TokenHash>,
+    wanted: &str,
+) -> Result<Tenant, ScimError> {
+    let hash = token.ok_or(ScimError::Unauthorized)?;
+    let default = &state.default_tenant;
+    let static_ok = wanted == default.tenant_id
+        && state
+            .static_token
+            .as_ref()
+            .is_some_and(|known| known.matches(&hash));
+    let lookup = if static_ok {
+        // The provisioning switch may have been turned by another process.
+        state
+            .store
+            .get_tenant(&default.tenant_id)
+            .await
+            .map(|info| Some(info.tenant))
+    } else {
+        state
+            .store
+            .tenant_for_token(wanted, &hash.to_hex(), state.clock.now_ms())
+            .await
+    };
+    let tenant = lookup
+        .map_err(|e| {
+            tracing::error!(error = ?e, "token lookup failed");
+            ScimError::Internal
+        })?
+        .ok_or(ScimError::Unauthorized)?;
+    if !tenant.provisioning_enabled {
+        // AWS stops accepting SCIM requests when automatic provisioning is disabled (inferred:
+        // its tokens no longer authenticate).
+        tracing::info!("automatic provisioning is disabled for this tenant");
+        return Err(ScimError::Unauthorized);
+    }
+    Ok(tenant)
+}

@@ -1,0 +1,114 @@
+//! What every request can reach, at the bottom of the HTTP floors: the application state
+//! (`AppState`), the request's context (its id and the kind of error body it gets), the tenant
+//! a request was authenticated for, and the body limit.
+//!
+//! The request context lives in a task-local set by the middleware for the whole request, so
+//! that an error turned into a response anywhere (a handler, an extractor, a layer, a caught
+//! panic) is rendered with the request id that AWS repeats in its body.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use crate::clock::Clock;
+use crate::controls::Controls;
+use crate::scim::Profile;
+use crate::store::{Store, Tenant};
+
+/// The name of the header that carries the request id, as AWS spells it.
+pub const REQUEST_ID_HEADER: &str = "x-amzn-RequestId";
+
+/// The largest request body accepted, by every API.
+pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+
+/// What every request handler can reach.
+pub struct AppState {
+    pub store: Arc<dyn Store>,
+    /// The tenant served at `/scim/v2/`.
+    pub default_tenant: Tenant,
+    /// A token given on the command line; valid for the default tenant.
+    pub static_token: Option<crate::auth::TokenHash>,
+    /// The credential of the admin API; without one, `/admin` does not exist.
+    pub admin_token: Option<crate::auth::TokenHash>,
+    /// AWS access keys (id → secret) whose Signature V4 the AWS JSON APIs verify; `None`
+    /// accepts any well-formed signature, as local AWS emulators do.
+    pub aws_credentials: Option<Arc<HashMap<String, String>>>,
+    pub clock: Arc<dyn Clock>,
+    /// Journal, throttle, faults and seeds: the controls of a connector's test suite.
+    pub controls: Controls,
+    /// AWS's rules, or the full RFC 7644 protocol (`--profile`).
+    pub profile: Profile,
+    /// How long a request may take before it is answered with an error.
+    pub request_timeout: std::time::Duration,
+}
+
+/// The default of `AppState::request_timeout`.
+pub const DEFAULT_REQUEST_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
+
+impl AppState {
+    /// A state with no command-line token, no admin API, unverified AWS signatures, the
+    /// controls at their defaults and the `aws` profile; set the rest with struct update
+    /// syntax.
+    pub fn new(store: Arc<dyn Store>, default_tenant: Tenant, clock: Arc<dyn Clock>) -> Self {
+        Self {
+            store,
+            default_tenant,
+            static_token: None,
+            admin_token: None,
+            aws_credentials: None,
+            clock,
+            controls: Controls::default(),
+            profile: Profile::Aws,
+            request_timeout: DEFAULT_REQUEST_TIMEOUT,
+        }
+    }
+}
+
+pub type SharedState = Arc<AppState>;
+
+/// The tenant a SCIM request was authenticated for, and the base URL it was addressed to.
+#[derive(Debug, Clone)]
+pub struct Authenticated {
+    pub tenant: Tenant,
+    /// `http://host/{tenant}/scim/v2` or `http://host/scim/v2`, as the client wrote it.
+    pub base_url: String,
+}
+
+/// Which body an error of a request gets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorStyle {
+    /// AWS's SCIM body (`schema`, `detail`, `status`, `exceptionRequestId`, `timeStamp`): the
+    /// SCIM endpoint in the `aws` profile, the admin API, unknown paths.
+    Scim,
+    /// RFC 7644 §3.12's body: the SCIM endpoint in the `rfc` profile.
+    Rfc,
+    /// AWS JSON 1.1 (`__type`, `Message`): the AWS APIs at `POST /`.
+    AwsJson,
+}
+
+/// The context of the request being served.
+#[derive(Debug, Clone)]
+pub struct RequestContext {
+    /// The id sent back in `x-amzn-RequestId` and in error bodies.
+    pub id: Arc<str>,
+    pub style: ErrorStyle,
+}
+
+tokio::task_local! {
+    static CONTEXT: RequestContext;
+}
+
+impl RequestContext {
+    /// Runs `f` with this context as the current one.
+    pub async fn scope<F: Future>(self, f: F) -> F::Output {
+        CONTEXT.scope(self, f).await
+    }
+
+    /// The context of the request being served; outside any request (a unit test rendering
+    /// an error), a context with an empty id and AWS's SCIM body.
+    pub fn current() -> Self {
+        CONTEXT.try_with(Self::clone).unwrap_or(Self {
+            id: Arc::from(""),
+            style: ErrorStyle::Scim,
+        })
+    }
+}
