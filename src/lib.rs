@@ -11,7 +11,7 @@
 //! state, http_error, extract            request state; error bodies; shared extractors
 //! auth, tenants, controls               domain services over the store
 //! store                                 persistence
-//! scim, clock                           pure protocol and time
+//! scim, sso, clock                      pure protocol, access rules and time
 //! ```
 
 pub mod admin;
@@ -26,6 +26,7 @@ pub mod http_error;
 pub mod middleware;
 pub mod routes;
 pub mod scim;
+pub mod sso;
 pub mod state;
 pub mod store;
 pub mod telemetry;
