@@ -1,8 +1,10 @@
 //! Persistence: one `Store` trait with domain verbs, implemented for PostgreSQL and SQLite by
-//! the same SQL (`sql.rs`). The store never sees HTTP; filters reach it in the allow-listed
-//! form of `scim::query`, and every value is a bound parameter.
+//! the same SQL (`sql.rs`; IAM Identity Center's account access in `ssoadmin.rs`). The store
+//! never sees HTTP; filters reach it in the allow-listed form of `scim::query`, and every value
+//! is a bound parameter.
 
 mod sql;
+mod ssoadmin;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -14,6 +16,10 @@ use crate::scim::query::{GroupQuery, UserQuery};
 use crate::scim::user::UserAttrs;
 
 pub use sql::{PgStore, SqliteStore};
+pub use ssoadmin::{
+    AccountRecord, AssignmentQuery, OperationRecord, PermissionSetChange, PermissionSetRecord,
+    ProvisionQuery, SsoAdminStore,
+};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -258,7 +264,8 @@ where
 }
 
 #[async_trait]
-pub trait Store: Send + Sync + 'static {
+/// The store of everything; IAM Identity Center's account access is in `SsoAdminStore`.
+pub trait Store: SsoAdminStore + Send + Sync + 'static {
     /// Answers when the database does.
     async fn ping(&self) -> Result<()>;
     /// Closes the connections (SQLite checkpoints and removes its write-ahead log).

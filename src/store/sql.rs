@@ -25,7 +25,7 @@ use crate::scim::user::UserAttrs;
 
 /// PostgreSQL, for deployments; several instances may share one database.
 pub struct PgStore {
-    pool: PgPool,
+    pub(super) pool: PgPool,
 }
 
 impl PgStore {
@@ -42,7 +42,7 @@ impl PgStore {
 
 /// SQLite, the embedded default.
 pub struct SqliteStore {
-    pool: SqlitePool,
+    pub(super) pool: SqlitePool,
 }
 
 impl SqliteStore {
@@ -141,7 +141,7 @@ where
 
 /// Splits a page of rows into the page: `limit + 1` rows were asked for, to learn whether
 /// more follow.
-fn page_of<R, T>(
+pub(super) fn page_of<R, T>(
     rows: &[R],
     args: ListArgs<'_>,
     decode: impl Fn(&R) -> Result<T>,
