@@ -6,6 +6,7 @@
 //! ones every AWS JSON service answers.
 
 pub mod identitystore;
+pub mod protocol;
 pub mod sigv4;
 
 use axum::extract::{Request, State};

@@ -18,12 +18,15 @@ pub use ids::{
     owner_account_id, permission_set_arn,
 };
 
-/// A value that breaks a rule of the sso-admin API.
+/// A value that breaks a rule of an AWS JSON API of IAM Identity Center (`ValidationException`);
+/// `Display` gives AWS's wording.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Invalid {
     /// A member breaks a constraint of the service model; `member` is named as AWS names it
     /// in its messages (`sessionDuration`, `customerManagedPolicyReference.name`).
     Constraint { member: String, constraint: String },
+    /// A required member is absent.
+    Missing { member: String },
     /// A rule of the service beyond the model, in the service's words.
     Rule(String),
 }
@@ -33,6 +36,12 @@ impl Invalid {
         Self::Constraint {
             member: member.to_owned(),
             constraint: constraint.into(),
+        }
+    }
+
+    pub fn missing(member: &str) -> Self {
+        Self::Missing {
+            member: member.to_owned(),
         }
     }
 
@@ -58,6 +67,10 @@ impl fmt::Display for Invalid {
             Self::Constraint { member, constraint } => write!(
                 f,
                 "1 validation error detected: Value at '{member}' failed to satisfy constraint: {constraint}"
+            ),
+            Self::Missing { member } => write!(
+                f,
+                "1 validation error detected: Value null at '{member}' failed to satisfy constraint: Member must not be null"
             ),
             Self::Rule(message) => f.write_str(message),
         }

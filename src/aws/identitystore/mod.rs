@@ -158,15 +158,9 @@ fn filter_value(value: &str) -> Result<String> {
 /// `NextToken`: a keyset token (`store::keyset`), at most 65535 characters as the model says.
 mod next_token {
     use super::*;
-    pub use crate::store::keyset::encode;
+    pub use crate::aws::protocol::encode_next_token as encode;
 
     pub fn decode(token: Option<&str>) -> Result<Option<String>> {
-        let Some(token) = token else {
-            return Ok(None);
-        };
-        crate::store::keyset::decode(token)
-            .filter(|_| !token.is_empty() && token.len() <= 65535)
-            .map(Some)
-            .ok_or_else(|| ApiError::invalid("The NextToken is not valid."))
+        crate::aws::protocol::decode_next_token(token, 65535).map_err(ApiError::from)
     }
 }
