@@ -35,6 +35,14 @@ pub enum Command {
         #[command(flatten)]
         db: DatabaseArgs,
     },
+    /// Declare, list and delete the AWS accounts of a tenant's organization (the targets of
+    /// account assignments).
+    Account {
+        #[command(subcommand)]
+        action: AccountAction,
+        #[command(flatten)]
+        db: DatabaseArgs,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -72,6 +80,33 @@ pub enum TokenAction {
         #[arg(long)]
         tenant: Option<String>,
         token_id: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AccountAction {
+    /// Declare an account: a 12-digit id, a name and the email of its root user.
+    Create {
+        /// The tenant id (default: the default tenant).
+        #[arg(long)]
+        tenant: Option<String>,
+        #[arg(long)]
+        account_id: String,
+        #[arg(long)]
+        name: String,
+        #[arg(long)]
+        email: String,
+    },
+    /// List the accounts of a tenant.
+    List {
+        #[arg(long)]
+        tenant: Option<String>,
+    },
+    /// Delete an account, with every assignment to it.
+    Delete {
+        #[arg(long)]
+        tenant: Option<String>,
+        account_id: String,
     },
 }
 
