@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use crate::clock::timestamp;
 use crate::scim::ScimError;
 use crate::sso::Account;
-use crate::store::{AccountRecord, ListArgs, Store, StoreError, all_pages};
+use crate::store::{AccountRecord, Constraint, ListArgs, Store, StoreError, all_pages};
 use crate::tenants;
 
 /// An account as the administration shows it.
@@ -56,7 +56,9 @@ impl From<NewAccount> for Account {
 fn store_error(e: StoreError) -> ScimError {
     match e {
         StoreError::NotFound => ScimError::NotFound("Account not found.".to_owned()),
-        StoreError::Conflict { .. } => ScimError::Conflict("Account already exists.".to_owned()),
+        StoreError::Conflict(Constraint::AccountId) => {
+            ScimError::Conflict("Account already exists.".to_owned())
+        }
         other => {
             tracing::error!(error = ?other, "store failure");
             ScimError::Internal

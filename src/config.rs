@@ -3,6 +3,7 @@
 use std::fmt;
 use std::net::SocketAddr;
 
+use clap::builder::{PossibleValue, PossibleValuesParser, TypedValueParser};
 use clap::{Parser, Subcommand, ValueEnum};
 
 use crate::scim::Profile;
@@ -224,7 +225,7 @@ pub struct ServeArgs {
     /// (every filter on every attribute, sorting, startIndex paging, attributes and
     /// excludedAttributes, POST /.search, ETags, RFC error bodies) for connectors written for
     /// other SCIM providers.
-    #[arg(long, env = "IDC_SCIM_PROFILE", value_enum, default_value_t = Profile::Aws)]
+    #[arg(long, env = "IDC_SCIM_PROFILE", value_parser = profile_parser(), default_value_t = Profile::Aws)]
     pub profile: Profile,
 
     /// How long a request may take, in seconds, before it is answered 503.
@@ -234,6 +235,14 @@ pub struct ServeArgs {
     /// Log format.
     #[arg(long, env = "IDC_SCIM_LOG_FORMAT", value_enum, default_value_t = LogFormat::Pretty)]
     pub log_format: LogFormat,
+}
+
+/// `--profile`: the names of [`Profile`], each with its summary in `--help`.
+fn profile_parser() -> impl TypedValueParser<Value = Profile> {
+    PossibleValuesParser::new(
+        Profile::ALL.map(|p| PossibleValue::new(p.as_str()).help(p.summary())),
+    )
+    .try_map(|name| name.parse::<Profile>())
 }
 
 impl ServeArgs {

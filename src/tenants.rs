@@ -8,7 +8,7 @@ use serde::Serialize;
 use crate::auth::{MAX_TOKENS, issue_token};
 use crate::clock::timestamp;
 use crate::scim::ScimError;
-use crate::store::{Store, StoreError, Tenant, TenantInfo, TokenInfo};
+use crate::store::{Constraint, Store, StoreError, Tenant, TenantInfo, TokenInfo};
 
 /// A tenant as the administration shows it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -71,11 +71,37 @@ pub struct NewToken {
 fn tenant_error(e: StoreError) -> ScimError {
     match e {
         StoreError::NotFound => ScimError::NotFound("Tenant not found.".to_owned()),
-        StoreError::Conflict { .. } => ScimError::Conflict("Tenant already exists.".to_owned()),
+        StoreError::Conflict(Constraint::TenantId) => {
+            ScimError::Conflict("Tenant already exists.".to_owned())
+        }
         StoreError::LimitReached => ScimError::Conflict(format!(
             "A tenant holds at most {MAX_TOKENS} access tokens: delete one first."
         )),
-        StoreError::MemberNotFound | StoreError::Stale | StoreError::Database(_) => {
+        StoreError::Contended => ScimError::Throttled,
+        StoreError::Conflict(
+            Constraint::DefaultTenant
+            | Constraint::TokenId
+            | Constraint::TokenHash
+            | Constraint::UserId
+            | Constraint::UserName
+            | Constraint::Email
+            | Constraint::GroupId
+            | Constraint::GroupDisplayName
+            | Constraint::Membership
+            | Constraint::MembershipId
+            | Constraint::InstanceName
+            | Constraint::AccountId
+            | Constraint::PermissionSetId
+            | Constraint::PermissionSetName
+            | Constraint::AttachedPolicy
+            | Constraint::TagKey
+            | Constraint::Assignment
+            | Constraint::Provision
+            | Constraint::OperationId,
+        )
+        | StoreError::MemberNotFound
+        | StoreError::InUse
+        | StoreError::Database(_) => {
             tracing::error!(error = ?e, "store failure");
             ScimError::Internal
         }

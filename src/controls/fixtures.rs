@@ -64,7 +64,7 @@ impl Seeds {
 
 fn store_error(what: &str, e: StoreError) -> ScimError {
     match e {
-        StoreError::Conflict { .. } => ScimError::Conflict(format!("{what} already exists.")),
+        StoreError::Conflict(_) => ScimError::Conflict(format!("{what} already exists.")),
         StoreError::MemberNotFound | StoreError::NotFound => {
             ScimError::invalid(format!("{what}: a member is not a user."))
         }

@@ -14,13 +14,12 @@ use serde::Serialize;
 
 use super::rfc::{self, Preconditions, Render};
 use super::{ListParams, ListRequest, Meta, ResourceId, ScimJson, store_error, with_location};
-use crate::scim::group::{GroupAttrs, GroupPatch, MemberChanges, replace_members};
+use crate::scim::group::{GroupAttrs, GroupPatch, replace_members};
 use crate::scim::query::{GroupQuery, group_query};
 use crate::scim::schema::{GROUP_RESOURCE, GROUP_URN};
 use crate::scim::{Profile, ScimError, etag, patch};
-use crate::state::Authenticated;
-use crate::state::SharedState;
-use crate::store::{GroupChange, GroupRecord, MembershipQuery, PATCH_ATTEMPTS, StoreError};
+use crate::state::{Authenticated, SharedState};
+use crate::store::{GroupRecord, GroupUpdate, StoreError};
 
 /// A group as AWS renders it: no `members`.
 #[derive(Serialize)]
@@ -132,63 +131,39 @@ pub async fn patch(
     ScimJson(body): ScimJson,
 ) -> Result<Response, ScimError> {
     let plan = GroupPatch::plan_as(patch::parse_request(body)?, state.profile)?;
-    for _ in 0..PATCH_ATTEMPTS {
-        // Membership-only patches (the common case) need not read the group, unless a
-        // precondition names its version.
-        let attrs = if plan.changes_attributes() || preconditions.has_if_match() {
-            let current = state
+    let now_ms = state.clock.now_ms();
+    // Membership changes commute: unless the patch changes attributes, sets all members or
+    // names a version, the group need not be read.
+    let record =
+        if plan.changes_attributes() || plan.replaces_members() || preconditions.has_if_match() {
+            state
                 .store
-                .get_group(&auth.tenant, &id)
+                .update_group(
+                    &auth.tenant,
+                    &id,
+                    now_ms,
+                    plan.replaces_members(),
+                    |current, members| {
+                        preconditions.check(current.version)?;
+                        Ok(GroupUpdate {
+                            attrs: plan.apply(&current.attrs)?,
+                            members: plan.member_changes(members.unwrap_or_default()),
+                        })
+                    },
+                )
                 .await
-                .map_err(not_found)?;
-            preconditions.check(current.version)?;
-            let attrs = if plan.changes_attributes() {
-                plan.apply(&current.attrs)?
-            } else {
-                current.attrs
-            };
-            Some((attrs, current.version))
+                .map_err(not_found)??
         } else {
-            None
+            state
+                .store
+                .change_members(&auth.tenant, &id, &plan.members, now_ms)
+                .await
+                .map_err(not_found)?
         };
-        let replaced;
-        let members = if plan.replaces_members() {
-            let current = rfc::memberships(&state, &auth.tenant, MembershipQuery::Group(&id));
-            replaced = plan.member_changes(&current.await?);
-            &replaced
-        } else {
-            &plan.members
-        };
-        match write(&state, &auth, &id, attrs.as_ref(), members).await {
-            Ok(()) if state.profile == Profile::Aws => {
-                return Ok(StatusCode::NO_CONTENT.into_response());
-            }
-            Ok(()) => return patched(&state, &auth, &id, &render).await,
-            Err(StoreError::Stale) => continue,
-            Err(e) => return Err(not_found(e)),
-        }
+    match state.profile {
+        Profile::Aws => Ok(StatusCode::NO_CONTENT.into_response()),
+        Profile::Rfc => patched(&state, &auth, &record, &render).await,
     }
-    tracing::error!("PATCH gave up after {PATCH_ATTEMPTS} concurrent modifications");
-    Err(ScimError::Internal)
-}
-
-/// Writes a PatchGroup or a PutGroup: attributes (if any, at the version they were computed
-/// from) and membership changes, in one transaction.
-async fn write(
-    state: &SharedState,
-    auth: &Authenticated,
-    id: &str,
-    attrs: Option<&(GroupAttrs, i64)>,
-    members: &MemberChanges,
-) -> Result<(), StoreError> {
-    let change = GroupChange {
-        attrs: attrs.map(|(a, v)| (a, *v)),
-        members,
-    };
-    state
-        .store
-        .patch_group(&auth.tenant, id, change, state.clock.now_ms())
-        .await
 }
 
 /// The answer to a successful PatchGroup in the `rfc` profile: 204 with the new ETag, or 200
@@ -196,16 +171,11 @@ async fn write(
 async fn patched(
     state: &SharedState,
     auth: &Authenticated,
-    id: &str,
+    record: &GroupRecord,
     render: &Render,
 ) -> Result<Response, ScimError> {
-    let record = state
-        .store
-        .get_group(&auth.tenant, id)
-        .await
-        .map_err(not_found)?;
     if render.is_requested() {
-        return render.group(state, auth, &record, StatusCode::OK).await;
+        return render.group(state, auth, record, StatusCode::OK).await;
     }
     Ok((StatusCode::NO_CONTENT, [(ETAG, etag::of(record.version))]).into_response())
 }
@@ -221,38 +191,24 @@ pub async fn replace(
     ScimJson(body): ScimJson,
 ) -> Result<Response, ScimError> {
     let (attrs, wanted) = GroupAttrs::from_request_as(body, state.profile)?;
-    for _ in 0..PATCH_ATTEMPTS {
-        let current = state
-            .store
-            .get_group(&auth.tenant, &id)
-            .await
-            .map_err(not_found)?;
-        preconditions.check(current.version)?;
-        let members = rfc::memberships(&state, &auth.tenant, MembershipQuery::Group(&id)).await?;
-        let changes = replace_members(&members, &wanted);
-        match write(
-            &state,
-            &auth,
+    let record = state
+        .store
+        .update_group(
+            &auth.tenant,
             &id,
-            Some(&(attrs.clone(), current.version)),
-            &changes,
+            state.clock.now_ms(),
+            true,
+            |current, members| {
+                preconditions.check(current.version)?;
+                Ok(GroupUpdate {
+                    attrs: attrs.clone(),
+                    members: replace_members(members.unwrap_or_default(), &wanted),
+                })
+            },
         )
         .await
-        {
-            Ok(()) => {
-                let record = state
-                    .store
-                    .get_group(&auth.tenant, &id)
-                    .await
-                    .map_err(not_found)?;
-                return render.group(&state, &auth, &record, StatusCode::OK).await;
-            }
-            Err(StoreError::Stale) => continue,
-            Err(e) => return Err(not_found(e)),
-        }
-    }
-    tracing::error!("PUT gave up after {PATCH_ATTEMPTS} concurrent modifications");
-    Err(ScimError::Internal)
+        .map_err(not_found)??;
+    render.group(&state, &auth, &record, StatusCode::OK).await
 }
 
 pub async fn delete(

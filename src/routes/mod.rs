@@ -20,7 +20,7 @@ use crate::scim::schema::LIST_RESPONSE_URN;
 use crate::scim::search::SearchParams;
 use crate::scim::{Profile, ScimError};
 use crate::state::SharedState;
-use crate::store::{ListArgs, Page, StoreError};
+use crate::store::{Constraint, ListArgs, Page, StoreError};
 
 pub use crate::extract::ScimJson;
 
@@ -240,15 +240,34 @@ pub fn store_error(e: StoreError, not_found: fn() -> ScimError) -> ScimError {
     match e {
         StoreError::NotFound => not_found(),
         StoreError::MemberNotFound => ScimError::member_not_found(),
-        StoreError::Conflict { field: "tenantId" } | StoreError::LimitReached => {
+        StoreError::Conflict(Constraint::UserName | Constraint::Email) => ScimError::user_exists(),
+        StoreError::Conflict(Constraint::GroupDisplayName) => ScimError::group_exists(),
+        StoreError::Conflict(
+            Constraint::TenantId
+            | Constraint::DefaultTenant
+            | Constraint::TokenId
+            | Constraint::TokenHash
+            | Constraint::UserId
+            | Constraint::GroupId
+            | Constraint::Membership
+            | Constraint::MembershipId
+            | Constraint::InstanceName
+            | Constraint::AccountId
+            | Constraint::PermissionSetId
+            | Constraint::PermissionSetName
+            | Constraint::AttachedPolicy
+            | Constraint::TagKey
+            | Constraint::Assignment
+            | Constraint::Provision
+            | Constraint::OperationId,
+        )
+        | StoreError::LimitReached
+        | StoreError::InUse => {
             tracing::error!(error = ?e, "unexpected store answer to a SCIM request");
             ScimError::Internal
         }
-        StoreError::Conflict {
-            field: "displayName",
-        } => ScimError::group_exists(),
-        StoreError::Conflict { .. } => ScimError::user_exists(),
-        StoreError::Stale | StoreError::Database(_) => {
+        StoreError::Contended => ScimError::Throttled,
+        StoreError::Database(_) => {
             tracing::error!(error = ?e, "store failure");
             ScimError::Internal
         }

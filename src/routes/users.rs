@@ -16,7 +16,7 @@ use crate::scim::user::{UserAttrs, patch_user};
 use crate::scim::{Profile, ScimError, patch};
 use crate::state::Authenticated;
 use crate::state::SharedState;
-use crate::store::{PATCH_ATTEMPTS, StoreError, UserRecord};
+use crate::store::{StoreError, UserRecord};
 
 /// The status of a successful PutUser and PatchUser: AWS's examples answer 200 with the user.
 const UPDATE_STATUS: StatusCode = StatusCode::OK;
@@ -123,26 +123,14 @@ pub async fn replace(
     ScimJson(body): ScimJson,
 ) -> Result<Response, ScimError> {
     let attrs = UserAttrs::from_request_as(body, state.profile)?;
-    // With If-Match, the write is conditional on the version that was checked.
-    let expected = if preconditions.has_if_match() {
-        let current = state
-            .store
-            .get_user(&auth.tenant, &id)
-            .await
-            .map_err(not_found)?;
-        preconditions.check(current.version)?;
-        Some(current.version)
-    } else {
-        None
-    };
     let record = state
         .store
-        .update_user(&auth.tenant, &id, &attrs, expected, state.clock.now_ms())
+        .update_user(&auth.tenant, &id, state.clock.now_ms(), |current| {
+            preconditions.check(current.version)?;
+            Ok(attrs.clone())
+        })
         .await
-        .map_err(|e| match e {
-            StoreError::Stale => ScimError::precondition_failed(),
-            e => not_found(e),
-        })?;
+        .map_err(not_found)??;
     render.user(&state, &auth, &record, UPDATE_STATUS).await
 }
 
@@ -155,33 +143,16 @@ pub async fn patch(
     ScimJson(body): ScimJson,
 ) -> Result<Response, ScimError> {
     let ops = patch::parse_request(body)?;
-    for _ in 0..PATCH_ATTEMPTS {
-        let current = state
-            .store
-            .get_user(&auth.tenant, &id)
-            .await
-            .map_err(not_found)?;
-        // A concurrent write moves the version on: the next attempt fails the check.
-        preconditions.check(current.version)?;
-        let attrs = patch_user(&current.attrs, &ops, state.profile)?;
-        let result = state
-            .store
-            .update_user(
-                &auth.tenant,
-                &id,
-                &attrs,
-                Some(current.version),
-                state.clock.now_ms(),
-            )
-            .await;
-        match result {
-            Ok(record) => return render.user(&state, &auth, &record, UPDATE_STATUS).await,
-            Err(StoreError::Stale) => continue,
-            Err(e) => return Err(not_found(e)),
-        }
-    }
-    tracing::error!("PATCH gave up after {PATCH_ATTEMPTS} concurrent modifications");
-    Err(ScimError::Internal)
+    let profile = state.profile;
+    let record = state
+        .store
+        .update_user(&auth.tenant, &id, state.clock.now_ms(), |current| {
+            preconditions.check(current.version)?;
+            patch_user(&current.attrs, &ops, profile)
+        })
+        .await
+        .map_err(not_found)??;
+    render.user(&state, &auth, &record, UPDATE_STATUS).await
 }
 
 pub async fn delete(

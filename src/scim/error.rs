@@ -5,8 +5,12 @@
 //! The key is `schema`, singular: an AWS quirk that clients parse. This module knows the
 //! status and the detail of every error; the request id and the time stamp are only known to the
 //! HTTP layer, which renders the final body (`crate::http_error`).
+//!
+//! The `rfc` profile answers with the body of RFC 7644 §3.12, whose `scimType` names the kind of
+//! a 400. The kind travels in the error from where it is made ([`ScimType`]); AWS's body leaves
+//! it out.
 
-use axum::http::StatusCode;
+use http::StatusCode;
 
 /// The URN AWS puts in the `schema` member of every error body.
 pub const ERROR_URN: &str = "urn:ietf:params:scim:api:messages:2.0:Error";
@@ -14,12 +18,13 @@ pub const ERROR_URN: &str = "urn:ietf:params:scim:api:messages:2.0:Error";
 /// The documented detail of AWS's 400 answer.
 pub const UNPARSABLE: &str = "Request is unparsable, syntactically incorrect, or violates schema.";
 
-/// Every error the SCIM endpoint answers with. The detail strings live here and nowhere else.
+/// Every error the SCIM endpoint answers with. The details that several modules give are made
+/// here; a detail only one module gives is written there.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ScimError {
     /// 400: unparsable, syntactically wrong, violates the schema, or unsupported.
-    #[error("{0}")]
-    Validation(String),
+    #[error("{detail}")]
+    Validation { detail: String, scim_type: ScimType },
     /// 401: the `Authorization` header is missing or invalid, or the tenant id is wrong.
     #[error("unauthorized")]
     Unauthorized,
@@ -80,40 +85,76 @@ impl ScimType {
 /// The prefix of every detail about a filter that does not parse or cannot be evaluated.
 const INVALID_FILTER: &str = "Invalid filter: ";
 
-/// Which `scimType` a 400 detail stands for, by the opening of the detail (the details are
-/// AWS's, and AWS's body has no `scimType`): the one table that chooses the `scimType`.
-const SCIM_TYPES: [(&str, ScimType); 12] = [
-    (INVALID_FILTER, ScimType::InvalidFilter),
-    ("Unsupported filter", ScimType::InvalidFilter),
-    ("Only the ", ScimType::InvalidFilter),
-    ("Filter values ", ScimType::InvalidFilter),
-    ("Invalid path", ScimType::InvalidPath),
-    ("No value of ", ScimType::NoTarget),
-    ("A path is required", ScimType::NoTarget),
-    (UNPARSABLE, ScimType::InvalidSyntax),
-    ("The schemas attribute must list", ScimType::InvalidSyntax),
-    ("Operations must be", ScimType::InvalidSyntax),
-    ("A request may ", ScimType::TooMany),
-    ("A group can be created with at most", ScimType::TooMany),
-];
-
 /// The result type of the protocol layer.
 pub type Result<T, E = ScimError> = std::result::Result<T, E>;
 
 impl ScimError {
-    /// A 400 with the documented AWS detail.
+    /// A 400 of the kind `scim_type`.
+    pub fn validation(scim_type: ScimType, detail: impl Into<String>) -> Self {
+        Self::Validation {
+            detail: detail.into(),
+            scim_type,
+        }
+    }
+
+    /// A 400 with the documented AWS detail (`invalidSyntax`).
     pub fn unparsable() -> Self {
-        Self::Validation(UNPARSABLE.to_owned())
+        Self::invalid_syntax(UNPARSABLE)
     }
 
-    /// A 400 with a detail of our own.
+    /// A 400 about a value (`invalidValue`): the kind of most 400s.
     pub fn invalid(detail: impl Into<String>) -> Self {
-        Self::Validation(detail.into())
+        Self::validation(ScimType::InvalidValue, detail)
     }
 
-    /// A 400 about a filter (`invalidFilter` in the `rfc` profile).
+    /// A 400 about the shape of a request (`invalidSyntax`).
+    pub fn invalid_syntax(detail: impl Into<String>) -> Self {
+        Self::validation(ScimType::InvalidSyntax, detail)
+    }
+
+    /// A 400 about a filter that does not parse or names what it cannot (`invalidFilter`).
     pub fn invalid_filter(detail: impl std::fmt::Display) -> Self {
-        Self::Validation(format!("{INVALID_FILTER}{detail}"))
+        Self::validation(ScimType::InvalidFilter, format!("{INVALID_FILTER}{detail}"))
+    }
+
+    /// A 400 about a valid filter that IAM Identity Center does not accept (`invalidFilter`).
+    pub fn unsupported_filter(detail: impl Into<String>) -> Self {
+        Self::validation(ScimType::InvalidFilter, detail)
+    }
+
+    /// A 400 about a PATCH path that does not parse (`invalidPath`).
+    pub fn invalid_path(detail: impl Into<String>) -> Self {
+        Self::validation(ScimType::InvalidPath, detail)
+    }
+
+    /// A 400 about a PATCH operation that names no target (`noTarget`).
+    pub fn no_target(detail: impl Into<String>) -> Self {
+        Self::validation(ScimType::NoTarget, detail)
+    }
+
+    /// A 400 about an attribute that may not be changed (`mutability`).
+    pub fn mutability(detail: impl Into<String>) -> Self {
+        Self::validation(ScimType::Mutability, detail)
+    }
+
+    /// A 400 about a request that asks for more than a limit allows (`tooMany`).
+    pub fn too_many(detail: impl Into<String>) -> Self {
+        Self::validation(ScimType::TooMany, detail)
+    }
+
+    /// An attribute the resource type does not have.
+    pub fn unsupported_attribute(name: &str) -> Self {
+        Self::invalid(format!("Attribute \"{name}\" is not supported."))
+    }
+
+    /// An attribute the client may not write.
+    pub fn read_only(name: &str) -> Self {
+        Self::mutability(format!("Attribute \"{name}\" is read-only."))
+    }
+
+    /// A value that is not of the attribute's type; `expected` is "a string", "an object", ...
+    pub fn wrong_type(name: &str, expected: &str) -> Self {
+        Self::invalid(format!("Attribute \"{name}\" must be {expected}."))
     }
 
     /// 412: an `If-Match` precondition (RFC 7644 §3.14) does not hold.
@@ -124,18 +165,7 @@ impl ScimError {
     /// The `scimType` of the RFC error body: the uniqueness of a 409, the kind of a 400.
     pub fn scim_type(&self) -> Option<ScimType> {
         match self {
-            Self::Validation(detail) => Some(
-                SCIM_TYPES
-                    .iter()
-                    .find(|(opening, _)| detail.starts_with(opening))
-                    .map(|(_, t)| *t)
-                    .or_else(|| {
-                        (detail.ends_with("is read-only.")
-                            || detail.ends_with("cannot be modified."))
-                        .then_some(ScimType::Mutability)
-                    })
-                    .unwrap_or(ScimType::InvalidValue),
-            ),
+            Self::Validation { scim_type, .. } => Some(*scim_type),
             Self::Conflict(_) => Some(ScimType::Uniqueness),
             Self::Unauthorized
             | Self::AccessDenied
@@ -190,7 +220,7 @@ impl ScimError {
     /// The HTTP status and the `detail` of the error body.
     pub fn status_and_detail(&self) -> (StatusCode, &str) {
         match self {
-            Self::Validation(detail) => (StatusCode::BAD_REQUEST, detail),
+            Self::Validation { detail, .. } => (StatusCode::BAD_REQUEST, detail),
             Self::Unauthorized => (
                 StatusCode::UNAUTHORIZED,
                 "Authorization header is invalid or missing.",
@@ -230,16 +260,18 @@ mod tests {
     use super::*;
 
     #[test]
-    fn scim_types_follow_the_detail() {
+    fn scim_types_travel_with_the_error() {
         let t = |e: ScimError| e.scim_type().map(ScimType::as_str);
         assert_eq!(t(ScimError::invalid_filter("x")), Some("invalidFilter"));
         assert_eq!(t(ScimError::unparsable()), Some("invalidSyntax"));
+        let read_only = ScimError::read_only("groups");
         assert_eq!(
-            t(ScimError::invalid("Attribute \"groups\" is read-only.")),
-            Some("mutability")
+            read_only.status_and_detail().1,
+            "Attribute \"groups\" is read-only."
         );
+        assert_eq!(t(read_only), Some("mutability"));
         assert_eq!(
-            t(ScimError::invalid("Attribute \"x\" must be a string.")),
+            t(ScimError::wrong_type("x", "a string")),
             Some("invalidValue")
         );
         assert_eq!(t(ScimError::user_exists()), Some("uniqueness"));

@@ -8,12 +8,14 @@ use std::collections::BTreeSet;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
+use super::coerce;
 use super::error::{Result, ScimError};
 use super::filter::{CompValue, CompareOp, Filter};
+use super::json;
 use super::patch::{self, OpKind, PatchOp};
 use super::profile::Profile;
-use super::schema::GROUP_RESOURCE;
-use super::user::{canonicalize_resource, limits};
+use super::schema::{GROUP_RESOURCE, is_common};
+use super::user::limits;
 
 /// The most members a CreateGroup body may hold, and the most membership changes (values
 /// added or removed) one PatchGroup may make.
@@ -109,12 +111,12 @@ impl GroupAttrs {
         let Value::Object(mut body) = body else {
             return Err(ScimError::unparsable());
         };
-        let members = match take_ci(&mut body, "members") {
+        let members = match json::take(&mut body, "members") {
             None | Some(Value::Null) => Vec::new(),
             Some(v) => member_ids(&v)?,
         };
         if profile == Profile::Aws && members.len() > MAX_MEMBERS_PER_REQUEST {
-            return Err(ScimError::invalid(format!(
+            return Err(ScimError::too_many(format!(
                 "A group can be created with at most {MAX_MEMBERS_PER_REQUEST} members."
             )));
         }
@@ -123,22 +125,32 @@ impl GroupAttrs {
     }
 
     fn from_json(body: Map<String, Value>) -> Result<Self> {
-        let canonical = canonicalize_resource(body, &GROUP_RESOURCE)?;
+        let canonical = coerce::resource(body, &GROUP_RESOURCE)?;
         let attrs: Self = serde_json::from_value(Value::Object(canonical))
             .map_err(|_| ScimError::invalid("Attribute \"displayName\" is required."))?;
-        let len = attrs.display_name.chars().count();
-        if len == 0 || attrs.display_name.trim().is_empty() || len > limits::STRING {
-            return Err(ScimError::invalid(format!(
-                "Attribute \"displayName\" must be 1 to {} characters long.",
-                limits::STRING
-            )));
-        }
-        if let Some(ext) = &attrs.external_id {
-            let len = ext.chars().count();
-            if len == 0 || len > limits::EXTERNAL_ID {
+        // The limits, and whether a value of spaces only is allowed.
+        let lengths = [
+            (
+                "displayName",
+                Some(&attrs.display_name),
+                limits::STRING,
+                false,
+            ),
+            (
+                "externalId",
+                attrs.external_id.as_ref(),
+                limits::EXTERNAL_ID,
+                true,
+            ),
+        ];
+        for (name, value, max, blank_ok) in lengths {
+            let Some(value) = value else {
+                continue;
+            };
+            let len = value.chars().count();
+            if len == 0 || len > max || (!blank_ok && value.trim().is_empty()) {
                 return Err(ScimError::invalid(format!(
-                    "Attribute \"externalId\" must be 1 to {} characters long.",
-                    limits::EXTERNAL_ID
+                    "Attribute \"{name}\" must be 1 to {max} characters long."
                 )));
             }
         }
@@ -151,10 +163,7 @@ impl GroupAttrs {
     }
 
     fn to_json(&self) -> Map<String, Value> {
-        match serde_json::to_value(self) {
-            Ok(Value::Object(map)) => map,
-            _ => unreachable!("GroupAttrs serialises to an object"),
-        }
+        json::to_object(self)
     }
 }
 
@@ -172,7 +181,7 @@ impl GroupPatch {
     pub fn plan_as(ops: Vec<PatchOp>, profile: Profile) -> Result<Self> {
         let aws = profile == Profile::Aws;
         if aws && ops.len() > MAX_OPERATIONS {
-            return Err(ScimError::invalid(format!(
+            return Err(ScimError::too_many(format!(
                 "A request may hold at most {MAX_OPERATIONS} operations."
             )));
         }
@@ -189,7 +198,7 @@ impl GroupPatch {
                 Some(_) => attr_ops.push(op),
                 None => {
                     let members = match op.value.as_mut() {
-                        Some(Value::Object(map)) => take_ci(map, "members"),
+                        Some(Value::Object(map)) => json::take(map, "members"),
                         _ => None,
                     };
                     if let Some(members) = members {
@@ -210,7 +219,7 @@ impl GroupPatch {
             }
         }
         if aws && changes.count > MAX_MEMBERS_PER_REQUEST {
-            return Err(ScimError::invalid(format!(
+            return Err(ScimError::too_many(format!(
                 "A request may make at most {MAX_MEMBERS_PER_REQUEST} membership changes."
             )));
         }
@@ -269,11 +278,7 @@ fn replace_all_members() -> ScimError {
 /// Whether a no-path value still names an attribute once `members` is taken out.
 fn has_attributes(value: &Value) -> bool {
     match value {
-        Value::Object(map) => map.keys().any(|k| {
-            !["id", "schemas", "meta"]
-                .iter()
-                .any(|i| i.eq_ignore_ascii_case(k))
-        }),
+        Value::Object(map) => map.keys().any(|k| !is_common(k)),
         _ => true,
     }
 }
@@ -309,31 +314,24 @@ fn member_op(op: &PatchOp, profile: Profile) -> Result<MemberOp> {
         (OpKind::Add, Some(_), _) => Err(ScimError::invalid(
             "Members are added with path \"members\" and a value array.",
         )),
-        (OpKind::Add, None, None) => Err(ScimError::invalid(
-            "A value is required for add operations.",
-        )),
+        (OpKind::Add, None, None) => Err(patch::value_required(OpKind::Add)),
     }
 }
 
 /// Ids from `[{"value": "<id>"}, ...]` (or one such object). Okta adds `display`, others
 /// `$ref` or `type`: those are ignored; anything else is refused.
 fn member_ids(value: &Value) -> Result<Vec<String>> {
+    let not_objects = || ScimError::wrong_type("members", "an array of objects");
     let items: &[Value] = match value {
         Value::Array(items) => items,
         Value::Object(_) => std::slice::from_ref(value),
-        _ => {
-            return Err(ScimError::invalid(
-                "Attribute \"members\" must be an array of objects.",
-            ));
-        }
+        _ => return Err(not_objects()),
     };
     items
         .iter()
         .map(|item| {
             let Value::Object(map) = item else {
-                return Err(ScimError::invalid(
-                    "Attribute \"members\" must be an array of objects.",
-                ));
+                return Err(not_objects());
             };
             let mut id = None;
             for (k, v) in map {
@@ -343,9 +341,7 @@ fn member_ids(value: &Value) -> Result<Vec<String>> {
                     .iter()
                     .any(|a| a.eq_ignore_ascii_case(k))
                 {
-                    return Err(ScimError::invalid(format!(
-                        "Attribute \"members.{k}\" is not supported."
-                    )));
+                    return Err(ScimError::unsupported_attribute(&format!("members.{k}")));
                 }
             }
             id.map(str::to_owned)
@@ -354,19 +350,14 @@ fn member_ids(value: &Value) -> Result<Vec<String>> {
         .collect()
 }
 
-fn take_ci(map: &mut Map<String, Value>, key: &str) -> Option<Value> {
-    let found = map.keys().find(|k| k.eq_ignore_ascii_case(key))?.clone();
-    map.remove(&found)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::scim::patch::tests::request;
     use serde_json::json;
 
     fn plan(ops: Value) -> Result<GroupPatch> {
-        let body = json!({"schemas": [super::super::schema::PATCH_OP_URN], "Operations": ops});
-        GroupPatch::plan(patch::parse_request(body)?)
+        GroupPatch::plan(patch::parse_request(request(ops))?)
     }
 
     fn ids(v: &[&str]) -> Vec<String> {
@@ -375,9 +366,8 @@ mod tests {
 
     #[test]
     fn the_rfc_profile_replaces_members() {
-        let body = |ops: Value| json!({"schemas": [super::super::schema::PATCH_OP_URN], "Operations": ops});
         let rfc = |ops: Value| {
-            GroupPatch::plan_as(patch::parse_request(body(ops)).unwrap(), Profile::Rfc).unwrap()
+            GroupPatch::plan_as(patch::parse_request(request(ops)).unwrap(), Profile::Rfc).unwrap()
         };
         let p = rfc(json!([
             {"op": "replace", "path": "members", "value": [{"value": "a"}, {"value": "b"}]},
@@ -450,7 +440,7 @@ mod tests {
             assert!(
                 matches!(
                     GroupAttrs::from_request(body.clone()),
-                    Err(ScimError::Validation(_))
+                    Err(ScimError::Validation { .. })
                 ),
                 "{body}"
             );
@@ -517,7 +507,10 @@ mod tests {
                     external_id: None,
                 })
             });
-            assert!(matches!(r, Err(ScimError::Validation(_))), "{ops}: {r:?}");
+            assert!(
+                matches!(r, Err(ScimError::Validation { .. })),
+                "{ops}: {r:?}"
+            );
         }
         // Exactly 100 changes is fine.
         let hundred: Vec<Value> = (0..100)

@@ -97,17 +97,17 @@ fn eq_terms(filter: &Filter) -> Result<Vec<(String, String)>> {
                 out.push((name, value.clone()));
             }
             Filter::Compare(_, CompareOp::Eq, _) => {
-                return Err(ScimError::invalid(
+                return Err(ScimError::unsupported_filter(
                     "Filter values must be strings in double quotes.",
                 ));
             }
             Filter::Compare(..) | Filter::Present(_) => {
-                return Err(ScimError::invalid(
+                return Err(ScimError::unsupported_filter(
                     "Only the eq operator is supported in filters.",
                 ));
             }
             Filter::Or(..) | Filter::Not(_) | Filter::ValuePath(..) => {
-                return Err(ScimError::invalid(
+                return Err(ScimError::unsupported_filter(
                     "Only the and logical operator is supported in filters.",
                 ));
             }
@@ -125,7 +125,7 @@ fn parse(text: &str) -> Result<Vec<(String, String)>> {
 }
 
 fn unsupported(text: &str) -> ScimError {
-    ScimError::invalid(format!("Unsupported filter: {text}"))
+    ScimError::unsupported_filter(format!("Unsupported filter: {text}"))
 }
 
 /// The user query for the `filter` parameter of ListUsers.
@@ -138,40 +138,57 @@ fn unsupported(text: &str) -> ScimError {
 /// assert!(user_query(Some(r#"userName co "jane""#)).is_err());
 /// ```
 pub fn user_query(filter: Option<&str>) -> Result<UserQuery> {
-    let Some(text) = filter.filter(|t| !t.trim().is_empty()) else {
-        return Ok(UserQuery::All);
-    };
-    let terms = parse(text)?;
-    let terms: Vec<(&str, String)> = terms.iter().map(|(k, v)| (k.as_str(), v.clone())).collect();
-    Ok(match terms.as_slice() {
-        [("username", v)] => UserQuery::UserName(v.clone()),
-        [("externalid", v)] => UserQuery::ExternalId(v.clone()),
-        [("groups.value" | "groups", v)] => UserQuery::Group(v.clone()),
-        [("id", v)] => UserQuery::Id(v.clone()),
-        [("id", id), ("manager" | "manager.value", m)] => UserQuery::IdAndManager {
-            id: id.clone(),
-            manager: m.clone(),
-        },
-        _ => return Err(unsupported(text)),
+    query(filter, UserQuery::All, |terms| {
+        Some(match terms {
+            [("username", v)] => UserQuery::UserName(v.to_string()),
+            [("externalid", v)] => UserQuery::ExternalId(v.to_string()),
+            [("groups.value" | "groups", v)] => UserQuery::Group(v.to_string()),
+            [("id", v)] => UserQuery::Id(v.to_string()),
+            [("id", id), ("manager" | "manager.value", m)] => UserQuery::IdAndManager {
+                id: id.to_string(),
+                manager: m.to_string(),
+            },
+            _ => return None,
+        })
     })
 }
 
 /// The group query for the `filter` parameter of ListGroups.
 pub fn group_query(filter: Option<&str>) -> Result<GroupQuery> {
-    let Some(text) = filter.filter(|t| !t.trim().is_empty()) else {
-        return Ok(GroupQuery::All);
+    query(filter, GroupQuery::All, |terms| {
+        Some(match terms {
+            [("displayname", v)] => GroupQuery::DisplayName(v.to_string()),
+            [("externalid", v)] => GroupQuery::ExternalId(v.to_string()),
+            [("members" | "members.value", v)] => GroupQuery::Member(v.to_string()),
+            [("id", v)] => GroupQuery::Id(v.to_string()),
+            [("id", id), ("members" | "members.value", m)] => GroupQuery::IdAndMember {
+                id: id.to_string(),
+                member: m.to_string(),
+            },
+            _ => return None,
+        })
+    })
+}
+
+/// The query a `filter` parameter asks for: `all` without one, else what `pick` makes of its
+/// sorted `eq` terms (`None`: a combination AWS does not support).
+fn query<Q>(
+    filter: Option<&str>,
+    all: Q,
+    pick: impl FnOnce(&[(&str, &str)]) -> Option<Q>,
+) -> Result<Q> {
+    let Some(text) = given(filter) else {
+        return Ok(all);
     };
     let terms = parse(text)?;
-    let terms: Vec<(&str, String)> = terms.iter().map(|(k, v)| (k.as_str(), v.clone())).collect();
-    Ok(match terms.as_slice() {
-        [("displayname", v)] => GroupQuery::DisplayName(v.clone()),
-        [("externalid", v)] => GroupQuery::ExternalId(v.clone()),
-        [("members" | "members.value", v)] => GroupQuery::Member(v.clone()),
-        [("id", v)] => GroupQuery::Id(v.clone()),
-        [("id", id), ("members" | "members.value", m)] => GroupQuery::IdAndMember {
-            id: id.clone(),
-            member: m.clone(),
-        },
-        _ => return Err(unsupported(text)),
-    })
+    let terms: Vec<(&str, &str)> = terms
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    pick(&terms).ok_or_else(|| unsupported(text))
+}
+
+/// A query parameter's text, unless it is absent or blank.
+pub fn given(param: Option<&str>) -> Option<&str> {
+    param.filter(|text| !text.trim().is_empty())
 }

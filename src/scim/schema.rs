@@ -1,6 +1,11 @@
-//! The schemas IAM Identity Center supports (AWS-SCIM.md "Users", "Groups", "Discovery"):
-//! one static description that serves the `/Schemas` endpoint, attribute-name resolution for
-//! the PATCH engine, and type coercion (booleans sent as strings).
+//! The schemas IAM Identity Center supports (AWS-SCIM.md "Users", "Groups", "Discovery"),
+//! described after RFC 7643 §7: one static description that serves the `/Schemas` endpoint and
+//! resolves attribute names (case-insensitively) for validation, evaluation and PATCH.
+
+use serde_json::{Map, Value};
+
+use super::error::{Result, ScimError};
+use super::json;
 
 pub const USER_URN: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
 pub const ENTERPRISE_URN: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
@@ -8,6 +13,26 @@ pub const GROUP_URN: &str = "urn:ietf:params:scim:schemas:core:2.0:Group";
 pub const LIST_RESPONSE_URN: &str = "urn:ietf:params:scim:api:messages:2.0:ListResponse";
 pub const PATCH_OP_URN: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
 pub const SEARCH_REQUEST_URN: &str = "urn:ietf:params:scim:api:messages:2.0:SearchRequest";
+
+/// A request message (a PatchOp, RFC 7644 §3.5.2, or a SearchRequest, §3.4.3): a JSON
+/// object whose `schemas` lists the message's URN, in any case.
+pub fn message(body: Value, urn: &str) -> Result<Map<String, Value>> {
+    let Value::Object(body) = body else {
+        return Err(ScimError::unparsable());
+    };
+    let lists_urn = json::get(&body, "schemas")
+        .and_then(Value::as_array)
+        .is_some_and(|s| {
+            s.iter()
+                .any(|u| u.as_str().is_some_and(|u| u.eq_ignore_ascii_case(urn)))
+        });
+    if !lists_urn {
+        return Err(ScimError::invalid_syntax(format!(
+            "The schemas attribute must list \"{urn}\"."
+        )));
+    }
+    Ok(body)
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AttrType {
@@ -47,10 +72,15 @@ pub struct AttrDef {
 impl AttrDef {
     /// The sub-attribute called `name`, case-insensitively.
     pub fn sub(&self, name: &str) -> Option<&'static AttrDef> {
-        self.sub_attributes
-            .iter()
-            .find(|a| a.name.eq_ignore_ascii_case(name))
+        find(self.sub_attributes, name)
     }
+}
+
+/// The attribute called `name` in `attributes`, case-insensitively.
+fn find(attributes: &'static [AttrDef], name: &str) -> Option<&'static AttrDef> {
+    attributes
+        .iter()
+        .find(|a| a.name.eq_ignore_ascii_case(name))
 }
 
 /// A schema: its URN, name and attributes.
@@ -65,9 +95,7 @@ pub struct SchemaDef {
 impl SchemaDef {
     /// The attribute called `name`, case-insensitively.
     pub fn attr(&self, name: &str) -> Option<&'static AttrDef> {
-        self.attributes
-            .iter()
-            .find(|a| a.name.eq_ignore_ascii_case(name))
+        find(self.attributes, name)
     }
 }
 
@@ -99,6 +127,17 @@ impl ResourceSchema {
             Some(urn) => std::iter::once(self.core)
                 .chain(self.extensions.iter().copied())
                 .find(|s| s.id.eq_ignore_ascii_case(urn)),
+        }
+    }
+
+    /// The members that lead, in a resource's JSON form, to the object that holds the
+    /// attributes of `schema` (a path for `json::object_at`): none for the core schema, whose
+    /// attributes are at the top, the URN for an extension.
+    pub fn holder(&self, schema: &'static SchemaDef) -> &'static [&'static str] {
+        if schema.id == self.core.id {
+            &[]
+        } else {
+            std::slice::from_ref(&schema.id)
         }
     }
 
@@ -346,6 +385,16 @@ pub static COMMON_ATTRIBUTES: [AttrDef; 3] = [
         ],
     )),
 ];
+
+/// The common attribute called `name`, case-insensitively.
+pub fn common_attribute(name: &str) -> Option<&'static AttrDef> {
+    find(&COMMON_ATTRIBUTES, name)
+}
+
+/// Whether a member of a resource is one of the common attributes, which the server sets.
+pub fn is_common(name: &str) -> bool {
+    common_attribute(name).is_some()
+}
 
 pub static USER_RESOURCE: ResourceSchema = ResourceSchema {
     name: "User",

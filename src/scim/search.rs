@@ -7,9 +7,9 @@ use serde_json::Value;
 
 use super::error::{Result, ScimError};
 use super::eval::{self, Projection};
-use super::filter::{AttrPath, Filter, parse_filter, parse_path};
-use super::query::MAX_COUNT;
-use super::schema::{ResourceSchema, SEARCH_REQUEST_URN};
+use super::filter::{AttrPath, Filter, PatchPath, parse_filter, parse_path};
+use super::query::{MAX_COUNT, given};
+use super::schema::{ResourceSchema, SEARCH_REQUEST_URN, message};
 
 /// The parameters as text, as a query string holds them (lists comma-separated).
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -28,24 +28,7 @@ impl SearchParams {
     /// schema. Names are case-insensitive; numbers may be JSON numbers or strings, lists JSON
     /// arrays of strings or comma-separated strings.
     pub fn from_search_request(body: Value) -> Result<Self> {
-        let Value::Object(body) = body else {
-            return Err(ScimError::unparsable());
-        };
-        let lists_schema = body
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case("schemas"))
-            .and_then(|(_, v)| v.as_array())
-            .is_some_and(|s| {
-                s.iter().any(|u| {
-                    u.as_str()
-                        .is_some_and(|u| u.eq_ignore_ascii_case(SEARCH_REQUEST_URN))
-                })
-            });
-        if !lists_schema {
-            return Err(ScimError::invalid(format!(
-                "The schemas attribute must list \"{SEARCH_REQUEST_URN}\"."
-            )));
-        }
+        let body = message(body, SEARCH_REQUEST_URN)?;
         let mut params = Self::default();
         for (key, value) in body {
             let slot = match key.to_ascii_lowercase().as_str() {
@@ -106,30 +89,27 @@ impl Search {
     /// as 1, a negative `count` as 0, and `count` is at most `MAX_COUNT` (the `maxResults` of
     /// ServiceProviderConfig), which is also its default.
     pub fn new(params: &SearchParams, resources: &[&ResourceSchema]) -> Result<Self> {
-        let filter = match params.filter.as_deref().filter(|f| !f.trim().is_empty()) {
-            None => None,
-            Some(text) => {
+        let filter = given(params.filter.as_deref())
+            .map(|text| {
                 let filter = parse_filter(text).map_err(ScimError::invalid_filter)?;
                 eval::check_filter(&filter, resources)?;
-                Some(filter)
-            }
-        };
-        let sort_by = match params.sort_by.as_deref().filter(|s| !s.trim().is_empty()) {
-            None => None,
-            Some(text) => {
+                Ok(filter)
+            })
+            .transpose()?;
+        let sort_by = given(params.sort_by.as_deref())
+            .map(|text| {
                 let path = parse_path(text.trim())
                     .ok()
-                    .filter(|p| p.filter.is_none() && p.sub_attr.is_none())
+                    .and_then(PatchPath::into_attr)
                     .ok_or_else(|| {
                         ScimError::invalid(format!("sortBy \"{text}\" is not an attribute name."))
-                    })?
-                    .attr;
+                    })?;
                 eval::check_sort(&path, resources)?;
-                Some(path)
-            }
-        };
-        let descending = match params.sort_order.as_deref().map(str::trim) {
-            None | Some("") => false,
+                Ok(path)
+            })
+            .transpose()?;
+        let descending = match given(params.sort_order.as_deref()).map(str::trim) {
+            None => false,
             Some(o) if o.eq_ignore_ascii_case("ascending") => false,
             Some(o) if o.eq_ignore_ascii_case("descending") => true,
             Some(o) => {
@@ -166,8 +146,8 @@ impl Search {
 }
 
 fn integer(name: &str, text: Option<&str>) -> Result<Option<i64>> {
-    match text.map(str::trim) {
-        None | Some("") => Ok(None),
+    match given(text).map(str::trim) {
+        None => Ok(None),
         Some(t) => t
             .parse::<i64>()
             .map(Some)

@@ -5,10 +5,12 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
+use super::coerce;
 use super::error::{Result, ScimError};
+use super::json;
 use super::patch::{OpKind, PatchOp};
 use super::profile::Profile;
-use super::schema::{AttrDef, AttrType, ENTERPRISE_URN, ResourceSchema, USER_RESOURCE};
+use super::schema::{ENTERPRISE_URN, USER_RESOURCE, is_common};
 
 /// The attribute limits of the Identity Store service model, in characters.
 pub mod limits {
@@ -34,14 +36,18 @@ pub struct Name {
     pub honorific_suffix: Option<String>,
 }
 
+/// A value with a type and a primary flag, the shape of an email and of a role (RFC 7643
+/// §2.4).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct Email {
+pub struct TypedValue {
     pub value: String,
     #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub kind: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub primary: Option<bool>,
 }
+
+pub type Email = TypedValue;
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct PhoneNumber {
@@ -51,14 +57,7 @@ pub struct PhoneNumber {
 }
 
 /// A role: AWS lists `roles` among the supported attributes, with one value at most.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct Role {
-    pub value: String,
-    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
-    pub kind: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub primary: Option<bool>,
-}
+pub type Role = TypedValue;
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -183,11 +182,11 @@ impl UserAttrs {
 
     /// Validates a user in its JSON representation with the rules of a profile.
     pub fn from_json_as(body: Map<String, Value>, profile: Profile) -> Result<Self> {
-        let canonical = canonicalize_resource(body, &USER_RESOURCE)?;
+        let canonical = coerce::resource(body, &USER_RESOURCE)?;
         let attrs: Self = serde_json::from_value(Value::Object(canonical)).map_err(|e| {
             // Types were checked attribute by attribute; what remains is a missing
             // required member, which the checks below name better.
-            ScimError::invalid(missing_member_detail(&e))
+            missing_member(&e)
         })?;
         attrs.check(profile)?;
         Ok(attrs.normalize())
@@ -195,10 +194,7 @@ impl UserAttrs {
 
     /// The JSON representation that the PATCH engine works on.
     pub fn to_json(&self) -> Map<String, Value> {
-        match serde_json::to_value(self) {
-            Ok(Value::Object(map)) => map,
-            _ => unreachable!("UserAttrs serialises to an object"),
-        }
+        json::to_object(self)
     }
 
     /// The lowercase user name, unique per tenant.
@@ -392,7 +388,7 @@ fn check_user_patch(ops: &[PatchOp]) -> Result<()> {
             }],
             (None, Some(Value::Object(map))) => map
                 .keys()
-                .filter(|k| !is_ignored_key(k))
+                .filter(|k| !is_common(k))
                 .map(|k| top_level_name(k))
                 .collect(),
             (None, _) => Vec::new(),
@@ -400,7 +396,7 @@ fn check_user_patch(ops: &[PatchOp]) -> Result<()> {
         for target in targets {
             let allowed = PATCHABLE.iter().find(|p| p.eq_ignore_ascii_case(&target));
             let Some(&name) = allowed else {
-                return Err(ScimError::invalid(format!(
+                return Err(ScimError::mutability(format!(
                     "Attribute \"{target}\" cannot be modified."
                 )));
             };
@@ -422,12 +418,6 @@ fn check_user_patch(ops: &[PatchOp]) -> Result<()> {
         ));
     }
     Ok(())
-}
-
-fn is_ignored_key(key: &str) -> bool {
-    ["id", "schemas", "meta"]
-        .iter()
-        .any(|k| k.eq_ignore_ascii_case(key))
 }
 
 /// The top-level attribute a no-path PATCH key targets: `name.familyName` → `name`,
@@ -481,7 +471,7 @@ fn check_one_primary(name: &str, primary: &[Option<bool>]) -> Result<()> {
     Ok(())
 }
 
-fn missing_member_detail(e: &serde_json::Error) -> String {
+fn missing_member(e: &serde_json::Error) -> ScimError {
     let text = e.to_string();
     match text.split('`').nth(1) {
         Some(field) if text.starts_with("missing field") => {
@@ -489,106 +479,9 @@ fn missing_member_detail(e: &serde_json::Error) -> String {
                 "givenName" | "familyName" => format!("name.{field}"),
                 other => other.to_owned(),
             };
-            format!("Attribute \"{name}\" is required.")
+            ScimError::invalid(format!("Attribute \"{name}\" is required."))
         }
-        _ => super::error::UNPARSABLE.to_owned(),
-    }
-}
-
-/// Checks a resource body against its schema and rewrites it with canonical attribute names:
-/// unknown and read-only attributes are rejected by name, `null` means absent, types must match
-/// (strings, booleans, objects, arrays of objects). `id`, `meta` and `schemas` are dropped.
-pub fn canonicalize_resource(
-    body: Map<String, Value>,
-    resource: &ResourceSchema,
-) -> Result<Map<String, Value>> {
-    let mut out = Map::new();
-    for (key, value) in body {
-        if is_ignored_key(&key) {
-            continue;
-        }
-        if let Some(ext) = resource.extension(&key) {
-            let Value::Object(inner) = value else {
-                if value.is_null() {
-                    continue;
-                }
-                return Err(type_error(ext.id, "an object"));
-            };
-            let mut ext_out = Map::new();
-            for (k, v) in inner {
-                let def = ext.attr(&k).ok_or_else(|| unsupported(&k))?;
-                if let Some(v) = canonical_value(def, def.name, v)? {
-                    ext_out.insert(def.name.to_owned(), v);
-                }
-            }
-            out.insert(ext.id.to_owned(), Value::Object(ext_out));
-            continue;
-        }
-        let def = resource.core.attr(&key).ok_or_else(|| unsupported(&key))?;
-        if def.mutability == "readOnly" {
-            return Err(ScimError::invalid(format!(
-                "Attribute \"{}\" is read-only.",
-                def.name
-            )));
-        }
-        if let Some(v) = canonical_value(def, def.name, value)? {
-            out.insert(def.name.to_owned(), v);
-        }
-    }
-    Ok(out)
-}
-
-fn unsupported(name: &str) -> ScimError {
-    ScimError::invalid(format!("Attribute \"{name}\" is not supported."))
-}
-
-fn type_error(name: &str, expected: &str) -> ScimError {
-    ScimError::invalid(format!("Attribute \"{name}\" must be {expected}."))
-}
-
-fn canonical_value(def: &AttrDef, path: &str, value: Value) -> Result<Option<Value>> {
-    if value.is_null() {
-        return Ok(None);
-    }
-    if def.multi_valued {
-        let Value::Array(items) = value else {
-            return Err(type_error(path, "an array"));
-        };
-        let items = items
-            .into_iter()
-            .map(|item| canonical_single(def, path, item))
-            .filter_map(Result::transpose)
-            .collect::<Result<Vec<_>>>()?;
-        return Ok(Some(Value::Array(items)));
-    }
-    canonical_single(def, path, value)
-}
-
-fn canonical_single(def: &AttrDef, path: &str, value: Value) -> Result<Option<Value>> {
-    match (def.ty, value) {
-        (_, Value::Null) => Ok(None),
-        (AttrType::String | AttrType::Reference | AttrType::DateTime, v @ Value::String(_)) => {
-            Ok(Some(v))
-        }
-        (AttrType::String | AttrType::Reference | AttrType::DateTime, _) => {
-            Err(type_error(path, "a string"))
-        }
-        (AttrType::Boolean, v @ Value::Bool(_)) => Ok(Some(v)),
-        (AttrType::Boolean, _) => Err(type_error(path, "a boolean")),
-        (AttrType::Complex, Value::Object(map)) => {
-            let mut out = Map::new();
-            for (k, v) in map {
-                let sub = def
-                    .sub(&k)
-                    .ok_or_else(|| unsupported(&format!("{path}.{k}")))?;
-                let sub_path = format!("{path}.{}", sub.name);
-                if let Some(v) = canonical_single(sub, &sub_path, v)? {
-                    out.insert(sub.name.to_owned(), v);
-                }
-            }
-            Ok(Some(Value::Object(out)))
-        }
-        (AttrType::Complex, _) => Err(type_error(path, "an object")),
+        _ => ScimError::unparsable(),
     }
 }
 
@@ -614,7 +507,7 @@ mod tests {
 
     fn detail(body: Value) -> String {
         match UserAttrs::from_request(body) {
-            Err(ScimError::Validation(d)) => d,
+            Err(ScimError::Validation { detail, .. }) => detail,
             other => panic!("expected a 400, got {other:?}"),
         }
     }
@@ -709,7 +602,9 @@ mod tests {
         assert_eq!(attrs.email_key().as_deref(), Some("b@x.y"));
         let two = json!([{"value": "a@x.y", "primary": true}, {"value": "b@x.y", "primary": true}]);
         let e = UserAttrs::from_request_as(with(jane(), "emails", two), Profile::Rfc);
-        assert!(matches!(e, Err(ScimError::Validation(d)) if d.contains("primary")));
+        assert!(
+            matches!(e, Err(ScimError::Validation { detail, .. }) if detail.contains("primary"))
+        );
     }
 
     #[test]

@@ -25,54 +25,202 @@ pub use ssoadmin::{
 pub enum StoreError {
     #[error("not found")]
     NotFound,
-    /// A unique constraint: `field` is the SCIM attribute that collided.
-    #[error("conflict on {field}")]
-    Conflict { field: &'static str },
+    /// A write would break a unique constraint.
+    #[error("conflict on {0:?}")]
+    Conflict(Constraint),
     /// A limit on stored rows (the tokens of a tenant) would be exceeded.
     #[error("limit reached")]
     LimitReached,
-    /// A member id names no user of the tenant.
+    /// A member id names no user of the tenant; an assignment's account or principal is not
+    /// (or no longer) there.
     #[error("member not found")]
     MemberNotFound,
-    /// The row changed since it was read (optimistic concurrency); the caller retries.
-    #[error("the row changed concurrently")]
-    Stale,
+    /// A row cannot be deleted while others refer to it: a permission set while it is
+    /// assigned.
+    #[error("in use")]
+    InUse,
+    /// The write could not be ordered with concurrent writes of the same rows in time; the
+    /// client may retry it.
+    #[error("contended")]
+    Contended,
     #[error("database error")]
     Database(#[source] sqlx::Error),
 }
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
-/// How often a PATCH is re-applied when another writer changed the resource in between.
-pub const PATCH_ATTEMPTS: usize = 8;
+/// What a unique constraint of the schema keeps unique.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Constraint {
+    /// A tenant's ids: its tenant id and its identity store id.
+    TenantId,
+    /// There is one default tenant.
+    DefaultTenant,
+    TokenId,
+    TokenHash,
+    UserId,
+    /// `userName`, case-insensitively, per tenant.
+    UserName,
+    /// The primary email, case-insensitively, per tenant.
+    Email,
+    GroupId,
+    /// `displayName`, case-insensitively, per tenant.
+    GroupDisplayName,
+    /// A user is a member of a group once.
+    Membership,
+    MembershipId,
+    /// A tenant's instance has one name.
+    InstanceName,
+    /// An account is declared once per tenant.
+    AccountId,
+    PermissionSetId,
+    /// A permission set's name, case-insensitively, per tenant.
+    PermissionSetName,
+    /// A managed policy is attached to a permission set once.
+    AttachedPolicy,
+    /// A resource has a tag key once.
+    TagKey,
+    /// A principal is assigned an account with a permission set once.
+    Assignment,
+    /// A permission set is provisioned to an account once.
+    Provision,
+    OperationId,
+}
+
+/// The unique indexes and primary keys of the schema: the name both migrations give each
+/// (PostgreSQL reports it), its columns as SQLite's message lists them, and what it keeps
+/// unique.
+const UNIQUE_INDEXES: [(&str, &str, Constraint); 21] = [
+    ("tenants_pkey", "tenants.tenant_id", Constraint::TenantId),
+    (
+        "tenants_identity_store_id_key",
+        "tenants.identity_store_id",
+        Constraint::TenantId,
+    ),
+    (
+        "tenants_default_key",
+        "tenants.is_default",
+        Constraint::DefaultTenant,
+    ),
+    ("tokens_pkey", "tokens.token_id", Constraint::TokenId),
+    (
+        "tokens_token_hash_key",
+        "tokens.token_hash",
+        Constraint::TokenHash,
+    ),
+    (
+        "users_pkey",
+        "users.tenant_id, users.id",
+        Constraint::UserId,
+    ),
+    (
+        "users_user_name_key",
+        "users.tenant_id, users.user_name_lower",
+        Constraint::UserName,
+    ),
+    (
+        "users_email_key",
+        "users.tenant_id, users.email_lower",
+        Constraint::Email,
+    ),
+    (
+        "groups_pkey",
+        "groups.tenant_id, groups.id",
+        Constraint::GroupId,
+    ),
+    (
+        "groups_display_name_key",
+        "groups.tenant_id, groups.display_name_lower",
+        Constraint::GroupDisplayName,
+    ),
+    (
+        "group_members_pkey",
+        "group_members.tenant_id, group_members.group_id, group_members.user_id",
+        Constraint::Membership,
+    ),
+    (
+        "group_members_membership_id_key",
+        "group_members.tenant_id, group_members.membership_id",
+        Constraint::MembershipId,
+    ),
+    (
+        "sso_instances_pkey",
+        "sso_instances.tenant_id",
+        Constraint::InstanceName,
+    ),
+    (
+        "accounts_pkey",
+        "accounts.tenant_id, accounts.account_id",
+        Constraint::AccountId,
+    ),
+    (
+        "permission_sets_pkey",
+        "permission_sets.tenant_id, permission_sets.id",
+        Constraint::PermissionSetId,
+    ),
+    (
+        "permission_sets_name_key",
+        "permission_sets.tenant_id, permission_sets.name_lower",
+        Constraint::PermissionSetName,
+    ),
+    (
+        "permission_set_policies_pkey",
+        "permission_set_policies.tenant_id, permission_set_policies.permission_set_id, \
+         permission_set_policies.kind, permission_set_policies.reference",
+        Constraint::AttachedPolicy,
+    ),
+    (
+        "sso_tags_pkey",
+        "sso_tags.tenant_id, sso_tags.resource_id, sso_tags.tag_key",
+        Constraint::TagKey,
+    ),
+    (
+        "account_assignments_pkey",
+        "account_assignments.tenant_id, account_assignments.account_id, \
+         account_assignments.permission_set_id, account_assignments.principal_type, \
+         account_assignments.principal_id",
+        Constraint::Assignment,
+    ),
+    (
+        "permission_set_provisions_pkey",
+        "permission_set_provisions.tenant_id, permission_set_provisions.permission_set_id, \
+         permission_set_provisions.account_id",
+        Constraint::Provision,
+    ),
+    (
+        "sso_operations_pkey",
+        "sso_operations.tenant_id, sso_operations.request_id",
+        Constraint::OperationId,
+    ),
+];
+
+impl Constraint {
+    /// The constraint a unique violation broke: PostgreSQL names the index, SQLite lists its
+    /// columns in the message.
+    fn of(db: &dyn sqlx::error::DatabaseError) -> Option<Self> {
+        let columns = db.message().strip_prefix("UNIQUE constraint failed: ");
+        UNIQUE_INDEXES
+            .iter()
+            .find(|(name, cols, _)| db.constraint() == Some(*name) || columns == Some(*cols))
+            .map(|(_, _, constraint)| *constraint)
+    }
+}
 
 impl From<sqlx::Error> for StoreError {
     fn from(e: sqlx::Error) -> Self {
-        if e.as_database_error()
-            .is_some_and(|db| db.is_foreign_key_violation())
-        {
-            // The only foreign keys a request can break are those of memberships.
+        let Some(db) = e.as_database_error() else {
+            return Self::Database(e);
+        };
+        if db.is_foreign_key_violation() {
+            // The foreign keys a request can break are those of a membership (its user) and of
+            // an assignment (its account or principal); deleting an assigned permission set is
+            // told apart where it is deleted.
             return Self::MemberNotFound;
         }
-        if let Some(db) = e.as_database_error()
-            && db.is_unique_violation()
-        {
-            // PostgreSQL names the constraint; SQLite names the columns in its message. The
-            // index and column names are the same on both backends.
-            let what = db.constraint().unwrap_or_else(|| db.message()).to_owned();
-            for (needle, field) in [
-                ("group_members", "membership"),
-                ("tenants", "tenantId"),
-                ("user_name", "userName"),
-                ("email", "emails"),
-                ("display_name", "displayName"),
-            ] {
-                if what.contains(needle) {
-                    return Self::Conflict { field };
-                }
-            }
+        match Constraint::of(db).filter(|_| db.is_unique_violation()) {
+            Some(constraint) => Self::Conflict(constraint),
+            None => Self::Database(e),
         }
-        Self::Database(e)
     }
 }
 
@@ -148,12 +296,21 @@ pub struct GroupRecord {
     pub attrs: GroupAttrs,
 }
 
-/// What a PatchGroup writes: new attributes (if the patch changes any, with the version they
-/// were computed from) and membership changes.
-#[derive(Debug, Clone, Copy)]
-pub struct GroupChange<'a> {
-    pub attrs: Option<(&'a GroupAttrs, i64)>,
-    pub members: &'a MemberChanges,
+/// The edit of a read-modify-write of a user (`Store::edit_user`): the new attributes,
+/// computed from the current record alone, or `None` to write nothing.
+pub type UserEdit<'e> = dyn FnMut(&UserRecord) -> Option<UserAttrs> + Send + 'e;
+
+/// The edit of a read-modify-write of a group (`Store::edit_group`): what to write, computed
+/// from the current record (and its members, when they were asked for) alone, or `None` to
+/// write nothing.
+pub type GroupEdit<'e> =
+    dyn FnMut(&GroupRecord, Option<&[String]>) -> Option<GroupUpdate> + Send + 'e;
+
+/// What a read-modify-write of a group writes: its attributes and membership changes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GroupUpdate {
+    pub attrs: GroupAttrs,
+    pub members: MemberChanges,
 }
 
 /// A user's membership of a group, with the id the Identity Store API gives it.
@@ -314,16 +471,17 @@ pub trait Store: SsoAdminStore + Send + Sync + 'static {
         query: &UserQuery,
         args: ListArgs<'_>,
     ) -> Result<Page<UserRecord>>;
-    /// Replaces a user's attributes; with `expected_version`, only if the row still has it
-    /// (`StoreError::Stale` otherwise).
-    async fn update_user(
+    /// Read-modify-write of a user: `edit` gets the current record and gives the attributes
+    /// to write, which are written as the next version unless another write came first. The
+    /// edit is pure (it may be asked again); `None` from it writes nothing and answers `None`.
+    /// Callers use `<dyn Store>::update_user`, which gives the edit an error type of its own.
+    async fn edit_user(
         &self,
         tenant: &Tenant,
         id: &str,
-        attrs: &UserAttrs,
-        expected_version: Option<i64>,
         now_ms: i64,
-    ) -> Result<UserRecord>;
+        edit: &mut UserEdit<'_>,
+    ) -> Result<Option<UserRecord>>;
     /// Deletes a user and, by cascade, their memberships.
     async fn delete_user(&self, tenant: &Tenant, id: &str) -> Result<()>;
     /// Whether a user exists.
@@ -345,15 +503,28 @@ pub trait Store: SsoAdminStore + Send + Sync + 'static {
         query: &GroupQuery,
         args: ListArgs<'_>,
     ) -> Result<Page<GroupRecord>>;
-    /// Applies a PatchGroup in one transaction. Adding a member twice or removing a
-    /// non-member changes nothing; `Stale` if the attributes' version moved on.
-    async fn patch_group(
+    /// Read-modify-write of a group, as `edit_user` for users: `edit` gets the current record,
+    /// and its members (user ids in order) if `with_members`; its attributes and membership
+    /// changes are written in one transaction. Callers use `<dyn Store>::update_group`.
+    async fn edit_group(
         &self,
         tenant: &Tenant,
         id: &str,
-        change: GroupChange<'_>,
         now_ms: i64,
-    ) -> Result<()>;
+        with_members: bool,
+        edit: &mut GroupEdit<'_>,
+    ) -> Result<Option<GroupRecord>>;
+    /// Adds and removes members, in one transaction, without reading the group: membership
+    /// changes commute. Adding a member twice or removing a non-member changes nothing; an id
+    /// that is no user of the tenant is `MemberNotFound`, and then nothing is written. Answers
+    /// the group as changed.
+    async fn change_members(
+        &self,
+        tenant: &Tenant,
+        id: &str,
+        changes: &MemberChanges,
+        now_ms: i64,
+    ) -> Result<GroupRecord>;
     /// Deletes a group and, by cascade, its memberships.
     async fn delete_group(&self, tenant: &Tenant, id: &str) -> Result<()>;
 
@@ -374,7 +545,7 @@ pub trait Store: SsoAdminStore + Send + Sync + 'static {
         user_id: &str,
     ) -> Result<Membership>;
     /// Adds one member: `NotFound` for an unknown group, `MemberNotFound` for an unknown user,
-    /// `Conflict { field: "membership" }` if the user is a member already.
+    /// `Conflict(Constraint::Membership)` if the user is a member already.
     async fn add_membership(
         &self,
         tenant: &Tenant,
@@ -390,6 +561,61 @@ pub trait Store: SsoAdminStore + Send + Sync + 'static {
     ) -> Result<()>;
 }
 
+/// The typed face of the read-modify-writes: the edit answers with an error of the caller's
+/// own, and an edit that refuses makes the answer `Ok(Err(refusal))`, with nothing written.
+impl dyn Store {
+    pub async fn update_user<E: Send>(
+        &self,
+        tenant: &Tenant,
+        id: &str,
+        now_ms: i64,
+        mut edit: impl FnMut(&UserRecord) -> Result<UserAttrs, E> + Send,
+    ) -> Result<Result<UserRecord, E>> {
+        let mut refusal = Refusal(None);
+        let written = self
+            .edit_user(tenant, id, now_ms, &mut |current| {
+                refusal.keep(edit(current))
+            })
+            .await?;
+        Ok(refusal.outcome(written))
+    }
+
+    pub async fn update_group<E: Send>(
+        &self,
+        tenant: &Tenant,
+        id: &str,
+        now_ms: i64,
+        with_members: bool,
+        mut edit: impl FnMut(&GroupRecord, Option<&[String]>) -> Result<GroupUpdate, E> + Send,
+    ) -> Result<Result<GroupRecord, E>> {
+        let mut refusal = Refusal(None);
+        let written = self
+            .edit_group(tenant, id, now_ms, with_members, &mut |current, members| {
+                refusal.keep(edit(current, members))
+            })
+            .await?;
+        Ok(refusal.outcome(written))
+    }
+}
+
+/// Why the edit of a read-modify-write refused, kept for its caller.
+struct Refusal<E>(Option<E>);
+
+impl<E> Refusal<E> {
+    fn keep<T>(&mut self, edited: Result<T, E>) -> Option<T> {
+        edited.map_err(|e| self.0 = Some(e)).ok()
+    }
+
+    /// The answer: the record written, or the refusal when nothing was.
+    fn outcome<R>(self, written: Option<R>) -> Result<R, E> {
+        match (written, self.0) {
+            (Some(record), _) => Ok(record),
+            (None, Some(refusal)) => Err(refusal),
+            (None, None) => unreachable!("a store writes nothing only when the edit refuses"),
+        }
+    }
+}
+
 /// Opens the store a URL names (`postgres://`, `postgresql://` or `sqlite:`) and migrates it.
 pub async fn connect(url: &str) -> anyhow::Result<Arc<dyn Store>> {
     if url.starts_with("postgres://") || url.starts_with("postgresql://") {
@@ -398,5 +624,33 @@ pub async fn connect(url: &str) -> anyhow::Result<Arc<dyn Store>> {
         Ok(Arc::new(SqliteStore::connect(url).await?))
     } else {
         anyhow::bail!("unsupported database URL (expected postgres://... or sqlite:...)")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::UNIQUE_INDEXES;
+
+    /// Every unique index and primary key of the migrations is a `Constraint`: a violation of
+    /// one that is not would be reported as a database failure.
+    #[test]
+    fn every_unique_constraint_of_the_schema_is_known() {
+        let known = |name: &str| UNIQUE_INDEXES.iter().any(|(index, _, _)| *index == name);
+        let root = concat!(env!("CARGO_MANIFEST_DIR"), "/migrations");
+        for backend in ["postgres", "sqlite"] {
+            for file in std::fs::read_dir(format!("{root}/{backend}")).unwrap() {
+                let sql = std::fs::read_to_string(file.unwrap().path()).unwrap();
+                let first_word = |rest: &str| rest.split_whitespace().next().unwrap().to_owned();
+                for index in sql.split("CREATE UNIQUE INDEX ").skip(1).map(first_word) {
+                    assert!(known(&index), "{backend}: {index}");
+                }
+                for table in sql.split("CREATE TABLE ").skip(1) {
+                    let name = first_word(table);
+                    if table.split(';').next().unwrap().contains("PRIMARY KEY") {
+                        assert!(known(&format!("{name}_pkey")), "{backend}: {name}");
+                    }
+                }
+            }
+        }
     }
 }

@@ -12,8 +12,8 @@ use idc_scim::sso::{
     Principal, PrincipalType, Tag, new_permission_set_id,
 };
 use idc_scim::store::{
-    AssignmentQuery, ListArgs, OperationRecord, Page, PermissionSetChange, PermissionSetRecord,
-    ProvisionQuery, Store, StoreError, Tenant,
+    AssignmentQuery, Constraint, ListArgs, OperationRecord, Page, PermissionSetChange,
+    PermissionSetRecord, ProvisionQuery, Store, StoreError, Tenant,
 };
 use serde_json::json;
 
@@ -158,7 +158,10 @@ async fn accounts_are_declared_once_listed_in_order_and_deleted() {
     let r = store
         .create_account(&t, &account("111111111111"), START_MS)
         .await;
-    assert!(matches!(r, Err(StoreError::Conflict { .. })), "{r:?}");
+    assert!(
+        matches!(r, Err(StoreError::Conflict(Constraint::AccountId))),
+        "{r:?}"
+    );
     let got = store.get_account(&t, "222222222222").await.unwrap();
     assert_eq!(
         (got.account, got.created_ms),
@@ -216,7 +219,10 @@ async fn permission_sets_have_unique_names_a_quota_and_versions() {
     let r = store
         .create_permission_set(&t, &permission_set("admin"), &[], 3)
         .await;
-    assert!(matches!(r, Err(StoreError::Conflict { .. })), "{r:?}");
+    assert!(
+        matches!(r, Err(StoreError::Conflict(Constraint::PermissionSetName))),
+        "{r:?}"
+    );
     store
         .create_permission_set(&t, &permission_set("Read"), &[], 3)
         .await
@@ -334,7 +340,7 @@ async fn policies_of_both_kinds_share_one_limit() {
         .attach_policy(&t, &ps.id, &managed("ReadOnlyAccess"), 3)
         .await;
     assert!(
-        matches!(r, Err(StoreError::Conflict { .. })),
+        matches!(r, Err(StoreError::Conflict(Constraint::AttachedPolicy))),
         "attached twice: {r:?}"
     );
     let r = store
@@ -533,10 +539,7 @@ async fn assignments_go_with_their_user_group_or_account_and_hold_their_permissi
     );
 
     let r = store.delete_permission_set(&t, &ps.id).await;
-    assert!(
-        matches!(r, Err(StoreError::Conflict { .. })),
-        "still assigned: {r:?}"
-    );
+    assert!(matches!(r, Err(StoreError::InUse)), "still assigned: {r:?}");
     // Deleting the user (over any API) deletes the user's assignment.
     store.delete_user(&t, &jane.id).await.unwrap();
     assert_eq!(
@@ -848,10 +851,13 @@ async fn lookups_by_principal_and_by_account_stay_indexed_at_ten_thousand_assign
     }
     let big = group(&store, &t, "Everyone").await;
     let small = user(&store, &t, "one@example.com").await;
-    for account_id in &accounts {
-        for ps in &sets {
-            assign(&store, &t, &assignment(account_id, ps, &big)).await;
-        }
+    // Sixteen at a time: PostgreSQL takes them in parallel.
+    let all: Vec<Assignment> = accounts
+        .iter()
+        .flat_map(|account_id| sets.iter().map(|ps| assignment(account_id, ps, &big)))
+        .collect();
+    for chunk in all.chunks(16) {
+        futures_util::future::join_all(chunk.iter().map(|a| assign(&store, &t, a))).await;
     }
     assign(&store, &t, &assignment(&accounts[7], &sets[7], &small)).await;
 

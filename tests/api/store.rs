@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use idc_scim::scim::query::UserQuery;
 use idc_scim::scim::user::UserAttrs;
-use idc_scim::store::{ListArgs, Store, StoreError, Tenant, TokenInfo};
+use idc_scim::store::{Constraint, ListArgs, Store, StoreError, Tenant, TokenInfo, UserRecord};
 use serde_json::json;
 
 use crate::helpers::{START_MS, add_tenant, test_store, user_body};
@@ -38,8 +38,12 @@ async fn users_are_created_read_updated_and_deleted() {
     let mut changed = attrs("b@x.y");
     changed.title = Some("T".into());
     let updated = store
-        .update_user(&t, &created.id, &changed, Some(1), START_MS + 5)
+        .update_user(&t, &created.id, START_MS + 5, |current| {
+            assert_eq!(current, &created, "the edit sees the stored user");
+            Ok::<_, ()>(changed.clone())
+        })
         .await
+        .unwrap()
         .unwrap();
     assert_eq!(
         (updated.version, updated.created_ms, updated.modified_ms),
@@ -57,27 +61,36 @@ async fn users_are_created_read_updated_and_deleted() {
     ));
     assert!(matches!(
         store
-            .update_user(&t, &created.id, &changed, None, START_MS)
+            .update_user(&t, &created.id, START_MS, |_| Ok::<_, ()>(changed.clone()))
             .await,
         Err(StoreError::NotFound)
     ));
 }
 
 #[tokio::test]
-async fn a_stale_version_is_refused() {
+async fn an_edit_sees_the_current_version_and_may_refuse() {
     let (store, t) = setup().await;
     let u = store
         .create_user(&t, &attrs("a@x.y"), START_MS)
         .await
         .unwrap();
-    store
-        .update_user(&t, &u.id, &attrs("b@x.y"), Some(1), START_MS)
+    // As a precondition on version 1 would.
+    let on_version_1 = |name: &'static str| {
+        move |current: &UserRecord| match current.version {
+            1 => Ok(attrs(name)),
+            v => Err(v),
+        }
+    };
+    let written = store
+        .update_user(&t, &u.id, START_MS, on_version_1("b@x.y"))
         .await
         .unwrap();
+    assert_eq!(written.map(|r| r.version), Ok(2));
     let r = store
-        .update_user(&t, &u.id, &attrs("c@x.y"), Some(1), START_MS)
-        .await;
-    assert!(matches!(r, Err(StoreError::Stale)), "{r:?}");
+        .update_user(&t, &u.id, START_MS, on_version_1("c@x.y"))
+        .await
+        .unwrap();
+    assert_eq!(r.map(|r| r.version), Err(2));
     assert_eq!(
         store.get_user(&t, &u.id).await.unwrap().attrs.user_name,
         "b@x.y"
@@ -95,14 +108,14 @@ async fn uniqueness_is_enforced_by_the_database_and_named() {
     same_name.emails.clear();
     let r = store.create_user(&t, &same_name, START_MS).await;
     assert!(
-        matches!(r, Err(StoreError::Conflict { field: "userName" })),
+        matches!(r, Err(StoreError::Conflict(Constraint::UserName))),
         "{r:?}"
     );
     let mut same_mail = attrs("other@x.y");
     same_mail.emails = a.attrs.emails.clone();
     let r = store.create_user(&t, &same_mail, START_MS).await;
     assert!(
-        matches!(r, Err(StoreError::Conflict { field: "emails" })),
+        matches!(r, Err(StoreError::Conflict(Constraint::Email))),
         "{r:?}"
     );
     let b = store
@@ -111,8 +124,10 @@ async fn uniqueness_is_enforced_by_the_database_and_named() {
         .unwrap();
     let mut renamed = attrs("A@x.y");
     renamed.emails = b.attrs.emails.clone();
-    let r = store.update_user(&t, &b.id, &renamed, None, START_MS).await;
-    assert!(matches!(r, Err(StoreError::Conflict { field: "userName" })));
+    let r = store
+        .update_user(&t, &b.id, START_MS, |_| Ok::<_, ()>(renamed.clone()))
+        .await;
+    assert!(matches!(r, Err(StoreError::Conflict(Constraint::UserName))));
     // Users without email do not collide with each other.
     for name in ["n1", "n2"] {
         let mut no_mail = attrs(name);
@@ -417,7 +432,7 @@ async fn deleting_a_tenant_deletes_everything_in_it() {
     ));
     assert!(matches!(
         store.create_tenant(&other, START_MS).await,
-        Err(StoreError::Conflict { field: "tenantId" })
+        Err(StoreError::Conflict(Constraint::TenantId))
     ));
 }
 
@@ -447,7 +462,7 @@ fn group(name: &str) -> idc_scim::scim::group::GroupAttrs {
 async fn memberships_follow_users_and_groups() {
     use idc_scim::scim::group::MemberChanges;
     use idc_scim::scim::query::GroupQuery;
-    use idc_scim::store::GroupChange;
+    use idc_scim::store::{GroupRecord, GroupUpdate};
 
     let (store, t) = setup().await;
     let u1 = store
@@ -466,12 +481,7 @@ async fn memberships_follow_users_and_groups() {
         .unwrap();
     let r = store.create_group(&t, &group("g"), &[], START_MS).await;
     assert!(
-        matches!(
-            r,
-            Err(StoreError::Conflict {
-                field: "displayName"
-            })
-        ),
+        matches!(r, Err(StoreError::Conflict(Constraint::GroupDisplayName))),
         "{r:?}"
     );
     let r = store
@@ -488,14 +498,11 @@ async fn memberships_follow_users_and_groups() {
         add: vec![u1.clone(), u2.clone()],
         remove: vec![],
     };
-    let change = GroupChange {
-        attrs: None,
-        members: &add,
-    };
-    store
-        .patch_group(&t, &g.id, change, START_MS + 1)
+    let changed = store
+        .change_members(&t, &g.id, &add, START_MS + 1)
         .await
         .unwrap();
+    assert_eq!((changed.version, changed.modified_ms), (2, START_MS + 1));
     let members = UserQuery::Group(g.id.clone());
     assert_eq!(
         store.list_users(&t, &members, ALL).await.unwrap().total,
@@ -510,36 +517,51 @@ async fn memberships_follow_users_and_groups() {
         Some(1)
     );
 
-    // A stale rename is refused and changes no membership.
-    let renamed = group("G2");
+    // A refused rename changes no membership.
     let drop_u1 = MemberChanges {
         add: vec![],
         remove: vec![u1.clone()],
     };
-    let stale = GroupChange {
-        attrs: Some((&renamed, 1)),
-        members: &drop_u1,
+    let on_version_1 = |current: &GroupRecord, members: Option<&[String]>| {
+        assert_eq!(members, None, "not asked for");
+        match current.version {
+            1 => Ok(GroupUpdate {
+                attrs: group("G2"),
+                members: drop_u1.clone(),
+            }),
+            v => Err(v),
+        }
     };
-    let r = store.patch_group(&t, &g.id, stale, START_MS + 2).await;
-    assert!(matches!(r, Err(StoreError::Stale)), "{r:?}");
+    let r = store
+        .update_group(&t, &g.id, START_MS + 2, false, on_version_1)
+        .await
+        .unwrap();
+    assert_eq!(r.map(|g| g.version), Err(2));
     assert_eq!(
         store.list_users(&t, &members, ALL).await.unwrap().total,
         Some(2)
     );
     let current = store.get_group(&t, &g.id).await.unwrap();
     assert_eq!((current.version, current.modified_ms), (2, START_MS + 1));
-    let fresh = GroupChange {
-        attrs: Some((&renamed, current.version)),
-        members: &drop_u1,
-    };
-    store
-        .patch_group(&t, &g.id, fresh, START_MS + 3)
+    let renamed = store
+        .update_group(&t, &g.id, START_MS + 3, true, |current, members| {
+            let mut both = vec![u1.clone(), u2.clone()];
+            both.sort();
+            assert_eq!(members, Some(both.as_slice()), "the members, in order");
+            assert_eq!(current.version, 2);
+            Ok::<_, ()>(GroupUpdate {
+                attrs: group("G2"),
+                members: drop_u1.clone(),
+            })
+        })
         .await
+        .unwrap()
         .unwrap();
     assert_eq!(
-        store.get_group(&t, &g.id).await.unwrap().attrs.display_name,
-        "G2"
+        (renamed.version, renamed.modified_ms, renamed.created_ms),
+        (3, START_MS + 3, START_MS)
     );
+    assert_eq!(store.get_group(&t, &g.id).await.unwrap(), renamed);
     assert_eq!(
         store.list_users(&t, &members, ALL).await.unwrap().total,
         Some(1)
@@ -555,12 +577,8 @@ async fn memberships_follow_users_and_groups() {
         add: vec![u1.clone()],
         remove: vec![],
     };
-    let change = GroupChange {
-        attrs: None,
-        members: &add_back,
-    };
     store
-        .patch_group(&t, &g.id, change, START_MS + 4)
+        .change_members(&t, &g.id, &add_back, START_MS + 4)
         .await
         .unwrap();
     store.delete_group(&t, &g.id).await.unwrap();
@@ -573,11 +591,7 @@ async fn memberships_follow_users_and_groups() {
         store.delete_group(&t, &g.id).await,
         Err(StoreError::NotFound)
     ));
-    let change = GroupChange {
-        attrs: None,
-        members: &add_back,
-    };
-    let r = store.patch_group(&t, &g.id, change, START_MS).await;
+    let r = store.change_members(&t, &g.id, &add_back, START_MS).await;
     assert!(matches!(r, Err(StoreError::NotFound)));
     assert!(store.user_exists(&t, &u1).await.unwrap());
     assert!(!store.user_exists(&t, &u2).await.unwrap());
@@ -627,12 +641,7 @@ async fn memberships_have_ids_for_the_identity_store_api() {
     );
     let r = store.add_membership(&t, &h.id, &users[0], START_MS).await;
     assert!(
-        matches!(
-            r,
-            Err(StoreError::Conflict {
-                field: "membership"
-            })
-        ),
+        matches!(r, Err(StoreError::Conflict(Constraint::Membership))),
         "{r:?}"
     );
     let r = store.add_membership(&t, &h.id, "ghost", START_MS).await;

@@ -16,7 +16,7 @@ use crate::aws::protocol::ShapeError;
 use crate::http_error::AwsJsonError;
 use crate::scim::ScimError;
 use crate::sso::Invalid;
-use crate::store::StoreError;
+use crate::store::{Constraint, StoreError};
 
 pub type Result<T, E = ApiError> = std::result::Result<T, E>;
 
@@ -102,19 +102,37 @@ impl ApiError {
         match e {
             StoreError::NotFound => Self::not_found(resource, id),
             StoreError::MemberNotFound => Self::not_found(ResourceType::User, None),
-            StoreError::Conflict { field: "userName" } => Self::duplicate("UserName"),
-            StoreError::Conflict { field: "emails" } => Self::duplicate("Email"),
-            StoreError::Conflict {
-                field: "displayName",
-            } => Self::duplicate("GroupDisplayName"),
-            StoreError::Conflict {
-                field: "membership",
-            } => Self::Conflict {
+            StoreError::Conflict(Constraint::UserName) => Self::duplicate("UserName"),
+            StoreError::Conflict(Constraint::Email) => Self::duplicate("Email"),
+            StoreError::Conflict(Constraint::GroupDisplayName) => {
+                Self::duplicate("GroupDisplayName")
+            }
+            StoreError::Conflict(Constraint::Membership) => Self::Conflict {
                 reason: ConflictReason::UniquenessConstraintViolation,
                 message: "The member already belongs to the group.".to_owned(),
             },
-            StoreError::Stale => Self::concurrent_modification(),
-            StoreError::Conflict { .. } | StoreError::LimitReached | StoreError::Database(_) => {
+            StoreError::Contended => Self::concurrent_modification(),
+            StoreError::Conflict(
+                Constraint::TenantId
+                | Constraint::DefaultTenant
+                | Constraint::TokenId
+                | Constraint::TokenHash
+                | Constraint::UserId
+                | Constraint::GroupId
+                | Constraint::MembershipId
+                | Constraint::InstanceName
+                | Constraint::AccountId
+                | Constraint::PermissionSetId
+                | Constraint::PermissionSetName
+                | Constraint::AttachedPolicy
+                | Constraint::TagKey
+                | Constraint::Assignment
+                | Constraint::Provision
+                | Constraint::OperationId,
+            )
+            | StoreError::LimitReached
+            | StoreError::InUse
+            | StoreError::Database(_) => {
                 tracing::error!(error = ?e, "store failure");
                 Self::Internal
             }
@@ -197,7 +215,7 @@ impl From<ShapeError> for ApiError {
 impl From<ScimError> for ApiError {
     fn from(e: ScimError) -> Self {
         match e {
-            ScimError::Validation(m) => Self::Validation(m),
+            ScimError::Validation { detail, .. } => Self::Validation(detail),
             ScimError::Conflict(m) => Self::Conflict {
                 reason: ConflictReason::UniquenessConstraintViolation,
                 message: m,

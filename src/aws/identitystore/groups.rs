@@ -12,8 +12,7 @@ use super::shapes::{
 use super::{Ctx, SCIM_ISSUER, epoch_seconds, external_ids, next_token, reply, resource_arn};
 use crate::scim::group::{GroupAttrs, MemberChanges};
 use crate::scim::query::GroupQuery;
-use crate::store::PATCH_ATTEMPTS;
-use crate::store::{GroupChange, GroupRecord, ListArgs, StoreError, Tenant};
+use crate::store::{GroupRecord, GroupUpdate, ListArgs, StoreError, Tenant};
 
 fn not_found(id: &str) -> impl Fn(StoreError) -> ApiError + '_ {
     move |e| ApiError::from_store(e, ResourceType::Group, Some(id))
@@ -139,44 +138,30 @@ pub(super) async fn update(ctx: &Ctx<'_>, req: UpdateGroupRequest) -> Result<Val
             )));
         }
     }
-    let members = MemberChanges::default();
-    for _ in 0..PATCH_ATTEMPTS {
-        let current = ctx
-            .store()
-            .get_group(&tenant, id)
-            .await
-            .map_err(not_found(id))?;
-        if expected.is_some_and(|rev| rev != current.version) {
-            return Err(ApiError::concurrent_modification());
-        }
-        let mut json = match serde_json::to_value(&current.attrs) {
-            Ok(Value::Object(map)) => map,
-            _ => return Err(ApiError::Internal),
-        };
-        for op in &req.operations {
-            match op.attribute_value.clone().filter(|v| !v.is_null()) {
-                Some(v) => json.insert("displayName".into(), v),
-                None => json.remove("displayName"),
+    let record = ctx
+        .store()
+        .update_group(&tenant, id, ctx.now_ms(), false, |current, _| {
+            if expected.is_some_and(|rev| rev != current.version) {
+                return Err(ApiError::concurrent_modification());
+            }
+            let mut json = match serde_json::to_value(&current.attrs) {
+                Ok(Value::Object(map)) => map,
+                _ => return Err(ApiError::Internal),
             };
-        }
-        let attrs = validate(json)?;
-        let change = GroupChange {
-            attrs: Some((&attrs, current.version)),
-            members: &members,
-        };
-        match ctx
-            .store()
-            .patch_group(&tenant, id, change, ctx.now_ms())
-            .await
-        {
-            // The store bumps the version of a changed group by one.
-            Ok(()) => return reply(group_ref(&tenant, id, current.version + 1)),
-            Err(StoreError::Stale) if expected.is_none() => continue,
-            Err(e) => return Err(not_found(id)(e)),
-        }
-    }
-    tracing::error!("UpdateGroup gave up after {PATCH_ATTEMPTS} concurrent modifications");
-    Err(ApiError::concurrent_modification())
+            for op in &req.operations {
+                match op.attribute_value.clone().filter(|v| !v.is_null()) {
+                    Some(v) => json.insert("displayName".into(), v),
+                    None => json.remove("displayName"),
+                };
+            }
+            Ok(GroupUpdate {
+                attrs: validate(json)?,
+                members: MemberChanges::default(),
+            })
+        })
+        .await
+        .map_err(not_found(id))??;
+    reply(group_ref(&tenant, id, record.version))
 }
 
 pub(super) async fn delete(ctx: &Ctx<'_>, req: DeleteGroupRequest) -> Result<Value> {

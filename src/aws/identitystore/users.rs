@@ -18,7 +18,6 @@ use super::{Ctx, SCIM_ISSUER, epoch_seconds, external_ids, next_token, reply, re
 use crate::scim::query::UserQuery;
 use crate::scim::schema::ENTERPRISE_URN;
 use crate::scim::user::UserAttrs;
-use crate::store::PATCH_ATTEMPTS;
 use crate::store::{ListArgs, StoreError, Tenant, UserRecord};
 
 /// The one extension the API knows; it holds SCIM's enterprise attributes.
@@ -235,35 +234,25 @@ pub(super) async fn update(ctx: &Ctx<'_>, req: UpdateUserRequest) -> Result<Valu
         .iter()
         .map(|op| Ok((user_path(&op.attribute_path)?, op.attribute_value.clone())))
         .collect::<Result<Vec<_>>>()?;
-    for _ in 0..PATCH_ATTEMPTS {
-        let current = ctx
-            .store()
-            .get_user(&tenant, id)
-            .await
-            .map_err(not_found(id))?;
-        if expected.is_some_and(|rev| rev != current.version) {
-            return Err(ApiError::concurrent_modification());
-        }
-        let mut json = current.attrs.to_json();
-        for (path, value) in &ops {
-            apply(&mut json, *path, value.clone());
-        }
-        let attrs = UserAttrs::from_json(json)?;
-        if attrs.user_name != current.attrs.user_name {
-            check_user_name(&attrs.user_name)?;
-        }
-        let result = ctx
-            .store()
-            .update_user(&tenant, id, &attrs, Some(current.version), ctx.now_ms())
-            .await;
-        match result {
-            Ok(record) => return reply(user_ref(&tenant, &record)),
-            Err(StoreError::Stale) if expected.is_none() => continue,
-            Err(e) => return Err(not_found(id)(e)),
-        }
-    }
-    tracing::error!("UpdateUser gave up after {PATCH_ATTEMPTS} concurrent modifications");
-    Err(ApiError::concurrent_modification())
+    let record = ctx
+        .store()
+        .update_user(&tenant, id, ctx.now_ms(), |current| {
+            if expected.is_some_and(|rev| rev != current.version) {
+                return Err(ApiError::concurrent_modification());
+            }
+            let mut json = current.attrs.to_json();
+            for (path, value) in &ops {
+                apply(&mut json, *path, value.clone());
+            }
+            let attrs = UserAttrs::from_json(json)?;
+            if attrs.user_name != current.attrs.user_name {
+                check_user_name(&attrs.user_name)?;
+            }
+            Ok(attrs)
+        })
+        .await
+        .map_err(not_found(id))??;
+    reply(user_ref(&tenant, &record))
 }
 
 pub(super) async fn delete(ctx: &Ctx<'_>, req: DeleteUserRequest) -> Result<Value> {

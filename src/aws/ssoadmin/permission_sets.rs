@@ -13,7 +13,7 @@ use super::shapes::{
 };
 use super::{Ctx, Paging, next_token, permission_set_shape};
 use crate::sso::{self, PermissionSetAttrs, Tag};
-use crate::store::{PermissionSetChange, PermissionSetRecord, StoreError};
+use crate::store::{Constraint, PermissionSetChange, PermissionSetRecord, StoreError};
 
 pub(super) async fn create(ctx: &Ctx<'_>, req: CreatePermissionSetRequest) -> Result<Value> {
     let instance = ctx.instance(&req.instance_arn).await?;
@@ -45,7 +45,7 @@ pub(super) async fn create(ctx: &Ctx<'_>, req: CreatePermissionSetRequest) -> Re
         .create_permission_set(&instance.tenant, &record, &tags, sso::MAX_PERMISSION_SETS)
         .await
         .map_err(|e| match e {
-            StoreError::Conflict { .. } => ApiError::Conflict(format!(
+            StoreError::Conflict(Constraint::PermissionSetName) => ApiError::Conflict(format!(
                 "PermissionSet with name {} already exists.",
                 record.attrs.name
             )),
@@ -129,7 +129,7 @@ pub(super) async fn delete(ctx: &Ctx<'_>, req: PermissionSetRequest) -> Result<V
         .delete_permission_set(&instance.tenant, &record.id)
         .await
         .map_err(|e| match e {
-            StoreError::Conflict { .. } => ApiError::Conflict(
+            StoreError::InUse => ApiError::Conflict(
                 "Could not delete because PermissionSet has ApplicationProfile associated with it"
                     .to_owned(),
             ),

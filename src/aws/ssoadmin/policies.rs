@@ -21,7 +21,7 @@ use super::shapes::{
 };
 use super::{Ctx, Instance, Paging, next_token};
 use crate::sso::{self, PolicyKind, PolicyRef};
-use crate::store::{PermissionSetChange, PermissionSetRecord, StoreError};
+use crate::store::{Constraint, PermissionSetChange, PermissionSetRecord, StoreError};
 
 /// A permission set and the instance it is in, as an operation on its policies resolves them.
 async fn target(
@@ -85,7 +85,7 @@ async fn attach(ctx: &Ctx<'_>, instance_arn: &str, arn: &str, policy: PolicyRef)
         )
         .await
         .map_err(|e| match e {
-            StoreError::Conflict { .. } => ApiError::Conflict(format!(
+            StoreError::Conflict(Constraint::AttachedPolicy) => ApiError::Conflict(format!(
                 "{} {} is already attached to the permission set.",
                 describe(&policy),
                 policy.reference()

@@ -43,6 +43,35 @@ pub enum CompareOp {
     Le,
 }
 
+impl CompareOp {
+    pub const ALL: [CompareOp; 9] = [
+        Self::Eq,
+        Self::Ne,
+        Self::Co,
+        Self::Sw,
+        Self::Ew,
+        Self::Gt,
+        Self::Ge,
+        Self::Lt,
+        Self::Le,
+    ];
+
+    /// The keyword, in lowercase.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Eq => "eq",
+            Self::Ne => "ne",
+            Self::Co => "co",
+            Self::Sw => "sw",
+            Self::Ew => "ew",
+            Self::Gt => "gt",
+            Self::Ge => "ge",
+            Self::Lt => "lt",
+            Self::Le => "le",
+        }
+    }
+}
+
 /// A comparison value (`compValue`).
 #[derive(Debug, Clone, PartialEq)]
 pub enum CompValue {
@@ -67,6 +96,39 @@ pub enum Filter {
     ValuePath(AttrPath, Box<Filter>),
 }
 
+/// A filter that `and`, `or` and `not` do not build: what they join.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Term<'f> {
+    Compare(&'f AttrPath, CompareOp, &'f CompValue),
+    Present(&'f AttrPath),
+    ValuePath(&'f AttrPath, &'f Filter),
+}
+
+impl Filter {
+    /// The terms of the filter, left to right. The walk keeps its own stack, so that a long
+    /// `and` or `or` chain does not recurse.
+    pub fn terms(&self) -> impl Iterator<Item = Term<'_>> {
+        let mut stack = vec![self];
+        std::iter::from_fn(move || {
+            while let Some(f) = stack.pop() {
+                match f {
+                    Filter::And(a, b) | Filter::Or(a, b) => {
+                        stack.push(b);
+                        stack.push(a);
+                    }
+                    Filter::Not(inner) => stack.push(inner),
+                    Filter::Compare(path, op, value) => {
+                        return Some(Term::Compare(path, *op, value));
+                    }
+                    Filter::Present(path) => return Some(Term::Present(path)),
+                    Filter::ValuePath(path, inner) => return Some(Term::ValuePath(path, inner)),
+                }
+            }
+            None
+        })
+    }
+}
+
 /// A PATCH path (RFC 7644 §3.5.2): `attrPath` or `valuePath ["." subAttr]`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PatchPath {
@@ -75,6 +137,17 @@ pub struct PatchPath {
     pub filter: Option<Filter>,
     /// The sub-attribute after `]`, as in `emails[type eq "work"].value`.
     pub sub_attr: Option<String>,
+}
+
+impl PatchPath {
+    /// The attribute path, if there is no value filter: a PATCH path that is an `attrPath`
+    /// (what `sortBy`, `attributes` and `excludedAttributes` name).
+    pub fn into_attr(self) -> Option<AttrPath> {
+        match (self.filter, self.sub_attr) {
+            (None, None) => Some(self.attr),
+            _ => None,
+        }
+    }
 }
 
 /// Why a filter or path did not parse. The text is for the client.
@@ -100,17 +173,7 @@ impl std::fmt::Display for AttrPath {
 
 impl std::fmt::Display for CompareOp {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
-            CompareOp::Eq => "eq",
-            CompareOp::Ne => "ne",
-            CompareOp::Co => "co",
-            CompareOp::Sw => "sw",
-            CompareOp::Ew => "ew",
-            CompareOp::Gt => "gt",
-            CompareOp::Ge => "ge",
-            CompareOp::Lt => "lt",
-            CompareOp::Le => "le",
-        })
+        f.write_str(self.as_str())
     }
 }
 
@@ -180,98 +243,4 @@ impl std::fmt::Display for PatchPath {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn path(attr: &str) -> AttrPath {
-        AttrPath {
-            urn: None,
-            attr: attr.into(),
-            sub_attr: None,
-        }
-    }
-
-    fn eq(attr: &str, v: &str) -> Filter {
-        Filter::Compare(path(attr), CompareOp::Eq, CompValue::Str(v.into()))
-    }
-
-    fn and(a: Filter, b: Filter) -> Filter {
-        Filter::And(Box::new(a), Box::new(b))
-    }
-
-    fn or(a: Filter, b: Filter) -> Filter {
-        Filter::Or(Box::new(a), Box::new(b))
-    }
-
-    #[test]
-    fn display_values_and_paths() {
-        let p = AttrPath {
-            urn: Some("urn:ietf:params:scim:schemas:extension:enterprise:2.0:User".into()),
-            attr: "manager".into(),
-            sub_attr: Some("value".into()),
-        };
-        assert_eq!(
-            p.to_string(),
-            "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager.value"
-        );
-        assert_eq!(
-            CompValue::Str("a\"b\\c\n".into()).to_string(),
-            r#""a\"b\\c\n""#
-        );
-        assert_eq!(CompValue::Num((-3).into()).to_string(), "-3");
-        assert_eq!(CompValue::Bool(true).to_string(), "true");
-        assert_eq!(CompValue::Null.to_string(), "null");
-        assert_eq!(CompareOp::Le.to_string(), "le");
-    }
-
-    #[test]
-    fn display_filters_with_minimal_parentheses() {
-        let (a, b, c) = (eq("a", "1"), eq("b", "2"), eq("c", "3"));
-        let cases = [
-            (
-                or(or(a.clone(), b.clone()), c.clone()),
-                r#"a eq "1" or b eq "2" or c eq "3""#,
-            ),
-            (
-                or(a.clone(), or(b.clone(), c.clone())),
-                r#"a eq "1" or (b eq "2" or c eq "3")"#,
-            ),
-            (
-                and(or(a.clone(), b.clone()), c.clone()),
-                r#"(a eq "1" or b eq "2") and c eq "3""#,
-            ),
-            (
-                or(a.clone(), and(b.clone(), c.clone())),
-                r#"a eq "1" or b eq "2" and c eq "3""#,
-            ),
-            (
-                and(a.clone(), and(b.clone(), c.clone())),
-                r#"a eq "1" and (b eq "2" and c eq "3")"#,
-            ),
-            (
-                Filter::Not(Box::new(and(a.clone(), b.clone()))),
-                r#"not (a eq "1" and b eq "2")"#,
-            ),
-            (
-                Filter::ValuePath(path("emails"), Box::new(or(a.clone(), b.clone()))),
-                r#"emails[a eq "1" or b eq "2"]"#,
-            ),
-            (Filter::Present(path("title")), "title pr"),
-        ];
-        for (filter, text) in cases {
-            assert_eq!(filter.to_string(), text);
-            assert_eq!(parse_filter(text), Ok(filter));
-        }
-    }
-
-    #[test]
-    fn display_patch_path() {
-        let p = PatchPath {
-            attr: path("emails"),
-            filter: Some(eq("type", "work")),
-            sub_attr: Some("value".into()),
-        };
-        assert_eq!(p.to_string(), r#"emails[type eq "work"].value"#);
-        assert_eq!(parse_path(&p.to_string()), Ok(p));
-    }
-}
+mod tests;

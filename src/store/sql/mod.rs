@@ -1,0 +1,751 @@
+//! The SQL of the store, written once, generic over the backend (`dialect::Dialect`), for
+//! PostgreSQL and SQLite.
+//!
+//! Both dialects accept `$n` placeholders, `RETURNING`, `ON CONFLICT DO NOTHING` and window
+//! functions, and both migrations create the same tables and index names. Dynamic lists are
+//! built with `QueryBuilder` and bound parameters: a filter value never becomes SQL text.
+
+mod dialect;
+mod query;
+mod ssoadmin;
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use sqlx::postgres::PgPoolOptions;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{Database, Pool, Postgres, QueryBuilder, Sqlite, Transaction};
+
+use self::dialect::{Bind, Dialect, Fields, Push, Run, Statement};
+use self::query::{
+    GROUP_COLUMNS, MEMBERSHIP_COLUMNS, TENANT_COLUMNS, USER_COLUMNS, get, group_from_row, list,
+    membership_from_row, push_list, push_page, tenant_from_row, tenant_info_from_row, user_data,
+    user_from_row,
+};
+use super::{
+    GroupEdit, GroupRecord, LAST_USED_RESOLUTION_MS, ListArgs, Membership, MembershipQuery, Page,
+    Result, Store, StoreError, Tenant, TenantInfo, TokenInfo, UserEdit, UserRecord, all_pages,
+};
+use crate::scim::group::{GroupAttrs, MemberChanges};
+use crate::scim::query::{GroupQuery, UserQuery};
+use crate::scim::user::UserAttrs;
+
+/// The store on a database of backend `DB`.
+pub struct SqlStore<DB: Database> {
+    /// For statements that only read.
+    reads: Pool<DB>,
+    /// For statements and transactions that write.
+    writes: Pool<DB>,
+}
+
+/// PostgreSQL, for deployments; several instances may share one database.
+pub type PgStore = SqlStore<Postgres>;
+
+/// SQLite, the embedded default.
+pub type SqliteStore = SqlStore<Sqlite>;
+
+impl SqlStore<Postgres> {
+    pub async fn connect(url: &str) -> anyhow::Result<Self> {
+        let pool = PgPoolOptions::new()
+            .max_connections(16)
+            .acquire_timeout(Duration::from_secs(10))
+            .connect(url)
+            .await?;
+        sqlx::migrate!("migrations/postgres").run(&pool).await?;
+        Ok(Self {
+            reads: pool.clone(),
+            writes: pool,
+        })
+    }
+}
+
+impl SqlStore<Sqlite> {
+    pub async fn connect(url: &str) -> anyhow::Result<Self> {
+        let options = SqliteConnectOptions::from_str(url)?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .busy_timeout(Duration::from_secs(10))
+            .foreign_keys(true)
+            // Readers that never pause keep the log from restarting; this bounds what a
+            // checkpoint leaves of it on disk.
+            .pragma("journal_size_limit", "67108864");
+        // Every connection to `:memory:` is a database of its own: keep exactly one.
+        let in_memory = url.contains(":memory:") || url.contains("mode=memory");
+        let pool = SqlitePoolOptions::new()
+            .max_connections(if in_memory { 1 } else { 8 })
+            .min_connections(if in_memory { 1 } else { 0 })
+            .idle_timeout(None)
+            .max_lifetime(None)
+            .connect_with(options)
+            .await?;
+        sqlx::migrate!("migrations/sqlite").run(&pool).await?;
+        Ok(Self {
+            reads: pool.clone(),
+            writes: pool,
+        })
+    }
+}
+
+/// How often a read-modify-write reads again when another write came first.
+const EDIT_ATTEMPTS: usize = 8;
+
+impl<DB: Dialect> SqlStore<DB> {
+    /// `sqlx::query` on this store's backend.
+    fn query(sql: &str) -> Statement<'_, '_, DB> {
+        sqlx::query(sql)
+    }
+
+    /// A transaction for writes.
+    async fn begin_write(&self) -> Result<Transaction<'static, DB>> {
+        Ok(self.writes.begin_with(DB::BEGIN_WRITE).await?)
+    }
+
+    /// Adds and removes members; adding a member twice or removing a non-member changes
+    /// nothing, an id that is no user of the tenant breaks the foreign key
+    /// (`StoreError::MemberNotFound`).
+    async fn write_members(
+        tx: &mut DB::Connection,
+        tenant: &Tenant,
+        group_id: &str,
+        changes: &MemberChanges,
+    ) -> Result<()> {
+        for chunk in changes.remove.chunks(MEMBERS_PER_STATEMENT) {
+            let mut qb = QueryBuilder::<DB>::new("DELETE FROM group_members WHERE tenant_id = ");
+            qb.push_arg(&tenant.tenant_id)
+                .push(" AND group_id = ")
+                .push_arg(group_id)
+                .push(" AND user_id IN (");
+            push_list(&mut qb, chunk, |qb, user| {
+                qb.push_arg(user);
+            });
+            qb.push(")");
+            qb.build().execute_in(tx).await?;
+        }
+        for chunk in changes.add.chunks(MEMBERS_PER_STATEMENT) {
+            let mut qb = QueryBuilder::<DB>::new(
+                "INSERT INTO group_members (tenant_id, group_id, user_id, membership_id) VALUES ",
+            );
+            push_list(&mut qb, chunk, |qb, user| {
+                qb.push("(")
+                    .push_arg(&tenant.tenant_id)
+                    .push(", ")
+                    .push_arg(group_id)
+                    .push(", ")
+                    .push_arg(user)
+                    .push(", ")
+                    .push_arg(tenant.new_resource_id())
+                    .push(")");
+            });
+            qb.push(" ON CONFLICT DO NOTHING");
+            qb.build().execute_in(tx).await?;
+        }
+        Ok(())
+    }
+}
+
+/// The most members one statement adds or removes: AWS's 100 per request in one, and the
+/// parameters of a larger `rfc` replacement within both backends' limits.
+const MEMBERS_PER_STATEMENT: usize = 1000;
+
+#[async_trait]
+impl<DB: Dialect> Store for SqlStore<DB> {
+    async fn ping(&self) -> Result<()> {
+        let mut conn = self.reads.acquire().await?;
+        Self::query("SELECT 1").execute_in(&mut *conn).await?;
+        Ok(())
+    }
+
+    async fn close(&self) {
+        self.reads.close().await;
+        self.writes.close().await;
+    }
+
+    async fn ensure_default_tenant(&self, candidate: &Tenant, now_ms: i64) -> Result<Tenant> {
+        let mut conn = self.writes.acquire().await?;
+        Self::query(
+            "INSERT INTO tenants (tenant_id, identity_store_id, is_default, provisioning_enabled, \
+             created_ms) VALUES ($1, $2, TRUE, TRUE, $3) ON CONFLICT DO NOTHING",
+        )
+        .arg(&candidate.tenant_id)
+        .arg(&candidate.identity_store_id)
+        .arg(now_ms)
+        .execute_in(&mut *conn)
+        .await?;
+        let sql = format!("SELECT {TENANT_COLUMNS} FROM tenants WHERE is_default");
+        get(&mut *conn, Self::query(&sql), tenant_from_row::<DB>).await
+    }
+
+    async fn create_tenant(&self, tenant: &Tenant, now_ms: i64) -> Result<()> {
+        let mut conn = self.writes.acquire().await?;
+        Self::query(
+            "INSERT INTO tenants (tenant_id, identity_store_id, is_default, provisioning_enabled, \
+             created_ms) VALUES ($1, $2, FALSE, $3, $4)",
+        )
+        .arg(&tenant.tenant_id)
+        .arg(&tenant.identity_store_id)
+        .arg(tenant.provisioning_enabled)
+        .arg(now_ms)
+        .execute_in(&mut *conn)
+        .await?;
+        Ok(())
+    }
+
+    async fn get_tenant(&self, tenant_id: &str) -> Result<TenantInfo> {
+        let mut conn = self.reads.acquire().await?;
+        let sql = format!("SELECT {TENANT_COLUMNS} FROM tenants WHERE tenant_id = $1");
+        let query = Self::query(&sql).arg(tenant_id);
+        get(&mut *conn, query, tenant_info_from_row::<DB>).await
+    }
+
+    async fn list_tenants(&self) -> Result<Vec<TenantInfo>> {
+        let mut conn = self.reads.acquire().await?;
+        let sql = format!("SELECT {TENANT_COLUMNS} FROM tenants ORDER BY created_ms, tenant_id");
+        let rows = Self::query(&sql).fetch_all_in(&mut *conn).await?;
+        rows.iter().map(tenant_info_from_row::<DB>).collect()
+    }
+
+    async fn delete_tenant(&self, tenant_id: &str) -> Result<()> {
+        let mut conn = self.writes.acquire().await?;
+        let deleted = Self::query("DELETE FROM tenants WHERE tenant_id = $1")
+            .arg(tenant_id)
+            .execute_in(&mut *conn)
+            .await?;
+        if deleted == 0 {
+            return Err(StoreError::NotFound);
+        }
+        Ok(())
+    }
+
+    async fn clear_tenant(&self, tenant: &Tenant) -> Result<()> {
+        let mut tx = self.begin_write().await?;
+        for sql in [
+            "DELETE FROM groups WHERE tenant_id = $1",
+            "DELETE FROM users WHERE tenant_id = $1",
+        ] {
+            Self::query(sql)
+                .arg(&tenant.tenant_id)
+                .execute_in(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn set_provisioning(&self, tenant_id: &str, enabled: bool) -> Result<()> {
+        let mut conn = self.writes.acquire().await?;
+        let updated =
+            Self::query("UPDATE tenants SET provisioning_enabled = $1 WHERE tenant_id = $2")
+                .arg(enabled)
+                .arg(tenant_id)
+                .execute_in(&mut *conn)
+                .await?;
+        if updated == 0 {
+            return Err(StoreError::NotFound);
+        }
+        Ok(())
+    }
+
+    async fn tenant_for_token(
+        &self,
+        tenant_id: &str,
+        token_hash: &str,
+        now_ms: i64,
+    ) -> Result<Option<Tenant>> {
+        let mut conn = self.reads.acquire().await?;
+        let row = Self::query(
+            "SELECT t.tenant_id, t.identity_store_id, t.provisioning_enabled, k.last_used_ms \
+             FROM tokens k JOIN tenants t ON t.tenant_id = k.tenant_id \
+             WHERE k.token_hash = $1 AND k.tenant_id = $2 AND k.expires_ms > $3",
+        )
+        .arg(token_hash)
+        .arg(tenant_id)
+        .arg(now_ms)
+        .fetch_optional_in(&mut *conn)
+        .await?;
+        drop(conn);
+        let Some(row) = row else {
+            return Ok(None);
+        };
+        let last_used: Option<i64> = row.field("last_used_ms")?;
+        if last_used.is_none_or(|t| now_ms - t >= LAST_USED_RESOLUTION_MS) {
+            let mut conn = self.writes.acquire().await?;
+            Self::query("UPDATE tokens SET last_used_ms = $1 WHERE token_hash = $2")
+                .arg(now_ms)
+                .arg(token_hash)
+                .execute_in(&mut *conn)
+                .await?;
+        }
+        tenant_from_row::<DB>(&row).map(Some)
+    }
+
+    async fn add_token(
+        &self,
+        tenant_id: &str,
+        token: &TokenInfo,
+        token_hash: &str,
+        max: usize,
+    ) -> Result<()> {
+        let mut tx = self.begin_write().await?;
+        // Lock the tenant first (a row lock on PostgreSQL, the write lock on SQLite), so that
+        // two concurrent creations cannot both see room for one more token.
+        let locked = Self::query("UPDATE tenants SET tenant_id = tenant_id WHERE tenant_id = $1")
+            .arg(tenant_id)
+            .execute_in(&mut *tx)
+            .await?;
+        if locked == 0 {
+            return Err(StoreError::NotFound);
+        }
+        let count: i64 = Self::query("SELECT COUNT(*) AS n FROM tokens WHERE tenant_id = $1")
+            .arg(tenant_id)
+            .fetch_optional_in(&mut *tx)
+            .await?
+            .ok_or(StoreError::NotFound)?
+            .field("n")?;
+        if count >= max as i64 {
+            return Err(StoreError::LimitReached);
+        }
+        Self::query(
+            "INSERT INTO tokens (token_id, tenant_id, token_hash, created_ms, expires_ms) \
+             VALUES ($1, $2, $3, $4, $5)",
+        )
+        .arg(&token.token_id)
+        .arg(tenant_id)
+        .arg(token_hash)
+        .arg(token.created_ms)
+        .arg(token.expires_ms)
+        .execute_in(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn list_tokens(&self, tenant_id: &str) -> Result<Vec<TokenInfo>> {
+        let mut conn = self.reads.acquire().await?;
+        let rows = Self::query(
+            "SELECT token_id, created_ms, expires_ms, last_used_ms FROM tokens \
+             WHERE tenant_id = $1 ORDER BY created_ms, token_id",
+        )
+        .arg(tenant_id)
+        .fetch_all_in(&mut *conn)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(TokenInfo {
+                    token_id: row.field("token_id")?,
+                    created_ms: row.field("created_ms")?,
+                    expires_ms: row.field("expires_ms")?,
+                    last_used_ms: row.field("last_used_ms")?,
+                })
+            })
+            .collect()
+    }
+
+    async fn delete_token(&self, tenant_id: &str, token_id: &str) -> Result<()> {
+        let mut conn = self.writes.acquire().await?;
+        let deleted = Self::query("DELETE FROM tokens WHERE tenant_id = $1 AND token_id = $2")
+            .arg(tenant_id)
+            .arg(token_id)
+            .execute_in(&mut *conn)
+            .await?;
+        if deleted == 0 {
+            return Err(StoreError::NotFound);
+        }
+        Ok(())
+    }
+
+    async fn create_user(
+        &self,
+        tenant: &Tenant,
+        attrs: &UserAttrs,
+        now_ms: i64,
+    ) -> Result<UserRecord> {
+        let id = tenant.new_resource_id();
+        let mut conn = self.writes.acquire().await?;
+        Self::query(
+            "INSERT INTO users (tenant_id, id, user_name, user_name_lower, external_id, \
+             email_lower, manager_id, data, version, created_ms, modified_ms) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 1, $9, $9)",
+        )
+        .arg(&tenant.tenant_id)
+        .arg(&id)
+        .arg(&attrs.user_name)
+        .arg(attrs.user_name_key())
+        .arg(&attrs.external_id)
+        .arg(attrs.email_key())
+        .arg(attrs.manager_id())
+        .arg(user_data(attrs))
+        .arg(now_ms)
+        .execute_in(&mut *conn)
+        .await?;
+        Ok(UserRecord {
+            id,
+            version: 1,
+            created_ms: now_ms,
+            modified_ms: now_ms,
+            attrs: attrs.clone(),
+        })
+    }
+
+    async fn get_user(&self, tenant: &Tenant, id: &str) -> Result<UserRecord> {
+        let mut conn = self.reads.acquire().await?;
+        let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE tenant_id = $1 AND id = $2");
+        let query = Self::query(&sql).arg(&tenant.tenant_id).arg(id);
+        get(&mut *conn, query, user_from_row::<DB>).await
+    }
+
+    async fn list_users(
+        &self,
+        tenant: &Tenant,
+        query: &UserQuery,
+        args: ListArgs<'_>,
+    ) -> Result<Page<UserRecord>> {
+        let mut conn = self.reads.acquire().await?;
+        let qb = query::users::<DB>(tenant, query, args);
+        list(&mut *conn, qb, args, user_from_row::<DB>).await
+    }
+
+    async fn edit_user(
+        &self,
+        tenant: &Tenant,
+        id: &str,
+        now_ms: i64,
+        edit: &mut UserEdit<'_>,
+    ) -> Result<Option<UserRecord>> {
+        for _ in 0..EDIT_ATTEMPTS {
+            let current = self.get_user(tenant, id).await?;
+            let Some(attrs) = edit(&current) else {
+                return Ok(None);
+            };
+            let mut conn = self.writes.acquire().await?;
+            let row = Self::query(
+                "UPDATE users SET user_name = $1, user_name_lower = $2, external_id = $3, \
+                 email_lower = $4, manager_id = $5, data = $6, version = version + 1, \
+                 modified_ms = $7 WHERE tenant_id = $8 AND id = $9 AND version = $10 \
+                 RETURNING version",
+            )
+            .arg(&attrs.user_name)
+            .arg(attrs.user_name_key())
+            .arg(&attrs.external_id)
+            .arg(attrs.email_key())
+            .arg(attrs.manager_id())
+            .arg(user_data(&attrs))
+            .arg(now_ms)
+            .arg(&tenant.tenant_id)
+            .arg(id)
+            .arg(current.version)
+            .fetch_optional_in(&mut *conn)
+            .await?;
+            // No row: another write came first (or the user is gone, which the next read
+            // tells).
+            if let Some(row) = row {
+                return Ok(Some(UserRecord {
+                    version: row.field("version")?,
+                    modified_ms: now_ms,
+                    attrs,
+                    ..current
+                }));
+            }
+        }
+        Err(StoreError::Contended)
+    }
+
+    async fn delete_user(&self, tenant: &Tenant, id: &str) -> Result<()> {
+        let mut conn = self.writes.acquire().await?;
+        let deleted = Self::query("DELETE FROM users WHERE tenant_id = $1 AND id = $2")
+            .arg(&tenant.tenant_id)
+            .arg(id)
+            .execute_in(&mut *conn)
+            .await?;
+        if deleted == 0 {
+            return Err(StoreError::NotFound);
+        }
+        Ok(())
+    }
+
+    async fn user_exists(&self, tenant: &Tenant, id: &str) -> Result<bool> {
+        let mut conn = self.reads.acquire().await?;
+        let row = Self::query("SELECT 1 AS one FROM users WHERE tenant_id = $1 AND id = $2")
+            .arg(&tenant.tenant_id)
+            .arg(id)
+            .fetch_optional_in(&mut *conn)
+            .await?;
+        Ok(row.is_some())
+    }
+
+    async fn create_group(
+        &self,
+        tenant: &Tenant,
+        attrs: &GroupAttrs,
+        members: &[String],
+        now_ms: i64,
+    ) -> Result<GroupRecord> {
+        let id = tenant.new_resource_id();
+        let mut tx = self.begin_write().await?;
+        Self::query(
+            "INSERT INTO groups (tenant_id, id, display_name, display_name_lower, \
+             external_id, version, created_ms, modified_ms) \
+             VALUES ($1, $2, $3, $4, $5, 1, $6, $6)",
+        )
+        .arg(&tenant.tenant_id)
+        .arg(&id)
+        .arg(&attrs.display_name)
+        .arg(attrs.display_name_key())
+        .arg(&attrs.external_id)
+        .arg(now_ms)
+        .execute_in(&mut *tx)
+        .await?;
+        let members = MemberChanges {
+            add: members.to_vec(),
+            remove: Vec::new(),
+        };
+        Self::write_members(&mut *tx, tenant, &id, &members).await?;
+        tx.commit().await?;
+        Ok(GroupRecord {
+            id,
+            version: 1,
+            created_ms: now_ms,
+            modified_ms: now_ms,
+            attrs: attrs.clone(),
+        })
+    }
+
+    async fn get_group(&self, tenant: &Tenant, id: &str) -> Result<GroupRecord> {
+        let mut conn = self.reads.acquire().await?;
+        let sql = format!("SELECT {GROUP_COLUMNS} FROM groups WHERE tenant_id = $1 AND id = $2");
+        let query = Self::query(&sql).arg(&tenant.tenant_id).arg(id);
+        get(&mut *conn, query, group_from_row::<DB>).await
+    }
+
+    async fn list_groups(
+        &self,
+        tenant: &Tenant,
+        query: &GroupQuery,
+        args: ListArgs<'_>,
+    ) -> Result<Page<GroupRecord>> {
+        let mut conn = self.reads.acquire().await?;
+        let qb = query::groups::<DB>(tenant, query, args);
+        list(&mut *conn, qb, args, group_from_row::<DB>).await
+    }
+
+    async fn edit_group(
+        &self,
+        tenant: &Tenant,
+        id: &str,
+        now_ms: i64,
+        with_members: bool,
+        edit: &mut GroupEdit<'_>,
+    ) -> Result<Option<GroupRecord>> {
+        for _ in 0..EDIT_ATTEMPTS {
+            let current = self.get_group(tenant, id).await?;
+            let members = if with_members {
+                let query = MembershipQuery::Group(id);
+                let all = all_pages(
+                    |after| async move {
+                        self.list_memberships(tenant, query, ListArgs::scan(after.as_deref()))
+                            .await
+                    },
+                    |m| m.key(query),
+                )
+                .await?;
+                Some(all.into_iter().map(|m| m.user_id).collect::<Vec<_>>())
+            } else {
+                None
+            };
+            let Some(update) = edit(&current, members.as_deref()) else {
+                return Ok(None);
+            };
+            let mut tx = self.begin_write().await?;
+            let row = Self::query(
+                "UPDATE groups SET display_name = $1, display_name_lower = $2, \
+                 external_id = $3, version = version + 1, modified_ms = $4 \
+                 WHERE tenant_id = $5 AND id = $6 AND version = $7 RETURNING version",
+            )
+            .arg(&update.attrs.display_name)
+            .arg(update.attrs.display_name_key())
+            .arg(&update.attrs.external_id)
+            .arg(now_ms)
+            .arg(&tenant.tenant_id)
+            .arg(id)
+            .arg(current.version)
+            .fetch_optional_in(&mut *tx)
+            .await?;
+            // No row: another write came first (or the group is gone, which the next read
+            // tells).
+            let Some(row) = row else {
+                continue;
+            };
+            Self::write_members(&mut *tx, tenant, id, &update.members).await?;
+            tx.commit().await?;
+            return Ok(Some(GroupRecord {
+                version: row.field("version")?,
+                modified_ms: now_ms,
+                attrs: update.attrs,
+                ..current
+            }));
+        }
+        Err(StoreError::Contended)
+    }
+
+    async fn change_members(
+        &self,
+        tenant: &Tenant,
+        id: &str,
+        changes: &MemberChanges,
+        now_ms: i64,
+    ) -> Result<GroupRecord> {
+        let mut tx = self.begin_write().await?;
+        let sql = format!(
+            "UPDATE groups SET version = version + 1, modified_ms = $1 \
+             WHERE tenant_id = $2 AND id = $3 RETURNING {GROUP_COLUMNS}"
+        );
+        let query = Self::query(&sql).arg(now_ms).arg(&tenant.tenant_id).arg(id);
+        let record = get(&mut *tx, query, group_from_row::<DB>).await?;
+        Self::write_members(&mut *tx, tenant, id, changes).await?;
+        tx.commit().await?;
+        Ok(record)
+    }
+
+    async fn delete_group(&self, tenant: &Tenant, id: &str) -> Result<()> {
+        let mut conn = self.writes.acquire().await?;
+        let deleted = Self::query("DELETE FROM groups WHERE tenant_id = $1 AND id = $2")
+            .arg(&tenant.tenant_id)
+            .arg(id)
+            .execute_in(&mut *conn)
+            .await?;
+        if deleted == 0 {
+            return Err(StoreError::NotFound);
+        }
+        Ok(())
+    }
+
+    async fn tenant_by_identity_store(&self, identity_store_id: &str) -> Result<Tenant> {
+        let mut conn = self.reads.acquire().await?;
+        let sql = format!("SELECT {TENANT_COLUMNS} FROM tenants WHERE identity_store_id = $1");
+        let query = Self::query(&sql).arg(identity_store_id);
+        get(&mut *conn, query, tenant_from_row::<DB>).await
+    }
+
+    async fn list_memberships(
+        &self,
+        tenant: &Tenant,
+        query: MembershipQuery<'_>,
+        args: ListArgs<'_>,
+    ) -> Result<Page<Membership>> {
+        let (by, order, key) = match query {
+            MembershipQuery::Group(group) => ("group_id", "user_id", group),
+            MembershipQuery::User(user) => ("user_id", "group_id", user),
+        };
+        let mut qb = QueryBuilder::<DB>::new(format!(
+            "SELECT {MEMBERSHIP_COLUMNS} FROM group_members WHERE tenant_id = "
+        ));
+        qb.push_arg(&tenant.tenant_id)
+            .push(format_args!(" AND {by} = "))
+            .push_arg(key);
+        let args = ListArgs {
+            with_total: false,
+            ..args
+        };
+        push_page(&mut qb, order, args);
+        let mut conn = self.reads.acquire().await?;
+        list(&mut *conn, qb, args, membership_from_row::<DB>).await
+    }
+
+    async fn get_membership(&self, tenant: &Tenant, membership_id: &str) -> Result<Membership> {
+        let mut conn = self.reads.acquire().await?;
+        let sql = format!(
+            "SELECT {MEMBERSHIP_COLUMNS} FROM group_members \
+             WHERE tenant_id = $1 AND membership_id = $2"
+        );
+        let query = Self::query(&sql).arg(&tenant.tenant_id).arg(membership_id);
+        get(&mut *conn, query, membership_from_row::<DB>).await
+    }
+
+    async fn find_membership(
+        &self,
+        tenant: &Tenant,
+        group_id: &str,
+        user_id: &str,
+    ) -> Result<Membership> {
+        let mut conn = self.reads.acquire().await?;
+        let sql = format!(
+            "SELECT {MEMBERSHIP_COLUMNS} FROM group_members \
+             WHERE tenant_id = $1 AND group_id = $2 AND user_id = $3"
+        );
+        let query = Self::query(&sql)
+            .arg(&tenant.tenant_id)
+            .arg(group_id)
+            .arg(user_id);
+        get(&mut *conn, query, membership_from_row::<DB>).await
+    }
+
+    async fn add_membership(
+        &self,
+        tenant: &Tenant,
+        group_id: &str,
+        user_id: &str,
+        now_ms: i64,
+    ) -> Result<Membership> {
+        let mut tx = self.begin_write().await?;
+        let touched = Self::query(
+            "UPDATE groups SET version = version + 1, modified_ms = $1 \
+             WHERE tenant_id = $2 AND id = $3",
+        )
+        .arg(now_ms)
+        .arg(&tenant.tenant_id)
+        .arg(group_id)
+        .execute_in(&mut *tx)
+        .await?;
+        if touched == 0 {
+            return Err(StoreError::NotFound);
+        }
+        let membership = Membership {
+            membership_id: tenant.new_resource_id(),
+            group_id: group_id.to_owned(),
+            user_id: user_id.to_owned(),
+        };
+        Self::query(
+            "INSERT INTO group_members (tenant_id, group_id, user_id, membership_id) \
+             VALUES ($1, $2, $3, $4)",
+        )
+        .arg(&tenant.tenant_id)
+        .arg(group_id)
+        .arg(user_id)
+        .arg(&membership.membership_id)
+        .execute_in(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(membership)
+    }
+
+    async fn delete_membership(
+        &self,
+        tenant: &Tenant,
+        membership_id: &str,
+        now_ms: i64,
+    ) -> Result<()> {
+        let mut tx = self.begin_write().await?;
+        let row = Self::query(
+            "DELETE FROM group_members WHERE tenant_id = $1 AND membership_id = $2 \
+             RETURNING group_id",
+        )
+        .arg(&tenant.tenant_id)
+        .arg(membership_id)
+        .fetch_optional_in(&mut *tx)
+        .await?
+        .ok_or(StoreError::NotFound)?;
+        let group_id: String = row.field("group_id")?;
+        Self::query(
+            "UPDATE groups SET version = version + 1, modified_ms = $1 \
+             WHERE tenant_id = $2 AND id = $3",
+        )
+        .arg(now_ms)
+        .arg(&tenant.tenant_id)
+        .arg(group_id)
+        .execute_in(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+}
