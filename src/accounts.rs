@@ -5,7 +5,7 @@
 //! the CLI and the admin API; the errors are SCIM errors, which the admin API answers with
 //! AWS's body.
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 use crate::clock::timestamp;
 use crate::scim::ScimError;
@@ -30,25 +30,6 @@ impl From<AccountRecord> for AccountView {
             name: r.account.name,
             email: r.account.email,
             created_at: timestamp(r.created_ms),
-        }
-    }
-}
-
-/// An account to declare, as the admin API and fixtures write it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct NewAccount {
-    pub account_id: String,
-    pub name: String,
-    pub email: String,
-}
-
-impl From<NewAccount> for Account {
-    fn from(a: NewAccount) -> Self {
-        Account {
-            account_id: a.account_id,
-            name: a.name,
-            email: a.email,
         }
     }
 }

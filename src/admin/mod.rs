@@ -11,7 +11,7 @@ use axum::routing::{delete, get, post};
 use axum::{Json, Router};
 use serde::Deserialize;
 
-use crate::accounts::{self, AccountView, NewAccount};
+use crate::accounts::{self, AccountView};
 use crate::controls::faults::{FaultSpec, RuleView};
 use crate::controls::fixtures::{self, Fixture, Loaded};
 use crate::controls::journal::{self, Entry};
@@ -176,11 +176,10 @@ async fn create_account(
     Path(tenant): Path<String>,
     ScimJson(body): ScimJson,
 ) -> Result<Response, ScimError> {
-    let account: NewAccount = typed(body)?;
     let view = accounts::create_account(
         state.store.as_ref(),
         &tenant,
-        account.into(),
+        typed(body)?,
         state.clock.now_ms(),
     )
     .await?;

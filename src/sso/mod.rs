@@ -473,8 +473,10 @@ pub fn account_id(member: &str, value: &str) -> Checked {
     }
 }
 
-/// An AWS account of the organization, as the operator declares it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// An AWS account of the organization, as the operator declares it (in the admin API and in
+/// fixtures: `{"accountId", "name", "email"}`).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Account {
     pub account_id: String,
     pub name: String,

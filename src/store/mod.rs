@@ -403,7 +403,16 @@ pub mod keyset {
 
 /// Every row of a keyset listing, page after page: `fetch` is given where each page starts
 /// (build its arguments with `ListArgs::scan`), `key` gives the key a row is paged by.
-pub async fn all_pages<T, F, Fut>(mut fetch: F, key: impl Fn(&T) -> &str) -> Result<Vec<T>>
+pub async fn all_pages<T, F, Fut>(fetch: F, key: impl Fn(&T) -> &str) -> Result<Vec<T>>
+where
+    F: FnMut(Option<String>) -> Fut,
+    Fut: Future<Output = Result<Page<T>>>,
+{
+    all_pages_by(fetch, |row| key(row).to_owned()).await
+}
+
+/// `all_pages` for listings whose key is made of several columns (`sso::key_pair`).
+pub async fn all_pages_by<T, F, Fut>(mut fetch: F, key: impl Fn(&T) -> String) -> Result<Vec<T>>
 where
     F: FnMut(Option<String>) -> Fut,
     Fut: Future<Output = Result<Page<T>>>,
@@ -412,7 +421,7 @@ where
     let mut after = None;
     loop {
         let page = fetch(after).await?;
-        after = page.next_after(&key).map(str::to_owned);
+        after = page.items.last().filter(|_| page.more).map(&key);
         items.extend(page.items);
         if after.is_none() {
             return Ok(items);
@@ -420,8 +429,8 @@ where
     }
 }
 
-#[async_trait]
 /// The store of everything; IAM Identity Center's account access is in `SsoAdminStore`.
+#[async_trait]
 pub trait Store: SsoAdminStore + Send + Sync + 'static {
     /// Answers when the database does.
     async fn ping(&self) -> Result<()>;

@@ -196,14 +196,15 @@ pub trait SsoAdminStore: Send + Sync {
     ) -> Result<Page<Tag>>;
 
     /// Assigns, provisions the permission set's current version to the account, and records the
-    /// operation, in one transaction. An assignment that exists already stays as it is.
+    /// operation (when there is one: a fixture's assignments have none), in one transaction. An
+    /// assignment that exists already stays as it is.
     /// `NotFound` for an unknown permission set, `MemberNotFound` when the account or the
     /// principal is not (or no longer) there.
     async fn create_assignment(
         &self,
         tenant: &Tenant,
         assignment: &Assignment,
-        operation: &OperationRecord,
+        operation: Option<&OperationRecord>,
         now_ms: i64,
     ) -> Result<()>;
     /// Removes an assignment (`NotFound` if there is none), the provisioning when it was the

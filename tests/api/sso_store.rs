@@ -113,7 +113,7 @@ async fn assign(store: &Arc<dyn Store>, t: &Tenant, a: &Assignment) {
         )
     };
     store
-        .create_assignment(t, a, &op, START_MS)
+        .create_assignment(t, a, Some(&op), START_MS)
         .await
         .unwrap_or_else(|e| panic!("assigning {a:?}: {e:?}"));
 }
@@ -521,7 +521,7 @@ async fn assignments_go_with_their_user_group_or_account_and_hold_their_permissi
             true,
         ),
     ] {
-        let r = store.create_assignment(&t, &a, &op, START_MS).await;
+        let r = store.create_assignment(&t, &a, Some(&op), START_MS).await;
         match r {
             Err(StoreError::NotFound) if expect_not_found => {}
             Err(StoreError::MemberNotFound) if !expect_not_found => {}

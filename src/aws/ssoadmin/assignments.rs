@@ -166,7 +166,7 @@ pub(super) async fn create(ctx: &Ctx<'_>, req: AssignmentRequest) -> Result<Valu
         )
     };
     ctx.store()
-        .create_assignment(&instance.tenant, &assignment, &op, ctx.now_ms())
+        .create_assignment(&instance.tenant, &assignment, Some(&op), ctx.now_ms())
         .await
         .map_err(|e| match e {
             StoreError::NotFound => super::permission_set_not_found(&req.permission_set_arn),

@@ -649,7 +649,7 @@ impl<DB: Dialect> SsoAdminStore for SqlStore<DB> {
         &self,
         tenant: &Tenant,
         assignment: &Assignment,
-        operation: &OperationRecord,
+        operation: Option<&OperationRecord>,
         now_ms: i64,
     ) -> Result<()> {
         let mut tx = self.begin_write().await?;
@@ -686,7 +686,9 @@ impl<DB: Dialect> SsoAdminStore for SqlStore<DB> {
         .arg(version)
         .execute_in(&mut *tx)
         .await?;
-        Self::insert_operation(&mut tx, tenant, operation).await?;
+        if let Some(operation) = operation {
+            Self::insert_operation(&mut tx, tenant, operation).await?;
+        }
         tx.commit().await?;
         Ok(())
     }
