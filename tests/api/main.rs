@@ -10,6 +10,7 @@ mod middleware;
 mod rfc;
 mod server;
 mod sso_store;
+mod ssoadmin;
 mod store;
 mod tenants;
 mod users;
