@@ -185,7 +185,8 @@ pub struct ServeArgs {
     pub admin_token: Option<Secret>,
 
     /// AWS access keys `ID:SECRET` (comma-separated or repeated) whose Signature V4 the
-    /// Identity Store API verifies; without any, any well-formed signature is accepted.
+    /// AWS JSON APIs (Identity Store, sso-admin) verify; without any, any well-formed signature
+    /// is accepted.
     #[arg(
         long = "aws-credentials",
         env = "IDC_SCIM_AWS_CREDENTIALS",
@@ -203,7 +204,8 @@ pub struct ServeArgs {
     #[arg(long, env = "IDC_SCIM_JOURNAL_SIZE", default_value_t = crate::controls::journal::DEFAULT_CAPACITY)]
     pub journal_size: usize,
 
-    /// Throttle SCIM requests per tenant at AWS's rate (429 ThrottlingException, Retry-After).
+    /// Throttle requests per tenant and API (SCIM, Identity Store, sso-admin) at AWS's rate
+    /// (ThrottlingException, Retry-After).
     #[arg(long, env = "IDC_SCIM_THROTTLE")]
     pub throttle: bool,
 

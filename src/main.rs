@@ -96,8 +96,11 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         "idc-scim: IAM Identity Center SCIM endpoint\n\
          \x20 SCIM endpoint:     http://{addr}/{}/scim/v2/\n\
          \x20 (short alias):     http://{addr}/scim/v2/\n\
-         \x20 Identity store id: {}\n",
-        tenant.tenant_id, tenant.identity_store_id
+         \x20 Identity store id: {}\n\
+         \x20 Instance ARN:      {}\n",
+        tenant.tenant_id,
+        tenant.identity_store_id,
+        idc_scim::sso::instance_arn(&idc_scim::sso::instance_id(&tenant.identity_store_id)),
     );
     if args.admin_token.is_some() {
         banner.push_str(&format!(
@@ -171,6 +174,9 @@ async fn seed_default_tenant(
             users = loaded.users,
             groups = loaded.groups,
             memberships = loaded.memberships,
+            accounts = loaded.accounts,
+            permission_sets = loaded.permission_sets,
+            assignments = loaded.assignments,
             "seeded the default tenant"
         );
     } else {
