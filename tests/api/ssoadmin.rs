@@ -1667,3 +1667,110 @@ async fn a_fixture_with_bad_account_access_is_refused_whole() {
         json!([])
     );
 }
+
+/// Sends `n` copies of an operation at once; the statuses and bodies of the answers.
+async fn race(app: &TestApp, n: usize, operation: &str, body: Value) -> Vec<(u16, Value)> {
+    let tasks: Vec<_> = (0..n)
+        .map(|_| {
+            let router = app.router.clone();
+            let target = format!("SWBExternalService.{operation}");
+            let req = signed_aws(&target, "sso", &body, SECRET, app.clock.now_ms());
+            tokio::spawn(async move {
+                use http_body_util::BodyExt;
+                use tower::ServiceExt;
+                let response = router.oneshot(req).await.unwrap();
+                let status = response.status().as_u16();
+                let bytes = response.into_body().collect().await.unwrap().to_bytes();
+                (status, serde_json::from_slice(&bytes).unwrap())
+            })
+        })
+        .collect();
+    let mut answers = Vec::new();
+    for t in tasks {
+        answers.push(t.await.unwrap());
+    }
+    answers
+}
+
+/// Racing writes of one resource all succeed or get AWS's conflict answer, never a failure.
+async fn races_end_in_success_or_conflict(app: &TestApp) {
+    declare(app, DEV).await;
+    let jane = scim_user(app, "jane@example.com").await;
+    let instance = json!({"InstanceArn": instance_arn(app)});
+    let mut body = instance.clone();
+    body["Name"] = json!("Raced");
+    let answers = race(app, 12, "CreatePermissionSet", body).await;
+    let created: Vec<&Value> = answers
+        .iter()
+        .filter(|(s, _)| *s == 200)
+        .map(|(_, b)| b)
+        .collect();
+    assert_eq!(created.len(), 1, "{answers:?}");
+    for (status, body) in &answers {
+        assert!(
+            *status == 200 || body["__type"] == "ConflictException",
+            "{status} {body}"
+        );
+    }
+    let ps = created[0]["PermissionSet"]["PermissionSetArn"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    let mut body = instance.clone();
+    body["PermissionSetArn"] = json!(ps);
+    body["ManagedPolicyArn"] = json!(ADMIN_POLICY);
+    let answers = race(app, 12, "AttachManagedPolicyToPermissionSet", body).await;
+    assert_eq!(
+        answers.iter().filter(|(s, _)| *s == 200).count(),
+        1,
+        "{answers:?}"
+    );
+    assert!(
+        answers
+            .iter()
+            .all(|(s, b)| *s == 200 || b["__type"] == "ConflictException"),
+        "{answers:?}"
+    );
+
+    let mut body = assignment(DEV, &ps, "USER", &jane);
+    body["InstanceArn"] = instance["InstanceArn"].clone();
+    let answers = race(app, 12, "CreateAccountAssignment", body.clone()).await;
+    assert!(answers.iter().all(|(s, _)| *s == 200), "{answers:?}");
+    let listed = ok(on(
+        app,
+        "ListAccountAssignments",
+        json!({"AccountId": DEV, "PermissionSetArn": ps}),
+    )
+    .await);
+    assert_eq!(listed["AccountAssignments"].as_array().unwrap().len(), 1);
+    let answers = race(app, 12, "DeleteAccountAssignment", body).await;
+    assert_eq!(
+        answers.iter().filter(|(s, _)| *s == 200).count(),
+        1,
+        "{answers:?}"
+    );
+    assert!(
+        answers
+            .iter()
+            .all(|(s, b)| *s == 200 || b["__type"] == "ResourceNotFoundException"),
+        "{answers:?}"
+    );
+}
+
+#[tokio::test]
+async fn racing_writes_succeed_or_conflict() {
+    races_end_in_success_or_conflict(&TestApp::new().await).await;
+}
+
+#[tokio::test]
+async fn racing_writes_succeed_or_conflict_on_a_sqlite_file() {
+    // Several connections, unlike the in-memory database: SQLite's locking is in play.
+    let dir = std::env::temp_dir().join(format!("idc-scim-race-{}", uuid::Uuid::new_v4()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let url = format!("sqlite://{}", dir.join("t.db").display());
+    let app = TestApp::with_store(store::connect(&url).await.unwrap()).await;
+    races_end_in_success_or_conflict(&app).await;
+    app.state.store.close().await;
+    std::fs::remove_dir_all(&dir).unwrap();
+}

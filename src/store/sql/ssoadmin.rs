@@ -189,17 +189,20 @@ impl<DB: Dialect> SqlStore<DB> {
             .field("n")?)
     }
 
-    /// The version of a permission set (`NotFound` if there is none).
-    async fn version(tx: &mut DB::Connection, tenant: &Tenant, id: &str) -> Result<i64> {
-        Ok(
-            Self::query("SELECT version FROM permission_sets WHERE tenant_id = $1 AND id = $2")
-                .arg(&tenant.tenant_id)
-                .arg(id)
-                .fetch_optional_in(tx)
-                .await?
-                .ok_or(StoreError::NotFound)?
-                .field("version")?,
+    /// The version of a permission set (`NotFound` if there is none), read with a write that
+    /// changes nothing: the transaction's first statement writes, so that SQLite takes its
+    /// write lock at the start, and PostgreSQL orders the writes of one permission set.
+    async fn lock_version(tx: &mut DB::Connection, tenant: &Tenant, id: &str) -> Result<i64> {
+        Ok(Self::query(
+            "UPDATE permission_sets SET version = version WHERE tenant_id = $1 AND id = $2 \
+             RETURNING version",
         )
+        .arg(&tenant.tenant_id)
+        .arg(id)
+        .fetch_optional_in(tx)
+        .await?
+        .ok_or(StoreError::NotFound)?
+        .field("version")?)
     }
 
     async fn upsert_tags(
@@ -653,7 +656,7 @@ impl<DB: Dialect> SsoAdminStore for SqlStore<DB> {
         now_ms: i64,
     ) -> Result<()> {
         let mut tx = self.begin_write().await?;
-        let version = Self::version(&mut tx, tenant, &assignment.permission_set_id).await?;
+        let version = Self::lock_version(&mut tx, tenant, &assignment.permission_set_id).await?;
         let principal = &assignment.principal;
         let (user_id, group_id) = match principal.kind {
             PrincipalType::User => (Some(&principal.id), None),
@@ -779,7 +782,7 @@ impl<DB: Dialect> SsoAdminStore for SqlStore<DB> {
         account_id: Option<&str>,
     ) -> Result<u64> {
         let mut tx = self.begin_write().await?;
-        let version = Self::version(&mut tx, tenant, permission_set_id).await?;
+        let version = Self::lock_version(&mut tx, tenant, permission_set_id).await?;
         let mut qb = QueryBuilder::<DB>::new("UPDATE permission_set_provisions SET version = ");
         qb.push_arg(version)
             .push(" WHERE tenant_id = ")
