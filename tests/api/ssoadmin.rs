@@ -1208,6 +1208,85 @@ async fn assignment_errors_name_what_is_wrong() {
     )
     .await;
     assert_error(&r, "ValidationException", "NextToken");
+    let r = on(
+        &app,
+        "ProvisionPermissionSet",
+        json!({"PermissionSetArn": ps, "TargetType": "OU"}),
+    )
+    .await;
+    assert_error(
+        &r,
+        "ValidationException",
+        "[AWS_ACCOUNT, ALL_PROVISIONED_ACCOUNTS]",
+    );
+    let r = on(
+        &app,
+        "ProvisionPermissionSet",
+        json!({"PermissionSetArn": ps, "TargetType": "AWS_ACCOUNT", "TargetId": PROD}),
+    )
+    .await;
+    assert_error(
+        &r,
+        "ValidationException",
+        "not a member of this instance's organization",
+    );
+    let r = on(
+        &app,
+        "ProvisionPermissionSet",
+        json!({"PermissionSetArn": unknown, "TargetType": "ALL_PROVISIONED_ACCOUNTS"}),
+    )
+    .await;
+    assert_error(
+        &r,
+        "ResourceNotFoundException",
+        "Could not find PermissionSet",
+    );
+    let r = on(
+        &app,
+        "DescribePermissionSetProvisioningStatus",
+        json!({"ProvisionPermissionSetRequestId": "a1b2c3d4-5678-40ab-8def-000000000001"}),
+    )
+    .await;
+    assert_error(&r, "ResourceNotFoundException", "not found");
+    let r = on(
+        &app,
+        "ListAccountAssignments",
+        json!({"AccountId": "dev", "PermissionSetArn": ps}),
+    )
+    .await;
+    assert_error(&r, "ValidationException", "accountId");
+    let r = on(
+        &app,
+        "ListAccountAssignments",
+        json!({"AccountId": DEV, "PermissionSetArn": unknown}),
+    )
+    .await;
+    assert_error(
+        &r,
+        "ResourceNotFoundException",
+        "Could not find PermissionSet",
+    );
+    let r = on(
+        &app,
+        "ListAccountAssignmentsForPrincipal",
+        json!({"PrincipalType": "TEAM", "PrincipalId": jane}),
+    )
+    .await;
+    assert_error(&r, "ValidationException", "principalType");
+    let r = on(
+        &app,
+        "ListAccountAssignmentsForPrincipal",
+        json!({"PrincipalType": "USER", "PrincipalId": jane, "Filter": {"AccountId": "x"}}),
+    )
+    .await;
+    assert_error(&r, "ValidationException", "filter.accountId");
+    let r = on(
+        &app,
+        "ListPermissionSetsProvisionedToAccount",
+        json!({"AccountId": "123"}),
+    )
+    .await;
+    assert_error(&r, "ValidationException", "accountId");
     // A status of one kind is not found as another.
     let created = ok(create(assignment(DEV, &ps, "USER", &jane)).await);
     let id = created["AccountAssignmentCreationStatus"]["RequestId"].clone();
