@@ -9,6 +9,8 @@ mod identitystore;
 mod middleware;
 mod rfc;
 mod server;
+mod sso_store;
+mod ssoadmin;
 mod store;
 mod tenants;
 mod users;
