@@ -22,9 +22,19 @@ pub fn store_error(e: StoreError, not_found: fn() -> ScimError) -> ScimError {
             | Constraint::UserId
             | Constraint::GroupId
             | Constraint::Membership
-            | Constraint::MembershipId,
+            | Constraint::MembershipId
+            | Constraint::InstanceName
+            | Constraint::AccountId
+            | Constraint::PermissionSetId
+            | Constraint::PermissionSetName
+            | Constraint::AttachedPolicy
+            | Constraint::TagKey
+            | Constraint::Assignment
+            | Constraint::Provision
+            | Constraint::OperationId,
         )
-        | StoreError::LimitReached => {
+        | StoreError::LimitReached
+        | StoreError::InUse => {
             tracing::error!(error = ?e, "unexpected store answer to a SCIM request");
             ScimError::Internal
         }

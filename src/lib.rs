@@ -1,8 +1,8 @@
 //! idc-scim: a SCIM 2.0 service provider that behaves like the SCIM endpoint of AWS IAM
 //! Identity Center, with the AWS Identity Store API on the same store.
 //!
-//! Data flows one way: a room (`routes` for SCIM, `aws`, `admin`, `console`) → `scim` (parse, validate,
-//! patch) → `store` (SQL). Imports run one way too, each floor using only those below it:
+//! Data flows one way: a room (`routes` for SCIM, `aws`, `admin`, `console`) → `scim` (parse,
+//! validate, patch) → `store` (SQL). Imports run one way too, each floor using only those below it:
 //!
 //! ```text
 //! app                                   build_router, serve (imported by main only)
@@ -10,11 +10,13 @@
 //! middleware, web                       request context, authentication, controls, journal;
 //!                                       templates, assets, HTML pages and CSRF of the HTML rooms
 //! state, http_error, extract            request state; error bodies; shared extractors
-//! auth, tenants, controls, directory    domain services over the store
+//! auth, tenants, accounts, controls,   domain services over the store
+//!   directory
 //! store                                 persistence
-//! scim, clock                           pure protocol and time
+//! scim, sso, clock                      pure protocol, access rules and time
 //! ```
 
+pub mod accounts;
 pub mod admin;
 pub mod app;
 pub mod auth;
@@ -29,6 +31,7 @@ pub mod http_error;
 pub mod middleware;
 pub mod routes;
 pub mod scim;
+pub mod sso;
 pub mod state;
 pub mod store;
 pub mod telemetry;

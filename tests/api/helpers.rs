@@ -12,6 +12,7 @@ use axum::http::{HeaderMap, Method, Request, StatusCode};
 use http_body_util::BodyExt;
 use idc_scim::app::build_router;
 use idc_scim::auth::{TokenHash, issue_token};
+use idc_scim::aws::sigv4::{self, Scope, SignedRequest};
 use idc_scim::clock::{Clock, ManualClock};
 use idc_scim::state::{AppState, SharedState};
 use idc_scim::store::{self, Store, Tenant};
@@ -32,6 +33,28 @@ pub async fn test_store() -> Arc<dyn Store> {
         _ => store::connect("sqlite::memory:")
             .await
             .expect("sqlite memory"),
+    }
+}
+
+/// A directory of its own for a test, removed when dropped.
+pub struct TempDir(pub std::path::PathBuf);
+
+impl TempDir {
+    pub fn new() -> Self {
+        let dir = std::env::temp_dir().join(format!("idc-scim-test-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&dir).unwrap();
+        Self(dir)
+    }
+
+    /// The URL of a SQLite database file in the directory.
+    pub fn sqlite_url(&self, name: &str) -> String {
+        format!("sqlite://{}", self.0.join(name).display())
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
     }
 }
 
@@ -134,34 +157,37 @@ impl TestApp {
     }
 
     pub async fn send(&self, req: Request<Body>) -> TestResponse {
-        let RawResponse {
-            status,
-            headers,
-            text,
-        } = self.send_raw(req).await;
-        let body = if text.is_empty() {
-            Value::Null
-        } else {
-            serde_json::from_str(&text).unwrap_or_else(|_| panic!("not JSON: {text}"))
-        };
-        TestResponse {
-            status,
-            headers,
-            body,
+        respond(self.router.clone(), req).await
+    }
+
+    /// Sends one PATCH of `path` per list of operations, all at once (each on a task of its
+    /// own); the answers come in the order of `operations`.
+    pub async fn race_patches(&self, path: &str, operations: Vec<Value>) -> Vec<TestResponse> {
+        let tasks: Vec<_> = operations
+            .into_iter()
+            .map(|ops| {
+                let body = json!({
+                    "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+                    "Operations": ops,
+                });
+                let req = Request::patch(format!("{}{path}", self.base()))
+                    .header("authorization", format!("Bearer {}", self.token))
+                    .header("content-type", "application/scim+json")
+                    .body(Body::from(body.to_string()))
+                    .unwrap();
+                tokio::spawn(respond(self.router.clone(), req))
+            })
+            .collect();
+        let mut responses = Vec::with_capacity(tasks.len());
+        for task in tasks {
+            responses.push(task.await.unwrap());
         }
+        responses
     }
 
     /// Sends a request and keeps the body as text (pages, assets).
     pub async fn send_raw(&self, req: Request<Body>) -> RawResponse {
-        let response = self.router.clone().oneshot(req).await.unwrap();
-        let status = response.status();
-        let headers = response.headers().clone();
-        let bytes = response.into_body().collect().await.unwrap().to_bytes();
-        RawResponse {
-            status,
-            headers,
-            text: String::from_utf8(bytes.to_vec()).expect("a UTF-8 body"),
-        }
+        respond_raw(self.router.clone(), req).await
     }
 
     /// Sends a request to the admin API (`/admin{path}`) with the admin credential and a JSON
@@ -217,6 +243,86 @@ impl TestApp {
     }
 }
 
+async fn respond(router: Router, req: Request<Body>) -> TestResponse {
+    let RawResponse {
+        status,
+        headers,
+        text,
+    } = respond_raw(router, req).await;
+    let body = if text.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_str(&text).unwrap_or_else(|_| panic!("not JSON: {text}"))
+    };
+    TestResponse {
+        status,
+        headers,
+        body,
+    }
+}
+
+async fn respond_raw(router: Router, req: Request<Body>) -> RawResponse {
+    let response = router.oneshot(req).await.unwrap();
+    let status = response.status();
+    let headers = response.headers().clone();
+    let bytes = response.into_body().collect().await.unwrap().to_bytes();
+    RawResponse {
+        status,
+        headers,
+        text: String::from_utf8(bytes.to_vec()).expect("a UTF-8 body"),
+    }
+}
+
+const ENTERPRISE_PATH: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:";
+
+/// Attributes of a user that take any string, as PATCH paths.
+pub const USER_STRING_PATHS: [&str; 20] = [
+    "displayName",
+    "nickName",
+    "profileUrl",
+    "title",
+    "userType",
+    "preferredLanguage",
+    "locale",
+    "timezone",
+    "externalId",
+    "name.formatted",
+    "name.familyName",
+    "name.givenName",
+    "name.middleName",
+    "name.honorificPrefix",
+    "name.honorificSuffix",
+    "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:employeeNumber",
+    "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:costCenter",
+    "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:organization",
+    "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:division",
+    "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department",
+];
+
+/// The value a PATCH path of `USER_STRING_PATHS` names in a user body.
+pub fn value_at<'v>(user: &'v Value, path: &str) -> &'v Value {
+    match path.strip_prefix(ENTERPRISE_PATH) {
+        Some(attr) => &user[&ENTERPRISE_PATH[..ENTERPRISE_PATH.len() - 1]][attr],
+        None => path.split('.').fold(user, |v, key| &v[key]),
+    }
+}
+
+/// `count` PATCHes that replace one attribute each, cycling through `paths`, each with a value
+/// of its own: the path and the value of each, and the operations of each.
+pub fn replacements(
+    paths: &[&'static str],
+    count: usize,
+) -> (Vec<(&'static str, Value)>, Vec<Value>) {
+    let changes: Vec<(&str, Value)> = (0..count)
+        .map(|i| (paths[i % paths.len()], json!(format!("v{i}"))))
+        .collect();
+    let operations = changes
+        .iter()
+        .map(|(path, value)| json!([{"op": "replace", "path": path, "value": value}]))
+        .collect();
+    (changes, operations)
+}
+
 /// A filter or other query value, URL-encoded.
 pub fn form_encode(s: &str) -> String {
     form_urlencoded::byte_serialize(s.as_bytes()).collect()
@@ -259,5 +365,79 @@ pub fn assert_error(r: &TestResponse, status: u16, detail: &str) {
         chrono::NaiveDateTime::parse_from_str(ts, "%Y-%m-%d %H:%M:%S%.3f").is_ok()
             && ts.len() == 23,
         "timeStamp {ts}"
+    );
+}
+
+/// The access key of test requests to the AWS JSON APIs.
+pub const AKID: &str = "AKIDEXAMPLE";
+/// Its secret.
+pub const SECRET: &str = "secret";
+
+/// An AWS JSON 1.1 request with `X-Amz-Target: {target}`, signed for `service` with `secret` at
+/// `date_ms`, as the AWS SDKs sign it.
+pub fn signed_aws(
+    target: &str,
+    service: &str,
+    body: &Value,
+    secret: &str,
+    date_ms: i64,
+) -> Request<Body> {
+    let body = body.to_string();
+    let date = chrono::DateTime::from_timestamp_millis(date_ms)
+        .unwrap()
+        .format("%Y%m%dT%H%M%SZ")
+        .to_string();
+    let mut headers = HeaderMap::new();
+    headers.insert("host", "localhost".parse().unwrap());
+    headers.insert(
+        "content-type",
+        "application/x-amz-json-1.1".parse().unwrap(),
+    );
+    headers.insert("x-amz-target", target.parse().unwrap());
+    headers.insert("x-amz-date", date.parse().unwrap());
+    let auth = sigv4::sign(
+        SignedRequest {
+            method: "POST",
+            path: "/",
+            query: "",
+            headers: &headers,
+            body: body.as_bytes(),
+        },
+        &date,
+        Scope {
+            region: "us-east-1",
+            service,
+        },
+        AKID,
+        secret,
+    );
+    let mut req = Request::builder().method("POST").uri("/");
+    for (name, value) in &headers {
+        req = req.header(name, value);
+    }
+    req.header("authorization", auth)
+        .body(Body::from(body))
+        .unwrap()
+}
+
+/// Asserts a 200 with the AWS JSON 1.1 content type and returns the body.
+#[track_caller]
+pub fn ok(r: TestResponse) -> Value {
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(r.header("content-type"), Some("application/x-amz-json-1.1"));
+    r.body
+}
+
+/// Asserts an AWS JSON error: status, `__type`, `x-amzn-ErrorType`, content type.
+#[track_caller]
+pub fn assert_aws_error(r: &TestResponse, status: u16, kind: &str) {
+    assert_eq!(r.status.as_u16(), status, "{}", r.body);
+    assert_eq!(r.body["__type"], json!(kind), "{}", r.body);
+    assert_eq!(r.header("x-amzn-errortype"), Some(kind));
+    assert_eq!(r.header("content-type"), Some("application/x-amz-json-1.1"));
+    assert!(
+        r.body.get("schema").is_none(),
+        "not a SCIM error body: {}",
+        r.body
     );
 }
