@@ -10,12 +10,13 @@
 //! middleware, web                       request context, authentication, controls, journal;
 //!                                       templates, assets, HTML pages and CSRF of the HTML rooms
 //! state, http_error, extract            request state; error bodies; shared extractors
-//! auth, tenants, accounts, controls,   domain services over the store
-//!   directory
+//! auth, tenants, accounts, access,     domain services over the store
+//!   controls, directory
 //! store                                 persistence
 //! scim, sso, clock                      pure protocol, access rules and time
 //! ```
 
+pub mod access;
 pub mod accounts;
 pub mod admin;
 pub mod app;

@@ -27,7 +27,8 @@ use super::shapes::{
     OperationStatusShape, ProvisionRequest, ProvisionTarget,
 };
 use super::{Ctx, Instance, Paging, epoch_seconds, next_token};
-use crate::sso::{self, Arn, Assignment, OperationKind, OperationStatus, Principal, PrincipalType};
+use crate::access::{self, AccessError};
+use crate::sso::{self, Arn, Assignment, OperationKind, OperationStatus, Principal};
 use crate::store::{AssignmentQuery, OperationRecord, ProvisionQuery, StoreError};
 
 /// The status object of an operation, as its answer shows it (`IN_PROGRESS`) or as Describe
@@ -56,19 +57,6 @@ fn status_shape(
     }
 }
 
-fn new_operation(ctx: &Ctx<'_>, kind: OperationKind, permission_set_id: &str) -> OperationRecord {
-    OperationRecord {
-        request_id: uuid::Uuid::new_v4().to_string(),
-        kind,
-        status: OperationStatus::Succeeded,
-        failure_reason: None,
-        account_id: None,
-        permission_set_id: permission_set_id.to_owned(),
-        principal: None,
-        created_ms: ctx.now_ms(),
-    }
-}
-
 fn assignment_shape(instance: &Instance, a: &Assignment) -> AccountAssignment {
     AccountAssignment {
         account_id: a.account_id.clone(),
@@ -81,16 +69,12 @@ fn assignment_shape(instance: &Instance, a: &Assignment) -> AccountAssignment {
 /// An account that is not declared is outside the instance's organization. AWS's answer for
 /// such an account is not documented nor seen in public threads: a `ValidationException`
 /// naming the account (inferred).
-async fn declared_account(ctx: &Ctx<'_>, instance: &Instance, account_id: &str) -> Result<()> {
-    match ctx.store().get_account(&instance.tenant, account_id).await {
-        Ok(_) => Ok(()),
-        Err(StoreError::NotFound) => Err(ApiError::invalid(format!(
-            "The account {account_id} is not a member of this instance's organization \
-             (declare it with POST /admin/tenants/{}/accounts or `idc-scim account create`).",
-            instance.tenant.tenant_id
-        ))),
-        Err(e) => Err(ApiError::store(e)),
-    }
+fn not_declared(instance: &Instance, account_id: &str) -> ApiError {
+    ApiError::invalid(format!(
+        "The account {account_id} is not a member of this instance's organization \
+         (declare it with POST /admin/tenants/{}/accounts or `idc-scim account create`).",
+        instance.tenant.tenant_id
+    ))
 }
 
 fn principal_not_found(instance: &Instance, principal: &Principal) -> ApiError {
@@ -100,33 +84,6 @@ fn principal_not_found(instance: &Instance, principal: &Principal) -> ApiError {
         principal.kind.as_str(),
         instance.tenant.identity_store_id
     ))
-}
-
-/// The principal, if it is a user or group of the instance's identity store.
-async fn existing_principal(
-    ctx: &Ctx<'_>,
-    instance: &Instance,
-    principal: &Principal,
-) -> Result<()> {
-    let exists = match principal.kind {
-        PrincipalType::User => ctx
-            .store()
-            .user_exists(&instance.tenant, &principal.id)
-            .await
-            .map_err(ApiError::store)?,
-        PrincipalType::Group => {
-            match ctx.store().get_group(&instance.tenant, &principal.id).await {
-                Ok(_) => true,
-                Err(StoreError::NotFound) => false,
-                Err(e) => return Err(ApiError::store(e)),
-            }
-        }
-    };
-    if exists {
-        Ok(())
-    } else {
-        Err(principal_not_found(instance, principal))
-    }
 }
 
 /// The members of CreateAccountAssignment and DeleteAccountAssignment, checked and resolved
@@ -154,25 +111,15 @@ async fn resolve(ctx: &Ctx<'_>, req: &AssignmentRequest) -> Result<(Instance, As
 
 pub(super) async fn create(ctx: &Ctx<'_>, req: AssignmentRequest) -> Result<Value> {
     let (instance, assignment) = resolve(ctx, &req).await?;
-    declared_account(ctx, &instance, &assignment.account_id).await?;
-    existing_principal(ctx, &instance, &assignment.principal).await?;
-    let op = OperationRecord {
-        account_id: Some(assignment.account_id.clone()),
-        principal: Some(assignment.principal.clone()),
-        ..new_operation(
-            ctx,
-            OperationKind::AssignmentCreation,
-            &assignment.permission_set_id,
-        )
-    };
-    ctx.store()
-        .create_assignment(&instance.tenant, &assignment, Some(&op), ctx.now_ms())
+    let op = access::assign(ctx.store(), &instance.tenant, &assignment, ctx.now_ms())
         .await
         .map_err(|e| match e {
-            StoreError::NotFound => super::permission_set_not_found(&req.permission_set_arn),
-            // The principal or the account was deleted a moment ago.
-            StoreError::MemberNotFound => principal_not_found(&instance, &assignment.principal),
-            other => ApiError::store(other),
+            AccessError::AccountNotDeclared => not_declared(&instance, &assignment.account_id),
+            AccessError::PrincipalNotFound => principal_not_found(&instance, &assignment.principal),
+            AccessError::PermissionSetNotFound => {
+                super::permission_set_not_found(&req.permission_set_arn)
+            }
+            other => other.into(),
         })?;
     Ok(json!({ "AccountAssignmentCreationStatus": status_shape(&instance, &op, true) }))
 }
@@ -181,22 +128,7 @@ pub(super) async fn create(ctx: &Ctx<'_>, req: AssignmentRequest) -> Result<Valu
 /// provider reads as "already deleted" (resourceAccountAssignmentDelete).
 pub(super) async fn delete(ctx: &Ctx<'_>, req: AssignmentRequest) -> Result<Value> {
     let (instance, assignment) = resolve(ctx, &req).await?;
-    let op = OperationRecord {
-        account_id: Some(assignment.account_id.clone()),
-        principal: Some(assignment.principal.clone()),
-        ..new_operation(
-            ctx,
-            OperationKind::AssignmentDeletion,
-            &assignment.permission_set_id,
-        )
-    };
-    ctx.store()
-        .delete_assignment(&instance.tenant, &assignment, &op)
-        .await
-        .map_err(|e| match e {
-            StoreError::NotFound => ApiError::NotFound("Assignment not found.".to_owned()),
-            other => ApiError::store(other),
-        })?;
+    let op = access::unassign(ctx.store(), &instance.tenant, &assignment, ctx.now_ms()).await?;
     Ok(json!({ "AccountAssignmentDeletionStatus": status_shape(&instance, &op, true) }))
 }
 
@@ -407,7 +339,12 @@ pub(super) async fn provision(ctx: &Ctx<'_>, req: ProvisionRequest) -> Result<Va
         .permission_set(&instance, &req.permission_set_arn)
         .await?;
     if let Some(account) = &account {
-        declared_account(ctx, &instance, account).await?;
+        access::declared_account(ctx.store(), &instance.tenant, account)
+            .await
+            .map_err(|e| match e {
+                AccessError::AccountNotDeclared => not_declared(&instance, account),
+                other => other.into(),
+            })?;
     }
     let reached = ctx
         .store()
@@ -419,7 +356,7 @@ pub(super) async fn provision(ctx: &Ctx<'_>, req: ProvisionRequest) -> Result<Va
         })?;
     let mut op = OperationRecord {
         account_id: account.clone(),
-        ..new_operation(ctx, OperationKind::Provisioning, &record.id)
+        ..access::operation(OperationKind::Provisioning, &record.id, ctx.now_ms())
     };
     if let (Some(account), 0) = (&account, reached) {
         op.status = OperationStatus::Failed;

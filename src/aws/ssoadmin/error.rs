@@ -8,6 +8,7 @@
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 
+use crate::access::AccessError;
 use crate::aws::ProtocolError;
 use crate::aws::protocol::ShapeError;
 use crate::http_error::AwsJsonError;
@@ -52,6 +53,38 @@ impl ApiError {
 impl From<Invalid> for ApiError {
     fn from(e: Invalid) -> Self {
         Self::Validation(e.to_string())
+    }
+}
+
+/// The wording of a refused change of account access where the operation adds nothing to it:
+/// the names AWS gives (a taken name: avlcloudtechnologies/terraform-aws-sso#6; a permission
+/// set still assigned: hashicorp/terraform-provider-aws#26757). The operations word the
+/// refusals that name what they were given (an ARN, an account, a principal) themselves.
+impl From<AccessError> for ApiError {
+    fn from(e: AccessError) -> Self {
+        match e {
+            AccessError::Invalid(e) => e.into(),
+            AccessError::NameTaken(name) => {
+                Self::Conflict(format!("PermissionSet with name {name} already exists."))
+            }
+            AccessError::TooManyPermissionSets => Self::QuotaExceeded(format!(
+                "An instance holds at most {} permission sets.",
+                crate::sso::MAX_PERMISSION_SETS
+            )),
+            AccessError::InUse => Self::Conflict(
+                "Could not delete because PermissionSet has ApplicationProfile associated with it"
+                    .to_owned(),
+            ),
+            AccessError::PermissionSetNotFound => {
+                Self::NotFound("Could not find PermissionSet.".to_owned())
+            }
+            AccessError::AccountNotDeclared => {
+                Self::invalid("The account is not a member of this instance's organization.")
+            }
+            AccessError::PrincipalNotFound => Self::NotFound("Principal not found.".to_owned()),
+            AccessError::AssignmentNotFound => Self::NotFound("Assignment not found.".to_owned()),
+            AccessError::Store(e) => Self::store(e),
+        }
     }
 }
 

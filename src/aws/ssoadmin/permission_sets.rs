@@ -12,8 +12,9 @@ use super::shapes::{
     UpdatePermissionSetRequest,
 };
 use super::{Ctx, Paging, next_token, permission_set_shape};
+use crate::access::{self, AccessError};
 use crate::sso::{self, PermissionSetAttrs, Tag};
-use crate::store::{Constraint, PermissionSetChange, PermissionSetRecord, StoreError};
+use crate::store::{PermissionSetChange, StoreError};
 
 pub(super) async fn create(ctx: &Ctx<'_>, req: CreatePermissionSetRequest) -> Result<Value> {
     let instance = ctx.instance(&req.instance_arn).await?;
@@ -25,36 +26,19 @@ pub(super) async fn create(ctx: &Ctx<'_>, req: CreatePermissionSetRequest) -> Re
             .unwrap_or_else(|| sso::DEFAULT_SESSION_DURATION.to_owned()),
         relay_state: req.relay_state,
     };
-    attrs.check()?;
     let tags: Vec<Tag> = req
         .tags
         .unwrap_or_default()
         .into_iter()
         .map(Tag::from)
         .collect();
-    sso::tags("tags", &tags)?;
-    let record = PermissionSetRecord {
-        id: sso::new_permission_set_id(),
-        attrs,
-        inline_policy: None,
-        boundary: None,
-        version: 1,
-        created_ms: ctx.now_ms(),
-    };
-    ctx.store()
-        .create_permission_set(&instance.tenant, &record, &tags, sso::MAX_PERMISSION_SETS)
+    let store = ctx.store();
+    let record = access::create_permission_set(store, &instance.tenant, attrs, &tags, ctx.now_ms())
         .await
         .map_err(|e| match e {
-            StoreError::Conflict(Constraint::PermissionSetName) => ApiError::Conflict(format!(
-                "PermissionSet with name {} already exists.",
-                record.attrs.name
-            )),
-            StoreError::LimitReached => ApiError::QuotaExceeded(format!(
-                "An instance holds at most {} permission sets.",
-                sso::MAX_PERMISSION_SETS
-            )),
-            StoreError::NotFound => ctx.denied(&req.instance_arn),
-            other => ApiError::store(other),
+            // The instance was deleted a moment ago.
+            AccessError::PermissionSetNotFound => ctx.denied(&req.instance_arn),
+            other => other.into(),
         })?;
     Ok(json!({ "PermissionSet": permission_set_shape(&instance, &record) }))
 }
@@ -118,23 +102,19 @@ pub(super) async fn update(ctx: &Ctx<'_>, req: UpdatePermissionSetRequest) -> Re
     Ok(json!({}))
 }
 
-/// A permission set that is still assigned cannot be deleted; AWS's answer is the
-/// `ConflictException` of hashicorp/terraform-provider-aws#26757 (2022).
+/// A permission set that is still assigned cannot be deleted (`AccessError::InUse`).
 pub(super) async fn delete(ctx: &Ctx<'_>, req: PermissionSetRequest) -> Result<Value> {
     let instance = ctx.instance(&req.instance_arn).await?;
     let record = ctx
         .permission_set(&instance, &req.permission_set_arn)
         .await?;
-    ctx.store()
-        .delete_permission_set(&instance.tenant, &record.id)
+    access::delete_permission_set(ctx.store(), &instance.tenant, &record.id)
         .await
         .map_err(|e| match e {
-            StoreError::InUse => ApiError::Conflict(
-                "Could not delete because PermissionSet has ApplicationProfile associated with it"
-                    .to_owned(),
-            ),
-            StoreError::NotFound => super::permission_set_not_found(&req.permission_set_arn),
-            other => ApiError::store(other),
+            AccessError::PermissionSetNotFound => {
+                super::permission_set_not_found(&req.permission_set_arn)
+            }
+            other => other.into(),
         })?;
     Ok(json!({}))
 }
