@@ -3,8 +3,8 @@
 //! look-ups a person makes by name.
 
 use crate::scim::ScimError;
-use crate::scim::query::UserQuery;
-use crate::store::{Constraint, ListArgs, Store, StoreError, Tenant, UserRecord};
+use crate::scim::query::{GroupQuery, UserQuery};
+use crate::store::{Constraint, GroupRecord, ListArgs, Store, StoreError, Tenant, UserRecord};
 
 /// A store failure as a SCIM error; `not_found` says which resource was missing. Database
 /// errors are logged here, inside the request span, and never sent.
@@ -46,23 +46,42 @@ pub fn store_error(e: StoreError, not_found: fn() -> ScimError) -> ScimError {
     }
 }
 
+/// A look-up of one row.
+const ONE: ListArgs<'static> = ListArgs {
+    limit: 1,
+    after: None,
+    with_total: false,
+};
+
 /// The user with this `userName` (case-insensitively).
 pub async fn user_named(
     store: &dyn Store,
     tenant: &Tenant,
     user_name: &str,
 ) -> Result<UserRecord, ScimError> {
-    let one = ListArgs {
-        limit: 1,
-        after: None,
-        with_total: false,
-    };
+    let query = UserQuery::UserName(user_name.to_owned());
     let page = store
-        .list_users(tenant, &UserQuery::UserName(user_name.to_owned()), one)
+        .list_users(tenant, &query, ONE)
         .await
         .map_err(|e| store_error(e, ScimError::user_not_found))?;
     page.items
         .into_iter()
         .next()
         .ok_or_else(|| ScimError::NotFound(format!("No user has the userName \"{user_name}\".")))
+}
+
+/// The group with this `displayName` (case-insensitively).
+pub async fn group_named(
+    store: &dyn Store,
+    tenant: &Tenant,
+    display_name: &str,
+) -> Result<GroupRecord, ScimError> {
+    let query = GroupQuery::DisplayName(display_name.to_owned());
+    let page = store
+        .list_groups(tenant, &query, ONE)
+        .await
+        .map_err(|e| store_error(e, ScimError::group_not_found))?;
+    page.items.into_iter().next().ok_or_else(|| {
+        ScimError::NotFound(format!("No group has the displayName \"{display_name}\"."))
+    })
 }

@@ -1,6 +1,7 @@
-//! An instance's groups: a table searched by `displayName`, a group's page with its members
-//! paged through the store's keyset (a page of 50 costs the same in a group of 20,000 as in
-//! one of 20), members added by `userName` and removed, and create, rename and delete. The
+//! An instance's groups: a table searched by `displayName`, a group's page (its account
+//! assignments, and its members paged through the store's keyset: a page of 50 costs the same
+//! in a group of 20,000 as in one of 20), members added by `userName` and removed, and create,
+//! rename and delete. The
 //! group is made by the SCIM rules of the instance's profile; membership changes are the ones
 //! a PATCH makes (adding a member twice or removing a non-member changes nothing).
 
@@ -12,6 +13,7 @@ use axum::{Form, Router};
 use serde::Deserialize;
 use serde_json::json;
 
+use super::access::{AccessView, access_of};
 use super::instances::ConfirmPage;
 use super::users::UserView;
 use super::{Console, Frame, PAGE_SIZE, Paging, done, given, instance_path};
@@ -21,6 +23,7 @@ use crate::extract::Path;
 use crate::scim::group::{GroupAttrs, MemberChanges};
 use crate::scim::query::{GroupQuery, UserQuery};
 use crate::scim::{Profile, ScimError};
+use crate::sso::{Principal, PrincipalType};
 use crate::state::SharedState;
 use crate::store::{GroupRecord, GroupUpdate, ListArgs, StoreError, Tenant};
 use crate::tenants;
@@ -111,7 +114,7 @@ async fn list(
         &base,
         &[("q", &query.q)],
         query.after.is_some(),
-        |g| &g.id,
+        |g| g.id.clone(),
     );
     Ok(Html(GroupsPage {
         frame: console.frame("groups", Some(&tenant_id)),
@@ -133,6 +136,8 @@ struct GroupPage {
     /// What the add-member form holds, and why it was refused.
     user_name: String,
     error: Option<String>,
+    /// The group's account assignments, and whether more follow.
+    access: (Vec<AccessView>, bool),
 }
 
 impl GroupPage {
@@ -173,7 +178,12 @@ async fn group_page(
         .map_err(not_found)?;
     let tenant_id = &tenant.tenant_id;
     let base = instance_path(tenant_id, &format!("/groups/{id}"));
-    let paging = Paging::of(&members, &base, &[], after.is_some(), |u| &u.id);
+    let paging = Paging::of(&members, &base, &[], after.is_some(), |u| u.id.clone());
+    let principal = Principal {
+        kind: PrincipalType::Group,
+        id: id.to_owned(),
+    };
+    let access = access_of(state.store.as_ref(), tenant, &principal).await?;
     let (user_name, error) = add;
     let status = error
         .as_ref()
@@ -190,6 +200,7 @@ async fn group_page(
         paging,
         user_name,
         error: error.map(|e| e.status_and_detail().1.to_owned()),
+        access,
     };
     Ok(html(status, &page))
 }

@@ -1,15 +1,17 @@
 //! The console at `/console`: IAM Identity Center's pages for the people who run idc-scim.
 //! Instances with their ids and SCIM endpoints; Settings → automatic provisioning and its
-//! access tokens; users and groups, written through the SCIM rules; the request journal, live,
-//! with the fault rules and seed, reset and export. Server-rendered HTML (askama templates under
+//! access tokens; users and groups, written through the SCIM rules; AWS accounts, permission
+//! sets and account assignments; the request journal, live, with the fault rules and seed,
+//! reset and export. Server-rendered HTML (askama templates under
 //! `templates/console`), forms that work without JavaScript, and the shared script for copy
 //! buttons and the live journal.
 //!
-//! A room like the admin API, it calls the same domain services (`tenants`, `controls`, the
-//! store, `scim` for validation) and exists only with an admin credential, which is also how
+//! A room like the admin API, it calls the same domain services (`tenants`, `accounts`,
+//! `access`, `directory`, `controls`, the store, `scim` for validation) and exists only with an admin credential, which is also how
 //! one signs in (`session`). Every page is behind `web::pages`: CSRF-checked forms, HTML error
 //! pages and the headers of a page.
 
+mod access;
 mod groups;
 mod instances;
 mod journal;
@@ -39,6 +41,7 @@ pub fn router(state: &SharedState) -> Router<SharedState> {
     let pages = instances::routes()
         .merge(users::routes())
         .merge(groups::routes())
+        .merge(access::routes())
         .merge(journal::routes())
         .route("/console", get(|| async { see_other(session::HOME) }))
         .route("/console/sign-out", post(session::sign_out))
@@ -106,10 +109,12 @@ pub struct Frame {
 }
 
 /// The pages of an instance: section, label, path below `/console/instances/{t}`.
-const SECTIONS: [(&str, &str, &str); 4] = [
+const SECTIONS: [(&str, &str, &str); 6] = [
     ("settings", "Settings", ""),
     ("users", "Users", "/users"),
     ("groups", "Groups", "/groups"),
+    ("accounts", "AWS accounts", "/accounts"),
+    ("permission-sets", "Permission sets", "/permission-sets"),
     ("journal", "Journal and controls", "/journal"),
 ];
 
@@ -139,7 +144,7 @@ impl Frame {
 
 /// The notices of `?done=`, the message a page shows after a form succeeded. Only these
 /// texts are shown, so that a link cannot make a page say anything else.
-const NOTICES: [(&str, &str); 18] = [
+const NOTICES: [(&str, &str); 24] = [
     ("instance-created", "The instance was created."),
     ("instance-deleted", "The instance was deleted."),
     ("provisioning-enabled", "Automatic provisioning is enabled."),
@@ -159,6 +164,18 @@ const NOTICES: [(&str, &str); 18] = [
     ("group-deleted", "The group was deleted."),
     ("member-added", "The user was added to the group."),
     ("member-removed", "The user was removed from the group."),
+    ("account-declared", "The account was declared."),
+    (
+        "account-removed",
+        "The account was removed, with its assignments.",
+    ),
+    (
+        "assigned",
+        "The assignment was made and the permission set provisioned.",
+    ),
+    ("unassigned", "The assignment was removed."),
+    ("permission-set-created", "The permission set was created."),
+    ("permission-set-deleted", "The permission set was deleted."),
     ("journal-cleared", "The journal was cleared."),
     ("fault-added", "The fault rule was added."),
     ("fault-deleted", "The fault rule was deleted."),
@@ -209,13 +226,14 @@ pub struct Paging {
 
 impl Paging {
     /// The paging of `page`, a page of the table at `base` with these query parameters (blank
-    /// ones left out), which started after another page when `not_first`.
-    fn of<'p, T>(
-        page: &'p Page<T>,
+    /// ones left out), which started after another page when `not_first`; `key` gives the key
+    /// a row is paged by.
+    fn of<T>(
+        page: &Page<T>,
         base: &str,
         params: &[(&str, &str)],
         not_first: bool,
-        key: impl Fn(&'p T) -> &'p str,
+        key: impl Fn(&T) -> String,
     ) -> Self {
         let link = |after: Option<&str>| {
             let mut query = form_urlencoded::Serializer::new(String::new());
@@ -235,7 +253,11 @@ impl Paging {
         Self {
             total: page.total.unwrap_or(page.items.len() as i64),
             first: not_first.then(|| link(None)),
-            next: page.next_after(key).map(|after| link(Some(after))),
+            next: page
+                .items
+                .last()
+                .filter(|_| page.more)
+                .map(|last| link(Some(&key(last)))),
         }
     }
 }

@@ -1,5 +1,5 @@
 //! An instance's users: a table searched by `userName` and paged through the store's keyset,
-//! a user's page (attributes, groups), and create, edit and delete. What a form describes is
+//! a user's page (attributes, groups, account assignments), and create, edit and delete. What a form describes is
 //! made into a user by the SCIM rules of the instance's profile, as a `POST /Users` or a
 //! `PUT /Users/{id}` would be, so the console can write nothing SCIM would refuse.
 
@@ -11,6 +11,7 @@ use axum::{Form, Router};
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
+use super::access::{AccessView, access_of};
 use super::instances::ConfirmPage;
 use super::{Console, Frame, PAGE_SIZE, Paging, done, given, instance_path};
 use crate::clock::timestamp;
@@ -19,6 +20,7 @@ use crate::extract::Path;
 use crate::scim::query::{GroupQuery, UserQuery};
 use crate::scim::user::UserAttrs;
 use crate::scim::{Profile, ScimError};
+use crate::sso::{Principal, PrincipalType};
 use crate::state::SharedState;
 use crate::store::{GroupRecord, ListArgs, Tenant, UserRecord};
 use crate::tenants;
@@ -121,7 +123,7 @@ async fn list(
         &base,
         &[("q", &query.q)],
         query.after.is_some(),
-        |u| &u.id,
+        |u| u.id.clone(),
     );
     Ok(Html(UsersPage {
         frame: console.frame("users", Some(&tenant_id)),
@@ -144,6 +146,8 @@ struct UserPage {
     user: UserView,
     groups: Vec<GroupRecord>,
     paging: Paging,
+    /// The user's account assignments, and whether more follow.
+    access: (Vec<AccessView>, bool),
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -175,13 +179,19 @@ async fn show(
         .await
         .map_err(not_found)?;
     let base = instance_path(&tenant_id, &format!("/users/{id}"));
-    let paging = Paging::of(&groups, &base, &[], query.after.is_some(), |g| &g.id);
+    let paging = Paging::of(&groups, &base, &[], query.after.is_some(), |g| g.id.clone());
+    let principal = Principal {
+        kind: PrincipalType::User,
+        id,
+    };
+    let access = access_of(state.store.as_ref(), &tenant, &principal).await?;
     Ok(Html(UserPage {
         frame: console.frame("users", Some(&tenant_id)),
         tenant_id,
         user: UserView { record },
         groups: groups.items,
         paging,
+        access,
     }))
 }
 

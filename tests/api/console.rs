@@ -1217,3 +1217,281 @@ async fn unknown_instances_and_resources_are_pages_not_errors_of_ours() {
     );
     assert_ne!(r.status, StatusCode::INTERNAL_SERVER_ERROR);
 }
+
+/// Calls an sso-admin operation on the app's instance, signed as the AWS SDKs sign it.
+async fn sso_admin(app: &TestApp, operation: &str, mut body: Value) -> Value {
+    use idc_scim::clock::Clock;
+    let instance = idc_scim::sso::instance_id(&app.tenant.identity_store_id);
+    body["InstanceArn"] = json!(idc_scim::sso::instance_arn(&instance));
+    let target = format!("SWBExternalService.{operation}");
+    let req = crate::helpers::signed_aws(
+        &target,
+        "sso",
+        &body,
+        crate::helpers::SECRET,
+        app.clock.now_ms(),
+    );
+    crate::helpers::ok(app.send(req).await)
+}
+
+#[tokio::test]
+async fn accounts_permission_sets_and_assignments() {
+    let app = TestApp::new().await;
+    let mut browser = Browser::signed_in(&app).await;
+    let accounts = at(&app, "/accounts");
+    let dev = [
+        ("account_id", "111111111111"),
+        ("name", "Development"),
+        ("email", "root@example.com"),
+    ];
+    for (field, value, message) in [
+        ("account_id", "1234", "accountId"),
+        ("email", "not-an-email", "email"),
+        ("name", "", "name"),
+    ] {
+        let mut bad = dev;
+        bad.iter_mut().find(|(f, _)| *f == field).unwrap().1 = value;
+        let r = browser.post(&accounts, &bad).await;
+        assert_page(&r, StatusCode::BAD_REQUEST, &[message, "Declare account"]);
+    }
+    let declared = browser.post(&accounts, &dev).await;
+    assert_page(
+        &browser.follow(&declared).await,
+        StatusCode::OK,
+        &[
+            "The account was declared.",
+            "Development",
+            "No user or group is assigned",
+        ],
+    );
+    let twice = browser.post(&accounts, &dev).await;
+    assert_page(&twice, StatusCode::CONFLICT, &["Account already exists."]);
+
+    let sets = at(&app, "/permission-sets");
+    for (fields, status, message) in [
+        (
+            vec![("name", "Admin Access")],
+            StatusCode::BAD_REQUEST,
+            "name",
+        ),
+        (
+            vec![("name", "Admin"), ("session_duration", "PT13H")],
+            StatusCode::BAD_REQUEST,
+            "SessionDuration PT13H is out of range",
+        ),
+    ] {
+        let r = browser.post(&sets, &fields).await;
+        assert_page(&r, status, &[message]);
+    }
+    let created = browser
+        .post(
+            &sets,
+            &[
+                ("name", "AdministratorAccess"),
+                ("description", "All of it"),
+                ("session_duration", "PT8H"),
+            ],
+        )
+        .await;
+    assert_page(
+        &browser.follow(&created).await,
+        StatusCode::OK,
+        &[
+            "The permission set was created.",
+            "AdministratorAccess",
+            "All of it",
+            "PT8H",
+        ],
+    );
+    let twice = browser
+        .post(&sets, &[("name", "AdministratorAccess")])
+        .await;
+    assert_page(
+        &twice,
+        StatusCode::CONFLICT,
+        &["A permission set named AdministratorAccess exists already."],
+    );
+    let listed = sso_admin(&app, "ListPermissionSets", json!({})).await;
+    let arn = listed["PermissionSets"][0].as_str().unwrap().to_owned();
+    let set_id = arn.rsplit('/').next().unwrap().to_owned();
+
+    // Assign a user and a group, by name.
+    let ann = app.user_id("ann@example.com").await;
+    let group = app
+        .post("/Groups", json!({"displayName": "Admins"}))
+        .await
+        .body["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let assign = at(&app, "/accounts/111111111111/assignments");
+    for (kind, name) in [("USER", "ANN@example.com"), ("GROUP", "admins")] {
+        let r = browser
+            .post(
+                &assign,
+                &[
+                    ("principal_type", kind),
+                    ("principal_name", name),
+                    ("permission_set", &set_id),
+                ],
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text);
+    }
+    let unknown = browser
+        .post(
+            &assign,
+            &[
+                ("principal_type", "USER"),
+                ("principal_name", "nobody@example.com"),
+                ("permission_set", &set_id),
+            ],
+        )
+        .await;
+    assert_page(
+        &unknown,
+        StatusCode::BAD_REQUEST,
+        &["No user has the userName", r#"value="nobody@example.com""#],
+    );
+    let no_set = browser
+        .post(
+            &assign,
+            &[
+                ("principal_type", "USER"),
+                ("principal_name", "ann@example.com"),
+                ("permission_set", "ps-0000000000000000"),
+            ],
+        )
+        .await;
+    assert_page(
+        &no_set,
+        StatusCode::BAD_REQUEST,
+        &[&escaped("Choose one of the instance's permission sets.")],
+    );
+    let undeclared = browser
+        .post(
+            &at(&app, "/accounts/999999999999/assignments"),
+            &[
+                ("principal_type", "USER"),
+                ("principal_name", "ann@example.com"),
+                ("permission_set", &set_id),
+            ],
+        )
+        .await;
+    assert_page(&undeclared, StatusCode::NOT_FOUND, &["not declared"]);
+
+    let page = browser.get(&at(&app, "/accounts/111111111111")).await;
+    assert_page(
+        &page,
+        StatusCode::OK,
+        &[
+            "AdministratorAccess",
+            "ann@example.com",
+            "Admins",
+            "Remove access",
+        ],
+    );
+    let listed = sso_admin(
+        &app,
+        "ListAccountAssignments",
+        json!({"AccountId": "111111111111", "PermissionSetArn": arn}),
+    )
+    .await;
+    let mut principals: Vec<(String, String)> = listed["AccountAssignments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| {
+            (
+                a["PrincipalType"].as_str().unwrap().to_owned(),
+                a["PrincipalId"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    principals.sort();
+    assert_eq!(
+        principals,
+        [
+            ("GROUP".to_owned(), group.clone()),
+            ("USER".to_owned(), ann.clone())
+        ]
+    );
+    let statuses = sso_admin(&app, "ListAccountAssignmentCreationStatus", json!({})).await;
+    assert_eq!(
+        statuses["AccountAssignmentsCreationStatus"]
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
+    let user_page = browser.get(&at(&app, &format!("/users/{ann}"))).await;
+    assert_page(
+        &user_page,
+        StatusCode::OK,
+        &[
+            "AWS account access",
+            "Development",
+            "111111111111",
+            "AdministratorAccess",
+        ],
+    );
+    let group_page = browser.get(&at(&app, &format!("/groups/{group}"))).await;
+    assert_page(
+        &group_page,
+        StatusCode::OK,
+        &["Development", "AdministratorAccess"],
+    );
+
+    // An assigned permission set stays; without assignments it goes.
+    let delete_set = at(&app, &format!("/permission-sets/{set_id}/delete"));
+    let in_use = browser.post(&delete_set, &[]).await;
+    assert_page(
+        &in_use,
+        StatusCode::CONFLICT,
+        &["remove its assignments first"],
+    );
+    let remove = at(&app, "/accounts/111111111111/assignments/remove");
+    for (kind, id) in [("USER", &ann), ("GROUP", &group)] {
+        let r = browser
+            .post(
+                &remove,
+                &[
+                    ("permission_set", &set_id),
+                    ("principal_type", kind),
+                    ("principal_id", id),
+                ],
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text);
+    }
+    let again = browser
+        .post(
+            &remove,
+            &[
+                ("permission_set", &set_id),
+                ("principal_type", "USER"),
+                ("principal_id", &ann),
+            ],
+        )
+        .await;
+    assert_page(&again, StatusCode::NOT_FOUND, &["Assignment not found."]);
+    let user_page = browser.get(&at(&app, &format!("/users/{ann}"))).await;
+    assert_page(&user_page, StatusCode::OK, &["No account assignments"]);
+    let deleted = browser.post(&delete_set, &[]).await;
+    assert_page(
+        &browser.follow(&deleted).await,
+        StatusCode::OK,
+        &["The permission set was deleted.", "No permission sets."],
+    );
+
+    let removed = browser
+        .post(&at(&app, "/accounts/111111111111/delete"), &[])
+        .await;
+    assert_page(
+        &browser.follow(&removed).await,
+        StatusCode::OK,
+        &["No accounts declared."],
+    );
+    let gone = browser.get(&at(&app, "/accounts/111111111111")).await;
+    assert_page(&gone, StatusCode::NOT_FOUND, &["Account not found."]);
+}
