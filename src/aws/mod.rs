@@ -45,7 +45,7 @@ impl From<ProtocolError> for AwsJsonError {
             ProtocolError::UnknownOperation => (
                 "UnknownOperationException",
                 StatusCode::BAD_REQUEST,
-                String::new(),
+                "The requested operation is not supported by the service.".to_owned(),
             ),
             ProtocolError::MissingAuthenticationToken => (
                 "MissingAuthenticationTokenException",

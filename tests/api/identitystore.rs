@@ -95,6 +95,9 @@ fn assert_aws_error(r: &TestResponse, status: u16, kind: &str) {
         "not a SCIM error body: {}",
         r.body
     );
+    // Every error says something: the AWS CLI prints the Message.
+    let message = r.body["Message"].as_str().unwrap_or_default();
+    assert!(!message.is_empty(), "no Message: {}", r.body);
 }
 
 fn assert_not_found(r: &TestResponse, resource_type: &str) {

@@ -140,16 +140,11 @@ impl From<ApiError> for AwsJsonError {
                 resource_type,
                 resource_id,
             } => {
-                let what = match resource_type {
-                    ResourceType::Group => "Group",
-                    ResourceType::User => "User",
-                    ResourceType::IdentityStore => "Identity store",
-                    ResourceType::GroupMembership => "Group membership",
-                };
+                let message = not_found_message(resource_type, resource_id.as_deref());
                 let mut error = AwsJsonError::new(
                     "ResourceNotFoundException",
                     StatusCode::BAD_REQUEST,
-                    format!("{what} not found."),
+                    message,
                 );
                 error
                     .members
@@ -178,6 +173,21 @@ impl From<ApiError> for AwsJsonError {
         let mut error = AwsJsonError::new(kind, status, message);
         error.with_request_id = true;
         error
+    }
+}
+
+/// AWS's message for a resource that does not exist: `GROUP not found.` and `IdentityStore not
+/// present for IdentityStoreId: d-…` were seen (2023, 2024); the user's and the membership's
+/// are written alike (inferred).
+fn not_found_message(resource_type: ResourceType, id: Option<&str>) -> String {
+    match resource_type {
+        ResourceType::IdentityStore => format!(
+            "IdentityStore not present for IdentityStoreId: {}",
+            id.unwrap_or_default()
+        ),
+        ResourceType::Group => "GROUP not found.".to_owned(),
+        ResourceType::User => "USER not found.".to_owned(),
+        ResourceType::GroupMembership => "GROUP_MEMBERSHIP not found.".to_owned(),
     }
 }
 
