@@ -21,7 +21,7 @@ use crate::scim::{Profile, ScimError, etag, patch};
 use crate::state::{Authenticated, SharedState};
 use crate::store::{GroupRecord, GroupUpdate, StoreError};
 
-/// A group as AWS renders it: no `members`.
+/// A group as AWS renders it: `members` always empty, as AWS answers it.
 #[derive(Serialize)]
 pub struct GroupBody<'a> {
     id: &'a str,
@@ -29,20 +29,17 @@ pub struct GroupBody<'a> {
     schemas: [&'static str; 1],
     #[serde(flatten)]
     attrs: &'a GroupAttrs,
+    members: [(); 0],
 }
 
 impl<'a> GroupBody<'a> {
-    pub(super) fn new(record: &'a GroupRecord, base_url: &str) -> Self {
+    pub(super) fn new(record: &'a GroupRecord) -> Self {
         GroupBody {
             id: &record.id,
-            meta: Meta::new(
-                "Group",
-                record.created_ms,
-                record.modified_ms,
-                format!("{base_url}/Groups/{}", record.id),
-            ),
+            meta: Meta::new("Group", record.created_ms, record.modified_ms),
             schemas: [GROUP_URN],
             attrs: &record.attrs,
+            members: [],
         }
     }
 }
@@ -118,7 +115,7 @@ pub async fn list(
     {
         return Err(ScimError::member_not_found());
     }
-    let response = request.respond(&page, |r| &r.id, |r| GroupBody::new(r, &auth.base_url));
+    let response = request.respond(&page, |r| &r.id, GroupBody::new);
     Ok(Json(response).into_response())
 }
 

@@ -124,7 +124,8 @@ impl<S: Send + Sync> FromRequestParts<S> for ListParams {
 }
 
 /// A ListResponse (RFC 7644 §3.4.2) in AWS's two forms: with `totalResults` and `startIndex`
-/// when no `cursor` was given, with `nextCursor` (while more pages exist) when one was.
+/// when no `cursor` was given, with `nextCursor` (while more pages exist) when one was. AWS's
+/// `totalResults` counts the resources of the page, not all that match.
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ListResponse<T> {
@@ -156,12 +157,12 @@ impl ListRequest {
         Ok(Self { paging, after })
     }
 
-    /// What to ask the store for: a total only without cursor paging.
+    /// What to ask the store for: never a total, which AWS does not give.
     pub fn args(&self) -> ListArgs<'_> {
         ListArgs {
             limit: self.paging.count,
             after: self.after.as_deref(),
-            with_total: self.paging.cursor.is_none(),
+            with_total: false,
         }
     }
 
@@ -176,36 +177,29 @@ impl ListRequest {
         if self.paging.cursor.is_some() {
             response.next_cursor = page.next_after(id).map(cursor::encode);
         } else {
-            response.total_results = page.total;
+            response.total_results = Some(response.items_per_page as i64);
             response.start_index = Some(1);
         }
         response
     }
 }
 
-/// `meta` of a resource.
+/// `meta` of a resource as AWS renders it: no `location` (AWS's examples have none; the `rfc`
+/// profile adds it).
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Meta {
     resource_type: &'static str,
     created: String,
     last_modified: String,
-    pub location: String,
 }
 
 impl Meta {
-    /// `location` is `{base_url}/{endpoint}/{id}`.
-    pub fn new(
-        resource_type: &'static str,
-        created_ms: i64,
-        modified_ms: i64,
-        location: String,
-    ) -> Self {
+    pub fn new(resource_type: &'static str, created_ms: i64, modified_ms: i64) -> Self {
         Self {
             resource_type,
             created: timestamp(created_ms),
             last_modified: timestamp(modified_ms),
-            location,
         }
     }
 }
@@ -240,8 +234,9 @@ pub fn store_error(e: StoreError, not_found: fn() -> ScimError) -> ScimError {
     match e {
         StoreError::NotFound => not_found(),
         StoreError::MemberNotFound => ScimError::member_not_found(),
-        StoreError::Conflict(Constraint::UserName | Constraint::Email) => ScimError::user_exists(),
-        StoreError::Conflict(Constraint::GroupDisplayName) => ScimError::group_exists(),
+        StoreError::Conflict(
+            Constraint::UserName | Constraint::Email | Constraint::GroupDisplayName,
+        ) => ScimError::duplicate(),
         StoreError::Conflict(
             Constraint::TenantId
             | Constraint::DefaultTenant
@@ -264,7 +259,7 @@ pub fn store_error(e: StoreError, not_found: fn() -> ScimError) -> ScimError {
     }
 }
 
-/// Sets the `Location` header of a 201 (the same URL as `meta.location`).
+/// Sets the `Location` header of a 201 (in the `rfc` profile, the same URL as `meta.location`).
 pub fn with_location(response: &mut axum::response::Response, location: String) {
     if let Ok(value) = axum::http::HeaderValue::from_str(&location) {
         response

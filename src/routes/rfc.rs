@@ -128,7 +128,7 @@ impl Render {
         status: StatusCode,
     ) -> Result<Response, ScimError> {
         if self.profile == Profile::Aws {
-            return Ok((status, Json(UserBody::new(record, &auth.base_url))).into_response());
+            return Ok((status, Json(UserBody::new(record))).into_response());
         }
         let groups = if self.projection.returns("groups") {
             memberships(state, &auth.tenant, MembershipQuery::User(&record.id)).await?
@@ -147,7 +147,7 @@ impl Render {
         status: StatusCode,
     ) -> Result<Response, ScimError> {
         if self.profile == Profile::Aws {
-            return Ok((status, Json(GroupBody::new(record, &auth.base_url))).into_response());
+            return Ok((status, Json(GroupBody::new(record))).into_response());
         }
         let members = if self.projection.returns("members") {
             memberships(state, &auth.tenant, MembershipQuery::Group(&record.id)).await?
@@ -164,33 +164,47 @@ impl Render {
     }
 }
 
-/// A user in the `rfc` profile: AWS's rendering, `meta.version` and its groups.
+/// A user in the `rfc` profile: AWS's rendering, `meta.location`, `meta.version` and its
+/// groups.
 fn user_value(record: &UserRecord, base_url: &str, groups: &[String]) -> Value {
-    let body = serde_json::to_value(UserBody::new(record, base_url)).unwrap_or_default();
-    with_version_and(
+    let body = serde_json::to_value(UserBody::new(record)).unwrap_or_default();
+    with_meta_and(
         body,
+        format!("{base_url}/Users/{}", record.id),
         record.version,
         "groups",
         refs(base_url, "Groups", groups),
     )
 }
 
-/// A group in the `rfc` profile: AWS's rendering, `meta.version` and its members.
+/// A group in the `rfc` profile: AWS's rendering, `meta.location`, `meta.version` and its
+/// members.
 fn group_value(record: &GroupRecord, base_url: &str, members: &[String]) -> Value {
-    let body = serde_json::to_value(GroupBody::new(record, base_url)).unwrap_or_default();
-    with_version_and(
+    let body = serde_json::to_value(GroupBody::new(record)).unwrap_or_default();
+    with_meta_and(
         body,
+        format!("{base_url}/Groups/{}", record.id),
         record.version,
         "members",
         refs(base_url, "Users", members),
     )
 }
 
-fn with_version_and(mut body: Value, version: i64, key: &str, refs: Vec<Value>) -> Value {
+fn with_meta_and(
+    mut body: Value,
+    location: String,
+    version: i64,
+    key: &str,
+    refs: Vec<Value>,
+) -> Value {
+    body["meta"]["location"] = Value::String(location);
     body["meta"]["version"] = Value::String(etag::of(version));
     // An empty multi-valued attribute is unassigned (RFC 7643 §2.5): not rendered.
-    if !refs.is_empty() {
-        body[key] = Value::Array(refs);
+    match body.as_object_mut() {
+        Some(object) if refs.is_empty() => {
+            object.remove(key);
+        }
+        _ => body[key] = Value::Array(refs),
     }
     body
 }
