@@ -182,6 +182,11 @@ pub async fn unsupported_operation() -> ScimError {
     ScimError::invalid("The operation is not supported.")
 }
 
+/// A known path with a method it does not support, in the `rfc` profile (RFC 7644 §3.2).
+pub async fn method_not_allowed() -> ScimError {
+    ScimError::Other(StatusCode::METHOD_NOT_ALLOWED)
+}
+
 /// Gives an error response that has no body of ours one: the layers of tower-http and axum
 /// answer some errors bare or in plain text (413 over the body limit, a timeout, 405).
 pub fn with_error_body(response: Response) -> Response {

@@ -1,14 +1,13 @@
 //! `/Groups` (AWS-SCIM.md, "Groups"): CreateGroup, GetGroup, ListGroups, PatchGroup (204),
 //! DeleteGroup. Members are written, never returned; PutGroup is not supported. In the `rfc`
 //! profile (`super::rfc`), members are returned, PutGroup replaces a group (RFC 7644 §3.5.1),
-//! a PATCH may set all members, and ETags and preconditions apply. A PatchGroup answers 204
-//! with the new `ETag`, or 200 with the group when `attributes` or `excludedAttributes` ask
-//! for it (§3.5.2 allows either).
+//! a PATCH may set all members, and ETags and preconditions apply. There a PatchGroup answers
+//! 200 with the group, as a PatchUser does: §3.5.2 allows 204 too, but clients written for
+//! other providers read the group from the answer.
 
 use axum::Json;
 use axum::extract::{Extension, State};
 use axum::http::StatusCode;
-use axum::http::header::ETAG;
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
@@ -17,7 +16,7 @@ use super::{ListParams, ListRequest, Meta, ResourceId, ScimJson, store_error, wi
 use crate::scim::group::{GroupAttrs, GroupPatch, replace_members};
 use crate::scim::query::{GroupQuery, group_query};
 use crate::scim::schema::{GROUP_RESOURCE, GROUP_URN};
-use crate::scim::{Profile, ScimError, etag, patch};
+use crate::scim::{Profile, ScimError, patch};
 use crate::state::{Authenticated, SharedState};
 use crate::store::{GroupRecord, GroupUpdate, StoreError};
 
@@ -159,22 +158,8 @@ pub async fn patch(
         };
     match state.profile {
         Profile::Aws => Ok(StatusCode::NO_CONTENT.into_response()),
-        Profile::Rfc => patched(&state, &auth, &record, &render).await,
+        Profile::Rfc => render.group(&state, &auth, &record, StatusCode::OK).await,
     }
-}
-
-/// The answer to a successful PatchGroup in the `rfc` profile: 204 with the new ETag, or 200
-/// with the group when the client selected attributes.
-async fn patched(
-    state: &SharedState,
-    auth: &Authenticated,
-    record: &GroupRecord,
-    render: &Render,
-) -> Result<Response, ScimError> {
-    if render.is_requested() {
-        return render.group(state, auth, record, StatusCode::OK).await;
-    }
-    Ok((StatusCode::NO_CONTENT, [(ETAG, etag::of(record.version))]).into_response())
 }
 
 /// PutGroup, in the `rfc` profile only (RFC 7644 §3.5.1): replaces `displayName`,

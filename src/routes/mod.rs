@@ -10,11 +10,11 @@ pub mod users;
 use axum::Router;
 use axum::extract::{FromRequestParts, RawPathParams};
 use axum::http::request::Parts;
-use axum::routing::{any, get, post};
+use axum::routing::{MethodRouter, any, get, post};
 use serde::Serialize;
 
 use crate::clock::timestamp;
-use crate::http_error::{not_found, unsupported_operation};
+use crate::http_error::{method_not_allowed, not_found, unsupported_operation};
 use crate::scim::query::Paging;
 use crate::scim::schema::LIST_RESPONSE_URN;
 use crate::scim::search::SearchParams;
@@ -49,6 +49,12 @@ fn scim_routes(prefix: &str, profile: Profile) -> Router<SharedState> {
             .route(&at("/Groups/.search"), post(rfc::search_groups))
             .route(&at("/.search"), post(rfc::search_all)),
     };
+    // RFC 7644 §3.2 answers a method an endpoint does not support with 405, and RFC 9110
+    // §15.5.6 names the methods it does in `Allow` (axum adds it to a 405); AWS answers 400.
+    let discovery = |route: MethodRouter<SharedState>| match profile {
+        Profile::Aws => route,
+        Profile::Rfc => route.fallback(method_not_allowed),
+    };
     router
         .route(&at("/Users"), get(users::list).post(users::create))
         .route(
@@ -62,12 +68,18 @@ fn scim_routes(prefix: &str, profile: Profile) -> Router<SharedState> {
         .route(&at("/Groups/{id}"), group)
         .route(
             &at("/ServiceProviderConfig"),
-            get(discovery::service_provider_config),
+            discovery(get(discovery::service_provider_config)),
         )
-        .route(&at("/ResourceTypes"), get(discovery::resource_types))
-        .route(&at("/ResourceTypes/{id}"), get(discovery::resource_type))
-        .route(&at("/Schemas"), get(discovery::schemas))
-        .route(&at("/Schemas/{id}"), get(discovery::schema))
+        .route(
+            &at("/ResourceTypes"),
+            discovery(get(discovery::resource_types)),
+        )
+        .route(
+            &at("/ResourceTypes/{id}"),
+            discovery(get(discovery::resource_type)),
+        )
+        .route(&at("/Schemas"), discovery(get(discovery::schemas)))
+        .route(&at("/Schemas/{id}"), discovery(get(discovery::schema)))
         .route(&at("/{*rest}"), any(not_found))
 }
 

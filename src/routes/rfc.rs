@@ -115,11 +115,6 @@ impl FromRequestParts<SharedState> for Render {
 }
 
 impl Render {
-    /// Whether the client asked for attributes (a PatchGroup then answers 200 with them).
-    pub fn is_requested(&self) -> bool {
-        self.projection.is_requested()
-    }
-
     pub async fn user(
         &self,
         state: &SharedState,
@@ -173,7 +168,7 @@ fn user_value(record: &UserRecord, base_url: &str, groups: &[String]) -> Value {
         format!("{base_url}/Users/{}", record.id),
         record.version,
         "groups",
-        refs(base_url, "Groups", groups),
+        refs(base_url, "Groups", groups, "direct"),
     )
 }
 
@@ -186,7 +181,7 @@ fn group_value(record: &GroupRecord, base_url: &str, members: &[String]) -> Valu
         format!("{base_url}/Groups/{}", record.id),
         record.version,
         "members",
-        refs(base_url, "Users", members),
+        refs(base_url, "Users", members, "User"),
     )
 }
 
@@ -209,9 +204,11 @@ fn with_meta_and(
     body
 }
 
-fn refs(base_url: &str, endpoint: &str, ids: &[String]) -> Vec<Value> {
+/// The values of `members` or `groups` (RFC 7643 §4.1.2, §4.2): the id, its URI, and the
+/// `type` of the reference.
+fn refs(base_url: &str, endpoint: &str, ids: &[String], kind: &str) -> Vec<Value> {
     ids.iter()
-        .map(|id| json!({"value": id, "$ref": format!("{base_url}/{endpoint}/{id}")}))
+        .map(|id| json!({"value": id, "$ref": format!("{base_url}/{endpoint}/{id}"), "type": kind}))
         .collect()
 }
 

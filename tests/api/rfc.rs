@@ -654,7 +654,7 @@ async fn groups_return_members_and_can_be_replaced() {
     let version = r.header("etag").unwrap().to_owned();
     assert_eq!(version, "W/\"2\"");
 
-    // PATCH may replace all members; it answers 204 with the new ETag.
+    // PATCH may replace all members; it answers 200 with the group, as for users.
     let ops =
         patch_body(json!([{"op": "replace", "path": "members", "value": [{"value": alice}]}]));
     let r = call_with(
@@ -674,14 +674,14 @@ async fn groups_return_members_and_can_be_replaced() {
         Some(ops),
     )
     .await;
-    assert_eq!(r.status, StatusCode::NO_CONTENT);
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     assert_eq!(r.header("etag"), Some("W/\"3\""));
-    let g = app.get(&path).await;
-    assert_eq!(
-        g.body["members"],
-        json!([{"value": alice, "$ref": format!("http://localhost{}/Users/{alice}", app.base())}])
-    );
-    // ... or 200 with the group when attributes are asked for.
+    assert_eq!(r.body["meta"]["version"], "W/\"3\"");
+    let alice_ref = json!([{"value": alice, "type": "User",
+                            "$ref": format!("http://localhost{}/Users/{alice}", app.base())}]);
+    assert_eq!(r.body["members"], alice_ref);
+    assert_eq!(app.get(&path).await.body["members"], alice_ref);
+    // ... with the attributes asked for.
     let ops = patch_body(json!([{"op": "remove", "path": "members"}]));
     let r = app
         .call(
@@ -841,4 +841,127 @@ async fn service_provider_config_advertises_the_rfc_features() {
     assert_eq!(r.header("content-type"), Some("application/json"));
     assert_eq!(r.body["sort"]["supported"], false);
     assert_eq!(r.body["etag"]["supported"], false);
+}
+
+#[tokio::test]
+async fn patch_sets_the_enterprise_extension_by_its_urn_in_both_forms() {
+    for app in [rfc_app().await, TestApp::new().await] {
+        let id = app.user_id("ext@example.com").await;
+        let path = format!("/Users/{id}");
+        let r = app
+            .patch(
+                &path,
+                json!([{"op": "replace", "path": ENTERPRISE,
+                        "value": {"department": "R&D", "manager": {"value": "boss"}}}]),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+        assert_eq!(
+            r.body[ENTERPRISE],
+            json!({"department": "R&D", "manager": {"value": "boss"}})
+        );
+        assert!(
+            r.body["schemas"]
+                .as_array()
+                .unwrap()
+                .contains(&json!(ENTERPRISE))
+        );
+        let r = app
+            .patch(
+                &path,
+                json!([{"op": "add", "value": {ENTERPRISE: {"costCenter": "42"}}}]),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+        assert_eq!(r.body[ENTERPRISE]["costCenter"], "42");
+        assert_eq!(r.body[ENTERPRISE]["department"], "R&D");
+        let r = app
+            .patch(
+                &path,
+                json!([{"op": "add", "path": ENTERPRISE, "value": {"division": "Ops"}}]),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+        assert_eq!(r.body[ENTERPRISE]["division"], "Ops");
+        assert_eq!(app.get(&path).await.body[ENTERPRISE], r.body[ENTERPRISE]);
+    }
+}
+
+#[tokio::test]
+async fn discovery_endpoints_answer_other_methods_405_with_allow() {
+    let app = rfc_app().await;
+    for path in [
+        "/Schemas",
+        "/Schemas/urn:ietf:params:scim:schemas:core:2.0:User",
+        "/ResourceTypes",
+        "/ResourceTypes/User",
+        "/ServiceProviderConfig",
+    ] {
+        for method in [Method::POST, Method::PUT, Method::PATCH, Method::DELETE] {
+            let r = app.call(method.clone(), path, Some(json!({}))).await;
+            assert_rfc_error(&r, 405, None);
+            let allow = r.header("allow").unwrap_or_default();
+            assert!(allow.contains("GET"), "{method} {path}: Allow {allow:?}");
+        }
+    }
+    // AWS answers an unsupported method 400, as for any other endpoint.
+    let aws = TestApp::new().await;
+    let r = aws.call(Method::POST, "/Schemas", Some(json!({}))).await;
+    assert_error(&r, 400, "not supported");
+}
+
+/// The attributes of `schema` (from `/Schemas`) by name, with their sub-attributes' names.
+fn declared(schemas: &Value, schema: &str, attribute: &str) -> Vec<String> {
+    let schema = schemas["Resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["id"] == schema)
+        .unwrap_or_else(|| panic!("no schema {schema}"));
+    let attr = schema["attributes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["name"] == attribute)
+        .unwrap_or_else(|| panic!("no attribute {attribute}"));
+    let mut names: Vec<String> = attr["subAttributes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["name"].as_str().unwrap().to_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+#[tokio::test]
+async fn schemas_declare_every_sub_attribute_a_response_carries() {
+    let app = rfc_app().await;
+    let (alice, _, _, group) = people(&app).await;
+    let schemas = app.get("/Schemas").await.body;
+    let four = ["$ref", "display", "type", "value"];
+    let core_user = "urn:ietf:params:scim:schemas:core:2.0:User";
+    let core_group = "urn:ietf:params:scim:schemas:core:2.0:Group";
+    assert_eq!(declared(&schemas, core_group, "members"), four);
+    assert_eq!(declared(&schemas, core_user, "groups"), four);
+    let user = app.get(&format!("/Users/{alice}")).await.body;
+    let g = app.get(&format!("/Groups/{group}")).await.body;
+    for (value, names) in [
+        (&user["groups"][0], declared(&schemas, core_user, "groups")),
+        (&g["members"][0], declared(&schemas, core_group, "members")),
+    ] {
+        for key in value.as_object().unwrap().keys() {
+            assert!(names.contains(key), "{key} is not declared: {value}");
+        }
+    }
+    let member_ref = schemas["Resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["id"] == core_group)
+        .unwrap()["attributes"][2]["subAttributes"][1]
+        .clone();
+    assert_eq!(member_ref["name"], "$ref");
+    assert_eq!(member_ref["type"], "reference");
+    assert_eq!(member_ref["referenceTypes"], json!(["User", "Group"]));
 }
