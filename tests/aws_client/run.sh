@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Runs the Identity Store API tests with real AWS clients (boto3 and the AWS CLI) against the
-# idc-scim binary: a virtualenv with the pinned clients, a debug build, then pytest.
+# Runs the tests with real clients against the idc-scim binary (every test_*.py: the Identity
+# Store API with boto3 and the AWS CLI, the `rfc` profile with scim2-client): a virtualenv with
+# the pinned clients, a debug build, then pytest.
 # Exits non-zero when anything fails.
 set -euo pipefail
 
@@ -17,4 +18,4 @@ fi
 export IDC_SCIM_BIN="${IDC_SCIM_BIN:-${CARGO_TARGET_DIR:-$root/target}/debug/idc-scim}"
 
 cd "$here"
-exec "$venv/bin/python" -m pytest -q -p no:cacheprovider "$@" test_identitystore.py
+exec "$venv/bin/python" -m pytest -q -p no:cacheprovider "$@" test_*.py
