@@ -10,7 +10,7 @@ use serde_json::{Map, Value};
 
 use super::coerce;
 use super::detail::{self, Constraint};
-use super::error::{Result, ScimError};
+use super::error::{Result, ScimError, ScimType};
 use super::filter::{CompValue, CompareOp, Filter};
 use super::json;
 use super::patch::{self, OpKind, PatchOp};
@@ -225,10 +225,9 @@ impl GroupPatch {
                 }
             }
         }
+        // AWS names no limit here: it answers its generic 400 (issue threads, 2022 and 2026).
         if aws && changes.count > MAX_MEMBERS_PER_REQUEST {
-            return Err(ScimError::too_many(format!(
-                "A request may make at most {MAX_MEMBERS_PER_REQUEST} membership changes."
-            )));
+            return Err(ScimError::validation(ScimType::TooMany, detail::UNPARSABLE));
         }
         Ok(Self {
             attr_ops,
