@@ -920,8 +920,13 @@ async fn signatures_are_verified_when_credentials_are_configured() {
 }
 
 #[tokio::test]
-async fn not_found_messages_are_worded_as_aws_words_them() {
+async fn not_found_and_conflict_messages_are_worded_as_aws_words_them() {
     let app = TestApp::new().await;
+    let eng = json!({"DisplayName": "Engineering"});
+    ok(op(&app, "CreateGroup", eng.clone()).await);
+    let r = op(&app, "CreateGroup", eng).await;
+    assert_aws_error(&r, 400, "ConflictException");
+    assert_eq!(r.body["Message"], "Duplicate GroupDisplayName");
     let missing = "d4d4d4d4-0000-7000-8000-000000000000";
     let r = op(&app, "DescribeGroup", json!({"GroupId": missing})).await;
     assert_not_found(&r, "GROUP");
