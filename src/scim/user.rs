@@ -226,10 +226,9 @@ impl UserAttrs {
     fn check(&self, profile: Profile) -> Result<()> {
         check_len("userName", &self.user_name, limits::USER_NAME)?;
         if self.user_name.chars().any(char::is_control) {
-            return Err(ScimError::invalid(detail::validation(
-                "userName",
-                &[Constraint::Pattern],
-            )));
+            return Err(ScimError::invalid(
+                "Attribute \"userName\" may hold letters, marks, symbols, numbers, punctuation and spaces only.",
+            ));
         }
         if limits::RESERVED_NAMES
             .iter()
