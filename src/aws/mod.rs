@@ -45,7 +45,7 @@ impl From<ProtocolError> for AwsJsonError {
             ProtocolError::UnknownOperation => (
                 "UnknownOperationException",
                 StatusCode::BAD_REQUEST,
-                "The requested operation is not supported by the service.".to_owned(),
+                "X-Amz-Target names no operation of a service this server has.".to_owned(),
             ),
             ProtocolError::MissingAuthenticationToken => (
                 "MissingAuthenticationTokenException",

@@ -949,7 +949,7 @@ async fn not_found_and_conflict_messages_are_worded_as_aws_words_them() {
     assert_aws_error(&r, 400, "UnknownOperationException");
     assert_eq!(
         r.body["Message"],
-        "The requested operation is not supported by the service."
+        "X-Amz-Target names no operation of a service this server has."
     );
 }
 
