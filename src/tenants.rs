@@ -88,9 +88,11 @@ fn tenant_error(e: StoreError) -> ScimError {
             | Constraint::GroupId
             | Constraint::GroupDisplayName
             | Constraint::Membership
-            | Constraint::MembershipId,
+            | Constraint::MembershipId
+            | Constraint::Subgroup,
         )
         | StoreError::MemberNotFound
+        | StoreError::MemberLoop
         | StoreError::Database(_) => {
             tracing::error!(error = ?e, "store failure");
             ScimError::Internal

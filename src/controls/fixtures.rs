@@ -13,8 +13,9 @@ use std::sync::Mutex;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
+use crate::scim::Profile;
 use crate::scim::ScimError;
-use crate::scim::group::GroupAttrs;
+use crate::scim::group::{GroupAttrs, MemberChanges};
 use crate::scim::query::{GroupQuery, UserQuery};
 use crate::scim::user::UserAttrs;
 use crate::store::{GroupRecord, ListArgs, Store, StoreError, Tenant, UserRecord, all_pages};
@@ -144,12 +145,14 @@ pub async fn load(
         }
         member_ids.sort();
         member_ids.dedup();
+        let count = member_ids.len();
+        let members = MemberChanges::first(member_ids, Profile::Aws);
         store
-            .create_group(tenant, &attrs, &member_ids, now_ms)
+            .create_group(tenant, &attrs, &members, now_ms)
             .await
             .map_err(|e| store_error(&format!("Group \"{}\"", attrs.display_name), e))?;
         loaded.groups += 1;
-        loaded.memberships += member_ids.len();
+        loaded.memberships += count;
     }
     Ok(loaded)
 }

@@ -13,7 +13,7 @@ use serde::Serialize;
 
 use super::rfc::{self, Preconditions, Render};
 use super::{ListParams, ListRequest, Meta, ResourceId, ScimJson, store_error, with_location};
-use crate::scim::group::{GroupAttrs, GroupPatch, replace_members};
+use crate::scim::group::{GroupAttrs, GroupPatch, MemberChanges, replace_members};
 use crate::scim::query::{GroupQuery, group_query};
 use crate::scim::schema::{GROUP_RESOURCE, GROUP_URN};
 use crate::scim::{Profile, ScimError, patch};
@@ -54,6 +54,7 @@ pub async fn create(
     ScimJson(body): ScimJson,
 ) -> Result<Response, ScimError> {
     let (attrs, members) = GroupAttrs::from_request_as(body, state.profile)?;
+    let members = MemberChanges::first(members, state.profile);
     let record = state
         .store
         .create_group(&auth.tenant, &attrs, &members, state.clock.now_ms())
@@ -184,7 +185,7 @@ pub async fn replace(
                 preconditions.check(current.version)?;
                 Ok(GroupUpdate {
                     attrs: attrs.clone(),
-                    members: replace_members(members.unwrap_or_default(), &wanted),
+                    members: replace_members(members.unwrap_or_default(), &wanted, true),
                 })
             },
         )

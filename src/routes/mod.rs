@@ -246,6 +246,7 @@ pub fn store_error(e: StoreError, not_found: fn() -> ScimError) -> ScimError {
     match e {
         StoreError::NotFound => not_found(),
         StoreError::MemberNotFound => ScimError::member_not_found(),
+        StoreError::MemberLoop => ScimError::member_loop(),
         StoreError::Conflict(
             Constraint::UserName | Constraint::Email | Constraint::GroupDisplayName,
         ) => ScimError::duplicate(),
@@ -257,7 +258,8 @@ pub fn store_error(e: StoreError, not_found: fn() -> ScimError) -> ScimError {
             | Constraint::UserId
             | Constraint::GroupId
             | Constraint::Membership
-            | Constraint::MembershipId,
+            | Constraint::MembershipId
+            | Constraint::Subgroup,
         )
         | StoreError::LimitReached => {
             tracing::error!(error = ?e, "unexpected store answer to a SCIM request");

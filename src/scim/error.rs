@@ -197,6 +197,12 @@ impl ScimError {
         Self::NotFound("Member user not found.".to_owned())
     }
 
+    /// A group that would become a member of itself, directly or through its members (the
+    /// `rfc` profile's nested groups).
+    pub fn member_loop() -> Self {
+        Self::invalid("A group cannot be a member of itself, directly or through its members.")
+    }
+
     /// A duplicate user or group: AWS gives both the same detail.
     pub fn duplicate() -> Self {
         Self::Conflict(detail::DUPLICATE.to_owned())

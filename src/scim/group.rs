@@ -1,7 +1,9 @@
 //! The Group resource as IAM Identity Center keeps it (AWS-SCIM.md, "Groups"): `displayName`,
 //! `externalId`, and `members`, which are written but never returned. PATCH is split into
 //! attribute changes (through the generic engine) and a membership change set, so that a
-//! group of any size is changed without being read.
+//! group of any size is changed without being read. AWS's members are users; in the `rfc`
+//! profile they may also be groups of the tenant (RFC 7643 §4.2), which the store keeps apart
+//! and keeps free of loops.
 
 use std::collections::BTreeSet;
 
@@ -38,6 +40,20 @@ pub struct GroupAttrs {
 pub struct MemberChanges {
     pub add: Vec<String>,
     pub remove: Vec<String>,
+    /// Whether an id may name a group of the tenant as well as a user (RFC 7643 §4.2, the
+    /// `rfc` profile); AWS's members are users only.
+    pub nested: bool,
+}
+
+impl MemberChanges {
+    /// The first members of a new group, under the rules of `profile`.
+    pub fn first(members: Vec<String>, profile: Profile) -> Self {
+        Self {
+            add: members,
+            remove: Vec::new(),
+            nested: profile == Profile::Rfc,
+        }
+    }
 }
 
 /// What a PatchGroup does.
@@ -234,6 +250,7 @@ impl GroupPatch {
             members: MemberChanges {
                 add: changes.add.into_iter().collect(),
                 remove: changes.remove.into_iter().collect(),
+                nested: !aws,
             },
             replacement: changes.replacement.map(|r| r.into_iter().collect()),
         })
@@ -248,7 +265,7 @@ impl GroupPatch {
     pub fn member_changes(&self, current: &[String]) -> MemberChanges {
         match &self.replacement {
             None => self.members.clone(),
-            Some(wanted) => replace_members(current, wanted),
+            Some(wanted) => replace_members(current, wanted, self.members.nested),
         }
     }
 
@@ -266,12 +283,13 @@ impl GroupPatch {
 }
 
 /// The change set that turns the members `current` into `wanted`.
-pub fn replace_members(current: &[String], wanted: &[String]) -> MemberChanges {
+pub fn replace_members(current: &[String], wanted: &[String], nested: bool) -> MemberChanges {
     let current: BTreeSet<&String> = current.iter().collect();
     let wanted: BTreeSet<&String> = wanted.iter().collect();
     MemberChanges {
         add: wanted.difference(&current).map(|s| (*s).clone()).collect(),
         remove: current.difference(&wanted).map(|s| (*s).clone()).collect(),
+        nested,
     }
 }
 
@@ -394,7 +412,8 @@ mod tests {
             p.member_changes(&current),
             MemberChanges {
                 add: ids(&["b", "c"]),
-                remove: ids(&["a", "d"])
+                remove: ids(&["a", "d"]),
+                nested: true,
             }
         );
         let p = rfc(json!([{"op": "remove", "path": "members"}]));
@@ -404,7 +423,8 @@ mod tests {
             p.member_changes(&current),
             MemberChanges {
                 add: vec![],
-                remove: ids(&["a"])
+                remove: ids(&["a"]),
+                nested: true,
             }
         );
         let many: Vec<Value> = (0..150)
@@ -412,6 +432,7 @@ mod tests {
             .collect();
         let p = rfc(json!([{"op": "add", "path": "members", "value": many}]));
         assert!(!p.replaces_members() && p.members.add.len() == 150);
+        assert!(p.members.nested, "members may be groups");
     }
 
     #[test]
@@ -473,6 +494,7 @@ mod tests {
         assert_eq!(p.members.add, ids(&["u1", "u4"]));
         assert_eq!(p.members.remove, ids(&["u2", "u3"]));
         assert!(!p.changes_attributes());
+        assert!(!p.members.nested, "AWS's members are users");
     }
 
     #[test]

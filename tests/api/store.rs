@@ -3,12 +3,19 @@
 use std::str::FromStr;
 use std::sync::Arc;
 
+use idc_scim::scim::Profile;
+use idc_scim::scim::group::MemberChanges;
 use idc_scim::scim::query::UserQuery;
 use idc_scim::scim::user::UserAttrs;
 use idc_scim::store::{Constraint, ListArgs, Store, StoreError, Tenant, TokenInfo, UserRecord};
 use serde_json::json;
 
 use crate::helpers::{START_MS, TempDir, TestApp, add_tenant, test_store, user_body};
+
+/// AWS's first members of a group: users only.
+fn users_only(ids: &[String]) -> MemberChanges {
+    MemberChanges::first(ids.to_vec(), Profile::Aws)
+}
 
 fn attrs(name: &str) -> UserAttrs {
     UserAttrs::from_request(user_body(name)).unwrap()
@@ -392,7 +399,12 @@ async fn deleting_a_tenant_deletes_everything_in_it() {
         .await
         .unwrap();
     store
-        .create_group(&t, &group("G"), std::slice::from_ref(&u.id), START_MS)
+        .create_group(
+            &t,
+            &group("G"),
+            &users_only(std::slice::from_ref(&u.id)),
+            START_MS,
+        )
         .await
         .unwrap();
     let (other, _) = add_tenant(&store).await;
@@ -461,7 +473,6 @@ fn group(name: &str) -> idc_scim::scim::group::GroupAttrs {
 
 #[tokio::test]
 async fn memberships_follow_users_and_groups() {
-    use idc_scim::scim::group::MemberChanges;
     use idc_scim::scim::query::GroupQuery;
     use idc_scim::store::{GroupRecord, GroupUpdate};
 
@@ -477,16 +488,23 @@ async fn memberships_follow_users_and_groups() {
         .unwrap()
         .id;
     let g = store
-        .create_group(&t, &group("G"), std::slice::from_ref(&u1), START_MS)
+        .create_group(
+            &t,
+            &group("G"),
+            &users_only(std::slice::from_ref(&u1)),
+            START_MS,
+        )
         .await
         .unwrap();
-    let r = store.create_group(&t, &group("g"), &[], START_MS).await;
+    let r = store
+        .create_group(&t, &group("g"), &users_only(&[]), START_MS)
+        .await;
     assert!(
         matches!(r, Err(StoreError::Conflict(Constraint::GroupDisplayName))),
         "{r:?}"
     );
     let r = store
-        .create_group(&t, &group("H"), &["ghost".into()], START_MS)
+        .create_group(&t, &group("H"), &users_only(&["ghost".into()]), START_MS)
         .await;
     assert!(matches!(r, Err(StoreError::MemberNotFound)), "{r:?}");
     let none = GroupQuery::DisplayName("h".into());
@@ -498,6 +516,7 @@ async fn memberships_follow_users_and_groups() {
     let add = MemberChanges {
         add: vec![u1.clone(), u2.clone()],
         remove: vec![],
+        nested: false,
     };
     let changed = store
         .change_members(&t, &g.id, &add, START_MS + 1)
@@ -522,6 +541,7 @@ async fn memberships_follow_users_and_groups() {
     let drop_u1 = MemberChanges {
         add: vec![],
         remove: vec![u1.clone()],
+        nested: false,
     };
     let on_version_1 = |current: &GroupRecord, members: Option<&[String]>| {
         assert_eq!(members, None, "not asked for");
@@ -577,6 +597,7 @@ async fn memberships_follow_users_and_groups() {
     let add_back = MemberChanges {
         add: vec![u1.clone()],
         remove: vec![],
+        nested: false,
     };
     store
         .change_members(&t, &g.id, &add_back, START_MS + 4)
@@ -625,11 +646,11 @@ async fn memberships_have_ids_for_the_identity_store_api() {
         );
     }
     let g = store
-        .create_group(&t, &group("G"), &users[..2], START_MS)
+        .create_group(&t, &group("G"), &users_only(&users[..2]), START_MS)
         .await
         .unwrap();
     let h = store
-        .create_group(&t, &group("H"), &[], START_MS)
+        .create_group(&t, &group("H"), &users_only(&[]), START_MS)
         .await
         .unwrap();
     let added = store

@@ -104,6 +104,8 @@ impl ApiError {
         match e {
             StoreError::NotFound => Self::not_found(resource, id),
             StoreError::MemberNotFound => Self::not_found(ResourceType::User, None),
+            // The API's members are users: it never nests groups.
+            StoreError::MemberLoop => ScimError::member_loop().into(),
             StoreError::Conflict(Constraint::UserName) => Self::duplicate("UserName"),
             StoreError::Conflict(Constraint::Email) => Self::duplicate("Email"),
             StoreError::Conflict(Constraint::GroupDisplayName) => {
@@ -121,7 +123,8 @@ impl ApiError {
                 | Constraint::TokenHash
                 | Constraint::UserId
                 | Constraint::GroupId
-                | Constraint::MembershipId,
+                | Constraint::MembershipId
+                | Constraint::Subgroup,
             )
             | StoreError::LimitReached
             | StoreError::Database(_) => {
