@@ -1021,3 +1021,203 @@ async fn racing_patches_of_one_user_apply_one_after_another() {
         assert_eq!(value_at(&last, attr), value_at(before, attr), "{attr}");
     }
 }
+
+/// The `value` and `type` of each member (or group) of a resource, in order.
+fn kinds(values: &Value) -> Vec<(String, String)> {
+    values
+        .as_array()
+        .map(Vec::as_slice)
+        .unwrap_or_default()
+        .iter()
+        .map(|v| {
+            let s = |k: &str| v[k].as_str().unwrap().to_owned();
+            (s("value"), s("type"))
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn groups_may_hold_groups_and_never_themselves() {
+    let app = rfc_app().await;
+    let (alice, bob, _, eng) = people(&app).await;
+    let new_group = |name: &str, members: Value| {
+        let app = &app;
+        let body = json!({"displayName": name, "members": members});
+        async move {
+            let r = app.post("/Groups", body).await;
+            assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+            r
+        }
+    };
+    let platform = id(&new_group("Platform", json!([{"value": bob}])).await);
+    // PATCH adds a group as a member; the answer names it as a Group.
+    let r = app
+        .patch(
+            &format!("/Groups/{platform}"),
+            json!([{"op": "add", "path": "members", "value": [{"value": eng}]}]),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let member_eng = (eng.clone(), "Group".to_owned());
+    assert_eq!(
+        kinds(&r.body["members"]),
+        [(bob.clone(), "User".to_owned()), member_eng.clone()]
+    );
+    assert_eq!(
+        r.body["members"][1]["$ref"],
+        json!(format!("http://localhost{}/Groups/{eng}", app.base()))
+    );
+    // A create may name groups too; a user belongs directly and through the nesting.
+    let all = new_group("Everyone", json!([{"value": platform}])).await;
+    assert_eq!(
+        kinds(&all.body["members"]),
+        [(platform.clone(), "Group".to_owned())]
+    );
+    let all = id(&all);
+    let mut expected = vec![
+        (all.clone(), "indirect".to_owned()),
+        (platform.clone(), "indirect".to_owned()),
+    ];
+    expected.sort();
+    expected.insert(0, (eng.clone(), "direct".to_owned()));
+    assert_eq!(
+        kinds(&app.get(&format!("/Users/{alice}")).await.body["groups"]),
+        expected
+    );
+    let filter = |f: String| format!("filter={}", form_encode(&f));
+    let of_eng = list(
+        &app,
+        "/Groups",
+        &filter(format!("members.value eq \"{eng}\"")),
+    )
+    .await;
+    assert_eq!(names(&of_eng), ["Platform"]);
+    let under_all = list(
+        &app,
+        "/Users",
+        &filter(format!("groups.value eq \"{all}\"")),
+    )
+    .await;
+    let mut under_all = names(&under_all);
+    under_all.sort();
+    assert_eq!(under_all, [A, B]);
+
+    // No group is its own member, directly or at any depth; nothing is written then.
+    for (group, member) in [
+        (&eng, &eng),
+        (&eng, &platform),
+        (&eng, &all),
+        (&platform, &all),
+    ] {
+        let r = app
+            .patch(
+                &format!("/Groups/{group}"),
+                json!([{"op": "add", "path": "members", "value": [{"value": member}]}]),
+            )
+            .await;
+        assert_rfc_error(&r, 400, Some("invalidValue"));
+        assert!(
+            r.body["detail"]
+                .as_str()
+                .unwrap()
+                .contains("member of itself")
+        );
+    }
+    let put = json!({"displayName": "Engineering", "members": [{"value": alice}, {"value": all}]});
+    let r = app
+        .call(Method::PUT, &format!("/Groups/{eng}"), Some(put))
+        .await;
+    assert_rfc_error(&r, 400, Some("invalidValue"));
+    assert_eq!(
+        kinds(&app.get(&format!("/Groups/{eng}")).await.body["members"]),
+        [(alice.clone(), "User".to_owned())]
+    );
+    // A replace drops member groups like users; deleting a group drops it from its parents.
+    let put = json!({"displayName": "Platform", "members": [{"value": bob}]});
+    let r = app
+        .call(Method::PUT, &format!("/Groups/{platform}"), Some(put))
+        .await;
+    assert_eq!(
+        kinds(&r.body["members"]),
+        [(bob.clone(), "User".to_owned())]
+    );
+    assert_eq!(
+        app.call(Method::DELETE, &format!("/Groups/{platform}"), None)
+            .await
+            .status,
+        StatusCode::NO_CONTENT
+    );
+    assert!(
+        app.get(&format!("/Groups/{all}"))
+            .await
+            .body
+            .get("members")
+            .is_none()
+    );
+    // An id that is neither a user nor a group is still a 404.
+    let r = app
+        .patch(
+            &format!("/Groups/{all}"),
+            json!([{"op": "add", "path": "members", "value": [{"value": "nobody"}]}]),
+        )
+        .await;
+    assert_rfc_error(&r, 404, None);
+
+    // AWS's members are users: a group id is refused as before.
+    let aws = TestApp::new().await;
+    let g1 = aws.post("/Groups", json!({"displayName": "G1"})).await;
+    let g2 = aws.post("/Groups", json!({"displayName": "G2"})).await;
+    let r = aws
+        .patch(
+            &format!("/Groups/{}", id(&g1)),
+            json!([{"op": "add", "path": "members", "value": [{"value": id(&g2)}]}]),
+        )
+        .await;
+    assert_error(&r, 404, "Member user not found.");
+    let r = aws
+        .post(
+            "/Groups",
+            json!({"displayName": "G3", "members": [{"value": id(&g1)}]}),
+        )
+        .await;
+    assert_error(&r, 404, "Member user not found.");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn racing_nestings_never_close_a_loop() {
+    let app = rfc_app().await;
+    let mut ids = Vec::new();
+    for name in ["A", "B", "C", "D"] {
+        let r = app.post("/Groups", json!({"displayName": name})).await;
+        ids.push(id(&r));
+    }
+    // Four requests that would each close a loop A ⊃ B ⊃ C ⊃ D ⊃ A if all succeeded.
+    let add = |group: &String, member: &String| {
+        let path = format!("/Groups/{group}");
+        let ops = json!([{"op": "add", "path": "members", "value": [{"value": member}]}]);
+        let app = &app;
+        async move { app.patch(&path, ops).await }
+    };
+    let (ab, bc, cd, da) = tokio::join!(
+        add(&ids[0], &ids[1]),
+        add(&ids[1], &ids[2]),
+        add(&ids[2], &ids[3]),
+        add(&ids[3], &ids[0])
+    );
+    let mut added = 0;
+    for r in [&ab, &bc, &cd, &da] {
+        match r.status.as_u16() {
+            200 => added += 1,
+            // Refused as a loop, or, on PostgreSQL, ordered out by a deadlock and to retry.
+            400 | 429 => {}
+            other => panic!("{other}: {}", r.body),
+        }
+    }
+    assert!(added < 4, "a loop was closed");
+    let mut edges = 0;
+    for group in &ids {
+        let g = app.get(&format!("/Groups/{group}")).await.body;
+        edges += kinds(&g["members"]).len();
+    }
+    assert_eq!(edges, added);
+}

@@ -119,6 +119,20 @@ def test_groups_with_members_are_created_queried_replaced_patched_and_deleted(sc
     everything = scim.search(SearchRequest(filter='displayName sw "Compilers"'))
     assert [r.id for r in everything.resources] == [team.id]
 
+    # A group may hold groups (RFC 7643 §4.2); its users belong to the outer group indirectly.
+    science = scim.create(Group.model_validate({
+        "displayName": "Computer Science", "members": [{"value": team.id}],
+    }))
+    assert [(m.value, m.type) for m in science.members] == [(team.id, "Group")]
+    alan_groups = scim.query(User, alan.id).groups
+    assert sorted((g.value, g.type) for g in alan_groups) == sorted(
+        [(team.id, "direct"), (science.id, "indirect")])
+    loop = scim.modify(Group, team.id, PatchOp[Group](operations=[
+        PatchOperation[Group](op="add", path="members", value=[{"value": science.id}]),
+    ]), raise_scim_errors=False)
+    assert isinstance(loop, Error) and loop.status == 400
+
+    scim.delete(Group, science.id)
     scim.delete(Group, team.id)
     for person in (grace, alan):
         scim.delete(User, person.id)
