@@ -157,12 +157,18 @@ impl IntoResponse for AwsJsonError {
     }
 }
 
-/// AWS's 429 in the request's style, with `Retry-After` in whole seconds (at least 1).
+/// AWS's throttling answer in the request's style, with `Retry-After` in whole seconds (at
+/// least 1): 429 on the SCIM endpoint; a `ThrottlingException` with status 400 from the AWS
+/// JSON APIs, as every Identity Store error (throttling included) was seen to come back 400
+/// and the sso-admin model gives its errors no other status.
 pub fn throttled(retry_after: Duration) -> Response {
     let mut response = match RequestContext::current().style {
-        ErrorStyle::AwsJson => {
-            AwsJsonError::for_status(StatusCode::TOO_MANY_REQUESTS, "Rate exceeded").into_response()
-        }
+        ErrorStyle::AwsJson => AwsJsonError::new(
+            "ThrottlingException",
+            StatusCode::BAD_REQUEST,
+            "Rate exceeded",
+        )
+        .into_response(),
         ErrorStyle::Scim | ErrorStyle::Rfc => ScimError::Throttled.into_response(),
     };
     let seconds = retry_after.as_secs_f64().ceil().max(1.0) as u64;

@@ -9,11 +9,12 @@
 //! routes, aws, admin                    the rooms
 //! middleware                            request context, authentication, controls, journal
 //! state, http_error, extract            request state; error bodies; shared extractors
-//! auth, tenants, controls               domain services over the store
+//! auth, tenants, accounts, controls     domain services over the store
 //! store                                 persistence
-//! scim, clock                           pure protocol and time
+//! scim, sso, clock                      pure protocol, access rules and time
 //! ```
 
+pub mod accounts;
 pub mod admin;
 pub mod app;
 pub mod auth;
@@ -26,6 +27,7 @@ pub mod http_error;
 pub mod middleware;
 pub mod routes;
 pub mod scim;
+pub mod sso;
 pub mod state;
 pub mod store;
 pub mod telemetry;

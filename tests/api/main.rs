@@ -10,6 +10,8 @@ mod identitystore;
 mod middleware;
 mod rfc;
 mod server;
+mod sso_store;
+mod ssoadmin;
 mod store;
 mod tenants;
 mod users;

@@ -11,7 +11,7 @@ import pytest
 from scim2_client.engines.httpx2 import SyncSCIMClient
 from scim2_models import Error, ListResponse, PatchOp, PatchOperation, SearchRequest
 
-from test_identitystore import Server
+from harness import Server
 
 ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
 

@@ -8,6 +8,7 @@
 mod connections;
 mod dialect;
 mod query;
+mod ssoadmin;
 
 use std::str::FromStr;
 use std::time::Duration;
