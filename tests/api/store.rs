@@ -837,3 +837,87 @@ async fn a_database_busy_beyond_its_timeouts_is_contention_not_failure() {
         .await
         .unwrap();
 }
+
+#[tokio::test]
+async fn member_groups_are_kept_apart_and_never_close_a_loop() {
+    let (store, t) = setup().await;
+    let u = store
+        .create_user(&t, &attrs("u@x.y"), START_MS)
+        .await
+        .unwrap()
+        .id;
+    let nested = |add: &[&String], remove: &[&String]| MemberChanges {
+        add: add.iter().map(|s| s.to_string()).collect(),
+        remove: remove.iter().map(|s| s.to_string()).collect(),
+        nested: true,
+    };
+    let outer = store
+        .create_group(&t, &group("Outer"), &nested(&[&u], &[]), START_MS)
+        .await
+        .unwrap()
+        .id;
+    let inner = store
+        .create_group(&t, &group("Inner"), &users_only(&[]), START_MS)
+        .await
+        .unwrap()
+        .id;
+    // Without `nested`, a group id is no user: refused as ever, nothing written.
+    let r = store
+        .change_members(
+            &t,
+            &outer,
+            &users_only(std::slice::from_ref(&inner)),
+            START_MS,
+        )
+        .await;
+    assert!(matches!(r, Err(StoreError::MemberNotFound)), "{r:?}");
+    store
+        .change_members(&t, &outer, &nested(&[&inner], &[]), START_MS)
+        .await
+        .unwrap();
+    assert_eq!(
+        store.list_subgroups(&t).await.unwrap(),
+        [(outer.clone(), inner.clone())]
+    );
+    // The user stays a user member only; the Identity Store's memberships are users'.
+    let of_outer = store
+        .list_memberships(&t, idc_scim::store::MembershipQuery::Group(&outer), ALL)
+        .await
+        .unwrap();
+    assert_eq!(of_outer.items.len(), 1);
+    for (group, member) in [(&inner, &outer), (&inner, &inner)] {
+        let r = store
+            .change_members(&t, group, &nested(&[member], &[]), START_MS)
+            .await;
+        assert!(matches!(r, Err(StoreError::MemberLoop)), "{r:?}");
+    }
+    let r = store
+        .create_group(
+            &t,
+            &group("Ghost"),
+            &nested(&[&"ghost".to_owned()], &[]),
+            START_MS,
+        )
+        .await;
+    assert!(matches!(r, Err(StoreError::MemberNotFound)), "{r:?}");
+    // A replacement reads and removes member groups like users.
+    let read = store
+        .update_group(&t, &outer, START_MS, true, |_, members| {
+            Ok::<_, ()>(idc_scim::store::GroupUpdate {
+                attrs: group("Outer"),
+                members: nested(&[], &members.unwrap().iter().collect::<Vec<_>>()),
+            })
+        })
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(read.version, 3);
+    assert!(store.list_subgroups(&t).await.unwrap().is_empty());
+    // Deleting a member group deletes the nesting.
+    store
+        .change_members(&t, &outer, &nested(&[&inner], &[]), START_MS)
+        .await
+        .unwrap();
+    store.delete_group(&t, &inner).await.unwrap();
+    assert!(store.list_subgroups(&t).await.unwrap().is_empty());
+}
