@@ -12,8 +12,10 @@ pub fn store_error(e: StoreError, not_found: fn() -> ScimError) -> ScimError {
     match e {
         StoreError::NotFound => not_found(),
         StoreError::MemberNotFound => ScimError::member_not_found(),
-        StoreError::Conflict(Constraint::UserName | Constraint::Email) => ScimError::user_exists(),
-        StoreError::Conflict(Constraint::GroupDisplayName) => ScimError::group_exists(),
+        StoreError::MemberLoop => ScimError::member_loop(),
+        StoreError::Conflict(
+            Constraint::UserName | Constraint::Email | Constraint::GroupDisplayName,
+        ) => ScimError::duplicate(),
         StoreError::Conflict(
             Constraint::TenantId
             | Constraint::DefaultTenant
@@ -23,6 +25,7 @@ pub fn store_error(e: StoreError, not_found: fn() -> ScimError) -> ScimError {
             | Constraint::GroupId
             | Constraint::Membership
             | Constraint::MembershipId
+            | Constraint::Subgroup
             | Constraint::InstanceName
             | Constraint::AccountId
             | Constraint::PermissionSetId

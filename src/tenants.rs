@@ -89,6 +89,7 @@ fn tenant_error(e: StoreError) -> ScimError {
             | Constraint::GroupDisplayName
             | Constraint::Membership
             | Constraint::MembershipId
+            | Constraint::Subgroup
             | Constraint::InstanceName
             | Constraint::AccountId
             | Constraint::PermissionSetId
@@ -100,6 +101,7 @@ fn tenant_error(e: StoreError) -> ScimError {
             | Constraint::OperationId,
         )
         | StoreError::MemberNotFound
+        | StoreError::MemberLoop
         | StoreError::InUse
         | StoreError::Database(_) => {
             tracing::error!(error = ?e, "store failure");

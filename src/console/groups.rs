@@ -25,7 +25,7 @@ use crate::scim::query::{GroupQuery, UserQuery};
 use crate::scim::{Profile, ScimError};
 use crate::sso::{Principal, PrincipalType};
 use crate::state::SharedState;
-use crate::store::{GroupRecord, GroupUpdate, ListArgs, StoreError, Tenant};
+use crate::store::{Constraint, GroupRecord, GroupUpdate, ListArgs, StoreError, Tenant};
 use crate::tenants;
 use crate::web::{ErrorPage, Html, html};
 
@@ -52,8 +52,16 @@ pub fn routes() -> Router<SharedState> {
         )
 }
 
+/// A store failure as the page says it: a name taken, rather than AWS's "duplicate resource",
+/// and a missing group in words of the console.
 fn not_found(e: StoreError) -> ScimError {
-    store_error(e, ScimError::group_not_found)
+    match e {
+        StoreError::Conflict(Constraint::GroupDisplayName) => {
+            ScimError::Conflict("Another group has this name.".to_owned())
+        }
+        StoreError::NotFound => ScimError::NotFound("There is no such group.".to_owned()),
+        other => store_error(other, ScimError::group_not_found),
+    }
 }
 
 /// A group's attributes as a form gives them, through the SCIM rules; the rest of `current`
@@ -239,7 +247,7 @@ async fn add_member(
             Ok(user) => {
                 let changes = MemberChanges {
                     add: vec![user.id],
-                    remove: Vec::new(),
+                    ..MemberChanges::default()
                 };
                 store
                     .change_members(&tenant, &id, &changes, state.clock.now_ms())
@@ -276,8 +284,8 @@ async fn remove_member(
 ) -> Result<Response, ErrorPage> {
     let tenant = tenants::tenant(state.store.as_ref(), &tenant_id).await?;
     let changes = MemberChanges {
-        add: Vec::new(),
         remove: vec![user],
+        ..MemberChanges::default()
     };
     state
         .store
@@ -351,7 +359,12 @@ async fn create(
     let created = match group_of(&form.display_name, None, state.profile) {
         Ok(attrs) => state
             .store
-            .create_group(&tenant, &attrs, &[], state.clock.now_ms())
+            .create_group(
+                &tenant,
+                &attrs,
+                &MemberChanges::default(),
+                state.clock.now_ms(),
+            )
             .await
             .map_err(not_found),
         Err(e) => Err(e),

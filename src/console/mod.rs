@@ -150,7 +150,7 @@ const NOTICES: [(&str, &str); 24] = [
     ("provisioning-enabled", "Automatic provisioning is enabled."),
     (
         "provisioning-disabled",
-        "Automatic provisioning is disabled: the SCIM endpoint answers 401.",
+        "Automatic provisioning is disabled: the SCIM endpoint answers as an unknown one (404).",
     ),
     (
         "token-deleted",

@@ -22,7 +22,7 @@ use crate::scim::user::UserAttrs;
 use crate::scim::{Profile, ScimError};
 use crate::sso::{Principal, PrincipalType};
 use crate::state::SharedState;
-use crate::store::{GroupRecord, ListArgs, Tenant, UserRecord};
+use crate::store::{Constraint, GroupRecord, ListArgs, StoreError, Tenant, UserRecord};
 use crate::tenants;
 use crate::web::{ErrorPage, Html, html};
 
@@ -41,8 +41,19 @@ pub fn routes() -> Router<SharedState> {
         )
 }
 
-fn not_found(e: crate::store::StoreError) -> ScimError {
-    store_error(e, ScimError::user_not_found)
+/// A store failure as the page says it: which uniqueness a user would break, rather than
+/// AWS's "duplicate resource", and a missing user in words of the console.
+fn not_found(e: StoreError) -> ScimError {
+    match e {
+        StoreError::Conflict(Constraint::UserName) => {
+            ScimError::Conflict("Another user has this username.".to_owned())
+        }
+        StoreError::Conflict(Constraint::Email) => {
+            ScimError::Conflict("Another user has this email address.".to_owned())
+        }
+        StoreError::NotFound => ScimError::NotFound("There is no such user.".to_owned()),
+        other => store_error(other, ScimError::user_not_found),
+    }
 }
 
 /// A user as a table row or a page shows it.

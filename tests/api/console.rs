@@ -469,11 +469,14 @@ async fn settings_generate_tokens_up_to_the_limit_and_switch_provisioning() {
     assert_page(
         &page,
         StatusCode::OK,
-        &["SCIM endpoint answers 401", "Enable automatic provisioning"],
+        &[
+            "the SCIM endpoint answers as an unknown one (404)",
+            "Enable automatic provisioning",
+        ],
     );
     assert_eq!(
         scim_status(&app, &token, "/Users").await,
-        StatusCode::UNAUTHORIZED
+        StatusCode::NOT_FOUND
     );
     let on = browser
         .post(&at(&app, "/provisioning"), &[("enabled", "true")])
@@ -620,7 +623,7 @@ async fn users_are_created_edited_and_deleted_through_the_scim_rules() {
     );
 
     let twice = browser.post(&at(&app, "/users"), &ann).await;
-    assert_page(&twice, StatusCode::CONFLICT, &["User already exists."]);
+    assert_page(&twice, StatusCode::CONFLICT, &["Another user has this"]);
 
     // An edit changes what the form holds and keeps what an identity provider wrote.
     let mut idp = user_body("bob@example.com");
@@ -687,7 +690,10 @@ async fn users_are_created_edited_and_deleted_through_the_scim_rules() {
     assert_page(
         &taken,
         StatusCode::CONFLICT,
-        &["User already exists.", r#"value="ANN@example.com""#],
+        &[
+            "Another user has this username.",
+            r#"value="ANN@example.com""#,
+        ],
     );
     assert_eq!(app.get(&format!("/Users/{bob_id}")).await.body, after);
     let title_removed = browser
@@ -721,7 +727,7 @@ async fn users_are_created_edited_and_deleted_through_the_scim_rules() {
         StatusCode::NOT_FOUND
     );
     let gone = browser.get(&at(&app, &format!("/users/{id}"))).await;
-    assert_page(&gone, StatusCode::NOT_FOUND, &["User not found."]);
+    assert_page(&gone, StatusCode::NOT_FOUND, &["There is no such user."]);
     let gone = browser
         .post(&at(&app, &format!("/users/{id}/edit")), &ann)
         .await;
@@ -756,7 +762,11 @@ async fn groups_are_created_renamed_and_deleted_through_the_scim_rules() {
     let twice = browser
         .post(&at(&app, "/groups"), &[("display_name", "engineering")])
         .await;
-    assert_page(&twice, StatusCode::CONFLICT, &["Group already exists."]);
+    assert_page(
+        &twice,
+        StatusCode::CONFLICT,
+        &["Another group has this name."],
+    );
 
     let ext = app
         .post(
@@ -788,7 +798,7 @@ async fn groups_are_created_renamed_and_deleted_through_the_scim_rules() {
     assert_page(
         &taken,
         StatusCode::CONFLICT,
-        &["Group already exists.", "ENGINEERING"],
+        &["Another group has this name.", "ENGINEERING"],
     );
 
     let list = browser.get(&at(&app, "/groups?q=sal")).await;
@@ -831,11 +841,12 @@ async fn group_of(app: &TestApp, n: usize) -> (String, Vec<String>) {
         display_name: "Everyone".into(),
         external_id: None,
     };
-    let group = store.create_group(tenant, &attrs, &[], 0).await.unwrap();
+    let none = idc_scim::scim::group::MemberChanges::default();
+    let group = store.create_group(tenant, &attrs, &none, 0).await.unwrap();
     for batch in ids.chunks(100) {
         let changes = idc_scim::scim::group::MemberChanges {
             add: batch.to_vec(),
-            remove: Vec::new(),
+            ..Default::default()
         };
         store
             .change_members(tenant, &group.id, &changes, 0)
@@ -949,7 +960,11 @@ async fn members_are_added_by_username_and_removed() {
             &[("user_name", "ann@example.com")],
         )
         .await;
-    assert_page(&no_group, StatusCode::NOT_FOUND, &["Group not found."]);
+    assert_page(
+        &no_group,
+        StatusCode::NOT_FOUND,
+        &["There is no such group."],
+    );
 }
 
 #[tokio::test]
