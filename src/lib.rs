@@ -6,11 +6,11 @@
 //!
 //! ```text
 //! app                                   build_router, serve (imported by main only)
-//! routes, aws, admin                    the rooms
+//! routes, aws, admin, oidc              the rooms
 //! middleware, web                       request context, authentication, controls, journal;
 //!                                       templates, assets, HTML pages and CSRF of the HTML rooms
 //! state, http_error, extract            request state; error bodies; shared extractors
-//! auth, tenants, controls               domain services over the store
+//! auth, tenants, controls, signin       domain services over the store
 //! store                                 persistence
 //! scim, clock                           pure protocol and time
 //! ```
@@ -25,8 +25,10 @@ pub mod controls;
 pub mod extract;
 pub mod http_error;
 pub mod middleware;
+pub mod oidc;
 pub mod routes;
 pub mod scim;
+pub mod signin;
 pub mod state;
 pub mod store;
 pub mod telemetry;

@@ -88,7 +88,8 @@ fn tenant_error(e: StoreError) -> ScimError {
             | Constraint::GroupId
             | Constraint::GroupDisplayName
             | Constraint::Membership
-            | Constraint::MembershipId,
+            | Constraint::MembershipId
+            | Constraint::SignInKey,
         )
         | StoreError::MemberNotFound
         | StoreError::Database(_) => {

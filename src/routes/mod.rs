@@ -250,7 +250,8 @@ pub fn store_error(e: StoreError, not_found: fn() -> ScimError) -> ScimError {
             | Constraint::UserId
             | Constraint::GroupId
             | Constraint::Membership
-            | Constraint::MembershipId,
+            | Constraint::MembershipId
+            | Constraint::SignInKey,
         )
         | StoreError::LimitReached => {
             tracing::error!(error = ?e, "unexpected store answer to a SCIM request");

@@ -1,7 +1,9 @@
 //! Persistence: one `Store` trait with domain verbs, implemented for PostgreSQL and SQLite by
-//! the same SQL (`sql.rs`). The store never sees HTTP; filters reach it in the allow-listed
-//! form of `scim::query`, and every value is a bound parameter.
+//! the same SQL (`sql/`); sign-in's verbs are a trait of their own (`signin.rs`). The store
+//! never sees HTTP; filters reach it in the allow-listed form of `scim::query`, and every
+//! value is a bound parameter.
 
+mod signin;
 mod sql;
 
 use std::future::Future;
@@ -13,6 +15,10 @@ use crate::scim::group::{GroupAttrs, MemberChanges};
 use crate::scim::query::{GroupQuery, UserQuery};
 use crate::scim::user::UserAttrs;
 
+pub use signin::{
+    AuthorizationKey, AuthorizationRecord, AuthorizationStatus, ClientRecord, Decision, Flow,
+    SessionRecord, SignInStore, TokenKey, TokenRecord,
+};
 pub use sql::{PgStore, SqliteStore};
 
 #[derive(Debug, thiserror::Error)]
@@ -58,12 +64,15 @@ pub enum Constraint {
     /// A user is a member of a group once.
     Membership,
     MembershipId,
+    /// The random ids, codes and secret hashes of sign-in (clients, authorizations, user
+    /// codes, tokens, sessions): unique by chance, so a conflict asks for new ones.
+    SignInKey,
 }
 
 /// The unique indexes and primary keys of the schema: the name both migrations give each
 /// (PostgreSQL reports it), its columns as SQLite's message lists them, and what it keeps
 /// unique.
-const UNIQUE_INDEXES: [(&str, &str, Constraint); 12] = [
+const UNIQUE_INDEXES: [(&str, &str, Constraint); 22] = [
     ("tenants_pkey", "tenants.tenant_id", Constraint::TenantId),
     (
         "tenants_identity_store_id_key",
@@ -115,6 +124,56 @@ const UNIQUE_INDEXES: [(&str, &str, Constraint); 12] = [
         "group_members_membership_id_key",
         "group_members.tenant_id, group_members.membership_id",
         Constraint::MembershipId,
+    ),
+    (
+        "user_passwords_pkey",
+        "user_passwords.tenant_id, user_passwords.user_id",
+        Constraint::SignInKey,
+    ),
+    (
+        "oidc_clients_pkey",
+        "oidc_clients.client_id",
+        Constraint::SignInKey,
+    ),
+    (
+        "oidc_authorizations_pkey",
+        "oidc_authorizations.authorization_id",
+        Constraint::SignInKey,
+    ),
+    (
+        "oidc_authorizations_device_code_key",
+        "oidc_authorizations.device_code_hash",
+        Constraint::SignInKey,
+    ),
+    (
+        "oidc_authorizations_user_code_key",
+        "oidc_authorizations.tenant_id, oidc_authorizations.user_code_hash",
+        Constraint::SignInKey,
+    ),
+    (
+        "oidc_authorizations_code_key",
+        "oidc_authorizations.code_hash",
+        Constraint::SignInKey,
+    ),
+    (
+        "oidc_tokens_pkey",
+        "oidc_tokens.token_id",
+        Constraint::SignInKey,
+    ),
+    (
+        "oidc_tokens_access_key",
+        "oidc_tokens.access_token_hash",
+        Constraint::SignInKey,
+    ),
+    (
+        "oidc_tokens_refresh_key",
+        "oidc_tokens.refresh_token_hash",
+        Constraint::SignInKey,
+    ),
+    (
+        "signin_sessions_pkey",
+        "signin_sessions.session_hash",
+        Constraint::SignInKey,
     ),
 ];
 
@@ -342,8 +401,9 @@ where
     }
 }
 
+/// The store of everything; sign-in is in `SignInStore`.
 #[async_trait]
-pub trait Store: Send + Sync + 'static {
+pub trait Store: SignInStore + Send + Sync + 'static {
     /// Answers when the database does.
     async fn ping(&self) -> Result<()>;
     /// Closes the connections (SQLite checkpoints and removes its write-ahead log).

@@ -9,6 +9,7 @@ mod identitystore;
 mod middleware;
 mod rfc;
 mod server;
+mod signin;
 mod store;
 mod tenants;
 mod users;

@@ -121,7 +121,8 @@ impl ApiError {
                 | Constraint::TokenHash
                 | Constraint::UserId
                 | Constraint::GroupId
-                | Constraint::MembershipId,
+                | Constraint::MembershipId
+                | Constraint::SignInKey,
             )
             | StoreError::LimitReached
             | StoreError::Database(_) => {

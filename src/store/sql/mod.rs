@@ -7,6 +7,7 @@
 
 mod dialect;
 mod query;
+mod signin;
 
 use std::str::FromStr;
 use std::time::Duration;
