@@ -852,3 +852,27 @@ async fn tenants_are_kept_apart() {
         home.text
     );
 }
+
+#[tokio::test]
+async fn tenants_show_their_start_url_and_assets_is_no_tenant_id() {
+    let app = TestApp::new().await;
+    let r = app
+        .admin(
+            Method::GET,
+            &format!("/tenants/{}", app.tenant.tenant_id),
+            None,
+        )
+        .await;
+    assert_eq!(
+        r.body["startPath"],
+        json!(format!("/{}/start", app.tenant.tenant_id))
+    );
+    let r = app
+        .admin(
+            Method::POST,
+            "/tenants",
+            Some(json!({"tenantId": "assets"})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.body);
+}
