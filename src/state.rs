@@ -87,6 +87,10 @@ pub enum ErrorStyle {
     Rfc,
     /// AWS JSON 1.1 (`__type`, `Message`): the AWS APIs at `POST /`.
     AwsJson,
+    /// SSO OIDC's REST-JSON (`error`, `error_description`): its API's paths.
+    SsoOidc,
+    /// The access portal's REST-JSON (`message`): its API's paths.
+    SsoPortal,
 }
 
 /// The context of the request being served.

@@ -4,7 +4,8 @@
 //! panic catching, timeout and body limit, and our request context, which gives every error
 //! its body). SCIM requests then pass `scim_layers`: the journal, the `rfc` profile's media
 //! type, bearer authentication (`scim_auth`) and the controls guard (`controls`: injected
-//! faults, then the throttle); the admin API passes `admin_layers`.
+//! faults, then the throttle); the admin API passes `admin_layers`. A room whose API has an
+//! error body of its own (the REST-JSON services of sign-in) passes `styled`.
 
 mod admin_auth;
 mod context;
@@ -15,9 +16,9 @@ mod scim_auth;
 use axum::Router;
 use axum::extract::Request;
 use axum::http::Uri;
-use axum::middleware::{from_fn, from_fn_with_state, map_request};
+use axum::middleware::{Next, from_fn, from_fn_with_state, map_request};
 
-use crate::state::SharedState;
+use crate::state::{ErrorStyle, SharedState};
 
 pub use context::standard;
 
@@ -30,6 +31,13 @@ pub fn scim_layers(routes: Router<SharedState>, state: &SharedState) -> Router<S
         .layer(from_fn_with_state(state.clone(), scim_auth::authenticate))
         .layer(from_fn_with_state(state.clone(), context::scim_media_type))
         .layer(from_fn_with_state(state.clone(), journal::layer))
+}
+
+/// Renders the errors of a room's routes in the body style of its API.
+pub fn styled(routes: Router<SharedState>, style: ErrorStyle) -> Router<SharedState> {
+    routes.layer(from_fn(move |req: Request, next: Next| {
+        context::restyle(style, req, next)
+    }))
 }
 
 /// Puts the admin API behind the admin credential.

@@ -21,15 +21,18 @@ use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
 use crate::extract::BaseUrl;
+use crate::http_error::RestJsonError;
+use crate::middleware;
 use crate::signin::oidc::{self, Attributed, OidcError};
-use crate::state::SharedState;
+use crate::state::{ErrorStyle, SharedState};
 
-/// The API's routes.
+/// The API's routes, whose errors all have the API's body.
 pub fn api() -> Router<SharedState> {
-    Router::new()
+    let routes = Router::new()
         .route("/client/register", post(register_client))
         .route("/device_authorization", post(start_device_authorization))
-        .route("/token", post(create_token))
+        .route("/token", post(create_token));
+    middleware::styled(routes, ErrorStyle::SsoOidc)
 }
 
 /// The sign-in pages' routes, behind the web layer.
@@ -42,14 +45,14 @@ struct ApiError(OidcError);
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let (kind, error, status) = self.0.kind();
-        let body = json!({"error": error, "error_description": self.0.description()});
-        let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-        let mut response = (status, body.to_string()).into_response();
-        let headers = response.headers_mut();
-        headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
-        headers.insert("x-amzn-ErrorType", HeaderValue::from_static(kind));
-        response
+        let (kind, code, status) = self.0.kind();
+        RestJsonError {
+            kind,
+            status: StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+            code: Some(code),
+            message: self.0.description().to_owned(),
+        }
+        .into_response()
     }
 }
 

@@ -876,3 +876,19 @@ async fn tenants_show_their_start_url_and_assets_is_no_tenant_id() {
         .await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.body);
 }
+
+#[tokio::test]
+async fn errors_outside_the_operations_have_the_apis_body_too() {
+    let app = TestApp::new().await;
+    let r = app
+        .send(Request::get("/token").body(Body::empty()).unwrap())
+        .await;
+    assert_eq!(r.status, StatusCode::METHOD_NOT_ALLOWED, "{}", r.body);
+    assert_eq!(
+        r.header("x-amzn-errortype"),
+        Some("InvalidRequestException")
+    );
+    assert_eq!(r.body["error"], json!("invalid_request"));
+    let r = oidc(&app, "/token", json!("not an object")).await;
+    assert_oidc_error(&r, 400, "InvalidRequestException", "invalid_request");
+}
