@@ -17,4 +17,4 @@ fi
 export IDC_SCIM_BIN="${IDC_SCIM_BIN:-${CARGO_TARGET_DIR:-$root/target}/debug/idc-scim}"
 
 cd "$here"
-exec "$venv/bin/python" -m pytest -q -p no:cacheprovider "$@" test_identitystore.py
+exec "$venv/bin/python" -m pytest -q -p no:cacheprovider "$@" test_*.py
