@@ -892,3 +892,52 @@ async fn errors_outside_the_operations_have_the_apis_body_too() {
     let r = oidc(&app, "/token", json!("not an object")).await;
     assert_oidc_error(&r, 400, "InvalidRequestException", "invalid_request");
 }
+
+#[tokio::test]
+async fn racing_redemptions_give_one_token_and_no_failure() {
+    let app = TestApp::new().await;
+    app.create_user("ann@example.com").await;
+    let client = register(&app, json!({})).await;
+    let started = start(&app, &client).await;
+    let user_code = started.body["userCode"].as_str().unwrap();
+    assert_eq!(
+        approve(&app, user_code, "ann@example.com").await.status,
+        StatusCode::OK
+    );
+    let device_code = started.body["deviceCode"].as_str().unwrap();
+    let polls = (0..8).map(|_| poll(&app, &client, device_code));
+    let answers = futures_util::future::join_all(polls).await;
+    let won = answers
+        .iter()
+        .filter(|r| r.status == StatusCode::OK)
+        .count();
+    assert_eq!(
+        won,
+        1,
+        "{:?}",
+        answers.iter().map(|r| &r.body).collect::<Vec<_>>()
+    );
+    for r in answers.iter().filter(|r| r.status != StatusCode::OK) {
+        assert_oidc_error(r, 400, "InvalidGrantException", "invalid_grant");
+    }
+
+    // Racing refreshes of one refresh token: one rotates it, the others are refused.
+    let refresh_token = answers
+        .iter()
+        .find_map(|r| r.body["refreshToken"].as_str())
+        .unwrap();
+    let body = json!({"clientId": client.0, "clientSecret": client.1,
+                      "grantType": "refresh_token", "refreshToken": refresh_token});
+    let refreshes = (0..8).map(|_| oidc(&app, "/token", body.clone()));
+    let answers = futures_util::future::join_all(refreshes).await;
+    assert_eq!(
+        answers
+            .iter()
+            .filter(|r| r.status == StatusCode::OK)
+            .count(),
+        1
+    );
+    for r in answers.iter().filter(|r| r.status != StatusCode::OK) {
+        assert_oidc_error(r, 400, "InvalidGrantException", "invalid_grant");
+    }
+}
