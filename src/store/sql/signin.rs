@@ -2,7 +2,7 @@
 //! strings (grant types, redirect URIs, scopes) are stored as JSON arrays.
 
 use async_trait::async_trait;
-use sqlx::QueryBuilder;
+use sqlx::{Connection, QueryBuilder};
 
 use super::SqlStore;
 use super::dialect::{Bind, Dialect, Fields, Push, Run};
@@ -148,7 +148,7 @@ impl<DB: Dialect> SignInStore for SqlStore<DB> {
         password_hash: Option<&str>,
         now_ms: i64,
     ) -> Result<()> {
-        let mut conn = self.writes.acquire().await?;
+        let mut conn = self.write().await?;
         let Some(hash) = password_hash else {
             Self::query("DELETE FROM user_passwords WHERE tenant_id = $1 AND user_id = $2")
                 .arg(&tenant.tenant_id)
@@ -179,7 +179,7 @@ impl<DB: Dialect> SignInStore for SqlStore<DB> {
     }
 
     async fn password_hash(&self, tenant: &Tenant, user_id: &str) -> Result<Option<String>> {
-        let mut conn = self.reads.acquire().await?;
+        let mut conn = self.read().await?;
         let row = Self::query(
             "SELECT password_hash FROM user_passwords WHERE tenant_id = $1 AND user_id = $2",
         )
@@ -198,7 +198,8 @@ impl<DB: Dialect> SignInStore for SqlStore<DB> {
         secret_hash: &str,
         now_ms: i64,
     ) -> Result<()> {
-        let mut tx = self.begin_write().await?;
+        let mut conn = self.write().await?;
+        let mut tx = conn.begin_with(DB::BEGIN_WRITE).await?;
         Self::query("DELETE FROM oidc_clients WHERE expires_ms <= $1")
             .arg(now_ms)
             .execute_in(&mut *tx)
@@ -223,7 +224,7 @@ impl<DB: Dialect> SignInStore for SqlStore<DB> {
     }
 
     async fn get_client(&self, client_id: &str) -> Result<(ClientRecord, String)> {
-        let mut conn = self.reads.acquire().await?;
+        let mut conn = self.read().await?;
         let sql = format!("SELECT {CLIENT_COLUMNS} FROM oidc_clients WHERE client_id = $1");
         get(
             &mut *conn,
@@ -238,7 +239,8 @@ impl<DB: Dialect> SignInStore for SqlStore<DB> {
         a: &AuthorizationRecord,
         purge_before_ms: i64,
     ) -> Result<()> {
-        let mut tx = self.begin_write().await?;
+        let mut conn = self.write().await?;
+        let mut tx = conn.begin_with(DB::BEGIN_WRITE).await?;
         Self::query("DELETE FROM oidc_authorizations WHERE expires_ms <= $1")
             .arg(purge_before_ms)
             .execute_in(&mut *tx)
@@ -299,7 +301,7 @@ impl<DB: Dialect> SignInStore for SqlStore<DB> {
                 .push_arg(hash),
             AuthorizationKey::Code { hash } => qb.push("code_hash = ").push_arg(hash),
         };
-        let mut conn = self.reads.acquire().await?;
+        let mut conn = self.read().await?;
         let row = qb
             .build()
             .fetch_optional_in(&mut *conn)
@@ -318,7 +320,7 @@ impl<DB: Dialect> SignInStore for SqlStore<DB> {
             Decision::Approve { user_id, code_hash } => ("approved", user_id, code_hash),
             Decision::Deny { user_id } => ("denied", user_id, None),
         };
-        let mut conn = self.writes.acquire().await?;
+        let mut conn = self.write().await?;
         let updated = Self::query(
             "UPDATE oidc_authorizations SET status = $1, user_id = $2, code_hash = $3 \
              WHERE authorization_id = $4 AND status = 'pending' AND expires_ms > $5",
@@ -347,7 +349,7 @@ impl<DB: Dialect> SignInStore for SqlStore<DB> {
         next_poll_ms: i64,
         interval_s: i64,
     ) -> Result<bool> {
-        let mut conn = self.writes.acquire().await?;
+        let mut conn = self.write().await?;
         let updated = Self::query(
             "UPDATE oidc_authorizations SET next_poll_ms = $1, interval_s = $2 \
              WHERE authorization_id = $3 AND next_poll_ms = $4",
@@ -366,7 +368,8 @@ impl<DB: Dialect> SignInStore for SqlStore<DB> {
         authorization_id: &str,
         token: &TokenRecord,
     ) -> Result<()> {
-        let mut tx = self.begin_write().await?;
+        let mut conn = self.write().await?;
+        let mut tx = conn.begin_with(DB::BEGIN_WRITE).await?;
         let deleted = Self::query(
             "DELETE FROM oidc_authorizations WHERE authorization_id = $1 AND status = 'approved'",
         )
@@ -389,7 +392,7 @@ impl<DB: Dialect> SignInStore for SqlStore<DB> {
             TokenKey::Refresh(hash) => ("refresh_token_hash", hash),
         };
         let sql = format!("SELECT {TOKEN_COLUMNS} FROM oidc_tokens WHERE {column} = $1");
-        let mut conn = self.reads.acquire().await?;
+        let mut conn = self.read().await?;
         get(
             &mut *conn,
             Self::query(&sql).arg(hash),
@@ -399,7 +402,8 @@ impl<DB: Dialect> SignInStore for SqlStore<DB> {
     }
 
     async fn replace_token(&self, token_id: &str, new: &TokenRecord) -> Result<()> {
-        let mut tx = self.begin_write().await?;
+        let mut conn = self.write().await?;
+        let mut tx = conn.begin_with(DB::BEGIN_WRITE).await?;
         let deleted = Self::query("DELETE FROM oidc_tokens WHERE token_id = $1")
             .arg(token_id)
             .execute_in(&mut *tx)
@@ -411,7 +415,7 @@ impl<DB: Dialect> SignInStore for SqlStore<DB> {
     }
 
     async fn revoke_token(&self, token_id: &str) -> Result<()> {
-        let mut conn = self.writes.acquire().await?;
+        let mut conn = self.write().await?;
         let deleted = Self::query("DELETE FROM oidc_tokens WHERE token_id = $1")
             .arg(token_id)
             .execute_in(&mut *conn)
@@ -420,7 +424,8 @@ impl<DB: Dialect> SignInStore for SqlStore<DB> {
     }
 
     async fn create_session(&self, session_hash: &str, session: &SessionRecord) -> Result<()> {
-        let mut tx = self.begin_write().await?;
+        let mut conn = self.write().await?;
+        let mut tx = conn.begin_with(DB::BEGIN_WRITE).await?;
         Self::query("DELETE FROM signin_sessions WHERE expires_ms <= $1")
             .arg(session.created_ms)
             .execute_in(&mut *tx)
@@ -441,7 +446,7 @@ impl<DB: Dialect> SignInStore for SqlStore<DB> {
     }
 
     async fn get_session(&self, tenant_id: &str, session_hash: &str) -> Result<SessionRecord> {
-        let mut conn = self.reads.acquire().await?;
+        let mut conn = self.read().await?;
         let query = Self::query(
             "SELECT tenant_id, user_id, created_ms, expires_ms FROM signin_sessions \
              WHERE session_hash = $1 AND tenant_id = $2",
@@ -452,7 +457,7 @@ impl<DB: Dialect> SignInStore for SqlStore<DB> {
     }
 
     async fn delete_session(&self, session_hash: &str) -> Result<()> {
-        let mut conn = self.writes.acquire().await?;
+        let mut conn = self.write().await?;
         Self::query("DELETE FROM signin_sessions WHERE session_hash = $1")
             .arg(session_hash)
             .execute_in(&mut *conn)
