@@ -36,6 +36,14 @@ pub enum Command {
         #[command(flatten)]
         db: DatabaseArgs,
     },
+    /// Declare, list and delete the AWS accounts of a tenant's organization (the targets of
+    /// account assignments).
+    Account {
+        #[command(subcommand)]
+        action: AccountAction,
+        #[command(flatten)]
+        db: DatabaseArgs,
+    },
     /// Set or remove the password with which a user signs in at the start URL.
     Password {
         #[command(subcommand)]
@@ -100,6 +108,33 @@ pub enum TokenAction {
         #[arg(long)]
         tenant: Option<String>,
         token_id: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AccountAction {
+    /// Declare an account: a 12-digit id, a name and the email of its root user.
+    Create {
+        /// The tenant id (default: the default tenant).
+        #[arg(long)]
+        tenant: Option<String>,
+        #[arg(long)]
+        account_id: String,
+        #[arg(long)]
+        name: String,
+        #[arg(long)]
+        email: String,
+    },
+    /// List the accounts of a tenant.
+    List {
+        #[arg(long)]
+        tenant: Option<String>,
+    },
+    /// Delete an account, with every assignment to it.
+    Delete {
+        #[arg(long)]
+        tenant: Option<String>,
+        account_id: String,
     },
 }
 
@@ -177,7 +212,8 @@ pub struct ServeArgs {
     pub admin_token: Option<Secret>,
 
     /// AWS access keys `ID:SECRET` (comma-separated or repeated) whose Signature V4 the
-    /// Identity Store API verifies; without any, any well-formed signature is accepted.
+    /// AWS JSON APIs (Identity Store, sso-admin) verify; without any, any well-formed signature
+    /// is accepted.
     #[arg(
         long = "aws-credentials",
         env = "IDC_SCIM_AWS_CREDENTIALS",
@@ -195,7 +231,8 @@ pub struct ServeArgs {
     #[arg(long, env = "IDC_SCIM_JOURNAL_SIZE", default_value_t = crate::controls::journal::DEFAULT_CAPACITY)]
     pub journal_size: usize,
 
-    /// Throttle SCIM requests per tenant at AWS's rate (429 ThrottlingException, Retry-After).
+    /// Throttle requests per tenant and API (SCIM, Identity Store, sso-admin) at AWS's rate
+    /// (ThrottlingException, Retry-After).
     #[arg(long, env = "IDC_SCIM_THROTTLE")]
     pub throttle: bool,
 

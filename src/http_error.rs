@@ -224,13 +224,19 @@ impl IntoResponse for RestJsonError {
     }
 }
 
-/// AWS's 429 in the request's style, with `Retry-After` in whole seconds (at least 1). SSO
-/// OIDC's answer to a client that asks too often is `slow_down` (400).
+/// AWS's throttling answer in the request's style, with `Retry-After` in whole seconds (at
+/// least 1): 429 on the SCIM endpoint; a `ThrottlingException` with status 400 from the AWS
+/// JSON APIs, as every Identity Store error (throttling included) was seen to come back 400
+/// and the sso-admin model gives its errors no other status. SSO OIDC's answer to a client
+/// that asks too often is `slow_down` (400), the portal's `TooManyRequestsException` (429).
 pub fn throttled(retry_after: Duration) -> Response {
     let mut response = match RequestContext::current().style {
-        ErrorStyle::AwsJson => {
-            AwsJsonError::for_status(StatusCode::TOO_MANY_REQUESTS, "Rate exceeded").into_response()
-        }
+        ErrorStyle::AwsJson => AwsJsonError::new(
+            "ThrottlingException",
+            StatusCode::BAD_REQUEST,
+            "Rate exceeded",
+        )
+        .into_response(),
         ErrorStyle::SsoOidc => RestJsonError {
             status: StatusCode::BAD_REQUEST,
             ..RestJsonError::oidc_for_status(StatusCode::TOO_MANY_REQUESTS, "Rate exceeded")

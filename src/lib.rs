@@ -10,11 +10,13 @@
 //! middleware, web                       request context, authentication, controls, journal;
 //!                                       templates, assets, HTML pages and CSRF of the HTML rooms
 //! state, http_error, extract            request state; error bodies; shared extractors
-//! auth, tenants, controls, signin       domain services over the store
+//! auth, tenants, accounts, controls,   domain services over the store
+//!   signin
 //! store                                 persistence
-//! scim, clock                           pure protocol and time
+//! scim, sso, clock                      pure protocol, access rules and time
 //! ```
 
+pub mod accounts;
 pub mod admin;
 pub mod app;
 pub mod auth;
@@ -29,6 +31,7 @@ pub mod oidc;
 pub mod routes;
 pub mod scim;
 pub mod signin;
+pub mod sso;
 pub mod state;
 pub mod store;
 pub mod telemetry;

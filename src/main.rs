@@ -5,11 +5,13 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use clap::Parser;
+use idc_scim::accounts::{self, AccountView};
 use idc_scim::app;
 use idc_scim::auth::{self, TokenHash};
 use idc_scim::clock::{Clock, SystemClock};
 use idc_scim::config::{
-    Cli, Command, DatabaseUrl, LogFormat, PasswordAction, ServeArgs, TenantAction, TokenAction,
+    AccountAction, Cli, Command, DatabaseUrl, LogFormat, PasswordAction, ServeArgs, TenantAction,
+    TokenAction,
 };
 use idc_scim::controls::fixtures::{self, Fixture};
 use idc_scim::controls::{Controls, Journal, Throttle};
@@ -47,6 +49,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Some(Command::Password { action, db }) => {
             let (store, default) = open(&db.database_url, LogFormat::Pretty).await?;
             password_command(store.as_ref(), &default, action).await
+        }
+        Some(Command::Account { action, db }) => {
+            let (store, default) = open(&db.database_url, LogFormat::Pretty).await?;
+            account_command(store.as_ref(), &default, action).await
         }
     }
 }
@@ -97,9 +103,11 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
          \x20 SCIM endpoint:     http://{addr}/{}/scim/v2/\n\
          \x20 (short alias):     http://{addr}/scim/v2/\n\
          \x20 Identity store id: {}\n\
+         \x20 Instance ARN:      {}\n\
          \x20 Start URL:         http://{addr}{}\n",
         tenant.tenant_id,
         tenant.identity_store_id,
+        idc_scim::sso::instance_arn(&idc_scim::sso::instance_id(&tenant.identity_store_id)),
         signin::start_path(&tenant.tenant_id)
     );
     if args.admin_token.is_some() {
@@ -180,6 +188,9 @@ async fn seed_default_tenant(
             users = loaded.users,
             groups = loaded.groups,
             memberships = loaded.memberships,
+            accounts = loaded.accounts,
+            permission_sets = loaded.permission_sets,
+            assignments = loaded.assignments,
             "seeded the default tenant"
         );
     } else {
@@ -342,6 +353,55 @@ async fn password_command(
     match password {
         Some(_) => println!("Password of {user_name} set."),
         None => println!("Password of {user_name} removed: the user signs in by name alone."),
+    }
+    Ok(())
+}
+
+fn account_row(a: &AccountView) -> String {
+    format!(
+        "{:<14} {:<24} {:<32} {}",
+        a.account_id, a.name, a.email, a.created_at
+    )
+}
+
+async fn account_command(
+    store: &dyn Store,
+    default: &Tenant,
+    action: AccountAction,
+) -> anyhow::Result<()> {
+    let now = SystemClock.now_ms();
+    let tenant_of = |t: Option<String>| t.unwrap_or_else(|| default.tenant_id.clone());
+    match action {
+        AccountAction::Create {
+            tenant,
+            account_id,
+            name,
+            email,
+        } => {
+            let tenant = tenant_of(tenant);
+            let account = idc_scim::sso::Account {
+                account_id,
+                name,
+                email,
+            };
+            let view = accounts::create_account(store, &tenant, account, now).await?;
+            println!("Account {} declared in tenant {tenant}.", view.account_id);
+        }
+        AccountAction::List { tenant } => {
+            let accounts = accounts::list_accounts(store, &tenant_of(tenant)).await?;
+            println!(
+                "{:<14} {:<24} {:<32} CREATED",
+                "ACCOUNT ID", "NAME", "EMAIL"
+            );
+            for a in accounts {
+                println!("{}", account_row(&a));
+            }
+        }
+        AccountAction::Delete { tenant, account_id } => {
+            let tenant = tenant_of(tenant);
+            accounts::delete_account(store, &tenant, &account_id).await?;
+            println!("Account {account_id} deleted from tenant {tenant}, with its assignments.");
+        }
     }
     Ok(())
 }

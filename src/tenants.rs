@@ -92,9 +92,19 @@ fn tenant_error(e: StoreError) -> ScimError {
             | Constraint::GroupDisplayName
             | Constraint::Membership
             | Constraint::MembershipId
+            | Constraint::InstanceName
+            | Constraint::AccountId
+            | Constraint::PermissionSetId
+            | Constraint::PermissionSetName
+            | Constraint::AttachedPolicy
+            | Constraint::TagKey
+            | Constraint::Assignment
+            | Constraint::Provision
+            | Constraint::OperationId
             | Constraint::SignInKey,
         )
         | StoreError::MemberNotFound
+        | StoreError::InUse
         | StoreError::Database(_) => {
             tracing::error!(error = ?e, "store failure");
             ScimError::Internal

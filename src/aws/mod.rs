@@ -2,11 +2,19 @@
 //! `X-Amz-Target: <target prefix>.<Operation>`, the body is a JSON object, the request is
 //! signed with Signature V4 (`sigv4`). This dispatcher reads the body, checks the signature
 //! for the service the target names, and hands the operation to that service's module:
-//! `identitystore` (`AWSIdentityStore`). The protocol's own errors (`ProtocolError`) are the
-//! ones every AWS JSON service answers.
+//! `identitystore` (`AWSIdentityStore`) or `ssoadmin` (`SWBExternalService`). The protocol's
+//! own errors (`ProtocolError`) are the ones every AWS JSON service answers.
+//!
+//! A request's tenant is known only from its body (`IdentityStoreId`, `InstanceArn`): once the
+//! dispatcher knows it, it runs the controls the SCIM guard runs (`middleware::admit`: an
+//! injected fault, then the throttle) and marks the answer for that tenant's journal, under
+//! `/<service>/<Operation>` (`/identitystore/ListUsers`, `/sso-admin/CreatePermissionSet`), the
+//! path fault rules match.
 
 pub mod identitystore;
+pub mod protocol;
 pub mod sigv4;
+pub mod ssoadmin;
 
 use axum::extract::{Request, State};
 use axum::http::header::CONTENT_TYPE;
@@ -15,7 +23,9 @@ use axum::response::{IntoResponse, Response};
 use serde_json::Value;
 
 use crate::http_error::{AWS_JSON_11, AwsJsonError};
+use crate::middleware::{Controlled, admit, journal_as};
 use crate::state::{MAX_BODY_BYTES, SharedState};
+use crate::store::Tenant;
 
 /// An error of the AWS JSON protocol itself, before or around a service's operation.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -45,7 +55,7 @@ impl From<ProtocolError> for AwsJsonError {
             ProtocolError::UnknownOperation => (
                 "UnknownOperationException",
                 StatusCode::BAD_REQUEST,
-                String::new(),
+                "X-Amz-Target names no operation of a service this server has.".to_owned(),
             ),
             ProtocolError::MissingAuthenticationToken => (
                 "MissingAuthenticationTokenException",
@@ -96,6 +106,58 @@ fn answer(body: Value) -> Response {
     response
 }
 
+/// The AWS JSON services of this server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Service {
+    IdentityStore,
+    SsoAdmin,
+}
+
+impl Service {
+    fn of(target_prefix: &str) -> Option<Self> {
+        match target_prefix {
+            identitystore::TARGET_PREFIX => Some(Self::IdentityStore),
+            ssoadmin::TARGET_PREFIX => Some(Self::SsoAdmin),
+            _ => None,
+        }
+    }
+
+    fn signing_name(self) -> &'static str {
+        match self {
+            Self::IdentityStore => identitystore::SIGNING_NAME,
+            Self::SsoAdmin => ssoadmin::SIGNING_NAME,
+        }
+    }
+
+    /// The API's name in the journal, in fault rules and in the throttle's buckets.
+    fn name(self) -> &'static str {
+        match self {
+            Self::IdentityStore => identitystore::SERVICE,
+            Self::SsoAdmin => ssoadmin::SERVICE,
+        }
+    }
+
+    async fn tenant_of(self, state: &SharedState, body: &Value) -> Option<Tenant> {
+        match self {
+            Self::IdentityStore => identitystore::tenant_of(state, body).await,
+            Self::SsoAdmin => ssoadmin::tenant_of(state, body).await,
+        }
+    }
+
+    async fn call(self, state: &SharedState, operation: &str, body: Value) -> Response {
+        match self {
+            Self::IdentityStore => match identitystore::call(state, operation, body).await {
+                Ok(body) => answer(body),
+                Err(e) => e.into_response(),
+            },
+            Self::SsoAdmin => match ssoadmin::call(state, operation, body).await {
+                Ok(body) => answer(body),
+                Err(e) => e.into_response(),
+            },
+        }
+    }
+}
+
 async fn dispatch(state: &SharedState, req: Request) -> Result<Response, ProtocolError> {
     let (parts, body) = req.into_parts();
     let bytes = axum::body::to_bytes(body, MAX_BODY_BYTES)
@@ -106,10 +168,7 @@ async fn dispatch(state: &SharedState, req: Request) -> Result<Response, Protoco
         .get("x-amz-target")
         .and_then(|v| v.to_str().ok())
         .and_then(|t| t.split_once('.'));
-    let signing_name = match target {
-        Some((identitystore::TARGET_PREFIX, _)) => identitystore::SIGNING_NAME,
-        _ => "",
-    };
+    let service = target.and_then(|(prefix, _)| Service::of(prefix));
     sigv4::authenticate(
         sigv4::SignedRequest {
             method: parts.method.as_str(),
@@ -118,11 +177,14 @@ async fn dispatch(state: &SharedState, req: Request) -> Result<Response, Protoco
             headers: &parts.headers,
             body: &bytes,
         },
-        signing_name,
+        service.map_or("", Service::signing_name),
         state.aws_credentials.as_deref(),
         state.clock.now_ms(),
     )?;
-    let (prefix, operation) = target.ok_or(ProtocolError::UnknownOperation)?;
+    let (service, operation) = match (service, target) {
+        (Some(service), Some((_, operation))) => (service, operation),
+        _ => return Err(ProtocolError::UnknownOperation),
+    };
     let body: Value = if bytes.iter().all(u8::is_ascii_whitespace) {
         Value::Object(Default::default())
     } else {
@@ -134,11 +196,20 @@ async fn dispatch(state: &SharedState, req: Request) -> Result<Response, Protoco
             "The body must be a JSON object.".into(),
         ));
     }
-    Ok(match prefix {
-        identitystore::TARGET_PREFIX => match identitystore::call(state, operation, body).await {
-            Ok(body) => answer(body),
-            Err(e) => e.into_response(),
-        },
-        _ => return Err(ProtocolError::UnknownOperation),
-    })
+    let Some(tenant) = service.tenant_of(state, &body).await else {
+        return Ok(service.call(state, operation, body).await);
+    };
+    let path = format!("/{}/{operation}", service.name());
+    let controlled = Controlled {
+        tenant: &tenant.tenant_id,
+        api: service.name(),
+        method: &parts.method,
+        path: &path,
+    };
+    let mut response = match admit(state, controlled).await {
+        Some(refused) => refused,
+        None => service.call(state, operation, body).await,
+    };
+    journal_as(&mut response, tenant.tenant_id, path);
+    Ok(response)
 }

@@ -4,7 +4,11 @@
 //! panic catching, timeout and body limit, and our request context, which gives every error
 //! its body). SCIM requests then pass `scim_layers`: the journal, the `rfc` profile's media
 //! type, bearer authentication (`scim_auth`) and the controls guard (`controls`: injected
-//! faults, then the throttle); the admin API passes `admin_layers`. A room whose API has an
+//! faults, then the throttle); the admin API passes `admin_layers`.
+//!
+//! A room whose requests name their tenant only in the body (the AWS JSON APIs) passes
+//! `tenant_body_layers` (the journal) and, once it knows the tenant, calls `admit` (the same
+//! controls as the SCIM guard) and marks its answer with `journal_as`. A room whose API has an
 //! error body of its own (the REST-JSON services of sign-in) passes `styled`.
 
 mod admin_auth;
@@ -21,6 +25,8 @@ use axum::middleware::{Next, from_fn, from_fn_with_state, map_request};
 use crate::state::{ErrorStyle, SharedState};
 
 pub use context::standard;
+pub use controls::{Controlled, admit};
+pub use journal::journal_as;
 
 /// Wraps the SCIM routes in their middleware, outermost first: journal, `rfc` media type,
 /// authentication, controls guard. Unsupported methods on SCIM paths are authenticated too,
@@ -38,6 +44,12 @@ pub fn styled(routes: Router<SharedState>, style: ErrorStyle) -> Router<SharedSt
     routes.layer(from_fn(move |req: Request, next: Next| {
         context::restyle(style, req, next)
     }))
+}
+
+/// Wraps routes that learn their tenant from the request body in the journal; the room calls
+/// `admit` and `journal_as` itself.
+pub fn tenant_body_layers(routes: Router<SharedState>, state: &SharedState) -> Router<SharedState> {
+    routes.layer(from_fn_with_state(state.clone(), journal::layer))
 }
 
 /// Puts the admin API behind the admin credential.

@@ -8,7 +8,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
 use super::ScimTarget;
-use super::journal::JournalAs;
+use super::journal::journal_as;
 use crate::auth::TokenHash;
 use crate::extract::BaseUrl;
 use crate::scim::ScimError;
@@ -29,6 +29,7 @@ pub(super) async fn authenticate(
 ) -> Response {
     let target = ScimTarget::of(req.uri().path());
     let wanted = target.tenant(&state.default_tenant.tenant_id).to_owned();
+    let path = target.resource_path.to_owned();
     let token = bearer(&req).map(TokenHash::of);
     let tenant = match tenant_of_request(&state, token, &wanted).await {
         Ok(tenant) => tenant,
@@ -37,7 +38,7 @@ pub(super) async fn authenticate(
             // A failure is journaled when the tenant exists, and only then: made-up tenant
             // ids must not grow the journal.
             if state.controls.journal.is_on() && state.store.get_tenant(&wanted).await.is_ok() {
-                response.extensions_mut().insert(JournalAs(wanted));
+                journal_as(&mut response, wanted, path);
             }
             return response;
         }
@@ -51,7 +52,7 @@ pub(super) async fn authenticate(
     req.extensions_mut()
         .insert(Authenticated { tenant, base_url });
     let mut response = next.run(req).await;
-    response.extensions_mut().insert(JournalAs(tenant_id));
+    journal_as(&mut response, tenant_id, path);
     response
 }
 

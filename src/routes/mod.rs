@@ -251,9 +251,19 @@ pub fn store_error(e: StoreError, not_found: fn() -> ScimError) -> ScimError {
             | Constraint::GroupId
             | Constraint::Membership
             | Constraint::MembershipId
+            | Constraint::InstanceName
+            | Constraint::AccountId
+            | Constraint::PermissionSetId
+            | Constraint::PermissionSetName
+            | Constraint::AttachedPolicy
+            | Constraint::TagKey
+            | Constraint::Assignment
+            | Constraint::Provision
+            | Constraint::OperationId
             | Constraint::SignInKey,
         )
-        | StoreError::LimitReached => {
+        | StoreError::LimitReached
+        | StoreError::InUse => {
             tracing::error!(error = ?e, "unexpected store answer to a SCIM request");
             ScimError::Internal
         }

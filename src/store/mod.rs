@@ -1,11 +1,13 @@
 //! Persistence: one `Store` trait with domain verbs, implemented for PostgreSQL and SQLite by
-//! the same SQL (`sql/`); sign-in's verbs are a trait of their own (`signin.rs`). The store
-//! never sees HTTP; filters reach it in the allow-listed form of `scim::query`, and every
-//! value is a bound parameter. Writers of one resource are ordered by the store, never turned
-//! away: see `Store::edit_user` and `Store::change_members`.
+//! the same SQL (`sql/`; IAM Identity Center's account access in `ssoadmin.rs`, sign-in in
+//! `signin.rs`, each a trait of its own). The store never sees HTTP; filters reach it in the
+//! allow-listed form of `scim::query`, and every value is a bound parameter. Writers of one
+//! resource are ordered by the store, never turned away: see `Store::edit_user` and
+//! `Store::change_members`.
 
 mod signin;
 mod sql;
+mod ssoadmin;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -21,6 +23,10 @@ pub use signin::{
     SessionRecord, SignInStore, TokenKey, TokenRecord,
 };
 pub use sql::{PgStore, SqliteStore};
+pub use ssoadmin::{
+    AccountRecord, AssignmentQuery, OperationRecord, PermissionSetChange, PermissionSetRecord,
+    ProvisionQuery, SsoAdminStore,
+};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -32,9 +38,14 @@ pub enum StoreError {
     /// A limit on stored rows (the tokens of a tenant) would be exceeded.
     #[error("limit reached")]
     LimitReached,
-    /// A member id names no user of the tenant.
+    /// A member id names no user of the tenant; an assignment's account or principal is not
+    /// (or no longer) there.
     #[error("member not found")]
     MemberNotFound,
+    /// A row cannot be deleted while others refer to it: a permission set while it is
+    /// assigned.
+    #[error("in use")]
+    InUse,
     /// The write could not be ordered with concurrent writes in time (the database is busy
     /// beyond its timeouts); the client may retry it.
     #[error("contended")]
@@ -65,6 +76,22 @@ pub enum Constraint {
     /// A user is a member of a group once.
     Membership,
     MembershipId,
+    /// A tenant's instance has one name.
+    InstanceName,
+    /// An account is declared once per tenant.
+    AccountId,
+    PermissionSetId,
+    /// A permission set's name, case-insensitively, per tenant.
+    PermissionSetName,
+    /// A managed policy is attached to a permission set once.
+    AttachedPolicy,
+    /// A resource has a tag key once.
+    TagKey,
+    /// A principal is assigned an account with a permission set once.
+    Assignment,
+    /// A permission set is provisioned to an account once.
+    Provision,
+    OperationId,
     /// The random ids, codes and secret hashes of sign-in (clients, authorizations, user
     /// codes, tokens, sessions): unique by chance, so a conflict asks for new ones.
     SignInKey,
@@ -73,7 +100,7 @@ pub enum Constraint {
 /// The unique indexes and primary keys of the schema: the name both migrations give each
 /// (PostgreSQL reports it), its columns as SQLite's message lists them, and what it keeps
 /// unique.
-const UNIQUE_INDEXES: [(&str, &str, Constraint); 22] = [
+const UNIQUE_INDEXES: [(&str, &str, Constraint); 31] = [
     ("tenants_pkey", "tenants.tenant_id", Constraint::TenantId),
     (
         "tenants_identity_store_id_key",
@@ -125,6 +152,55 @@ const UNIQUE_INDEXES: [(&str, &str, Constraint); 22] = [
         "group_members_membership_id_key",
         "group_members.tenant_id, group_members.membership_id",
         Constraint::MembershipId,
+    ),
+    (
+        "sso_instances_pkey",
+        "sso_instances.tenant_id",
+        Constraint::InstanceName,
+    ),
+    (
+        "accounts_pkey",
+        "accounts.tenant_id, accounts.account_id",
+        Constraint::AccountId,
+    ),
+    (
+        "permission_sets_pkey",
+        "permission_sets.tenant_id, permission_sets.id",
+        Constraint::PermissionSetId,
+    ),
+    (
+        "permission_sets_name_key",
+        "permission_sets.tenant_id, permission_sets.name_lower",
+        Constraint::PermissionSetName,
+    ),
+    (
+        "permission_set_policies_pkey",
+        "permission_set_policies.tenant_id, permission_set_policies.permission_set_id, \
+         permission_set_policies.kind, permission_set_policies.reference",
+        Constraint::AttachedPolicy,
+    ),
+    (
+        "sso_tags_pkey",
+        "sso_tags.tenant_id, sso_tags.resource_id, sso_tags.tag_key",
+        Constraint::TagKey,
+    ),
+    (
+        "account_assignments_pkey",
+        "account_assignments.tenant_id, account_assignments.account_id, \
+         account_assignments.permission_set_id, account_assignments.principal_type, \
+         account_assignments.principal_id",
+        Constraint::Assignment,
+    ),
+    (
+        "permission_set_provisions_pkey",
+        "permission_set_provisions.tenant_id, permission_set_provisions.permission_set_id, \
+         permission_set_provisions.account_id",
+        Constraint::Provision,
+    ),
+    (
+        "sso_operations_pkey",
+        "sso_operations.tenant_id, sso_operations.request_id",
+        Constraint::OperationId,
     ),
     (
         "user_passwords_pkey",
@@ -202,7 +278,9 @@ impl From<sqlx::Error> for StoreError {
             return Self::Contended;
         }
         if db.is_foreign_key_violation() {
-            // The only foreign keys a request can break are those of memberships.
+            // The foreign keys a request can break are those of a membership (its user) and of
+            // an assignment (its account or principal); deleting an assigned permission set is
+            // told apart where it is deleted.
             return Self::MemberNotFound;
         }
         match Constraint::of(db).filter(|_| db.is_unique_violation()) {
@@ -406,7 +484,16 @@ pub mod keyset {
 
 /// Every row of a keyset listing, page after page: `fetch` is given where each page starts
 /// (build its arguments with `ListArgs::scan`), `key` gives the key a row is paged by.
-pub async fn all_pages<T, F, Fut>(mut fetch: F, key: impl Fn(&T) -> &str) -> Result<Vec<T>>
+pub async fn all_pages<T, F, Fut>(fetch: F, key: impl Fn(&T) -> &str) -> Result<Vec<T>>
+where
+    F: FnMut(Option<String>) -> Fut,
+    Fut: Future<Output = Result<Page<T>>>,
+{
+    all_pages_by(fetch, |row| key(row).to_owned()).await
+}
+
+/// `all_pages` for listings whose key is made of several columns (`sso::key_pair`).
+pub async fn all_pages_by<T, F, Fut>(mut fetch: F, key: impl Fn(&T) -> String) -> Result<Vec<T>>
 where
     F: FnMut(Option<String>) -> Fut,
     Fut: Future<Output = Result<Page<T>>>,
@@ -415,7 +502,7 @@ where
     let mut after = None;
     loop {
         let page = fetch(after).await?;
-        after = page.next_after(&key).map(str::to_owned);
+        after = page.items.last().filter(|_| page.more).map(&key);
         items.extend(page.items);
         if after.is_none() {
             return Ok(items);
@@ -423,9 +510,10 @@ where
     }
 }
 
-/// The store of everything; sign-in is in `SignInStore`.
+/// The store of everything; IAM Identity Center's account access is in `SsoAdminStore`,
+/// sign-in in `SignInStore`.
 #[async_trait]
-pub trait Store: SignInStore + Send + Sync + 'static {
+pub trait Store: SsoAdminStore + SignInStore + Send + Sync + 'static {
     /// Answers when the database does.
     async fn ping(&self) -> Result<()>;
     /// Closes the connections (SQLite checkpoints and removes its write-ahead log).

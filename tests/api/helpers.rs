@@ -12,6 +12,7 @@ use axum::http::{HeaderMap, Method, Request, StatusCode};
 use http_body_util::BodyExt;
 use idc_scim::app::build_router;
 use idc_scim::auth::{TokenHash, issue_token};
+use idc_scim::aws::sigv4::{self, Scope, SignedRequest};
 use idc_scim::clock::{Clock, ManualClock};
 use idc_scim::state::{AppState, SharedState};
 use idc_scim::store::{self, Store, Tenant};
@@ -431,4 +432,78 @@ impl<'a> Browser<'a> {
             .header("content-type", "application/x-www-form-urlencoded");
         self.send(req, Body::from(form.finish())).await
     }
+}
+
+/// The access key of test requests to the AWS JSON APIs.
+pub const AKID: &str = "AKIDEXAMPLE";
+/// Its secret.
+pub const SECRET: &str = "secret";
+
+/// An AWS JSON 1.1 request with `X-Amz-Target: {target}`, signed for `service` with `secret` at
+/// `date_ms`, as the AWS SDKs sign it.
+pub fn signed_aws(
+    target: &str,
+    service: &str,
+    body: &Value,
+    secret: &str,
+    date_ms: i64,
+) -> Request<Body> {
+    let body = body.to_string();
+    let date = chrono::DateTime::from_timestamp_millis(date_ms)
+        .unwrap()
+        .format("%Y%m%dT%H%M%SZ")
+        .to_string();
+    let mut headers = HeaderMap::new();
+    headers.insert("host", "localhost".parse().unwrap());
+    headers.insert(
+        "content-type",
+        "application/x-amz-json-1.1".parse().unwrap(),
+    );
+    headers.insert("x-amz-target", target.parse().unwrap());
+    headers.insert("x-amz-date", date.parse().unwrap());
+    let auth = sigv4::sign(
+        SignedRequest {
+            method: "POST",
+            path: "/",
+            query: "",
+            headers: &headers,
+            body: body.as_bytes(),
+        },
+        &date,
+        Scope {
+            region: "us-east-1",
+            service,
+        },
+        AKID,
+        secret,
+    );
+    let mut req = Request::builder().method("POST").uri("/");
+    for (name, value) in &headers {
+        req = req.header(name, value);
+    }
+    req.header("authorization", auth)
+        .body(Body::from(body))
+        .unwrap()
+}
+
+/// Asserts a 200 with the AWS JSON 1.1 content type and returns the body.
+#[track_caller]
+pub fn ok(r: TestResponse) -> Value {
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(r.header("content-type"), Some("application/x-amz-json-1.1"));
+    r.body
+}
+
+/// Asserts an AWS JSON error: status, `__type`, `x-amzn-ErrorType`, content type.
+#[track_caller]
+pub fn assert_aws_error(r: &TestResponse, status: u16, kind: &str) {
+    assert_eq!(r.status.as_u16(), status, "{}", r.body);
+    assert_eq!(r.body["__type"], json!(kind), "{}", r.body);
+    assert_eq!(r.header("x-amzn-errortype"), Some(kind));
+    assert_eq!(r.header("content-type"), Some("application/x-amz-json-1.1"));
+    assert!(
+        r.body.get("schema").is_none(),
+        "not a SCIM error body: {}",
+        r.body
+    );
 }

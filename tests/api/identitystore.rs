@@ -6,63 +6,26 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use axum::body::Body;
-use axum::http::{HeaderMap, Request, StatusCode};
-use idc_scim::aws::sigv4::{self, Scope, SignedRequest};
+use axum::http::{Request, StatusCode};
 use idc_scim::clock::Clock;
 use idc_scim::state::AppState;
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, TestResponse, user_body};
+use crate::helpers::{
+    AKID, SECRET, TestApp, TestResponse, assert_aws_error, ok, signed_aws, user_body,
+};
 
-const AKID: &str = "AKIDEXAMPLE";
-const SECRET: &str = "secret";
 const SCIM_GROUP: &str = "urn:ietf:params:scim:schemas:core:2.0:Group";
-
-fn amz_date(ms: i64) -> String {
-    chrono::DateTime::from_timestamp_millis(ms)
-        .unwrap()
-        .format("%Y%m%dT%H%M%SZ")
-        .to_string()
-}
 
 /// A request for `operation`, signed with `secret` at `date_ms` as the AWS SDKs sign it.
 fn signed(operation: &str, body: &Value, secret: &str, date_ms: i64) -> Request<Body> {
-    let body = body.to_string();
-    let date = amz_date(date_ms);
-    let mut headers = HeaderMap::new();
-    headers.insert("host", "localhost".parse().unwrap());
-    headers.insert(
-        "content-type",
-        "application/x-amz-json-1.1".parse().unwrap(),
-    );
-    headers.insert(
-        "x-amz-target",
-        format!("AWSIdentityStore.{operation}").parse().unwrap(),
-    );
-    headers.insert("x-amz-date", date.parse().unwrap());
-    let auth = sigv4::sign(
-        SignedRequest {
-            method: "POST",
-            path: "/",
-            query: "",
-            headers: &headers,
-            body: body.as_bytes(),
-        },
-        &date,
-        Scope {
-            region: "us-east-1",
-            service: "identitystore",
-        },
-        AKID,
+    signed_aws(
+        &format!("AWSIdentityStore.{operation}"),
+        "identitystore",
+        body,
         secret,
-    );
-    let mut req = Request::builder().method("POST").uri("/");
-    for (name, value) in &headers {
-        req = req.header(name, value);
-    }
-    req.header("authorization", auth)
-        .body(Body::from(body))
-        .unwrap()
+        date_ms,
+    )
 }
 
 /// Calls an operation on the app's identity store.
@@ -75,26 +38,6 @@ async fn call(app: &TestApp, operation: &str, body: Value) -> TestResponse {
 async fn op(app: &TestApp, operation: &str, mut body: Value) -> TestResponse {
     body["IdentityStoreId"] = json!(app.tenant.identity_store_id);
     call(app, operation, body).await
-}
-
-/// Asserts a 200 with the JSON 1.1 content type and returns the body.
-fn ok(r: TestResponse) -> Value {
-    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
-    assert_eq!(r.header("content-type"), Some("application/x-amz-json-1.1"));
-    r.body
-}
-
-/// Asserts an AWS JSON error: status, `__type`, `x-amzn-ErrorType`, content type.
-fn assert_aws_error(r: &TestResponse, status: u16, kind: &str) {
-    assert_eq!(r.status.as_u16(), status, "{}", r.body);
-    assert_eq!(r.body["__type"], json!(kind), "{}", r.body);
-    assert_eq!(r.header("x-amzn-errortype"), Some(kind));
-    assert_eq!(r.header("content-type"), Some("application/x-amz-json-1.1"));
-    assert!(
-        r.body.get("schema").is_none(),
-        "not a SCIM error body: {}",
-        r.body
-    );
 }
 
 fn assert_not_found(r: &TestResponse, resource_type: &str) {

@@ -10,6 +10,8 @@ mod middleware;
 mod rfc;
 mod server;
 mod signin;
+mod sso_store;
+mod ssoadmin;
 mod store;
 mod tenants;
 mod users;

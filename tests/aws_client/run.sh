@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Runs the Identity Store API tests with real AWS clients (boto3 and the AWS CLI) against the
-# idc-scim binary: a virtualenv with the pinned clients, a debug build, then pytest.
+# Runs the tests of the AWS JSON APIs (the Identity Store API, sso-admin) with real AWS clients
+# (boto3 and the AWS CLI) against the idc-scim binary: a virtualenv with the pinned clients, a
+# debug build, then pytest on every test_*.py.
 # Exits non-zero when anything fails.
 set -euo pipefail
 

@@ -12,8 +12,10 @@ use serde::Serialize;
 use serde_json::json;
 
 use crate::aws::ProtocolError;
+use crate::aws::protocol::ShapeError;
 use crate::http_error::AwsJsonError;
 use crate::scim::ScimError;
+use crate::sso::Invalid;
 use crate::store::{Constraint, StoreError};
 
 pub type Result<T, E = ApiError> = std::result::Result<T, E>;
@@ -66,16 +68,12 @@ impl ApiError {
 
     /// AWS's wording for a member that breaks a constraint of the service model.
     pub fn constraint(member: &str, constraint: &str) -> Self {
-        Self::Validation(format!(
-            "1 validation error detected: Value at '{member}' failed to satisfy constraint: {constraint}"
-        ))
+        Invalid::constraint(member, constraint).into()
     }
 
     /// A required member that is missing.
     pub fn missing(member: &str) -> Self {
-        Self::Validation(format!(
-            "1 validation error detected: Value null at '{member}' failed to satisfy constraint: Member must not be null"
-        ))
+        Invalid::missing(member).into()
     }
 
     pub fn not_found(resource_type: ResourceType, resource_id: Option<&str>) -> Self {
@@ -122,9 +120,19 @@ impl ApiError {
                 | Constraint::UserId
                 | Constraint::GroupId
                 | Constraint::MembershipId
+                | Constraint::InstanceName
+                | Constraint::AccountId
+                | Constraint::PermissionSetId
+                | Constraint::PermissionSetName
+                | Constraint::AttachedPolicy
+                | Constraint::TagKey
+                | Constraint::Assignment
+                | Constraint::Provision
+                | Constraint::OperationId
                 | Constraint::SignInKey,
             )
             | StoreError::LimitReached
+            | StoreError::InUse
             | StoreError::Database(_) => {
                 tracing::error!(error = ?e, "store failure");
                 Self::Internal
@@ -185,6 +193,21 @@ impl From<ApiError> for AwsJsonError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         AwsJsonError::from(self).into_response()
+    }
+}
+
+impl From<Invalid> for ApiError {
+    fn from(e: Invalid) -> Self {
+        Self::Validation(e.to_string())
+    }
+}
+
+impl From<ShapeError> for ApiError {
+    fn from(e: ShapeError) -> Self {
+        match e {
+            ShapeError::Missing(m) => Self::Validation(m),
+            ShapeError::Serialization(m) => Self::Serialization(m),
+        }
     }
 }
 

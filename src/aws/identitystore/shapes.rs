@@ -10,28 +10,11 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use super::error::{ApiError, Result};
+use crate::aws::protocol;
 
 /// Deserialises a request body into its shape.
 pub fn parse<T: DeserializeOwned>(body: Value) -> Result<T> {
-    serde_json::from_value(body).map_err(|e| {
-        let text = e.to_string();
-        match text
-            .strip_prefix("missing field `")
-            .and_then(|r| r.split('`').next())
-        {
-            Some(member) => ApiError::missing(&lower_camel(member)),
-            None => ApiError::Serialization(format!("Invalid request: {text}")),
-        }
-    })
-}
-
-/// `IdentityStoreId` → `identityStoreId`, as AWS names members in its messages.
-pub fn lower_camel(member: &str) -> String {
-    let mut chars = member.chars();
-    match chars.next() {
-        Some(first) => first.to_lowercase().chain(chars).collect(),
-        None => String::new(),
-    }
+    protocol::parse(body).map_err(ApiError::from)
 }
 
 // ---- members shared by several operations ----
@@ -463,18 +446,7 @@ pub fn resource_id<'a>(member: &str, value: &'a str) -> Result<&'a str> {
 
 /// `MaxResults`: 1..=100; absent means 100.
 pub fn max_results(value: Option<i64>) -> Result<u32> {
-    match value {
-        None => Ok(100),
-        Some(n @ 1..=100) => Ok(n as u32),
-        Some(n) if n < 1 => Err(ApiError::constraint(
-            "maxResults",
-            "Member must have value greater than or equal to 1",
-        )),
-        Some(_) => Err(ApiError::constraint(
-            "maxResults",
-            "Member must have value less than or equal to 100",
-        )),
-    }
+    protocol::max_results(value).map_err(ApiError::from)
 }
 
 /// `Revision`: digits, 1..=64 characters; our revision is the row version.

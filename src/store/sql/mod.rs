@@ -9,6 +9,7 @@ mod connections;
 mod dialect;
 mod query;
 mod signin;
+mod ssoadmin;
 
 use std::str::FromStr;
 use std::time::Duration;
