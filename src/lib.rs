@@ -6,7 +6,7 @@
 //!
 //! ```text
 //! app                                   build_router, serve (imported by main only)
-//! routes, aws, admin, oidc              the rooms
+//! routes, aws, admin, oidc, portal      the rooms
 //! middleware, web                       request context, authentication, controls, journal;
 //!                                       templates, assets, HTML pages and CSRF of the HTML rooms
 //! state, http_error, extract            request state; error bodies; shared extractors
@@ -28,6 +28,7 @@ pub mod extract;
 pub mod http_error;
 pub mod middleware;
 pub mod oidc;
+pub mod portal;
 pub mod routes;
 pub mod scim;
 pub mod signin;

@@ -5,7 +5,9 @@
 //! consent page.
 //!
 //! Error bodies are the model's: `{"error": "...", "error_description": "..."}` with the
-//! exception's name in `x-amzn-ErrorType`.
+//! exception's name in `x-amzn-ErrorType`. A request's tenant is known from what it names (a
+//! start URL, a device code, a code, a refresh token): once it is, the request passes the
+//! tenant's controls (fault, then throttle) and is journaled under `/sso-oidc/<Operation>`.
 
 mod pages;
 
@@ -13,7 +15,7 @@ use axum::Router;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::header::CONTENT_TYPE;
-use axum::http::{HeaderValue, StatusCode};
+use axum::http::{HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use serde::Deserialize;
@@ -23,16 +25,19 @@ use serde_json::{Value, json};
 use crate::extract::BaseUrl;
 use crate::http_error::RestJsonError;
 use crate::middleware;
-use crate::signin::oidc::{self, Attributed, OidcError};
+use crate::signin::oidc::{self, Named, OidcError};
 use crate::state::{ErrorStyle, SharedState};
 
+/// The name of the API in the journal, in fault rules and in the throttle's buckets.
+pub const SERVICE: &str = "sso-oidc";
+
 /// The API's routes, whose errors all have the API's body.
-pub fn api() -> Router<SharedState> {
+pub fn api(state: &SharedState) -> Router<SharedState> {
     let routes = Router::new()
         .route("/client/register", post(register_client))
         .route("/device_authorization", post(start_device_authorization))
         .route("/token", post(create_token));
-    middleware::styled(routes, ErrorStyle::SsoOidc)
+    middleware::tenant_body_layers(middleware::styled(routes, ErrorStyle::SsoOidc), state)
 }
 
 /// The sign-in pages' routes, behind the web layer.
@@ -80,9 +85,28 @@ fn answer(result: Result<Value, OidcError>) -> Response {
     }
 }
 
-/// The answer of an operation that named a tenant.
-fn attributed<T>(outcome: Attributed<T>, to_json: impl FnOnce(T) -> Value) -> Response {
-    answer(outcome.result.map(to_json))
+/// Runs an operation of the tenant a request names, under the tenant's controls and journal
+/// (a request that names none runs as it is).
+async fn operation(
+    state: &SharedState,
+    named: Option<Named<'_>>,
+    operation: &str,
+    run: impl Future<Output = Result<Value, OidcError>>,
+) -> Response {
+    let tenant = match named {
+        Some(named) => oidc::tenant_named(state.store.as_ref(), named).await,
+        None => None,
+    };
+    let path = format!("/{SERVICE}/{operation}");
+    middleware::as_tenant(
+        state,
+        tenant.as_deref(),
+        SERVICE,
+        &Method::POST,
+        &path,
+        async { answer(run.await) },
+    )
+    .await
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -108,6 +132,7 @@ async fn register_client(
         Ok(request) => request,
         Err(e) => return ApiError(e).into_response(),
     };
+    let issuer = request.issuer_url.clone();
     let request = oidc::RegisterClient {
         client_name: request.client_name,
         client_type: request.client_type,
@@ -116,14 +141,11 @@ async fn register_client(
         grant_types: request.grant_types,
         issuer_url: request.issuer_url,
     };
-    let outcome = oidc::register_client(
-        state.store.as_ref(),
-        request,
-        &base_url,
-        state.clock.now_ms(),
-    )
-    .await;
-    attributed(outcome, |r| {
+    let (state, base_url) = (&state, &base_url);
+    let named = issuer.as_deref().map(Named::StartUrl);
+    operation(state, named, "RegisterClient", async move {
+        let store = state.store.as_ref();
+        let r = oidc::register_client(store, request, base_url, state.clock.now_ms()).await?;
         let mut body = json!({
             "clientId": r.client_id,
             "clientSecret": r.client_secret,
@@ -134,8 +156,9 @@ async fn register_client(
             body["authorizationEndpoint"] = json!(authorize);
             body["tokenEndpoint"] = json!(token);
         }
-        body
+        Ok(body)
     })
+    .await
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -155,29 +178,28 @@ async fn start_device_authorization(
         Ok(request) => request,
         Err(e) => return ApiError(e).into_response(),
     };
-    let now_ms = state.clock.now_ms();
-    let outcome = oidc::start_device_authorization(
-        state.store.as_ref(),
-        request.client_id.as_deref(),
-        request.client_secret.as_deref(),
-        request.start_url.as_deref(),
-        &base_url,
-        now_ms,
-    )
-    .await;
-    if let (Ok(started), Some(tenant_id)) = (&outcome.result, &outcome.tenant_id) {
-        pages::auto_approve(&state, tenant_id, &started.authorization_id).await;
-    }
-    attributed(outcome, |d| {
-        json!({
+    let named = request.start_url.as_deref().map(Named::StartUrl);
+    operation(&state, named, "StartDeviceAuthorization", async {
+        let d = oidc::start_device_authorization(
+            state.store.as_ref(),
+            request.client_id.as_deref(),
+            request.client_secret.as_deref(),
+            request.start_url.as_deref(),
+            &base_url,
+            state.clock.now_ms(),
+        )
+        .await?;
+        pages::auto_approve(&state, &d.tenant_id, &d.authorization_id).await;
+        Ok(json!({
             "deviceCode": d.device_code,
             "userCode": d.user_code,
             "verificationUri": d.verification_uri,
             "verificationUriComplete": d.verification_uri_complete,
             "expiresIn": d.expires_in,
             "interval": d.interval,
-        })
+        }))
     })
+    .await
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -211,8 +233,16 @@ async fn create_token(State(state): State<SharedState>, bytes: Bytes) -> Respons
         redirect_uri: request.redirect_uri,
         code_verifier: request.code_verifier,
     };
-    let outcome = oidc::create_token(state.store.as_ref(), request, state.clock.now_ms()).await;
-    attributed(outcome, |g| {
+    let named = match request.grant_type.as_deref() {
+        Some(oidc::DEVICE_CODE_GRANT) => request.device_code.as_deref().map(Named::DeviceCode),
+        Some(oidc::AUTHORIZATION_CODE_GRANT) => request.code.as_deref().map(Named::Code),
+        Some(oidc::REFRESH_TOKEN_GRANT) => {
+            request.refresh_token.as_deref().map(Named::RefreshToken)
+        }
+        _ => None,
+    };
+    operation(&state, named, "CreateToken", async {
+        let g = oidc::create_token(state.store.as_ref(), &request, state.clock.now_ms()).await?;
         let mut body = json!({
             "accessToken": g.access_token,
             "tokenType": g.token_type,
@@ -221,6 +251,7 @@ async fn create_token(State(state): State<SharedState>, bytes: Bytes) -> Respons
         if let Some(refresh) = g.refresh_token {
             body["refreshToken"] = json!(refresh);
         }
-        body
+        Ok(body)
     })
+    .await
 }

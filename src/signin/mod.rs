@@ -7,6 +7,7 @@
 //! Every secret is made here, handed out once, and kept as a hash (`secrets`).
 
 pub mod oidc;
+pub mod portal;
 pub mod secrets;
 pub mod users;
 

@@ -109,12 +109,46 @@ impl OidcError {
 
 type Result<T, E = OidcError> = std::result::Result<T, E>;
 
-/// What a request did and for which tenant, known as soon as the request names one: the
-/// journal and the controls of the tenant apply from then on.
-#[derive(Debug)]
-pub struct Attributed<T> {
-    pub tenant_id: Option<String>,
-    pub result: Result<T>,
+/// What names the tenant of a request, before the request is run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Named<'a> {
+    /// A start URL (RegisterClient's `issuerUrl`, StartDeviceAuthorization's `startUrl`).
+    StartUrl(&'a str),
+    DeviceCode(&'a str),
+    Code(&'a str),
+    RefreshToken(&'a str),
+}
+
+/// The tenant a request names, if it names one that exists: the journal and the controls of
+/// the tenant apply to the request. A store failure names none (the request reports it).
+pub async fn tenant_named(store: &dyn Store, named: Named<'_>) -> Option<String> {
+    let from_authorization = |key| async move {
+        store
+            .find_authorization(key)
+            .await
+            .ok()
+            .map(|a| a.tenant_id)
+    };
+    match named {
+        Named::StartUrl(url) => tenant_of_url(store, url)
+            .await
+            .ok()
+            .flatten()
+            .map(|t| t.tenant_id),
+        Named::DeviceCode(code) => {
+            let hash = secrets::hash(code);
+            from_authorization(AuthorizationKey::DeviceCode { hash: &hash }).await
+        }
+        Named::Code(code) => {
+            let hash = secrets::hash(code);
+            from_authorization(AuthorizationKey::Code { hash: &hash }).await
+        }
+        Named::RefreshToken(token) => store
+            .find_token(TokenKey::Refresh(&secrets::hash(token)))
+            .await
+            .ok()
+            .map(|t| t.tenant_id),
+    }
 }
 
 /// RegisterClient's request.
@@ -216,40 +250,21 @@ pub async fn register_client(
     request: RegisterClient,
     base_url: &str,
     now_ms: i64,
-) -> Attributed<Registration> {
-    let tenant = match &request.issuer_url {
-        Some(url) => match tenant_of_url(store, url).await {
-            Ok(Some(tenant)) => Some(tenant),
-            Ok(None) => {
-                return Attributed {
-                    tenant_id: None,
-                    result: Err(OidcError::InvalidRequest(
+) -> Result<Registration> {
+    let tenant_id = match &request.issuer_url {
+        Some(url) => Some(
+            tenant_of_url(store, url)
+                .await?
+                .ok_or_else(|| {
+                    OidcError::InvalidRequest(
                         "issuerUrl is not the start URL of an identity store of this server."
                             .into(),
-                    )),
-                };
-            }
-            Err(e) => {
-                return Attributed {
-                    tenant_id: None,
-                    result: Err(e),
-                };
-            }
-        },
+                    )
+                })?
+                .tenant_id,
+        ),
         None => None,
     };
-    let tenant_id = tenant.map(|t| t.tenant_id);
-    let result = register(store, request, tenant_id.clone(), base_url, now_ms).await;
-    Attributed { tenant_id, result }
-}
-
-async fn register(
-    store: &dyn Store,
-    request: RegisterClient,
-    tenant_id: Option<String>,
-    base_url: &str,
-    now_ms: i64,
-) -> Result<Registration> {
     let client_name = request
         .client_name
         .filter(|n| !n.trim().is_empty())
@@ -369,6 +384,7 @@ fn allows(client: &ClientRecord, grant: &str) -> Result<()> {
 pub struct DeviceAuthorization {
     /// Names the authorization for `approve_as`.
     pub authorization_id: String,
+    pub tenant_id: String,
     pub device_code: String,
     pub user_code: String,
     pub verification_uri: String,
@@ -388,22 +404,13 @@ pub async fn start_device_authorization(
     start_url: Option<&str>,
     base_url: &str,
     now_ms: i64,
-) -> Attributed<DeviceAuthorization> {
-    let tenant = match start_url {
-        Some(url) => tenant_of_url(store, url).await,
-        None => Ok(None),
-    };
-    let tenant_id = tenant
-        .as_ref()
-        .ok()
-        .and_then(|t| t.as_ref())
-        .map(|t| t.tenant_id.clone());
-    let result = async {
+) -> Result<DeviceAuthorization> {
+    {
         let client = authenticate_client(store, client_id, client_secret, now_ms).await?;
         allows(&client, DEVICE_CODE_GRANT)?;
         let start_url =
             start_url.ok_or_else(|| OidcError::InvalidRequest("startUrl is required.".into()))?;
-        let tenant = tenant?.ok_or_else(|| {
+        let tenant = tenant_of_url(store, start_url).await?.ok_or_else(|| {
             OidcError::InvalidRequest(format!(
                 "startUrl {start_url} is not the start URL of an identity store of this server."
             ))
@@ -444,6 +451,7 @@ pub async fn start_device_authorization(
                     let verification_uri = format!("{base_url}/{}/device", tenant.tenant_id);
                     return Ok(DeviceAuthorization {
                         authorization_id: record.authorization_id,
+                        tenant_id: record.tenant_id,
                         device_code,
                         verification_uri_complete: format!(
                             "{verification_uri}?user_code={user_code}"
@@ -461,8 +469,6 @@ pub async fn start_device_authorization(
         tracing::error!("random user codes kept colliding");
         Err(OidcError::Internal)
     }
-    .await;
-    Attributed { tenant_id, result }
 }
 
 /// CreateToken's request.
@@ -488,17 +494,6 @@ pub struct Grant {
     pub refresh_token: Option<String>,
 }
 
-/// CreateToken.
-pub async fn create_token(
-    store: &dyn Store,
-    request: TokenRequest,
-    now_ms: i64,
-) -> Attributed<Grant> {
-    let mut tenant_id = None;
-    let result = token(store, &request, now_ms, &mut tenant_id).await;
-    Attributed { tenant_id, result }
-}
-
 fn required<'a>(value: &'a Option<String>, name: &str) -> Result<&'a str> {
     value
         .as_deref()
@@ -506,12 +501,8 @@ fn required<'a>(value: &'a Option<String>, name: &str) -> Result<&'a str> {
         .ok_or_else(|| OidcError::InvalidRequest(format!("{name} is required.")))
 }
 
-async fn token(
-    store: &dyn Store,
-    request: &TokenRequest,
-    now_ms: i64,
-    tenant_id: &mut Option<String>,
-) -> Result<Grant> {
+/// CreateToken.
+pub async fn create_token(store: &dyn Store, request: &TokenRequest, now_ms: i64) -> Result<Grant> {
     let client = authenticate_client(
         store,
         request.client_id.as_deref(),
@@ -540,7 +531,6 @@ async fn token(
                 hash: &secrets::hash(device_code),
             };
             let authorization = authorization_of_client(store, key, &client).await?;
-            *tenant_id = Some(authorization.tenant_id.clone());
             redeem_device(store, &client, authorization, &request.scope, now_ms).await
         }
         AUTHORIZATION_CODE_GRANT => {
@@ -551,7 +541,6 @@ async fn token(
                 hash: &secrets::hash(code),
             };
             let authorization = authorization_of_client(store, key, &client).await?;
-            *tenant_id = Some(authorization.tenant_id.clone());
             if authorization.expires_ms <= now_ms {
                 return Err(OidcError::ExpiredToken(
                     "The authorization code has expired.".into(),
@@ -582,7 +571,6 @@ async fn token(
                 }
                 Err(e) => return Err(internal(e)),
             };
-            *tenant_id = Some(old.tenant_id.clone());
             if old.refresh_expires_ms <= now_ms {
                 return Err(OidcError::ExpiredToken(
                     "The refresh token has expired: sign in again.".into(),

@@ -7,6 +7,7 @@ mod groups;
 mod helpers;
 mod identitystore;
 mod middleware;
+mod portal;
 mod rfc;
 mod server;
 mod signin;
