@@ -9,7 +9,7 @@ use tokio::net::TcpListener;
 
 use crate::http_error::{not_found, unsupported_operation};
 use crate::state::SharedState;
-use crate::{admin, aws, console, middleware, routes, web};
+use crate::{admin, aws, console, middleware, oidc, portal, routes, web};
 
 /// The whole HTTP application.
 pub fn build_router(state: SharedState) -> Router {
@@ -26,6 +26,9 @@ pub fn build_router(state: SharedState) -> Router {
         .merge(admin)
         .merge(console::router(&state))
         .merge(web::assets::router())
+        .merge(oidc::api(&state))
+        .merge(oidc::pages())
+        .merge(portal::router(&state))
         .fallback(not_found);
     let app = middleware::standard(app, &state).with_state(state);
     middleware::normalized(app)

@@ -6,12 +6,13 @@
 //!
 //! ```text
 //! app                                   build_router, serve (imported by main only)
-//! routes, aws, admin, console           the rooms
+//! routes, aws, admin, oidc, portal,     the rooms
+//!   console
 //! middleware, web                       request context, authentication, controls, journal;
 //!                                       templates, assets, HTML pages and CSRF of the HTML rooms
 //! state, http_error, extract            request state; error bodies; shared extractors
 //! auth, tenants, accounts, access,     domain services over the store
-//!   controls, directory
+//!   controls, directory, signin
 //! store                                 persistence
 //! scim, sso, clock                      pure protocol, access rules and time
 //! ```
@@ -30,8 +31,11 @@ pub mod directory;
 pub mod extract;
 pub mod http_error;
 pub mod middleware;
+pub mod oidc;
+pub mod portal;
 pub mod routes;
 pub mod scim;
+pub mod signin;
 pub mod sso;
 pub mod state;
 pub mod store;

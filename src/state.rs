@@ -39,6 +39,9 @@ pub struct AppState {
     pub profile: Profile,
     /// How long a request may take before it is answered with an error.
     pub request_timeout: std::time::Duration,
+    /// `serve --sign-in-as`: the `userName` as whom every authorization of the default tenant
+    /// is approved at once, without a browser (CI).
+    pub sign_in_as: Option<String>,
 }
 
 /// The default of `AppState::request_timeout`.
@@ -46,7 +49,7 @@ pub const DEFAULT_REQUEST_TIMEOUT: std::time::Duration = std::time::Duration::fr
 
 impl AppState {
     /// A state with no command-line token, no admin API, unverified AWS signatures, the
-    /// controls at their defaults and the `aws` profile; set the rest with struct update
+    /// controls at their defaults, the `aws` profile and no automatic sign-in; set the rest with struct update
     /// syntax.
     pub fn new(store: Arc<dyn Store>, default_tenant: Tenant, clock: Arc<dyn Clock>) -> Self {
         Self {
@@ -59,6 +62,7 @@ impl AppState {
             controls: Controls::default(),
             profile: Profile::Aws,
             request_timeout: DEFAULT_REQUEST_TIMEOUT,
+            sign_in_as: None,
         }
     }
 }
@@ -83,6 +87,10 @@ pub enum ErrorStyle {
     Rfc,
     /// AWS JSON 1.1 (`__type`, `Message`): the AWS APIs at `POST /`.
     AwsJson,
+    /// SSO OIDC's REST-JSON (`error`, `error_description`): its API's paths.
+    SsoOidc,
+    /// The access portal's REST-JSON (`message`): its API's paths.
+    SsoPortal,
 }
 
 /// The context of the request being served.

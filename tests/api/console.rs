@@ -343,14 +343,13 @@ async fn instances_are_listed_created_and_deleted() {
         StatusCode::CONFLICT,
         &["Tenant already exists.", &id],
     );
-    let bad = browser
-        .post("/console/instances", &[("tenant_id", "no way")])
-        .await;
-    assert_page(
-        &bad,
-        StatusCode::BAD_REQUEST,
-        &["tenantId must be", "no way"],
-    );
+    // An id that is no path segment, or the console's own, is refused.
+    for id in ["no way", "console"] {
+        let bad = browser
+            .post("/console/instances", &[("tenant_id", id)])
+            .await;
+        assert_page(&bad, StatusCode::BAD_REQUEST, &["tenantId must be", id]);
+    }
     let generated = browser
         .post("/console/instances", &[("tenant_id", " ")])
         .await;

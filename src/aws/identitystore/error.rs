@@ -131,7 +131,8 @@ impl ApiError {
                 | Constraint::TagKey
                 | Constraint::Assignment
                 | Constraint::Provision
-                | Constraint::OperationId,
+                | Constraint::OperationId
+                | Constraint::SignInKey,
             )
             | StoreError::LimitReached
             | StoreError::InUse

@@ -8,6 +8,7 @@
 mod connections;
 mod dialect;
 mod query;
+mod signin;
 mod ssoadmin;
 
 use std::str::FromStr;
