@@ -1,5 +1,5 @@
-//! Instances and their Settings page: the list (create, delete), and for one instance its ids
-//! and SCIM endpoint, automatic provisioning on or off, and its access tokens (generate, with
+//! Instances and their Settings page: the list (create, delete), and for one instance its ids,
+//! SCIM endpoint and start URL, automatic provisioning on or off, and its access tokens (generate, with
 //! the secret shown once; delete), laid out as AWS's console lays out Settings → Identity
 //! source → Automatic provisioning.
 
@@ -43,12 +43,15 @@ pub struct Instance {
     pub view: TenantView,
     /// The SCIM endpoint as an identity provider is given it.
     pub scim_endpoint: String,
+    /// The AWS access portal URL, where people sign in (`aws configure sso` asks for it).
+    pub start_url: String,
 }
 
 impl Instance {
     fn new(view: TenantView, console: &Console) -> Self {
         Self {
             scim_endpoint: format!("{}{}", console.origin, view.scim_path),
+            start_url: format!("{}{}", console.origin, view.start_path),
             view,
         }
     }

@@ -306,6 +306,7 @@ async fn instances_are_listed_created_and_deleted() {
     let t = &app.tenant;
     let list = browser.get("/console/instances").await;
     let endpoint = format!("http://localhost/{}/scim/v2/", t.tenant_id);
+    let start_url = format!("http://localhost/{}/start", t.tenant_id);
     assert_page(
         &list,
         StatusCode::OK,
@@ -313,6 +314,7 @@ async fn instances_are_listed_created_and_deleted() {
             &t.tenant_id,
             &t.identity_store_id,
             &endpoint,
+            &start_url,
             "Create instance",
         ],
     );
@@ -408,10 +410,12 @@ async fn settings_generate_tokens_up_to_the_limit_and_switch_provisioning() {
     let mut browser = Browser::signed_in(&app).await;
     let settings = browser.get(&at(&app, "")).await;
     let endpoint = format!("http://localhost{}/", app.base());
+    let start_url = format!("http://localhost/{}/start", app.tenant.tenant_id);
     assert_page(
         &settings,
         StatusCode::OK,
         &[
+            &start_url,
             "Access tokens (1 of 2)",
             "Never",
             &endpoint,
