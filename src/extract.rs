@@ -34,7 +34,7 @@ impl<S: Send + Sync> FromRequest<S> for ScimJson {
             .map_err(|_| ScimError::PayloadTooLarge)?;
         serde_json::from_slice(&bytes)
             .map(ScimJson)
-            .map_err(|_| ScimError::unparsable())
+            .map_err(|_| ScimError::invalid_syntax(crate::scim::detail::INVALID_JSON))
     }
 }
 

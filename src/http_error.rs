@@ -26,11 +26,13 @@ pub const SCIM_JSON: &str = "application/scim+json";
 /// The content type of every answer of an AWS JSON 1.1 service.
 pub const AWS_JSON_11: &str = "application/x-amz-json-1.1";
 
-/// AWS's SCIM error body, members in AWS's order.
+/// AWS's SCIM error body, members in AWS's order: both `schema` (the older key, which clients
+/// parse) and `schemas` (added by AWS in 2022).
 #[derive(serde::Serialize)]
 #[serde(rename_all = "camelCase")]
 struct ScimBody<'a> {
     schema: [&'static str; 1],
+    schemas: [&'static str; 1],
     detail: &'a str,
     status: String,
     exception_request_id: &'a str,
@@ -55,12 +57,11 @@ impl IntoResponse for ScimError {
         let body = match context.style {
             ErrorStyle::Scim => serde_json::to_vec(&ScimBody {
                 schema: [ERROR_URN],
+                schemas: [ERROR_URN],
                 detail,
                 status: status.as_u16().to_string(),
                 exception_request_id: &context.id,
-                time_stamp: chrono::Utc::now()
-                    .format("%Y-%m-%d %H:%M:%S%.3f")
-                    .to_string(),
+                time_stamp: time_stamp(chrono::Utc::now()),
             }),
             ErrorStyle::Rfc => serde_json::to_vec(&RfcBody {
                 schemas: [ERROR_URN],
@@ -87,6 +88,15 @@ impl IntoResponse for ScimError {
     }
 }
 
+/// AWS's `timeStamp`: UTC, `YYYY-MM-DD HH:MM:SS.f` with the fraction's trailing zeros dropped
+/// but one digit kept (`.16`, `.009`, `.0`), as Java's `Timestamp.toString()` writes it.
+fn time_stamp(at: chrono::DateTime<chrono::Utc>) -> String {
+    let millis = format!("{:03}", at.timestamp_subsec_millis());
+    let fraction = millis.trim_end_matches('0');
+    let fraction = if fraction.is_empty() { "0" } else { fraction };
+    format!("{}.{fraction}", at.format("%Y-%m-%d %H:%M:%S"))
+}
+
 fn json_response(status: StatusCode, content_type: &'static str, body: Vec<u8>) -> Response {
     let mut response = (status, Body::from(body)).into_response();
     response
@@ -97,7 +107,8 @@ fn json_response(status: StatusCode, content_type: &'static str, body: Vec<u8>) 
 
 /// An error of an AWS JSON 1.1 service: status, an `x-amzn-ErrorType` header and the body
 /// `{"__type": kind, "Message": message, ...members}`, with `RequestId` for the error shapes
-/// whose model has it.
+/// whose model has it. Every body has a `Message`: the AWS CLI prints it, and prints nothing
+/// useful without one.
 #[derive(Debug, Clone, PartialEq)]
 pub struct AwsJsonError {
     pub kind: &'static str,
@@ -140,9 +151,7 @@ impl IntoResponse for AwsJsonError {
     fn into_response(self) -> Response {
         let mut body = Map::new();
         body.insert("__type".into(), json!(self.kind));
-        if !self.message.is_empty() {
-            body.insert("Message".into(), json!(self.message));
-        }
+        body.insert("Message".into(), json!(self.message));
         body.extend(self.members);
         if self.with_request_id {
             body.insert("RequestId".into(), json!(&*RequestContext::current().id));
@@ -265,6 +274,11 @@ pub async fn unsupported_operation() -> ScimError {
     ScimError::invalid("The operation is not supported.")
 }
 
+/// A known path with a method it does not support, in the `rfc` profile (RFC 7644 §3.2).
+pub async fn method_not_allowed() -> ScimError {
+    ScimError::Other(StatusCode::METHOD_NOT_ALLOWED)
+}
+
 /// Gives an error response that has no body of ours one: the layers of tower-http and axum
 /// answer some errors bare or in plain text (413 over the body limit, a timeout, 405).
 pub fn with_error_body(response: Response) -> Response {
@@ -282,4 +296,19 @@ pub fn with_error_body(response: Response) -> Response {
     let (rendered, body) = error.into_parts();
     parts.headers.extend(rendered.headers);
     Response::from_parts(parts, body)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn time_stamps_drop_trailing_zeros_as_aws_does() {
+        let at = |ms: i64| time_stamp(chrono::DateTime::from_timestamp_millis(ms).unwrap());
+        let second = 1_779_842_272_000;
+        assert_eq!(at(second + 160), "2026-05-27 00:37:52.16");
+        assert_eq!(at(second + 9), "2026-05-27 00:37:52.009");
+        assert_eq!(at(second + 531), "2026-05-27 00:37:52.531");
+        assert_eq!(at(second), "2026-05-27 00:37:52.0");
+    }
 }

@@ -92,6 +92,7 @@ fn tenant_error(e: StoreError) -> ScimError {
             | Constraint::GroupDisplayName
             | Constraint::Membership
             | Constraint::MembershipId
+            | Constraint::Subgroup
             | Constraint::InstanceName
             | Constraint::AccountId
             | Constraint::PermissionSetId
@@ -104,6 +105,7 @@ fn tenant_error(e: StoreError) -> ScimError {
             | Constraint::SignInKey,
         )
         | StoreError::MemberNotFound
+        | StoreError::MemberLoop
         | StoreError::InUse
         | StoreError::Database(_) => {
             tracing::error!(error = ?e, "store failure");

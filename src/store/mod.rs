@@ -38,10 +38,13 @@ pub enum StoreError {
     /// A limit on stored rows (the tokens of a tenant) would be exceeded.
     #[error("limit reached")]
     LimitReached,
-    /// A member id names no user of the tenant; an assignment's account or principal is not
-    /// (or no longer) there.
+    /// A member id names no user of the tenant (nor, where members may be groups, a group);
+    /// an assignment's account or principal is not (or no longer) there.
     #[error("member not found")]
     MemberNotFound,
+    /// A group would become a member of itself, directly or through its members.
+    #[error("membership loop")]
+    MemberLoop,
     /// A row cannot be deleted while others refer to it: a permission set while it is
     /// assigned.
     #[error("in use")]
@@ -76,6 +79,8 @@ pub enum Constraint {
     /// A user is a member of a group once.
     Membership,
     MembershipId,
+    /// A group is a member of a group once.
+    Subgroup,
     /// A tenant's instance has one name.
     InstanceName,
     /// An account is declared once per tenant.
@@ -100,7 +105,7 @@ pub enum Constraint {
 /// The unique indexes and primary keys of the schema: the name both migrations give each
 /// (PostgreSQL reports it), its columns as SQLite's message lists them, and what it keeps
 /// unique.
-const UNIQUE_INDEXES: [(&str, &str, Constraint); 31] = [
+const UNIQUE_INDEXES: [(&str, &str, Constraint); 32] = [
     ("tenants_pkey", "tenants.tenant_id", Constraint::TenantId),
     (
         "tenants_identity_store_id_key",
@@ -152,6 +157,11 @@ const UNIQUE_INDEXES: [(&str, &str, Constraint); 31] = [
         "group_members_membership_id_key",
         "group_members.tenant_id, group_members.membership_id",
         Constraint::MembershipId,
+    ),
+    (
+        "group_subgroups_pkey",
+        "group_subgroups.tenant_id, group_subgroups.group_id, group_subgroups.member_group_id",
+        Constraint::Subgroup,
     ),
     (
         "sso_instances_pkey",
@@ -580,13 +590,13 @@ pub trait Store: SsoAdminStore + SignInStore + Send + Sync + 'static {
     /// Whether a user exists.
     async fn user_exists(&self, tenant: &Tenant, id: &str) -> Result<bool>;
 
-    /// Creates a group with its first members (`StoreError::MemberNotFound` if one is not a
-    /// user), in one transaction.
+    /// Creates a group with its first members, `members.add` (`StoreError::MemberNotFound` if
+    /// one is not a user, or a group where `members.nested`), in one transaction.
     async fn create_group(
         &self,
         tenant: &Tenant,
         attrs: &GroupAttrs,
-        members: &[String],
+        members: &MemberChanges,
         now_ms: i64,
     ) -> Result<GroupRecord>;
     async fn get_group(&self, tenant: &Tenant, id: &str) -> Result<GroupRecord>;
@@ -597,8 +607,9 @@ pub trait Store: SsoAdminStore + SignInStore + Send + Sync + 'static {
         args: ListArgs<'_>,
     ) -> Result<Page<GroupRecord>>;
     /// Read-modify-write of a group, as `edit_user` for users: `edit` gets the current record,
-    /// and its members (user ids in order) if `with_members`; its attributes and membership
-    /// changes are written in one transaction. Callers use `<dyn Store>::update_group`.
+    /// and its members (the ids of its users and member groups, in order) if `with_members`;
+    /// its attributes and membership changes are written in one transaction. Callers use
+    /// `<dyn Store>::update_group`.
     async fn edit_group(
         &self,
         tenant: &Tenant,
@@ -609,8 +620,9 @@ pub trait Store: SsoAdminStore + SignInStore + Send + Sync + 'static {
     ) -> Result<Option<GroupRecord>>;
     /// Adds and removes members, in one transaction, without reading the group: membership
     /// changes commute. Adding a member twice or removing a non-member changes nothing; an id
-    /// that is no user of the tenant is `MemberNotFound`, and then nothing is written. Answers
-    /// the group as changed.
+    /// that is no user of the tenant (nor a group, where `changes.nested`) is
+    /// `MemberNotFound`, a group that would become its own member `MemberLoop`, and then
+    /// nothing is written. Answers the group as changed.
     async fn change_members(
         &self,
         tenant: &Tenant,
@@ -620,6 +632,9 @@ pub trait Store: SsoAdminStore + SignInStore + Send + Sync + 'static {
     ) -> Result<GroupRecord>;
     /// Deletes a group and, by cascade, its memberships.
     async fn delete_group(&self, tenant: &Tenant, id: &str) -> Result<()>;
+
+    /// Every (group, member group) pair of a tenant, in that order: the nesting of its groups.
+    async fn list_subgroups(&self, tenant: &Tenant) -> Result<Vec<(String, String)>>;
 
     /// The tenant of an identity store id (`d-...`).
     async fn tenant_by_identity_store(&self, identity_store_id: &str) -> Result<Tenant>;

@@ -347,9 +347,22 @@ pub fn assert_error(r: &TestResponse, status: u16, detail: &str) {
     assert_eq!(r.status.as_u16(), status, "body: {}", r.body);
     assert_eq!(r.header("content-type"), Some("application/json"));
     let b = &r.body;
+    let urn = json!(["urn:ietf:params:scim:api:messages:2.0:Error"]);
+    assert_eq!(b["schema"], urn);
+    assert_eq!(b["schemas"], urn);
+    let mut keys: Vec<&str> = b.as_object().unwrap().keys().map(String::as_str).collect();
+    keys.sort_unstable();
     assert_eq!(
-        b["schema"],
-        json!(["urn:ietf:params:scim:api:messages:2.0:Error"])
+        keys,
+        [
+            "detail",
+            "exceptionRequestId",
+            "schema",
+            "schemas",
+            "status",
+            "timeStamp"
+        ],
+        "AWS's members and no others"
     );
     assert_eq!(b["status"], json!(status.to_string()));
     assert!(!detail.is_empty(), "name the expected detail");
@@ -360,10 +373,13 @@ pub fn assert_error(r: &TestResponse, status: u16, detail: &str) {
     );
     let request_id = r.header("x-amzn-requestid").expect("request id header");
     assert_eq!(b["exceptionRequestId"], json!(request_id));
+    // `2026-05-27 00:37:52.16`: the milliseconds without trailing zeros, one digit at least.
     let ts = b["timeStamp"].as_str().unwrap();
+    let (_, fraction) = ts.rsplit_once('.').expect("a fraction of a second");
     assert!(
-        chrono::NaiveDateTime::parse_from_str(ts, "%Y-%m-%d %H:%M:%S%.3f").is_ok()
-            && ts.len() == 23,
+        chrono::NaiveDateTime::parse_from_str(ts, "%Y-%m-%d %H:%M:%S%.f").is_ok()
+            && (1..=3).contains(&fraction.len())
+            && (fraction == "0" || !fraction.ends_with('0')),
         "timeStamp {ts}"
     );
 }
@@ -506,4 +522,7 @@ pub fn assert_aws_error(r: &TestResponse, status: u16, kind: &str) {
         "not a SCIM error body: {}",
         r.body
     );
+    // Every error says something: the AWS CLI prints the Message.
+    let message = r.body["Message"].as_str().unwrap_or_default();
+    assert!(!message.is_empty(), "no Message: {}", r.body);
 }

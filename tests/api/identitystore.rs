@@ -858,3 +858,71 @@ async fn signatures_are_verified_when_credentials_are_configured() {
         .await;
     assert_eq!(r.status, StatusCode::OK);
 }
+
+#[tokio::test]
+async fn not_found_and_conflict_messages_are_worded_as_aws_words_them() {
+    let app = TestApp::new().await;
+    let eng = json!({"DisplayName": "Engineering"});
+    ok(op(&app, "CreateGroup", eng.clone()).await);
+    let r = op(&app, "CreateGroup", eng).await;
+    assert_aws_error(&r, 400, "ConflictException");
+    assert_eq!(r.body["Message"], "Duplicate GroupDisplayName");
+    let missing = "d4d4d4d4-0000-7000-8000-000000000000";
+    let r = op(&app, "DescribeGroup", json!({"GroupId": missing})).await;
+    assert_not_found(&r, "GROUP");
+    assert_eq!(r.body["Message"], "GROUP not found.");
+    let r = op(&app, "DescribeUser", json!({"UserId": missing})).await;
+    assert_not_found(&r, "USER");
+    assert_eq!(r.body["Message"], "USER not found.");
+    let r = call(
+        &app,
+        "ListGroups",
+        json!({"IdentityStoreId": "d-0000000000"}),
+    )
+    .await;
+    assert_not_found(&r, "IDENTITY_STORE");
+    assert_eq!(
+        r.body["Message"],
+        "IdentityStore not present for IdentityStoreId: d-0000000000"
+    );
+    let r = op(&app, "DescribeEverything", json!({})).await;
+    assert_aws_error(&r, 400, "UnknownOperationException");
+    assert_eq!(
+        r.body["Message"],
+        "X-Amz-Target names no operation of a service this server has."
+    );
+}
+
+#[tokio::test]
+async fn user_status_and_active_agree_for_a_user_created_without_active() {
+    let app = TestApp::new().await;
+    let mut body = user_body("quiet@example.com");
+    body.as_object_mut().unwrap().remove("active");
+    let r = app.post("/Users", body).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    let id = r.body["id"].as_str().unwrap().to_owned();
+    assert_eq!(r.body["active"], true);
+    let user = ok(op(&app, "DescribeUser", json!({"UserId": id})).await);
+    assert_eq!(user["UserStatus"], "ENABLED");
+    let r = app
+        .patch(
+            &format!("/Users/{id}"),
+            json!([{"op": "Replace", "path": "active", "value": "False"}]),
+        )
+        .await;
+    assert_eq!(r.body["active"], false);
+    let user = ok(op(&app, "DescribeUser", json!({"UserId": id})).await);
+    assert_eq!(user["UserStatus"], "DISABLED");
+    // A user the API creates is enabled, and SCIM says so.
+    let created = ok(op(
+        &app,
+        "CreateUser",
+        json!({"UserName": "api@example.com", "DisplayName": "Api User",
+               "Name": {"GivenName": "Api", "FamilyName": "User"}}),
+    )
+    .await);
+    let scim = app
+        .get(&format!("/Users/{}", created["UserId"].as_str().unwrap()))
+        .await;
+    assert_eq!(scim.body["active"], true);
+}

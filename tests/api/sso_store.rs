@@ -84,7 +84,7 @@ async fn user(store: &Arc<dyn Store>, t: &Tenant, name: &str) -> Principal {
 async fn group(store: &Arc<dyn Store>, t: &Tenant, name: &str) -> Principal {
     let (attrs, _) = GroupAttrs::from_request(json!({"displayName": name})).unwrap();
     let id = store
-        .create_group(t, &attrs, &[], START_MS)
+        .create_group(t, &attrs, &Default::default(), START_MS)
         .await
         .unwrap()
         .id;

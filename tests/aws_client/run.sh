@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Runs the tests of the AWS JSON APIs (the Identity Store API, sso-admin) with real AWS clients
-# (boto3 and the AWS CLI) against the idc-scim binary: a virtualenv with the pinned clients, a
-# debug build, then pytest on every test_*.py.
+# Runs the tests with real clients against the idc-scim binary: the AWS JSON APIs (the
+# Identity Store API, sso-admin) with boto3 and the AWS CLI, the `rfc` profile of the SCIM
+# endpoint with scim2-client. A virtualenv with the pinned clients, a debug build, then pytest
+# on every test_*.py.
 # Exits non-zero when anything fails.
 set -euo pipefail
 

@@ -102,6 +102,8 @@ impl ApiError {
         match e {
             StoreError::NotFound => Self::not_found(resource, id),
             StoreError::MemberNotFound => Self::not_found(ResourceType::User, None),
+            // The API's members are users: it never nests groups.
+            StoreError::MemberLoop => ScimError::member_loop().into(),
             StoreError::Conflict(Constraint::UserName) => Self::duplicate("UserName"),
             StoreError::Conflict(Constraint::Email) => Self::duplicate("Email"),
             StoreError::Conflict(Constraint::GroupDisplayName) => {
@@ -120,6 +122,7 @@ impl ApiError {
                 | Constraint::UserId
                 | Constraint::GroupId
                 | Constraint::MembershipId
+                | Constraint::Subgroup
                 | Constraint::InstanceName
                 | Constraint::AccountId
                 | Constraint::PermissionSetId
@@ -149,16 +152,11 @@ impl From<ApiError> for AwsJsonError {
                 resource_type,
                 resource_id,
             } => {
-                let what = match resource_type {
-                    ResourceType::Group => "Group",
-                    ResourceType::User => "User",
-                    ResourceType::IdentityStore => "Identity store",
-                    ResourceType::GroupMembership => "Group membership",
-                };
+                let message = not_found_message(resource_type, resource_id.as_deref());
                 let mut error = AwsJsonError::new(
                     "ResourceNotFoundException",
                     StatusCode::BAD_REQUEST,
-                    format!("{what} not found."),
+                    message,
                 );
                 error
                     .members
@@ -187,6 +185,21 @@ impl From<ApiError> for AwsJsonError {
         let mut error = AwsJsonError::new(kind, status, message);
         error.with_request_id = true;
         error
+    }
+}
+
+/// AWS's message for a resource that does not exist: `GROUP not found.` and `IdentityStore not
+/// present for IdentityStoreId: d-…` were seen (2023, 2024); the user's and the membership's
+/// are written alike (inferred).
+fn not_found_message(resource_type: ResourceType, id: Option<&str>) -> String {
+    match resource_type {
+        ResourceType::IdentityStore => format!(
+            "IdentityStore not present for IdentityStoreId: {}",
+            id.unwrap_or_default()
+        ),
+        ResourceType::Group => "GROUP not found.".to_owned(),
+        ResourceType::User => "USER not found.".to_owned(),
+        ResourceType::GroupMembership => "GROUP_MEMBERSHIP not found.".to_owned(),
     }
 }
 
