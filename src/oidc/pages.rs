@@ -7,7 +7,7 @@
 //!   session cookie (`idc_session`, scoped to the tenant's path) keeps the browser signed in.
 //! - `/{tenantId}/authorize/{id}`: allow or deny; then the browser goes back to the client
 //!   with a code, or the device may continue.
-//! - `/{tenantId}/start`: the start URL.
+//! - `/{tenantId}/start`: the start URL: the accounts and roles the user reaches.
 
 use askama::Template;
 use axum::Router;
@@ -20,6 +20,7 @@ use serde::Deserialize;
 
 use crate::extract::{BaseUrl, Path, Query};
 use crate::signin::oidc::{self, AuthorizeError, Decided};
+use crate::signin::portal::{self, AccountInfo};
 use crate::signin::{Internal, start_path, users};
 use crate::state::{AppState, SharedState};
 use crate::store::{AuthorizationKey, AuthorizationRecord, Tenant, UserRecord};
@@ -182,6 +183,8 @@ struct StartPage {
     signed_in: String,
     start_url: String,
     base_url: String,
+    /// Each account the user reaches, with the names of the user's roles there.
+    accounts: Vec<(AccountInfo, Vec<String>)>,
 }
 
 /// `GET /authorize`.
@@ -232,7 +235,8 @@ struct AuthorizeQuery {
     scopes: Option<String>,
 }
 
-/// `GET /{tenant}/start`: signed in, how to use the start URL; otherwise, sign in first.
+/// `GET /{tenant}/start`: signed in, the accounts and roles the user reaches and how to use
+/// the start URL; otherwise, sign in first.
 async fn start(
     State(state): State<SharedState>,
     Path(tenant_id): Path<String>,
@@ -244,12 +248,16 @@ async fn start(
     let Some(user) = signed_in(&state, &tenant, &headers).await? else {
         return Ok(login_redirect(&tenant_id, &start_path(&tenant_id)));
     };
+    let accounts = portal::access(state.store.as_ref(), &tenant, &user.id)
+        .await
+        .map_err(|_| ErrorPage::internal())?;
     Ok(Html(StartPage {
         start_url: oidc::start_url(&base_url, &tenant_id),
         tenant_id,
         csrf,
         signed_in: user.attrs.user_name,
         base_url,
+        accounts,
     })
     .into_response())
 }

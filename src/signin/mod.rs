@@ -1,8 +1,9 @@
 //! Sign-in like the AWS access portal: the domain of SSO OIDC (AWS's `sso-oidc` service,
 //! API version 2019-06-10: client registration, the device authorization grant of RFC 8628,
 //! the authorization code grant with PKCE of RFC 6749 §4.1 and RFC 7636, refresh tokens),
-//! the users who sign in (passwords, browser sessions) and what a signed-in user reaches.
-//! Called by the rooms `oidc` (the API and the sign-in pages), `portal` and `admin`.
+//! the users who sign in (`users`: passwords, browser sessions) and what a signed-in user
+//! reaches (`portal`: AWS's `sso` service, 2019-06-10). Called by the rooms `oidc` (the API and
+//! the sign-in pages), `portal` and `admin`.
 //!
 //! Every secret is made here, handed out once, and kept as a hash (`secrets`).
 

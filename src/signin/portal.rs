@@ -148,9 +148,11 @@ fn page<T>(
 
 /// The accounts a user reaches, each with the permission sets (ids) assigned there to the
 /// user or to a group of the user.
-async fn reach(store: &dyn Store, bearer: &Bearer) -> Result<BTreeMap<String, BTreeSet<String>>> {
-    let tenant = &bearer.tenant;
-    let user_id = bearer.user.id.as_str();
+async fn reach(
+    store: &dyn Store,
+    tenant: &Tenant,
+    user_id: &str,
+) -> Result<BTreeMap<String, BTreeSet<String>>> {
     let memberships = MembershipQuery::User(user_id);
     let groups = all_pages(
         |after| async move {
@@ -204,6 +206,28 @@ pub struct AccountInfo {
     pub email_address: String,
 }
 
+/// The declared accounts of these ids, in their order (an account deleted meanwhile is left
+/// out).
+async fn accounts(
+    store: &dyn Store,
+    tenant: &Tenant,
+    ids: Vec<String>,
+) -> Result<Vec<AccountInfo>> {
+    let mut accounts = Vec::with_capacity(ids.len());
+    for id in ids {
+        match store.get_account(tenant, &id).await {
+            Ok(record) => accounts.push(AccountInfo {
+                account_id: record.account.account_id,
+                account_name: record.account.name,
+                email_address: record.account.email,
+            }),
+            Err(StoreError::NotFound) => {}
+            Err(e) => return Err(internal(e)),
+        }
+    }
+    Ok(accounts)
+}
+
 /// ListAccounts: the accounts the user reaches, in id order.
 pub async fn list_accounts(
     store: &dyn Store,
@@ -211,37 +235,23 @@ pub async fn list_accounts(
     next_token: Option<&str>,
     max_results: Option<i64>,
 ) -> Result<(Vec<AccountInfo>, Option<String>)> {
-    let ids: Vec<String> = reach(store, bearer).await?.into_keys().collect();
+    let ids: Vec<String> = reach(store, &bearer.tenant, &bearer.user.id)
+        .await?
+        .into_keys()
+        .collect();
     let (ids, next) = page(ids, String::as_str, next_token, max_results)?;
-    let mut accounts = Vec::with_capacity(ids.len());
-    for id in ids {
-        match store.get_account(&bearer.tenant, &id).await {
-            Ok(record) => accounts.push(AccountInfo {
-                account_id: record.account.account_id,
-                account_name: record.account.name,
-                email_address: record.account.email,
-            }),
-            // Deleted since the assignments were read.
-            Err(StoreError::NotFound) => {}
-            Err(e) => return Err(internal(e)),
-        }
-    }
-    Ok((accounts, next))
+    Ok((accounts(store, &bearer.tenant, ids).await?, next))
 }
 
-/// The permission sets (id, name, session duration) the user has in an account, by name.
-async fn roles_in(
+/// The permission sets these ids name, by name (one deleted meanwhile is left out).
+async fn roles(
     store: &dyn Store,
-    bearer: &Bearer,
-    account_id: &str,
+    tenant: &Tenant,
+    ids: BTreeSet<String>,
 ) -> Result<Vec<crate::store::PermissionSetRecord>> {
-    let ids = reach(store, bearer)
-        .await?
-        .remove(account_id)
-        .unwrap_or_default();
     let mut roles = Vec::with_capacity(ids.len());
     for id in ids {
-        match store.get_permission_set(&bearer.tenant, &id).await {
+        match store.get_permission_set(tenant, &id).await {
             Ok(record) => roles.push(record),
             Err(StoreError::NotFound) => {}
             Err(e) => return Err(internal(e)),
@@ -249,6 +259,40 @@ async fn roles_in(
     }
     roles.sort_by(|a, b| a.attrs.name.cmp(&b.attrs.name));
     Ok(roles)
+}
+
+/// The permission sets the user has in an account, by name.
+async fn roles_in(
+    store: &dyn Store,
+    bearer: &Bearer,
+    account_id: &str,
+) -> Result<Vec<crate::store::PermissionSetRecord>> {
+    let ids = reach(store, &bearer.tenant, &bearer.user.id)
+        .await?
+        .remove(account_id)
+        .unwrap_or_default();
+    roles(store, &bearer.tenant, ids).await
+}
+
+/// Everything a user reaches, as the start page shows it: each account (in id order) with the
+/// names of the user's roles there.
+pub async fn access(
+    store: &dyn Store,
+    tenant: &Tenant,
+    user_id: &str,
+) -> Result<Vec<(AccountInfo, Vec<String>)>> {
+    let mut reach = reach(store, tenant, user_id).await?;
+    let found = accounts(store, tenant, reach.keys().cloned().collect()).await?;
+    let mut access = Vec::with_capacity(found.len());
+    for account in found {
+        let ids = reach.remove(&account.account_id).unwrap_or_default();
+        let names = roles(store, tenant, ids)
+            .await?
+            .into_iter()
+            .map(|r| r.attrs.name);
+        access.push((account, names.collect()));
+    }
+    Ok(access)
 }
 
 /// ListAccountRoles: the names of the permission sets the user has in an account, in name

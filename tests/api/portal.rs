@@ -505,3 +505,35 @@ async fn sign_in_requests_are_journaled_with_secrets_masked_faulted_and_throttle
     assert_eq!(last["status"], json!(429));
     assert_eq!(last["headers"]["x-amz-sso_bearer_token"], json!("****"));
 }
+
+#[tokio::test]
+async fn the_start_page_shows_the_accounts_and_roles_of_the_signed_in_user() {
+    let app = TestApp::new().await;
+    seed(&app).await;
+    let mut browser = crate::helpers::Browser::new(&app);
+    let tenant = &app.tenant.tenant_id;
+    let login = browser
+        .post_form(
+            &format!("/{tenant}/login"),
+            &[("user_name", "ann@example.com")],
+        )
+        .await;
+    assert_eq!(login.status, StatusCode::SEE_OTHER);
+    assert_eq!(
+        login.header("location"),
+        Some(format!("/{tenant}/start").as_str())
+    );
+    let page = browser.get(&format!("/{tenant}/start")).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.text.contains("AWS accounts (2)"), "{}", page.text);
+    assert!(
+        page.text
+            .contains(&format!(r#"<td class="mono">{PROD}</td>"#))
+    );
+    assert!(
+        page.text.contains("<td>Admin, ReadOnly</td>"),
+        "{}",
+        page.text
+    );
+    assert!(!page.text.contains(OTHER));
+}
