@@ -9,6 +9,7 @@ RUN mkdir -p src examples tests/api \
     && echo 'fn main() {}' > examples/bench.rs && echo '' > tests/api/main.rs \
     && cargo build --release --locked --bin idc-scim \
     && rm -rf src examples tests
+COPY askama.toml ./
 COPY src src
 COPY migrations migrations
 COPY examples examples
