@@ -14,9 +14,8 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::access::{AccessView, access_of};
-use super::instances::ConfirmPage;
 use super::users::UserView;
-use super::{Console, Frame, PAGE_SIZE, Paging, done, given, instance_path};
+use super::{ConfirmPage, Console, Frame, PAGE_SIZE, Paging, done, given, instance_path};
 use crate::clock::timestamp;
 use crate::directory::{store_error, user_named};
 use crate::extract::Path;

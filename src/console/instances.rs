@@ -11,7 +11,7 @@ use axum::routing::{get, post};
 use axum::{Form, Router};
 use serde::Deserialize;
 
-use super::{Console, Frame, done, given, instance_path};
+use super::{ConfirmPage, Console, Frame, done, given, instance_path};
 use crate::auth::MAX_TOKENS;
 use crate::extract::Path;
 use crate::scim::ScimError;
@@ -203,19 +203,6 @@ async fn generate_token(
         Err(e @ ScimError::NotFound(_)) => Err(e.into()),
         created => settings_page(&state, &console, &tenant_id, created.map(Some)).await,
     }
-}
-
-#[derive(Template)]
-#[template(path = "console/confirm.html")]
-pub struct ConfirmPage {
-    pub frame: Frame,
-    pub title: String,
-    pub message: String,
-    /// Where the form posts.
-    pub action: String,
-    pub button: &'static str,
-    /// Where "Cancel" leads.
-    pub back: String,
 }
 
 async fn confirm_delete(

@@ -299,7 +299,8 @@ pub struct FaultForm {
 }
 
 impl FaultForm {
-    /// The rule the form describes, for this instance; `Faults::add` checks the rest.
+    /// The rule the form describes, for this instance; `Faults::add` checks the rest. Its
+    /// refusals, like those of `Faults::add`, follow a colon.
     fn spec(&self, tenant_id: &str) -> Result<FaultSpec, String> {
         fn number<T: std::str::FromStr>(label: &str, text: &str) -> Result<Option<T>, String> {
             given(text)
@@ -315,12 +316,12 @@ impl FaultForm {
                 .filter(|m| *m != "*")
                 .map(str::to_ascii_uppercase),
             path: given(&self.path).unwrap_or("/**").to_owned(),
-            status: number("Status", &self.status)?,
-            latency_ms: number("Latency", &self.latency_ms)?,
+            status: number("status", &self.status)?,
+            latency_ms: number("latency", &self.latency_ms)?,
             drop: self.drop.is_some(),
-            times: number("Times", &self.times)?,
-            probability: number("Probability", &self.probability)?,
-            seed: number("Seed", &self.seed)?,
+            times: number("times", &self.times)?,
+            probability: number("probability", &self.probability)?,
+            seed: number("seed", &self.seed)?,
         })
     }
 }
@@ -340,20 +341,14 @@ async fn add_fault(
         Err(message) => {
             let refused = Refused {
                 fault: Some(form),
-                error: Some(ScimError::invalid(upper_first(&message))),
+                error: Some(ScimError::invalid(format!(
+                    "The fault rule was refused: {message}."
+                ))),
                 ..Refused::default()
             };
             journal_page(&state, &console, &tenant, FilterForm::default(), refused).await
         }
     }
-}
-
-/// The faults' messages are written to follow a colon; a page shows them as sentences.
-fn upper_first(message: &str) -> String {
-    let mut chars = message.chars();
-    let first = chars.next().map(|c| c.to_uppercase().collect::<String>());
-    let end = if message.ends_with('.') { "" } else { "." };
-    format!("{}{}{end}", first.unwrap_or_default(), chars.as_str())
 }
 
 /// Deletes a rule that applies to the instance (its own, or one of every instance).

@@ -142,6 +142,21 @@ impl Frame {
     }
 }
 
+/// The page that asks before something is deleted: its form posts to `action`, "Cancel" leads
+/// back. Without script, a delete is a link to this page, and the page's button does it.
+#[derive(askama::Template)]
+#[template(path = "console/confirm.html")]
+pub struct ConfirmPage {
+    pub frame: Frame,
+    pub title: String,
+    pub message: String,
+    /// Where the form posts.
+    pub action: String,
+    pub button: &'static str,
+    /// Where "Cancel" leads.
+    pub back: String,
+}
+
 /// The notices of `?done=`, the message a page shows after a form succeeded. Only these
 /// texts are shown, so that a link cannot make a page say anything else.
 const NOTICES: [(&str, &str); 24] = [
@@ -200,10 +215,11 @@ fn done(path: &str, notice: &str) -> Response {
     see_other(&format!("{path}{sep}done={notice}"))
 }
 
-/// The path of an instance's page: `/console/instances/{t}{rest}`, the tenant id encoded.
+/// The path of an instance's page: `/console/instances/{t}{rest}`. Tenant ids are path
+/// segments as they are (`tenants` allows letters, digits and dashes), and so are the ids of
+/// the store.
 fn instance_path(tenant_id: &str, rest: &str) -> String {
-    let t: String = form_urlencoded::byte_serialize(tenant_id.as_bytes()).collect();
-    format!("/console/instances/{t}{rest}")
+    format!("/console/instances/{tenant_id}{rest}")
 }
 
 /// An optional form field: `None` when blank.

@@ -12,8 +12,7 @@ use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
 use super::access::{AccessView, access_of};
-use super::instances::ConfirmPage;
-use super::{Console, Frame, PAGE_SIZE, Paging, done, given, instance_path};
+use super::{ConfirmPage, Console, Frame, PAGE_SIZE, Paging, done, given, instance_path};
 use crate::clock::timestamp;
 use crate::directory::store_error;
 use crate::extract::Path;
@@ -22,7 +21,7 @@ use crate::scim::user::UserAttrs;
 use crate::scim::{Profile, ScimError};
 use crate::sso::{Principal, PrincipalType};
 use crate::state::SharedState;
-use crate::store::{Constraint, GroupRecord, ListArgs, StoreError, Tenant, UserRecord};
+use crate::store::{Constraint, GroupRecord, ListArgs, StoreError, UserRecord};
 use crate::tenants;
 use crate::web::{ErrorPage, Html, html};
 
@@ -63,13 +62,7 @@ pub struct UserView {
 
 impl UserView {
     pub fn email(&self) -> &str {
-        self.record
-            .attrs
-            .emails
-            .iter()
-            .find(|e| e.primary == Some(true))
-            .or(self.record.attrs.emails.first())
-            .map_or("", |e| e.value.as_str())
+        self.record.attrs.primary_email().unwrap_or_default()
     }
 
     pub fn created(&self) -> String {
@@ -228,13 +221,7 @@ impl UserForm {
     fn of(attrs: &UserAttrs) -> Self {
         Self {
             user_name: attrs.user_name.clone(),
-            email: attrs
-                .emails
-                .iter()
-                .find(|e| e.primary == Some(true))
-                .or(attrs.emails.first())
-                .map(|e| e.value.clone())
-                .unwrap_or_default(),
+            email: attrs.primary_email().unwrap_or_default().to_owned(),
             given_name: attrs.name.given_name.clone(),
             family_name: attrs.name.family_name.clone(),
             display_name: attrs.display_name.clone(),
@@ -264,23 +251,32 @@ impl UserForm {
             Some(title) => user.insert("title".into(), json!(title)),
             None => user.remove("title"),
         };
-        match given(&self.email) {
-            Some(email) => {
-                let kept = user
-                    .get("emails")
-                    .and_then(Value::as_array)
-                    .and_then(|emails| emails.first())
-                    .cloned();
-                let mut first = match kept {
-                    Some(Value::Object(first)) => first,
-                    _ => Map::from_iter([("type".to_owned(), json!("work"))]),
-                };
-                first.insert("value".into(), json!(email));
-                first.insert("primary".into(), json!(true));
-                user.insert("emails".into(), json!([first]))
-            }
-            None => user.remove("emails"),
+        // The form shows the primary email (else the first); the others stay as they are.
+        let mut emails = match user.remove("emails") {
+            Some(Value::Array(emails)) => emails,
+            _ => Vec::new(),
         };
+        let shown = emails
+            .iter()
+            .position(|e| e.get("primary") == Some(&Value::Bool(true)))
+            .unwrap_or(0);
+        match given(&self.email) {
+            Some(email) if emails.is_empty() => {
+                emails.push(json!({"value": email, "type": "work", "primary": true}));
+            }
+            Some(email) => {
+                if let Some(Value::Object(shown)) = emails.get_mut(shown) {
+                    shown.insert("value".into(), json!(email));
+                }
+            }
+            None if emails.is_empty() => {}
+            None => {
+                emails.remove(shown);
+            }
+        }
+        if !emails.is_empty() {
+            user.insert("emails".into(), Value::Array(emails));
+        }
         UserAttrs::from_json_as(user, profile)
     }
 }
@@ -387,7 +383,7 @@ async fn save(
     Path((tenant_id, id)): Path<(String, String)>,
     Form(form): Form<UserForm>,
 ) -> Result<Response, ErrorPage> {
-    let tenant: Tenant = tenants::tenant(state.store.as_ref(), &tenant_id).await?;
+    let tenant = tenants::tenant(state.store.as_ref(), &tenant_id).await?;
     let profile = state.profile;
     let saved = state
         .store

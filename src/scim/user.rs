@@ -203,14 +203,18 @@ impl UserAttrs {
         self.user_name.to_lowercase()
     }
 
-    /// The lowercase primary email (else the first: the only one in the `aws` profile),
-    /// unique per tenant.
-    pub fn email_key(&self) -> Option<String> {
+    /// The primary email, else the first (the only one in the `aws` profile).
+    pub fn primary_email(&self) -> Option<&str> {
         self.emails
             .iter()
             .find(|e| e.primary == Some(true))
             .or(self.emails.first())
-            .map(|e| e.value.to_lowercase())
+            .map(|e| e.value.as_str())
+    }
+
+    /// The lowercase primary email, unique per tenant.
+    pub fn email_key(&self) -> Option<String> {
+        self.primary_email().map(str::to_lowercase)
     }
 
     pub fn manager_id(&self) -> Option<&str> {

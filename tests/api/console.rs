@@ -1087,20 +1087,20 @@ async fn fault_rules_are_added_and_deleted_from_the_page() {
     for (fields, message) in [
         (
             vec![("path", "/Users"), ("status", "200")],
-            "Status must be an error status",
+            "The fault rule was refused: status must be an error status",
         ),
         (
             vec![("path", "/Users"), ("status", "five")],
-            "Status must be a number",
+            "status must be a number",
         ),
-        (vec![("path", "/Users")], "A fault needs status"),
+        (vec![("path", "/Users")], "a fault needs status"),
         (
             vec![("path", "Users"), ("drop", "on")],
-            "Path must start with /",
+            "path must start with /",
         ),
         (
             vec![("path", "/Users"), ("drop", "on"), ("probability", "2")],
-            "Probability must be between 0 and 1",
+            "probability must be between 0 and 1",
         ),
     ] {
         let r = browser.post(&faults, &fields).await;
@@ -1512,4 +1512,53 @@ async fn accounts_permission_sets_and_assignments() {
     );
     let gone = browser.get(&at(&app, "/accounts/111111111111")).await;
     assert_page(&gone, StatusCode::NOT_FOUND, &["Account not found."]);
+}
+
+/// In the `rfc` profile a user may have several emails: the form edits the primary one and
+/// keeps the others.
+#[tokio::test]
+async fn an_edit_keeps_the_emails_the_form_does_not_show() {
+    let app = TestApp::with(|state| idc_scim::state::AppState {
+        profile: idc_scim::scim::Profile::Rfc,
+        ..state
+    })
+    .await;
+    let mut body = user_body("ann@example.com");
+    body["emails"] = json!([
+        {"value": "ann@home.example", "type": "home"},
+        {"value": "ann@example.com", "type": "work", "primary": true},
+    ]);
+    let created = app.post("/Users", body).await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+    let id = created.body["id"].as_str().unwrap();
+    let mut browser = Browser::signed_in(&app).await;
+    let edit = at(&app, &format!("/users/{id}/edit"));
+    let form = browser.get(&edit).await;
+    assert_page(&form, StatusCode::OK, &[r#"value="ann@example.com""#]);
+    let fields = [
+        ("user_name", "ann@example.com"),
+        ("email", "ann.lee@example.com"),
+        ("given_name", "Ann"),
+        ("family_name", "Lee"),
+        ("display_name", "Ann Lee"),
+    ];
+    let saved = browser.post(&edit, &fields).await;
+    assert_eq!(saved.status, StatusCode::SEE_OTHER, "{}", saved.text);
+    let after = app.get(&format!("/Users/{id}")).await.body;
+    assert_eq!(
+        after["emails"],
+        json!([
+            {"value": "ann@home.example", "type": "home"},
+            {"value": "ann.lee@example.com", "type": "work", "primary": true},
+        ])
+    );
+    let mut without = fields;
+    without[1].1 = "";
+    let saved = browser.post(&edit, &without).await;
+    assert_eq!(saved.status, StatusCode::SEE_OTHER, "{}", saved.text);
+    let after = app.get(&format!("/Users/{id}")).await.body;
+    assert_eq!(
+        after["emails"],
+        json!([{"value": "ann@home.example", "type": "home"}])
+    );
 }
