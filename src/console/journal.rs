@@ -1,8 +1,9 @@
 //! An instance's journal and test controls: the requests its SCIM endpoint and the AWS APIs
-//! answered for it, newest first, filtered by method, path and status, each expandable to its request and response;
-//! kept live by the shared script, which asks `journal/entries?after=N` for what came since
-//! the newest entry shown and puts the entries, rendered by the same template, on top. Below
-//! them the fault rules that apply to the instance (add, delete), and seed, reset and export.
+//! answered for it, newest first, filtered by method, path and status, each expandable to its
+//! request and response; kept live by the shared script, which asks `journal/entries?after=N`
+//! for what came since the newest entry shown and puts the entries, rendered by the same
+//! template, on top. Below them the fault rules that apply to the instance (add, delete), and
+//! seed, reset and export.
 
 use askama::Template;
 use axum::extract::{Query, State};

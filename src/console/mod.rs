@@ -1,15 +1,15 @@
 //! The console at `/console`: IAM Identity Center's pages for the people who run idc-scim.
-//! Instances with their ids and SCIM endpoints; Settings → automatic provisioning and its
-//! access tokens; users and groups, written through the SCIM rules; AWS accounts, permission
-//! sets and account assignments; the request journal, live, with the fault rules and seed,
-//! reset and export. Server-rendered HTML (askama templates under
+//! Instances with their ids, SCIM endpoints and start URLs; Settings → automatic provisioning
+//! and its access tokens; users and groups, written through the SCIM rules; AWS accounts,
+//! permission sets and account assignments; the request journal, live, with the fault rules
+//! and seed, reset and export. Server-rendered HTML (askama templates under
 //! `templates/console`), forms that work without JavaScript, and the shared script for copy
-//! buttons and the live journal.
+//! buttons, confirmations and the live journal.
 //!
 //! A room like the admin API, it calls the same domain services (`tenants`, `accounts`,
-//! `access`, `directory`, `controls`, the store, `scim` for validation) and exists only with an admin credential, which is also how
-//! one signs in (`session`). Every page is behind `web::pages`: CSRF-checked forms, HTML error
-//! pages and the headers of a page.
+//! `access`, `directory`, `controls`, the store, `scim` for validation) and exists only with
+//! an admin credential, which is also how one signs in (`session`). Every page is behind
+//! `web::pages`: CSRF-checked forms, HTML error pages and the headers of a page.
 
 mod access;
 mod groups;
@@ -30,8 +30,6 @@ use axum::routing::{any, get, post};
 use crate::state::SharedState;
 use crate::store::Page;
 use crate::web::{self, CsrfToken, ErrorPage, see_other};
-
-pub use session::SessionKey;
 
 /// The console's routes with their middleware; none without an admin credential.
 pub fn router(state: &SharedState) -> Router<SharedState> {
