@@ -1562,3 +1562,116 @@ async fn an_edit_keeps_the_emails_the_form_does_not_show() {
         json!([{"value": "ann@home.example", "type": "home"}])
     );
 }
+
+/// Every page of the console asks for a session, and every form for one and for the
+/// browser's CSRF token: nothing is changed without both.
+#[tokio::test]
+async fn every_page_needs_a_session_and_every_form_its_csrf_token() {
+    let app = TestApp::new().await;
+    let user = app.user_id("ann@example.com").await;
+    let group = app.post("/Groups", json!({"displayName": "G"})).await.body["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let token = app
+        .admin(
+            Method::GET,
+            &format!("/tenants/{}/tokens", app.tenant.tenant_id),
+            None,
+        )
+        .await
+        .body[0]["tokenId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let pages: Vec<String> = [
+        "",
+        "/delete",
+        "/users",
+        "/users/new",
+        &format!("/users/{user}"),
+        &format!("/users/{user}/edit"),
+        &format!("/users/{user}/delete"),
+        "/groups",
+        "/groups/new",
+        &format!("/groups/{group}"),
+        &format!("/groups/{group}/edit"),
+        &format!("/groups/{group}/delete"),
+        "/accounts",
+        "/accounts/111111111111",
+        "/permission-sets",
+        "/journal",
+        "/journal/entries?after=0",
+        "/export",
+        &format!("/tokens/{token}/delete"),
+    ]
+    .iter()
+    .map(|rest| at(&app, rest))
+    .chain(["/console".to_owned(), "/console/instances".to_owned()])
+    .collect();
+    let forms: Vec<String> = [
+        "/delete",
+        "/provisioning",
+        "/tokens",
+        &format!("/tokens/{token}/delete"),
+        "/users",
+        &format!("/users/{user}/edit"),
+        &format!("/users/{user}/delete"),
+        "/groups",
+        &format!("/groups/{group}/edit"),
+        &format!("/groups/{group}/delete"),
+        &format!("/groups/{group}/members"),
+        &format!("/groups/{group}/members/{user}/remove"),
+        "/accounts",
+        "/accounts/111111111111/delete",
+        "/accounts/111111111111/assignments",
+        "/accounts/111111111111/assignments/remove",
+        "/permission-sets",
+        "/permission-sets/ps-0123456789abcdef/delete",
+        "/journal/clear",
+        "/faults",
+        "/faults/1/delete",
+        "/seed",
+        "/reset",
+    ]
+    .iter()
+    .map(|rest| at(&app, rest))
+    .chain([
+        "/console/instances".to_owned(),
+        "/console/sign-out".to_owned(),
+    ])
+    .collect();
+
+    let mut stranger = Browser::new(&app).await;
+    for page in &pages {
+        let r = stranger.get(page).await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{page}");
+        let location = r.header("location").unwrap();
+        assert!(
+            location.starts_with("/console/sign-in?next="),
+            "{page}: {location}"
+        );
+    }
+    for form in forms.iter().filter(|f| !f.ends_with("/sign-out")) {
+        let r = stranger.post(form, &[]).await;
+        assert_page(&r, StatusCode::UNAUTHORIZED, &["Signed out"]);
+    }
+
+    let mut browser = Browser::signed_in(&app).await;
+    for form in &forms {
+        let r = browser.post_raw(form, &[("csrf_token", "forged")]).await;
+        assert_page(&r, StatusCode::FORBIDDEN, &["Access denied"]);
+    }
+    assert_eq!(
+        app.get(&format!("/Users/{user}")).await.status,
+        StatusCode::OK
+    );
+    assert_eq!(
+        app.get(&format!("/Groups/{group}")).await.status,
+        StatusCode::OK
+    );
+    assert_eq!(
+        scim_status(&app, &app.token, "/Users").await,
+        StatusCode::OK
+    );
+}
