@@ -6,8 +6,10 @@
 //! any instance of a deployment that shares the credential accepts it, a restart keeps people
 //! signed in, and changing the credential signs everyone out. Signing out removes the cookie
 //! from the browser; a copy of it kept elsewhere stays valid until it expires, which is why it
-//! lives for hours, not weeks. The cookie is `HttpOnly`, `SameSite=Strict`, and sent to
-//! `/console` only; forms are CSRF-protected by `web::pages` besides.
+//! lives for hours, not weeks. A cookie also lets whoever holds it test guesses of the
+//! credential offline, so the credential must be a long random secret, as the admin API needs
+//! it to be anyway. The cookie is `HttpOnly`, `SameSite=Strict`, and sent to `/console` only;
+//! forms are CSRF-protected by `web::pages` besides.
 
 use askama::Template;
 use axum::Form;
