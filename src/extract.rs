@@ -1,13 +1,13 @@
 //! Extractors shared by the rooms, whose rejections are our errors, never axum's plain text:
 //! a JSON body (`ScimJson`), path parameters (`Path`) and a query string (`Query`).
 
-use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::extract::{FromRequest, FromRequestParts, RawPathParams, Request};
 use axum::http::header::CONTENT_TYPE;
 use axum::http::request::Parts;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
-use crate::scim::ScimError;
+use crate::scim::{ScimError, coerce};
 use crate::state::MAX_BODY_BYTES;
 
 /// A JSON request body: `application/json` or `application/scim+json` (a missing
@@ -36,7 +36,8 @@ impl<S: Send + Sync> FromRequest<S> for ScimJson {
     }
 }
 
-/// Path parameters; one that does not parse is a 400 that says which.
+/// Path parameters, of the Identity Store's characters once percent-decoded; one that does not
+/// parse is a 400 that says which.
 pub struct Path<T>(pub T);
 
 impl<T, S> FromRequestParts<S> for Path<T>
@@ -47,10 +48,17 @@ where
     type Rejection = ScimError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ScimError> {
+        let invalid = |text: String| ScimError::invalid(format!("Invalid path: {text}"));
+        let raw = RawPathParams::from_request_parts(parts, state)
+            .await
+            .map_err(|e| invalid(e.body_text()))?;
+        for (name, value) in &raw {
+            coerce::text(name, value)?;
+        }
         axum::extract::Path::<T>::from_request_parts(parts, state)
             .await
             .map(|axum::extract::Path(value)| Path(value))
-            .map_err(|e| ScimError::invalid(format!("Invalid path: {}", e.body_text())))
+            .map_err(|e| invalid(e.body_text()))
     }
 }
 

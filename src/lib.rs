@@ -11,7 +11,7 @@
 //! state, http_error, extract            request state; error bodies; shared extractors
 //! auth, tenants, controls               domain services over the store
 //! store                                 persistence
-//! scim, clock                           pure protocol and time
+//! scim, text, clock                     pure protocol, character classes and time
 //! ```
 
 pub mod admin;
@@ -30,3 +30,4 @@ pub mod state;
 pub mod store;
 pub mod telemetry;
 pub mod tenants;
+pub mod text;

@@ -3,7 +3,8 @@
 //! signed with Signature V4 (`sigv4`). This dispatcher reads the body, checks the signature
 //! for the service the target names, and hands the operation to that service's module:
 //! `identitystore` (`AWSIdentityStore`). The protocol's own errors (`ProtocolError`) are the
-//! ones every AWS JSON service answers.
+//! ones every AWS JSON service answers; a control character in any string of a body is one of
+//! them, whatever the service.
 
 pub mod identitystore;
 pub mod sigv4;
@@ -16,6 +17,22 @@ use serde_json::Value;
 
 use crate::http_error::{AWS_JSON_11, AwsJsonError};
 use crate::state::{MAX_BODY_BYTES, SharedState};
+use crate::text::{self, Class, PathStyle};
+
+/// `IdentityStoreId` → `identityStoreId`, as AWS names members in its messages.
+pub fn lower_camel(member: &str) -> String {
+    let mut chars = member.chars();
+    match chars.next() {
+        Some(first) => first.to_lowercase().chain(chars).collect(),
+        None => String::new(),
+    }
+}
+
+/// How AWS names a member of a request in its messages: `filters.member.attributeValue`.
+pub const MEMBER_PATHS: PathStyle = PathStyle {
+    member: lower_camel,
+    item: Some("member"),
+};
 
 /// An error of the AWS JSON protocol itself, before or around a service's operation.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -34,6 +51,9 @@ pub enum ProtocolError {
     InvalidSignature(String),
     /// 413: a body over `MAX_BODY_BYTES`.
     TooLarge,
+    /// 400 `ValidationException`: a string of the body holds a control character; the member
+    /// that holds it.
+    ControlCharacter(String),
 }
 
 impl From<ProtocolError> for AwsJsonError {
@@ -67,6 +87,14 @@ impl From<ProtocolError> for AwsJsonError {
                 "ValidationException",
                 StatusCode::PAYLOAD_TOO_LARGE,
                 format!("The request body is larger than {MAX_BODY_BYTES} bytes."),
+            ),
+            ProtocolError::ControlCharacter(member) => (
+                "ValidationException",
+                StatusCode::BAD_REQUEST,
+                format!(
+                    "1 validation error detected: Value at '{member}' failed to satisfy \
+                     constraint: Member must not contain control characters"
+                ),
             ),
         };
         AwsJsonError::new(kind, status, message)
@@ -133,6 +161,9 @@ async fn dispatch(state: &SharedState, req: Request) -> Result<Response, Protoco
         return Err(ProtocolError::Serialization(
             "The body must be a JSON object.".into(),
         ));
+    }
+    if let Some(member) = text::first_outside(&body, Class::NoControls, MEMBER_PATHS) {
+        return Err(ProtocolError::ControlCharacter(member));
     }
     Ok(match prefix {
         identitystore::TARGET_PREFIX => match identitystore::call(state, operation, body).await {

@@ -157,6 +157,14 @@ impl ScimError {
         Self::invalid(format!("Attribute \"{name}\" must be {expected}."))
     }
 
+    /// A string that holds a character outside the Identity Store's class (`text::Class`): a
+    /// control character, a format character, an unassigned one.
+    pub fn invalid_characters(name: &str) -> Self {
+        Self::invalid(format!(
+            "Attribute \"{name}\" may hold letters, marks, symbols, numbers, punctuation and spaces only."
+        ))
+    }
+
     /// 412: an `If-Match` precondition (RFC 7644 §3.14) does not hold.
     pub fn precondition_failed() -> Self {
         Self::Other(StatusCode::PRECONDITION_FAILED)

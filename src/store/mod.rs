@@ -314,12 +314,14 @@ pub mod keyset {
         URL_SAFE_NO_PAD.encode(last_key)
     }
 
-    /// The key a token names; `None` for a token this server did not make.
+    /// The key a token names; `None` for a token this server did not make (keys are ids, of
+    /// the Identity Store's characters).
     pub fn decode(token: &str) -> Option<String> {
         URL_SAFE_NO_PAD
             .decode(token)
             .ok()
             .and_then(|bytes| String::from_utf8(bytes).ok())
+            .filter(|key| crate::text::Class::Identity.admits_all(key))
     }
 }
 

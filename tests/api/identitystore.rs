@@ -66,13 +66,13 @@ fn signed(operation: &str, body: &Value, secret: &str, date_ms: i64) -> Request<
 }
 
 /// Calls an operation on the app's identity store.
-async fn call(app: &TestApp, operation: &str, body: Value) -> TestResponse {
+pub async fn call(app: &TestApp, operation: &str, body: Value) -> TestResponse {
     app.send(signed(operation, &body, SECRET, app.clock.now_ms()))
         .await
 }
 
 /// Calls an operation with `IdentityStoreId` set to the app's store.
-async fn op(app: &TestApp, operation: &str, mut body: Value) -> TestResponse {
+pub async fn op(app: &TestApp, operation: &str, mut body: Value) -> TestResponse {
     body["IdentityStoreId"] = json!(app.tenant.identity_store_id);
     call(app, operation, body).await
 }

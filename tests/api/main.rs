@@ -6,6 +6,7 @@ mod controls;
 mod groups;
 mod helpers;
 mod identitystore;
+mod malformed;
 mod middleware;
 mod rfc;
 mod server;

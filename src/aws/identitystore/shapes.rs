@@ -10,9 +10,17 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use super::error::{ApiError, Result};
+use crate::text::{self, Class, IDENTITY_PATTERN};
 
-/// Deserialises a request body into its shape.
+/// Deserialises a request body into its shape, once every string in it (member names included)
+/// holds only the characters of the model's strings (`SensitiveStringType`).
 pub fn parse<T: DeserializeOwned>(body: Value) -> Result<T> {
+    if let Some(member) = text::first_outside(&body, Class::Identity, MEMBER_PATHS) {
+        return Err(ApiError::constraint(
+            &member,
+            &format!("Member must satisfy regular expression pattern: {IDENTITY_PATTERN}"),
+        ));
+    }
     serde_json::from_value(body).map_err(|e| {
         let text = e.to_string();
         match text
@@ -25,14 +33,7 @@ pub fn parse<T: DeserializeOwned>(body: Value) -> Result<T> {
     })
 }
 
-/// `IdentityStoreId` → `identityStoreId`, as AWS names members in its messages.
-pub fn lower_camel(member: &str) -> String {
-    let mut chars = member.chars();
-    match chars.next() {
-        Some(first) => first.to_lowercase().chain(chars).collect(),
-        None => String::new(),
-    }
-}
+pub use crate::aws::{MEMBER_PATHS, lower_camel};
 
 // ---- members shared by several operations ----
 
