@@ -2,7 +2,7 @@
 //! with AWS's limit and lifetime.
 //!
 //! Tokens are kept only as SHA-256 hashes. A token given on the command line is compared, as a
-//! hash, in constant time; stored tokens are found by their hash. Neither the token nor its
+//! hash, in constant time (`secret::eq`); stored tokens are found by their hash. Neither the token nor its
 //! hash is ever logged.
 
 use std::fmt;
@@ -10,7 +10,6 @@ use std::fmt;
 use base64::Engine;
 use rand::RngCore;
 use sha2::{Digest, Sha256};
-use subtle::ConstantTimeEq;
 
 use crate::store::{Result as StoreResult, Store, TokenInfo};
 
@@ -31,9 +30,9 @@ impl TokenHash {
         self.0.iter().map(|b| format!("{b:02x}")).collect()
     }
 
-    /// Constant-time comparison.
+    /// Whether two hashes are equal, compared in constant time (`secret::eq`).
     pub fn matches(&self, other: &Self) -> bool {
-        self.0.ct_eq(&other.0).into()
+        crate::secret::eq(&self.0, &other.0)
     }
 }
 

@@ -11,7 +11,7 @@
 //! state, http_error, extract            request state; error bodies; shared extractors
 //! auth, tenants, controls               domain services over the store
 //! store                                 persistence
-//! scim, text, clock                     pure protocol, character classes and time
+//! scim, text, secret, clock             pure protocol, characters, secrets and time
 //! ```
 
 pub mod admin;
@@ -26,6 +26,7 @@ pub mod http_error;
 pub mod middleware;
 pub mod routes;
 pub mod scim;
+pub mod secret;
 pub mod state;
 pub mod store;
 pub mod telemetry;

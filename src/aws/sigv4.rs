@@ -14,7 +14,6 @@ use axum::http::HeaderMap;
 use hmac::{Hmac, Mac};
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use sha2::{Digest, Sha256};
-use subtle::ConstantTimeEq;
 
 use super::ProtocolError;
 
@@ -177,7 +176,7 @@ pub fn authenticate(
     };
     let expected = signature(req, &auth.signed_headers, amz_date, scope, secret)
         .ok_or_else(signature_mismatch)?;
-    if bool::from(expected.as_bytes().ct_eq(auth.signature.as_bytes())) {
+    if crate::secret::eq(auth.signature.as_bytes(), expected.as_bytes()) {
         Ok(())
     } else {
         Err(signature_mismatch())

@@ -9,6 +9,7 @@ mod identitystore;
 mod malformed;
 mod middleware;
 mod rfc;
+mod security;
 mod server;
 mod store;
 mod tenants;
