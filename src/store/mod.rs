@@ -3,6 +3,7 @@
 //! form of `scim::query`, and every value is a bound parameter.
 
 mod sql;
+mod sqlite_file;
 
 use std::future::Future;
 use std::sync::Arc;

@@ -54,3 +54,34 @@ async fn wrong_secrets_of_the_right_length_and_of_another_fail_alike() {
         }
     }
 }
+
+#[cfg(unix)]
+#[tokio::test]
+async fn the_sqlite_files_are_readable_by_their_owner_only() {
+    use std::os::unix::fs::PermissionsExt;
+
+    let dir = std::env::temp_dir().join(format!("idc-scim-perm-{}", uuid::Uuid::new_v4()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let db = dir.join("private.db");
+    let store = idc_scim::store::connect(&format!("sqlite://{}", db.display()))
+        .await
+        .unwrap();
+    // A write, so that the write-ahead log and its index exist.
+    store
+        .create_tenant(&idc_scim::store::Tenant::generate(), 0)
+        .await
+        .unwrap();
+    let mode = |name: &str| {
+        let path = dir.join(name);
+        std::fs::metadata(&path)
+            .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+            .permissions()
+            .mode()
+            & 0o777
+    };
+    for name in ["private.db", "private.db-wal", "private.db-shm"] {
+        assert_eq!(mode(name), 0o600, "{name}: {:o}", mode(name));
+    }
+    store.close().await;
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -61,6 +61,7 @@ impl SqlStore<Postgres> {
 
 impl SqlStore<Sqlite> {
     pub async fn connect(url: &str) -> anyhow::Result<Self> {
+        super::sqlite_file::create_private(url)?;
         let options = SqliteConnectOptions::from_str(url)?
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
@@ -71,7 +72,7 @@ impl SqlStore<Sqlite> {
             // checkpoint leaves of it on disk.
             .pragma("journal_size_limit", "67108864");
         // Every connection to `:memory:` is a database of its own: keep exactly one.
-        let in_memory = url.contains(":memory:") || url.contains("mode=memory");
+        let in_memory = super::sqlite_file::in_memory(url);
         let pool = SqlitePoolOptions::new()
             .max_connections(if in_memory { 1 } else { 8 })
             .min_connections(if in_memory { 1 } else { 0 })
