@@ -6,6 +6,7 @@ use std::net::SocketAddr;
 use clap::builder::{PossibleValue, PossibleValuesParser, TypedValueParser};
 use clap::{Parser, Subcommand, ValueEnum};
 
+use crate::auth::AwsAuth;
 use crate::scim::Profile;
 
 /// A SCIM 2.0 server that behaves like the SCIM endpoint of AWS IAM Identity Center.
@@ -33,6 +34,13 @@ pub enum Command {
     Token {
         #[command(subcommand)]
         action: TokenAction,
+        #[command(flatten)]
+        db: DatabaseArgs,
+    },
+    /// Create, list and delete the AWS access keys of a tenant (for the AWS APIs).
+    AccessKey {
+        #[command(subcommand)]
+        action: AccessKeyAction,
         #[command(flatten)]
         db: DatabaseArgs,
     },
@@ -73,6 +81,27 @@ pub enum TokenAction {
         #[arg(long)]
         tenant: Option<String>,
         token_id: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AccessKeyAction {
+    /// Generate an access key; its secret is printed once.
+    Create {
+        /// The tenant id (default: the default tenant).
+        #[arg(long)]
+        tenant: Option<String>,
+    },
+    /// List the access keys of a tenant: ids and dates, never secrets.
+    List {
+        #[arg(long)]
+        tenant: Option<String>,
+    },
+    /// Delete an access key; requests signed with it are refused at once.
+    Delete {
+        #[arg(long)]
+        tenant: Option<String>,
+        access_key_id: String,
     },
 }
 
@@ -149,8 +178,17 @@ pub struct ServeArgs {
     #[arg(long, env = "IDC_SCIM_ADMIN_TOKEN", hide_env_values = true)]
     pub admin_token: Option<Secret>,
 
-    /// AWS access keys `ID:SECRET` (comma-separated or repeated) whose Signature V4 the
-    /// Identity Store API verifies; without any, any well-formed signature is accepted.
+    /// How the AWS APIs authenticate requests. The default is `verify`, except on a loopback
+    /// address without --aws-credentials, where it is `any`.
+    #[arg(long, env = "IDC_SCIM_AWS_AUTH", value_parser = named_parser::<AwsAuth>(AwsAuth::ALL.map(|m| (m.as_str(), m.summary()))))]
+    pub aws_auth: Option<AwsAuth>,
+
+    /// The region AWS signatures must be scoped to when they are verified.
+    #[arg(long, env = "IDC_SCIM_AWS_REGION", default_value = crate::state::DEFAULT_AWS_REGION)]
+    pub aws_region: String,
+
+    /// AWS access keys `ID:SECRET` (comma-separated or repeated) of the default tenant, besides
+    /// its stored ones (`idc-scim access-key create`); they turn verification on.
     #[arg(
         long = "aws-credentials",
         env = "IDC_SCIM_AWS_CREDENTIALS",
@@ -190,7 +228,7 @@ pub struct ServeArgs {
     /// (every filter on every attribute, sorting, startIndex paging, attributes and
     /// excludedAttributes, POST /.search, ETags, RFC error bodies) for connectors written for
     /// other SCIM providers.
-    #[arg(long, env = "IDC_SCIM_PROFILE", value_parser = profile_parser(), default_value_t = Profile::Aws)]
+    #[arg(long, env = "IDC_SCIM_PROFILE", value_parser = named_parser::<Profile>(Profile::ALL.map(|p| (p.as_str(), p.summary()))), default_value_t = Profile::Aws)]
     pub profile: Profile,
 
     /// How long a request may take, in seconds, before it is answered 503.
@@ -202,12 +240,21 @@ pub struct ServeArgs {
     pub log_format: LogFormat,
 }
 
-/// `--profile`: the names of [`Profile`], each with its summary in `--help`.
-fn profile_parser() -> impl TypedValueParser<Value = Profile> {
+/// A setting named by one of a few words (`--profile`, `--aws-auth`), each shown with its
+/// summary in `--help`.
+fn named_parser<T>(
+    names: impl IntoIterator<Item = (&'static str, &'static str)>,
+) -> impl TypedValueParser<Value = T>
+where
+    T: std::str::FromStr + Clone + Send + Sync + 'static,
+    T::Err: Into<Box<dyn std::error::Error + Send + Sync + 'static>>,
+{
     PossibleValuesParser::new(
-        Profile::ALL.map(|p| PossibleValue::new(p.as_str()).help(p.summary())),
+        names
+            .into_iter()
+            .map(|(name, summary)| PossibleValue::new(name).help(summary)),
     )
-    .try_map(|name| name.parse::<Profile>())
+    .try_map(|name| name.parse::<T>())
 }
 
 impl ServeArgs {

@@ -1,15 +1,16 @@
 //! The `idc-scim` binary: parse the configuration, open the store, then serve or administer.
 
+use std::collections::HashMap;
 use std::process::ExitCode;
 use std::sync::Arc;
 
 use anyhow::Context;
 use clap::Parser;
 use idc_scim::app;
-use idc_scim::auth::{self, TokenHash};
+use idc_scim::auth::{self, AwsAuth, TokenHash};
 use idc_scim::clock::{Clock, SystemClock};
 use idc_scim::config::{
-    Cli, Command, DatabaseUrl, LogFormat, ServeArgs, TenantAction, TokenAction,
+    AccessKeyAction, Cli, Command, DatabaseUrl, LogFormat, ServeArgs, TenantAction, TokenAction,
 };
 use idc_scim::controls::fixtures::{self, Fixture};
 use idc_scim::controls::{Controls, Journal, Throttle};
@@ -43,6 +44,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let (store, default) = open(&db.database_url, LogFormat::Pretty).await?;
             token_command(store.as_ref(), &default, action).await
         }
+        Some(Command::AccessKey { action, db }) => {
+            let (store, default) = open(&db.database_url, LogFormat::Pretty).await?;
+            access_key_command(store.as_ref(), &default, action).await
+        }
     }
 }
 
@@ -74,10 +79,37 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         } else {
             None
         };
+    let aws_keys: HashMap<String, String> = args
+        .aws_credentials
+        .iter()
+        .map(|c| (c.access_key_id.clone(), c.secret.expose().to_owned()))
+        .collect();
+    let new_key =
+        if aws_keys.is_empty() && store.list_access_keys(&tenant.tenant_id).await?.is_empty() {
+            let key = auth::issue_access_key(store.as_ref(), &tenant.tenant_id, clock.now_ms())
+                .await
+                .context("storing the first AWS access key")?;
+            Some(key)
+        } else {
+            None
+        };
     let listener = TcpListener::bind(args.listen)
         .await
         .with_context(|| format!("listening on {}", args.listen))?;
     let addr = listener.local_addr()?;
+    let loopback = addr.ip().is_loopback();
+    let aws_auth = args.aws_auth.unwrap_or(if loopback && aws_keys.is_empty() {
+        AwsAuth::Any
+    } else {
+        AwsAuth::Verify
+    });
+    let mut warnings = Vec::new();
+    if aws_auth == AwsAuth::Any && !loopback {
+        warnings.push(format!(
+            "AWS signatures are not verified (--aws-auth any) on {addr}: anyone who reaches it \
+             reads and writes every tenant through the AWS APIs"
+        ));
+    }
     let token_line = match (&args.token, &new_token) {
         (Some(_), _) => "the one given with --token / IDC_SCIM_TOKEN".to_owned(),
         (None, Some(token)) => {
@@ -102,9 +134,39 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     if args.profile == Profile::Rfc {
         banner.push_str("  Profile:           rfc (the full SCIM 2.0 protocol of RFC 7644)\n");
     }
+    banner.push_str(&format!(
+        "  AWS endpoint:      http://{addr}/ (region {})\n",
+        args.aws_region
+    ));
+    banner.push_str(match aws_auth {
+        AwsAuth::Verify => {
+            "  AWS signatures:    verified; an access key reaches its own tenant only\n"
+        }
+        AwsAuth::Any => {
+            "  AWS signatures:    NOT verified (--aws-auth any): any well-formed signature \
+             reaches every tenant\n"
+        }
+    });
+    match (&new_key, aws_keys.is_empty()) {
+        (Some((info, secret)), _) => banner.push_str(&format!(
+            "  AWS access key id: {}\n  AWS secret key:    {secret}\n  \
+             (shown once: keep it; `idc-scim access-key create` makes another)\n",
+            info.access_key_id
+        )),
+        (None, false) => banner.push_str(
+            "  AWS access key id: the ones given with --aws-credentials / IDC_SCIM_AWS_CREDENTIALS\n",
+        ),
+        (None, true) => banner.push_str(
+            "  AWS access key id: shown when it was created; `idc-scim access-key create` makes \
+             another\n",
+        ),
+    }
     banner.push_str(&format!("  Access token:      {token_line}\n"));
     // Written once, and a closed stdout is no reason to stop serving.
     let _ = std::io::Write::write_all(&mut std::io::stdout(), banner.as_bytes());
+    for warning in &warnings {
+        tracing::warn!("{warning}");
+    }
     let limit = args.throttle_limit();
     if limit.is_some_and(|l| !(l.rate > 0.0 && l.burst >= 1.0)) {
         anyhow::bail!("--throttle-rate must be above 0 and --throttle-burst at least 1");
@@ -126,20 +188,16 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let state = Arc::new(AppState {
         static_token: args.token.as_ref().map(|t| TokenHash::of(t.expose())),
         admin_token: args.admin_token.as_ref().map(|t| TokenHash::of(t.expose())),
-        aws_credentials: (!args.aws_credentials.is_empty()).then(|| {
-            Arc::new(
-                args.aws_credentials
-                    .iter()
-                    .map(|c| (c.access_key_id.clone(), c.secret.expose().to_owned()))
-                    .collect(),
-            )
-        }),
+        aws_auth,
+        aws_region: args.aws_region.clone(),
+        aws_keys,
+        warnings,
         controls,
         profile: args.profile,
         request_timeout: std::time::Duration::from_secs(args.request_timeout),
         ..AppState::new(store.clone(), tenant, clock)
     });
-    tracing::info!(%addr, database = %args.db.database_url, "serving");
+    tracing::info!(%addr, database = %args.db.database_url, aws_auth = %aws_auth, "serving");
     app::serve(listener, state, shutdown_signal()).await?;
     store.close().await;
     tracing::info!("stopped");
@@ -283,6 +341,48 @@ async fn token_command(
             let tenant = tenant_of(&tenant);
             tenants::delete_token(store, &tenant, &token_id).await?;
             println!("Token {token_id} deleted: it no longer authenticates.");
+        }
+    }
+    Ok(())
+}
+
+async fn access_key_command(
+    store: &dyn Store,
+    default: &Tenant,
+    action: AccessKeyAction,
+) -> anyhow::Result<()> {
+    let tenant_of = |t: Option<String>| t.unwrap_or_else(|| default.tenant_id.clone());
+    match action {
+        AccessKeyAction::Create { tenant } => {
+            let tenant = tenant_of(tenant);
+            let new = tenants::create_access_key(store, &tenant, SystemClock.now_ms()).await?;
+            println!("AWS access key (the secret is shown once):");
+            println!("  Access key id:     {}", new.view.access_key_id);
+            println!("  Secret access key: {}", new.secret_access_key);
+            println!("  Tenant:            {tenant}");
+        }
+        AccessKeyAction::List { tenant } => {
+            let keys = tenants::list_access_keys(store, &tenant_of(tenant)).await?;
+            println!(
+                "{:<22} {:<8} {:<21} LAST USED",
+                "ACCESS KEY ID", "STATUS", "CREATED"
+            );
+            for k in keys {
+                println!(
+                    "{:<22} {:<8} {:<21} {}",
+                    k.access_key_id,
+                    k.status,
+                    k.created_at,
+                    k.last_used_at.as_deref().unwrap_or("never")
+                );
+            }
+        }
+        AccessKeyAction::Delete {
+            tenant,
+            access_key_id,
+        } => {
+            tenants::delete_access_key(store, &tenant_of(tenant), &access_key_id).await?;
+            println!("Access key {access_key_id} deleted: requests signed with it are refused.");
         }
     }
     Ok(())

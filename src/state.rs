@@ -9,6 +9,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use crate::auth::AwsAuth;
 use crate::clock::Clock;
 use crate::controls::Controls;
 use crate::scim::Profile;
@@ -29,9 +30,15 @@ pub struct AppState {
     pub static_token: Option<crate::auth::TokenHash>,
     /// The credential of the admin API; without one, `/admin` does not exist.
     pub admin_token: Option<crate::auth::TokenHash>,
-    /// AWS access keys (id → secret) whose Signature V4 the AWS JSON APIs verify; `None`
-    /// accepts any well-formed signature, as local AWS emulators do.
-    pub aws_credentials: Option<Arc<HashMap<String, String>>>,
+    /// How the AWS JSON APIs authenticate (`--aws-auth`).
+    pub aws_auth: AwsAuth,
+    /// The region verified signatures must be scoped to.
+    pub aws_region: String,
+    /// AWS access keys given on the command line (id → secret): keys of the default tenant,
+    /// besides its stored ones.
+    pub aws_keys: HashMap<String, String>,
+    /// What `/health` warns about: settings that expose the server to its network.
+    pub warnings: Vec<String>,
     pub clock: Arc<dyn Clock>,
     /// Journal, throttle, faults and seeds: the controls of a connector's test suite.
     pub controls: Controls,
@@ -41,20 +48,26 @@ pub struct AppState {
     pub request_timeout: std::time::Duration,
 }
 
+/// The default of `AppState::aws_region`.
+pub const DEFAULT_AWS_REGION: &str = "us-east-1";
+
 /// The default of `AppState::request_timeout`.
 pub const DEFAULT_REQUEST_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
 
 impl AppState {
-    /// A state with no command-line token, no admin API, unverified AWS signatures, the
-    /// controls at their defaults and the `aws` profile; set the rest with struct update
-    /// syntax.
+    /// A state with no command-line token, no admin API, AWS signatures accepted unverified
+    /// (`AwsAuth::Any`), no warning, the controls at their defaults and the `aws` profile; set
+    /// the rest with struct update syntax.
     pub fn new(store: Arc<dyn Store>, default_tenant: Tenant, clock: Arc<dyn Clock>) -> Self {
         Self {
             store,
             default_tenant,
             static_token: None,
             admin_token: None,
-            aws_credentials: None,
+            aws_auth: AwsAuth::Any,
+            aws_region: DEFAULT_AWS_REGION.to_owned(),
+            aws_keys: HashMap::new(),
+            warnings: Vec::new(),
             clock,
             controls: Controls::default(),
             profile: Profile::Aws,

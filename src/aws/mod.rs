@@ -1,13 +1,18 @@
 //! The AWS JSON 1.1 APIs, all at `POST /` as AWS's endpoints are: the operation is named by
 //! `X-Amz-Target: <target prefix>.<Operation>`, the body is a JSON object, the request is
-//! signed with Signature V4 (`sigv4`). This dispatcher reads the body, checks the signature
-//! for the service the target names, and hands the operation to that service's module:
-//! `identitystore` (`AWSIdentityStore`). The protocol's own errors (`ProtocolError`) are the
+//! signed with Signature V4 (`sigv4`). This dispatcher authenticates the request (with
+//! `--aws-auth verify`, the signature with the secret of the access key it names, whose tenant
+//! becomes the `Caller`; with `any`, its form only), reads the body, and hands the operation
+//! and the caller to the service the target names: `identitystore` (`AWSIdentityStore`). Each
+//! service checks the caller against the tenant an operation names. The protocol's own errors (`ProtocolError`) are the
 //! ones every AWS JSON service answers; a control character in any string of a body is one of
 //! them, whatever the service.
 
+mod caller;
 pub mod identitystore;
 pub mod sigv4;
+
+pub use caller::Caller;
 
 use axum::extract::{Request, State};
 use axum::http::header::CONTENT_TYPE;
@@ -15,6 +20,7 @@ use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::Value;
 
+use crate::auth::{self, AwsAuth};
 use crate::http_error::{AWS_JSON_11, AwsJsonError};
 use crate::state::{MAX_BODY_BYTES, SharedState};
 use crate::text::{self, Class, PathStyle};
@@ -54,6 +60,8 @@ pub enum ProtocolError {
     /// 400 `ValidationException`: a string of the body holds a control character; the member
     /// that holds it.
     ControlCharacter(String),
+    /// 500 `InternalFailure`: the server failed (the cause is logged, never sent).
+    Internal,
 }
 
 impl From<ProtocolError> for AwsJsonError {
@@ -96,6 +104,12 @@ impl From<ProtocolError> for AwsJsonError {
                      constraint: Member must not contain control characters"
                 ),
             ),
+            ProtocolError::Internal => (
+                "InternalFailure",
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "The request processing has failed because of an unknown error, exception or failure."
+                    .to_owned(),
+            ),
         };
         AwsJsonError::new(kind, status, message)
     }
@@ -124,33 +138,84 @@ fn answer(body: Value) -> Response {
     response
 }
 
+/// The AWS JSON services served here.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Service {
+    IdentityStore,
+}
+
+impl Service {
+    /// The service an `X-Amz-Target` prefix names.
+    fn of(target_prefix: &str) -> Option<Self> {
+        match target_prefix {
+            identitystore::TARGET_PREFIX => Some(Self::IdentityStore),
+            _ => None,
+        }
+    }
+
+    /// The name requests to it are signed for.
+    fn signing_name(self) -> &'static str {
+        match self {
+            Self::IdentityStore => identitystore::SIGNING_NAME,
+        }
+    }
+}
+
+/// Authenticates, then reads the body, then runs the operation. What costs nothing comes
+/// first: an unsigned request, an unknown key or a signature out of its scope or its time is
+/// answered before a byte of its body is read; the signature itself, which covers the body,
+/// is checked once the body is in.
 async fn dispatch(state: &SharedState, req: Request) -> Result<Response, ProtocolError> {
     let (parts, body) = req.into_parts();
-    let bytes = axum::body::to_bytes(body, MAX_BODY_BYTES)
-        .await
-        .map_err(|_| ProtocolError::TooLarge)?;
-    let target = parts
+    let presented = sigv4::Presented::parse(&parts.headers)?;
+    let now_ms = state.clock.now_ms();
+    let key = match state.aws_auth {
+        AwsAuth::Any => None,
+        AwsAuth::Verify => Some(
+            auth::access_key_owner(
+                state.store.as_ref(),
+                &state.aws_keys,
+                &state.default_tenant,
+                presented.access_key_id(),
+                now_ms,
+            )
+            .await
+            .map_err(|e| {
+                tracing::error!(error = ?e, "access key lookup failed");
+                ProtocolError::Internal
+            })?
+            .ok_or(ProtocolError::UnrecognizedClient)?,
+        ),
+    };
+    let (service, operation) = parts
         .headers
         .get("x-amz-target")
         .and_then(|v| v.to_str().ok())
-        .and_then(|t| t.split_once('.'));
-    let signing_name = match target {
-        Some((identitystore::TARGET_PREFIX, _)) => identitystore::SIGNING_NAME,
-        _ => "",
+        .and_then(|t| t.split_once('.'))
+        .and_then(|(prefix, operation)| Some((Service::of(prefix)?, operation)))
+        .ok_or(ProtocolError::UnknownOperation)?;
+    if key.is_some() {
+        presented.check_scope(service.signing_name(), &state.aws_region, now_ms)?;
+    }
+    let bytes = axum::body::to_bytes(body, MAX_BODY_BYTES)
+        .await
+        .map_err(|_| ProtocolError::TooLarge)?;
+    let caller = match key {
+        Some(key) => {
+            presented.verify(
+                sigv4::SignedRequest {
+                    method: parts.method.as_str(),
+                    path: parts.uri.path(),
+                    query: parts.uri.query().unwrap_or(""),
+                    headers: &parts.headers,
+                    body: &bytes,
+                },
+                &key.secret,
+            )?;
+            Caller::Tenant(key.tenant)
+        }
+        None => Caller::Anyone,
     };
-    sigv4::authenticate(
-        sigv4::SignedRequest {
-            method: parts.method.as_str(),
-            path: parts.uri.path(),
-            query: parts.uri.query().unwrap_or(""),
-            headers: &parts.headers,
-            body: &bytes,
-        },
-        signing_name,
-        state.aws_credentials.as_deref(),
-        state.clock.now_ms(),
-    )?;
-    let (prefix, operation) = target.ok_or(ProtocolError::UnknownOperation)?;
     let body: Value = if bytes.iter().all(u8::is_ascii_whitespace) {
         Value::Object(Default::default())
     } else {
@@ -165,11 +230,11 @@ async fn dispatch(state: &SharedState, req: Request) -> Result<Response, Protoco
     if let Some(member) = text::first_outside(&body, Class::NoControls, MEMBER_PATHS) {
         return Err(ProtocolError::ControlCharacter(member));
     }
-    Ok(match prefix {
-        identitystore::TARGET_PREFIX => match identitystore::call(state, operation, body).await {
-            Ok(body) => answer(body),
-            Err(e) => e.into_response(),
-        },
-        _ => return Err(ProtocolError::UnknownOperation),
+    let answered = match service {
+        Service::IdentityStore => identitystore::call(state, &caller, operation, body).await,
+    };
+    Ok(match answered {
+        Ok(body) => answer(body),
+        Err(e) => e.into_response(),
     })
 }

@@ -1,7 +1,8 @@
 //! Persistence: one `Store` trait with domain verbs, implemented for PostgreSQL and SQLite by
-//! the same SQL (`sql.rs`). The store never sees HTTP; filters reach it in the allow-listed
+//! the same SQL (`sql/`; the AWS access keys in `access_keys.rs`). The store never sees HTTP; filters reach it in the allow-listed
 //! form of `scim::query`, and every value is a bound parameter.
 
+mod access_keys;
 mod sql;
 mod sqlite_file;
 
@@ -14,6 +15,7 @@ use crate::scim::group::{GroupAttrs, MemberChanges};
 use crate::scim::query::{GroupQuery, UserQuery};
 use crate::scim::user::UserAttrs;
 
+pub use access_keys::{AccessKeyInfo, AccessKeyOwner, AccessKeyStore};
 pub use sql::{PgStore, SqliteStore};
 
 #[derive(Debug, thiserror::Error)]
@@ -48,6 +50,7 @@ pub enum Constraint {
     DefaultTenant,
     TokenId,
     TokenHash,
+    AccessKeyId,
     UserId,
     /// `userName`, case-insensitively, per tenant.
     UserName,
@@ -64,7 +67,7 @@ pub enum Constraint {
 /// The unique indexes and primary keys of the schema: the name both migrations give each
 /// (PostgreSQL reports it), its columns as SQLite's message lists them, and what it keeps
 /// unique.
-const UNIQUE_INDEXES: [(&str, &str, Constraint); 12] = [
+const UNIQUE_INDEXES: [(&str, &str, Constraint); 13] = [
     ("tenants_pkey", "tenants.tenant_id", Constraint::TenantId),
     (
         "tenants_identity_store_id_key",
@@ -81,6 +84,11 @@ const UNIQUE_INDEXES: [(&str, &str, Constraint); 12] = [
         "tokens_token_hash_key",
         "tokens.token_hash",
         Constraint::TokenHash,
+    ),
+    (
+        "access_keys_pkey",
+        "access_keys.access_key_id",
+        Constraint::AccessKeyId,
     ),
     (
         "users_pkey",
@@ -345,8 +353,9 @@ where
     }
 }
 
+/// The store of everything; the tenants' AWS access keys are in `AccessKeyStore`.
 #[async_trait]
-pub trait Store: Send + Sync + 'static {
+pub trait Store: AccessKeyStore + Send + Sync + 'static {
     /// Answers when the database does.
     async fn ping(&self) -> Result<()>;
     /// Closes the connections (SQLite checkpoints and removes its write-ahead log).

@@ -3,10 +3,10 @@
 //! the round trip between the two APIs, pagination, and signature verification on and off.
 
 use std::collections::HashMap;
-use std::sync::Arc;
 
 use axum::body::Body;
 use axum::http::{HeaderMap, Request, StatusCode};
+use idc_scim::auth::AwsAuth;
 use idc_scim::aws::sigv4::{self, Scope, SignedRequest};
 use idc_scim::clock::Clock;
 use idc_scim::state::AppState;
@@ -25,8 +25,26 @@ fn amz_date(ms: i64) -> String {
         .to_string()
 }
 
+/// The scope clients sign Identity Store requests for.
+pub const SCOPE: Scope<'static> = Scope {
+    region: "us-east-1",
+    service: "identitystore",
+};
+
 /// A request for `operation`, signed with `secret` at `date_ms` as the AWS SDKs sign it.
 fn signed(operation: &str, body: &Value, secret: &str, date_ms: i64) -> Request<Body> {
+    signed_as(operation, body, (AKID, secret), date_ms, SCOPE)
+}
+
+/// A request for `operation`, signed with the access key `(id, secret)` at `date_ms` for
+/// `scope`.
+pub fn signed_as(
+    operation: &str,
+    body: &Value,
+    (access_key_id, secret): (&str, &str),
+    date_ms: i64,
+    scope: Scope<'_>,
+) -> Request<Body> {
     let body = body.to_string();
     let date = amz_date(date_ms);
     let mut headers = HeaderMap::new();
@@ -49,11 +67,8 @@ fn signed(operation: &str, body: &Value, secret: &str, date_ms: i64) -> Request<
             body: body.as_bytes(),
         },
         &date,
-        Scope {
-            region: "us-east-1",
-            service: "identitystore",
-        },
-        AKID,
+        scope,
+        access_key_id,
         secret,
     );
     let mut req = Request::builder().method("POST").uri("/");
@@ -78,14 +93,14 @@ pub async fn op(app: &TestApp, operation: &str, mut body: Value) -> TestResponse
 }
 
 /// Asserts a 200 with the JSON 1.1 content type and returns the body.
-fn ok(r: TestResponse) -> Value {
+pub fn ok(r: TestResponse) -> Value {
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     assert_eq!(r.header("content-type"), Some("application/x-amz-json-1.1"));
     r.body
 }
 
 /// Asserts an AWS JSON error: status, `__type`, `x-amzn-ErrorType`, content type.
-fn assert_aws_error(r: &TestResponse, status: u16, kind: &str) {
+pub fn assert_aws_error(r: &TestResponse, status: u16, kind: &str) {
     assert_eq!(r.status.as_u16(), status, "{}", r.body);
     assert_eq!(r.body["__type"], json!(kind), "{}", r.body);
     assert_eq!(r.header("x-amzn-errortype"), Some(kind));
@@ -854,7 +869,8 @@ async fn protocol_errors_have_aws_types_and_tenants_are_apart() {
 async fn signatures_are_verified_when_credentials_are_configured() {
     let keys: HashMap<String, String> = [(AKID.to_owned(), SECRET.to_owned())].into();
     let verifying = TestApp::with(|state| AppState {
-        aws_credentials: Some(Arc::new(keys)),
+        aws_auth: AwsAuth::Verify,
+        aws_keys: keys,
         ..state
     })
     .await;

@@ -2,6 +2,7 @@
 //! server, and the store contract, on SQLite or on the database `IDC_SCIM_TEST_DATABASE_URL`
 //! names.
 
+mod aws_auth;
 mod controls;
 mod groups;
 mod helpers;
