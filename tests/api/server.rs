@@ -89,9 +89,13 @@ impl Binary {
         use std::io::{BufRead, BufReader};
         let dir = std::env::temp_dir().join(format!("idc-scim-test-{}", uuid::Uuid::new_v4()));
         std::fs::create_dir_all(&dir).unwrap();
+        let mut extra = extra(&dir);
+        if !extra.iter().any(|a| a == "--listen") {
+            extra.extend(["--listen".into(), "127.0.0.1:0".into()]);
+        }
         let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_idc-scim"))
-            .args(["serve", "--listen", "127.0.0.1:0"])
-            .args(extra(&dir))
+            .arg("serve")
+            .args(extra)
             .env("IDC_SCIM_LOG_FORMAT", "json")
             .arg("--database-url")
             .arg(format!("sqlite://{}", dir.join("t.db").display()))
@@ -115,17 +119,28 @@ impl Binary {
         Self { child, stdout, dir }
     }
 
-    /// The short-alias endpoint the server printed.
-    fn alias(&self) -> String {
+    /// The value the banner printed after `label`, to the end of its line.
+    fn printed(&self, label: &str) -> String {
         let line = self
             .stdout
             .lines()
-            .find(|l| l.contains("(short alias)"))
-            .unwrap();
-        line.split_whitespace()
-            .last()
-            .unwrap()
+            .find(|l| l.trim_start().starts_with(label))
+            .unwrap_or_else(|| panic!("no {label} in the banner:\n{}", self.stdout));
+        line.trim_start()[label.len()..].trim().to_owned()
+    }
+
+    /// The short-alias endpoint the server printed.
+    fn alias(&self) -> String {
+        self.printed("(short alias):")
             .trim_end_matches('/')
+            .to_owned()
+    }
+
+    /// The address the server listens on.
+    fn addr(&self) -> String {
+        self.alias()
+            .trim_start_matches("http://")
+            .trim_end_matches("/scim/v2")
             .to_owned()
     }
 
@@ -364,4 +379,126 @@ async fn pretty_logs_carry_the_request_line_without_colours_off_a_terminal() {
     ] {
         assert!(line.contains(field), "{field} missing from {line}");
     }
+}
+
+/// Calls the Identity Store's ListUsers on a server, signed with the key `(id, secret)` now;
+/// returns the status and the body.
+async fn list_users(server: &Binary, (id, secret): (&str, &str)) -> (u16, serde_json::Value) {
+    use idc_scim::aws::sigv4::{Scope, SignedRequest, sign};
+    let addr = server.addr();
+    let body = json!({"IdentityStoreId": server.printed("Identity store id:")}).to_string();
+    let date = chrono::Utc::now().format("%Y%m%dT%H%M%SZ").to_string();
+    let mut headers = reqwest::header::HeaderMap::new();
+    headers.insert("host", addr.parse().unwrap());
+    headers.insert("x-amz-date", date.parse().unwrap());
+    headers.insert(
+        "x-amz-target",
+        "AWSIdentityStore.ListUsers".parse().unwrap(),
+    );
+    headers.insert(
+        "content-type",
+        "application/x-amz-json-1.1".parse().unwrap(),
+    );
+    let scope = Scope {
+        region: "us-east-1",
+        service: "identitystore",
+    };
+    let signed = SignedRequest {
+        method: "POST",
+        path: "/",
+        query: "",
+        headers: &headers,
+        body: body.as_bytes(),
+    };
+    let authorization = sign(signed, &date, scope, id, secret);
+    headers.insert("authorization", authorization.parse().unwrap());
+    let r = reqwest::Client::new()
+        .post(format!("http://{addr}/"))
+        .headers(headers)
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    (r.status().as_u16(), r.json().await.unwrap())
+}
+
+async fn health(server: &Binary) -> serde_json::Value {
+    reqwest::get(format!("http://{}/health", server.addr()))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn aws_signatures_are_verified_by_default_off_loopback_and_accepted_only_when_asked() {
+    // Listening on every address: verified, with the key pair the banner prints.
+    let server = Binary::start_with("t", |_| vec!["--listen".into(), "0.0.0.0:0".into()]);
+    assert!(
+        server.printed("AWS signatures:").starts_with("verified"),
+        "{}",
+        server.stdout
+    );
+    let id = server.printed("AWS access key id:");
+    let secret = server.printed("AWS secret key:");
+    assert!(
+        id.starts_with("AKIA") && secret.len() == 40,
+        "{}",
+        server.stdout
+    );
+    let (status, body) = list_users(&server, (&id, &secret)).await;
+    assert_eq!((status, &body["Users"]), (200, &json!([])), "{body}");
+    let (status, body) = list_users(&server, (&id, "not-the-secret")).await;
+    assert_eq!(status, 403);
+    assert_eq!(body["__type"], "InvalidSignatureException");
+    let (status, body) = list_users(&server, ("AKIDEXAMPLE", "secret")).await;
+    assert_eq!(status, 403);
+    assert_eq!(body["__type"], "UnrecognizedClientException");
+    assert_eq!(health(&server).await, json!({"status": "ok"}));
+    let (status, logs) = server.stop();
+    assert!(status.success());
+    assert!(!logs.contains(&secret), "the secret key was logged");
+
+    // Asked for: any well-formed signature, and a warning at start and in /health.
+    let server = Binary::start_with("t", |_| {
+        vec![
+            "--listen".into(),
+            "0.0.0.0:0".into(),
+            "--aws-auth".into(),
+            "any".into(),
+        ]
+    });
+    assert!(
+        server
+            .printed("AWS signatures:")
+            .starts_with("NOT verified")
+    );
+    let (status, _) = list_users(&server, ("AKIDEXAMPLE", "secret")).await;
+    assert_eq!(status, 200);
+    let warnings = health(&server).await["warnings"].clone();
+    assert!(
+        warnings[0].as_str().unwrap().contains("--aws-auth any"),
+        "{warnings}"
+    );
+    let (_, logs) = server.stop();
+    assert!(
+        logs.lines()
+            .any(|l| l.contains("WARN") && l.contains("not verified")),
+        "{logs}"
+    );
+
+    // On a loopback address the emulator's convenience is the default, and verify is a flag.
+    let server = Binary::start("t");
+    assert!(
+        server
+            .printed("AWS signatures:")
+            .starts_with("NOT verified")
+    );
+    assert_eq!(list_users(&server, ("AKIDEXAMPLE", "secret")).await.0, 200);
+    assert!(health(&server).await.get("warnings").is_none());
+    server.stop();
+    let server = Binary::start_with("t", |_| vec!["--aws-auth".into(), "verify".into()]);
+    assert_eq!(list_users(&server, ("AKIDEXAMPLE", "secret")).await.0, 403);
+    server.stop();
 }
