@@ -22,7 +22,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run the server (the default when no command is given).
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Create, list and delete tenants (identity stores), and switch their provisioning.
     Tenant {
         #[command(subcommand)]
@@ -115,6 +115,20 @@ pub struct DatabaseArgs {
         hide_env_values = true
     )]
     pub database_url: DatabaseUrl,
+
+    /// The database URL read from a file (a Docker or Kubernetes secret); it overrides
+    /// --database-url.
+    #[arg(long, env = "IDC_SCIM_DATABASE_URL_FILE", value_name = "FILE", value_parser = |p: &str| read_file(p)?.trim().parse::<DatabaseUrl>())]
+    pub database_url_file: Option<DatabaseUrl>,
+}
+
+impl DatabaseArgs {
+    /// The database URL: --database-url-file's, else --database-url.
+    pub fn url(&self) -> &DatabaseUrl {
+        self.database_url_file
+            .as_ref()
+            .unwrap_or(&self.database_url)
+    }
 }
 
 /// A database URL. Its `Debug` and `Display` hide the password it may hold.
@@ -171,12 +185,22 @@ pub struct ServeArgs {
     pub db: DatabaseArgs,
 
     /// An access token to accept for the default tenant, in addition to the stored ones.
+    /// Prefer --token-file or the environment: a flag shows in the process list.
     #[arg(long, env = "IDC_SCIM_TOKEN", hide_env_values = true)]
     pub token: Option<Secret>,
 
+    /// --token read from a file (a Docker or Kubernetes secret).
+    #[arg(long, env = "IDC_SCIM_TOKEN_FILE", value_name = "FILE", value_parser = secret_file, conflicts_with = "token")]
+    pub token_file: Option<Secret>,
+
     /// The credential of the admin API (`/admin/...`); without it the admin API is off.
+    /// Prefer --admin-token-file or the environment.
     #[arg(long, env = "IDC_SCIM_ADMIN_TOKEN", hide_env_values = true)]
     pub admin_token: Option<Secret>,
+
+    /// --admin-token read from a file.
+    #[arg(long, env = "IDC_SCIM_ADMIN_TOKEN_FILE", value_name = "FILE", value_parser = secret_file, conflicts_with = "admin_token")]
+    pub admin_token_file: Option<Secret>,
 
     /// How the AWS APIs authenticate requests. The default is `verify`, except on a loopback
     /// address without --aws-credentials, where it is `any`.
@@ -196,6 +220,10 @@ pub struct ServeArgs {
         hide_env_values = true
     )]
     pub aws_credentials: Vec<AwsCredential>,
+
+    /// --aws-credentials read from a file: `ID:SECRET` pairs, one a line or comma-separated.
+    #[arg(long, env = "IDC_SCIM_AWS_CREDENTIALS_FILE", value_name = "FILE", value_parser = credentials_file, conflicts_with = "aws_credentials")]
+    pub aws_credentials_file: Option<CredentialsFile>,
 
     /// A fixture (JSON: users, groups and their members) to load into the default tenant at
     /// start-up when it is empty; `reset` returns the tenant to it.
@@ -258,6 +286,22 @@ where
 }
 
 impl ServeArgs {
+    /// --token or --token-file.
+    pub fn token(&self) -> Option<&Secret> {
+        self.token.as_ref().or(self.token_file.as_ref())
+    }
+
+    /// --admin-token or --admin-token-file.
+    pub fn admin_token(&self) -> Option<&Secret> {
+        self.admin_token.as_ref().or(self.admin_token_file.as_ref())
+    }
+
+    /// --aws-credentials or --aws-credentials-file.
+    pub fn aws_credentials(&self) -> impl Iterator<Item = &AwsCredential> {
+        let from_file = self.aws_credentials_file.iter().flat_map(|f| &f.0);
+        self.aws_credentials.iter().chain(from_file)
+    }
+
     /// The throttle's limit: none unless asked for; AWS's unless overridden.
     pub fn throttle_limit(&self) -> Option<crate::controls::throttle::Limit> {
         use crate::controls::throttle::AWS_LIMIT;
@@ -302,7 +346,33 @@ impl std::str::FromStr for AwsCredential {
     }
 }
 
-/// A secret from the command line or the environment. `Debug` prints nothing of it.
+/// The content of a file that holds one value, as Docker and Kubernetes mount secrets: without
+/// its final line break.
+fn read_file(path: &str) -> Result<String, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read {path}: {e}"))?;
+    let value = text.strip_suffix('\n').unwrap_or(&text);
+    Ok(value.strip_suffix('\r').unwrap_or(value).to_owned())
+}
+
+fn secret_file(path: &str) -> Result<Secret, String> {
+    read_file(path)?.parse()
+}
+
+/// The AWS access keys of a file (`--aws-credentials-file`).
+#[derive(Debug, Clone)]
+pub struct CredentialsFile(pub Vec<AwsCredential>);
+
+fn credentials_file(path: &str) -> Result<CredentialsFile, String> {
+    read_file(path)?
+        .split(['\n', ','])
+        .map(str::trim)
+        .filter(|pair| !pair.is_empty())
+        .map(str::parse)
+        .collect::<Result<_, _>>()
+        .map(CredentialsFile)
+}
+
+/// A secret from the command line, the environment or a file. `Debug` prints nothing of it.
 #[derive(Clone)]
 pub struct Secret(String);
 

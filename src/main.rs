@@ -35,17 +35,17 @@ async fn main() -> ExitCode {
 async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         None => serve(cli.serve).await,
-        Some(Command::Serve(args)) => serve(args).await,
+        Some(Command::Serve(args)) => serve(*args).await,
         Some(Command::Tenant { action, db }) => {
-            let (store, _) = open(&db.database_url, LogFormat::Pretty).await?;
+            let (store, _) = open(db.url(), LogFormat::Pretty).await?;
             tenant_command(store.as_ref(), action).await
         }
         Some(Command::Token { action, db }) => {
-            let (store, default) = open(&db.database_url, LogFormat::Pretty).await?;
+            let (store, default) = open(db.url(), LogFormat::Pretty).await?;
             token_command(store.as_ref(), &default, action).await
         }
         Some(Command::AccessKey { action, db }) => {
-            let (store, default) = open(&db.database_url, LogFormat::Pretty).await?;
+            let (store, default) = open(db.url(), LogFormat::Pretty).await?;
             access_key_command(store.as_ref(), &default, action).await
         }
     }
@@ -68,10 +68,10 @@ async fn open(
 }
 
 async fn serve(args: ServeArgs) -> anyhow::Result<()> {
-    let (store, tenant) = open(&args.db.database_url, args.log_format).await?;
+    let (store, tenant) = open(args.db.url(), args.log_format).await?;
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let new_token =
-        if args.token.is_none() && store.list_tokens(&tenant.tenant_id).await?.is_empty() {
+        if args.token().is_none() && store.list_tokens(&tenant.tenant_id).await?.is_empty() {
             let (_, token) = auth::issue_token(store.as_ref(), &tenant.tenant_id, clock.now_ms())
                 .await
                 .context("storing the first access token")?;
@@ -80,8 +80,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             None
         };
     let aws_keys: HashMap<String, String> = args
-        .aws_credentials
-        .iter()
+        .aws_credentials()
         .map(|c| (c.access_key_id.clone(), c.secret.expose().to_owned()))
         .collect();
     let new_key =
@@ -110,8 +109,8 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
              reads and writes every tenant through the AWS APIs"
         ));
     }
-    let token_line = match (&args.token, &new_token) {
-        (Some(_), _) => "the one given with --token / IDC_SCIM_TOKEN".to_owned(),
+    let token_line = match (args.token(), &new_token) {
+        (Some(_), _) => "the one given with --token, --token-file or the environment".to_owned(),
         (None, Some(token)) => {
             format!("{token}\n  (shown once: keep it; it is stored only as a hash)")
         }
@@ -126,7 +125,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
          \x20 Identity store id: {}\n",
         tenant.tenant_id, tenant.identity_store_id
     );
-    if args.admin_token.is_some() {
+    if args.admin_token().is_some() {
         banner.push_str(&format!(
             "  Admin API:         http://{addr}/admin/tenants\n"
         ));
@@ -154,7 +153,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             info.access_key_id
         )),
         (None, false) => banner.push_str(
-            "  AWS access key id: the ones given with --aws-credentials / IDC_SCIM_AWS_CREDENTIALS\n",
+            "  AWS access key id: the ones given with --aws-credentials, its file or the environment\n",
         ),
         (None, true) => banner.push_str(
             "  AWS access key id: shown when it was created; `idc-scim access-key create` makes \
@@ -186,8 +185,8 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         seed_default_tenant(store.as_ref(), &tenant, &controls, path).await?;
     }
     let state = Arc::new(AppState {
-        static_token: args.token.as_ref().map(|t| TokenHash::of(t.expose())),
-        admin_token: args.admin_token.as_ref().map(|t| TokenHash::of(t.expose())),
+        static_token: args.token().map(|t| TokenHash::of(t.expose())),
+        admin_token: args.admin_token().map(|t| TokenHash::of(t.expose())),
         aws_auth,
         aws_region: args.aws_region.clone(),
         aws_keys,
@@ -197,7 +196,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         request_timeout: std::time::Duration::from_secs(args.request_timeout),
         ..AppState::new(store.clone(), tenant, clock)
     });
-    tracing::info!(%addr, database = %args.db.database_url, aws_auth = %aws_auth, "serving");
+    tracing::info!(%addr, database = %args.db.url(), aws_auth = %aws_auth, "serving");
     app::serve(listener, state, shutdown_signal()).await?;
     store.close().await;
     tracing::info!("stopped");

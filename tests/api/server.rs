@@ -93,14 +93,22 @@ impl Binary {
         if !extra.iter().any(|a| a == "--listen") {
             extra.extend(["--listen".into(), "127.0.0.1:0".into()]);
         }
-        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_idc-scim"))
+        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_idc-scim"));
+        // The secrets in the environment, unless the test gives them in files.
+        for (flag, var, value) in [
+            ("--token-file", "IDC_SCIM_TOKEN", token),
+            ("--admin-token-file", "IDC_SCIM_ADMIN_TOKEN", ADMIN),
+        ] {
+            if !extra.iter().any(|a| a == flag) {
+                command.env(var, value);
+            }
+        }
+        let mut child = command
             .arg("serve")
             .args(extra)
             .env("IDC_SCIM_LOG_FORMAT", "json")
             .arg("--database-url")
             .arg(format!("sqlite://{}", dir.join("t.db").display()))
-            .env("IDC_SCIM_TOKEN", token)
-            .env("IDC_SCIM_ADMIN_TOKEN", ADMIN)
             .env("RUST_LOG", "trace")
             .stdout(std::process::Stdio::piped())
             .stderr(std::fs::File::create(dir.join("stderr")).unwrap())
@@ -501,4 +509,88 @@ async fn aws_signatures_are_verified_by_default_off_loopback_and_accepted_only_w
     let server = Binary::start_with("t", |_| vec!["--aws-auth".into(), "verify".into()]);
     assert_eq!(list_users(&server, ("AKIDEXAMPLE", "secret")).await.0, 403);
     server.stop();
+}
+
+#[tokio::test]
+async fn secrets_and_the_database_url_are_read_from_files() {
+    let token = format!("file-token-{}", uuid::Uuid::new_v4());
+    let admin = format!("file-admin-{}", uuid::Uuid::new_v4());
+    let server = Binary::start_with("unused", |dir| {
+        let write = |name: &str, content: &str| {
+            let path = dir.join(name);
+            std::fs::write(&path, content).unwrap();
+            path.display().to_string()
+        };
+        // As secrets are mounted: with a final line break, which is not part of the value.
+        vec![
+            "--token-file".into(),
+            write("token", &format!("{token}\n")),
+            "--admin-token-file".into(),
+            write("admin", &format!("{admin}\r\n")),
+            "--aws-credentials-file".into(),
+            write(
+                "aws",
+                "AKIDFROMFILE:file-secret\nAKIDSECOND:second-secret\n",
+            ),
+            "--database-url-file".into(),
+            write(
+                "db",
+                &format!("sqlite://{}\n", dir.join("from-file.db").display()),
+            ),
+            "--aws-auth".into(),
+            "verify".into(),
+        ]
+    });
+    assert!(
+        server.dir.join("from-file.db").exists(),
+        "the URL of the file is used"
+    );
+    assert!(!server.dir.join("t.db").exists());
+    let client = reqwest::Client::new();
+    let users = format!("{}/Users", server.alias());
+    let r = client.get(&users).bearer_auth(&token).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    let admin_url = format!("http://{}/admin/tenants", server.addr());
+    let r = client
+        .get(&admin_url)
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    for key in [
+        ("AKIDFROMFILE", "file-secret"),
+        ("AKIDSECOND", "second-secret"),
+    ] {
+        assert_eq!(list_users(&server, key).await.0, 200, "{key:?}");
+    }
+    assert_eq!(list_users(&server, ("AKIDFROMFILE", "wrong")).await.0, 403);
+    let (status, logs) = server.stop();
+    assert!(status.success());
+    for secret in [token.as_str(), admin.as_str(), "file-secret"] {
+        assert!(!logs.contains(secret), "{secret} was logged");
+    }
+}
+
+#[test]
+fn a_secret_in_a_flag_and_in_a_file_is_refused_and_so_is_a_missing_file() {
+    for args in [
+        vec!["--token", "a", "--token-file", "/dev/null"],
+        vec!["--admin-token-file", "/no/such/file"],
+    ] {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_idc-scim"))
+            .args([
+                "serve",
+                "--listen",
+                "127.0.0.1:0",
+                "--database-url",
+                "sqlite::memory:",
+            ])
+            .args(&args)
+            .output()
+            .unwrap();
+        assert!(!out.status.success(), "{args:?} was accepted");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains("error"), "{args:?}: {stderr}");
+    }
 }
