@@ -2,12 +2,14 @@
 
 use std::fmt;
 use std::net::SocketAddr;
+use std::time::Duration;
 
 use clap::builder::{PossibleValue, PossibleValuesParser, TypedValueParser};
 use clap::{Parser, Subcommand, ValueEnum};
 
 use crate::auth::AwsAuth;
 use crate::scim::Profile;
+use crate::state::Limits;
 
 /// A SCIM 2.0 server that behaves like the SCIM endpoint of AWS IAM Identity Center.
 #[derive(Debug, Parser)]
@@ -263,6 +265,34 @@ pub struct ServeArgs {
     #[arg(long, env = "IDC_SCIM_REQUEST_TIMEOUT", default_value_t = crate::state::DEFAULT_REQUEST_TIMEOUT.as_secs(), value_parser = clap::value_parser!(u64).range(1..))]
     pub request_timeout: u64,
 
+    /// The most connections open at once (kept below the descriptor limit). Past it, the
+    /// connection idle the longest is closed; when all have a request in progress, new ones
+    /// wait.
+    #[arg(long, env = "IDC_SCIM_MAX_CONNECTIONS", default_value_t = Limits::default().max_connections, value_parser = clap::value_parser!(u64).range(1..).map(|n| n as usize))]
+    pub max_connections: usize,
+
+    /// Seconds a client may take to send a request's headers (from the connection's start, or
+    /// from the first byte of a later request) before the connection is closed.
+    #[arg(long, env = "IDC_SCIM_HEADER_READ_TIMEOUT", default_value_t = Limits::default().header_read_timeout.as_secs(), value_parser = clap::value_parser!(u64).range(1..))]
+    pub header_read_timeout: u64,
+
+    /// Seconds a connection may stay idle between requests before it is closed.
+    #[arg(long, env = "IDC_SCIM_IDLE_TIMEOUT", default_value_t = Limits::default().idle_timeout.as_secs(), value_parser = clap::value_parser!(u64).range(1..))]
+    pub idle_timeout: u64,
+
+    /// Seconds a request's body may take to arrive after its headers (then 408).
+    #[arg(long, env = "IDC_SCIM_BODY_READ_TIMEOUT", default_value_t = Limits::default().body_read_timeout.as_secs(), value_parser = clap::value_parser!(u64).range(1..))]
+    pub body_read_timeout: u64,
+
+    /// MiB of request bodies held in memory at once, all requests together; a request whose
+    /// body would pass it waits for room.
+    #[arg(long, env = "IDC_SCIM_MAX_BODY_MEMORY", default_value_t = Limits::default().max_body_memory / MIB, value_parser = clap::value_parser!(u64).range(1..=64 * 1024).map(|n| n as usize))]
+    pub max_body_memory: usize,
+
+    /// Seconds shutdown waits for the requests in progress before it closes their connections.
+    #[arg(long, env = "IDC_SCIM_SHUTDOWN_TIMEOUT", default_value_t = Limits::default().shutdown_timeout.as_secs())]
+    pub shutdown_timeout: u64,
+
     /// Log format.
     #[arg(long, env = "IDC_SCIM_LOG_FORMAT", value_enum, default_value_t = LogFormat::Pretty)]
     pub log_format: LogFormat,
@@ -285,7 +315,22 @@ where
     .try_map(|name| name.parse::<T>())
 }
 
+/// A mebibyte.
+const MIB: usize = 1024 * 1024;
+
 impl ServeArgs {
+    /// The limits of what a client may cost, from their flags.
+    pub fn limits(&self) -> Limits {
+        Limits {
+            max_connections: self.max_connections,
+            header_read_timeout: Duration::from_secs(self.header_read_timeout),
+            idle_timeout: Duration::from_secs(self.idle_timeout),
+            body_read_timeout: Duration::from_secs(self.body_read_timeout),
+            max_body_memory: self.max_body_memory * MIB,
+            shutdown_timeout: Duration::from_secs(self.shutdown_timeout),
+        }
+    }
+
     /// --token or --token-file.
     pub fn token(&self) -> Option<&Secret> {
         self.token.as_ref().or(self.token_file.as_ref())

@@ -1,14 +1,19 @@
 //! Extractors shared by the rooms, whose rejections are our errors, never axum's plain text:
-//! a JSON body (`ScimJson`), path parameters (`Path`) and a query string (`Query`).
+//! a JSON body (`ScimJson`), path parameters (`Path`) and a query string (`Query`); and
+//! `read_body`, with which every room reads a body.
 
+use axum::body::{Body, Bytes};
 use axum::extract::{FromRequest, FromRequestParts, RawPathParams, Request};
+use axum::http::StatusCode;
 use axum::http::header::CONTENT_TYPE;
 use axum::http::request::Parts;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use crate::scim::{ScimError, coerce};
-use crate::state::MAX_BODY_BYTES;
+use http_body_util::LengthLimitError;
+
+use crate::state::{BodyTimedOut, MAX_BODY_BYTES};
 
 /// A JSON request body: `application/json` or `application/scim+json` (a missing
 /// Content-Type is read as JSON), at most `MAX_BODY_BYTES`, well-formed.
@@ -27,13 +32,46 @@ impl<S: Send + Sync> FromRequest<S> for ScimJson {
                 return Err(ScimError::UnsupportedMediaType);
             }
         }
-        let bytes = axum::body::to_bytes(req.into_body(), MAX_BODY_BYTES)
-            .await
-            .map_err(|_| ScimError::PayloadTooLarge)?;
+        let bytes = read_body(req.into_body()).await.map_err(|e| match e {
+            BodyError::TooLarge => ScimError::PayloadTooLarge,
+            BodyError::TimedOut => ScimError::Other(StatusCode::REQUEST_TIMEOUT),
+            BodyError::Failed => ScimError::unparsable(),
+        })?;
         serde_json::from_slice(&bytes)
             .map(ScimJson)
             .map_err(|_| ScimError::unparsable())
     }
+}
+
+/// Why a request body could not be read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BodyError {
+    /// It is longer than `MAX_BODY_BYTES`.
+    TooLarge,
+    /// It did not arrive within `Limits::body_read_timeout`.
+    TimedOut,
+    /// The connection failed while it was read.
+    Failed,
+}
+
+/// Reads a request body whole, `MAX_BODY_BYTES` at most: what every room that reads a body
+/// reads it with, once the request is authenticated.
+pub async fn read_body(body: Body) -> Result<Bytes, BodyError> {
+    axum::body::to_bytes(body, MAX_BODY_BYTES)
+        .await
+        .map_err(|e| {
+            let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(&e);
+            while let Some(c) = cause {
+                if c.is::<BodyTimedOut>() {
+                    return BodyError::TimedOut;
+                }
+                if c.is::<LengthLimitError>() {
+                    return BodyError::TooLarge;
+                }
+                cause = c.source();
+            }
+            BodyError::Failed
+        })
 }
 
 /// Path parameters, of the Identity Store's characters once percent-decoded; one that does not

@@ -15,7 +15,7 @@ use idc_scim::config::{
 use idc_scim::controls::fixtures::{self, Fixture};
 use idc_scim::controls::{Controls, Journal, Throttle};
 use idc_scim::scim::Profile;
-use idc_scim::state::AppState;
+use idc_scim::state::{AppState, Limits};
 use idc_scim::store::{self, Store, Tenant};
 use idc_scim::telemetry;
 use idc_scim::tenants::{self, TenantView, TokenView};
@@ -194,6 +194,10 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         controls,
         profile: args.profile,
         request_timeout: std::time::Duration::from_secs(args.request_timeout),
+        limits: Limits {
+            max_connections: connection_cap(args.max_connections),
+            ..args.limits()
+        },
         ..AppState::new(store.clone(), tenant, clock)
     });
     tracing::info!(%addr, database = %args.db.url(), aws_auth = %aws_auth, "serving");
@@ -201,6 +205,31 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     store.close().await;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// The connection cap, within the descriptor limit: the soft limit is raised as far as the
+/// cap needs (up to the hard limit), else the cap is lowered, with a warning. Descriptors are
+/// kept apart for the database, the listener, files and the runtime.
+fn connection_cap(wanted: usize) -> usize {
+    const RESERVED: u64 = 64;
+    let needed = wanted as u64 + RESERVED;
+    match rlimit::increase_nofile_limit(needed) {
+        Ok(limit) if limit >= needed => wanted,
+        Ok(limit) => {
+            let cap = limit.saturating_sub(RESERVED).max(1) as usize;
+            tracing::warn!(
+                wanted,
+                cap,
+                descriptor_limit = limit,
+                "--max-connections lowered to stay below the descriptor limit"
+            );
+            cap
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "the descriptor limit could not be read");
+            wanted
+        }
+    }
 }
 
 /// Loads `--seed` into the default tenant when it holds no user nor group, and remembers it as

@@ -1,6 +1,6 @@
 //! What every request can reach, at the bottom of the HTTP floors: the application state
 //! (`AppState`), the request's context (its id and the kind of error body it gets), the tenant
-//! a request was authenticated for, and the body limit.
+//! a request was authenticated for, the body limit and the limits of what a client may cost.
 //!
 //! The request context lives in a task-local set by the middleware for the whole request, so
 //! that an error turned into a response anywhere (a handler, an extractor, a layer, a caught
@@ -8,6 +8,7 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::time::Duration;
 
 use crate::auth::AwsAuth;
 use crate::clock::Clock;
@@ -45,14 +46,53 @@ pub struct AppState {
     /// AWS's rules, or the full RFC 7644 protocol (`--profile`).
     pub profile: Profile,
     /// How long a request may take before it is answered with an error.
-    pub request_timeout: std::time::Duration,
+    pub request_timeout: Duration,
+    /// What a client may cost: connections, timeouts, memory for bodies.
+    pub limits: Limits,
 }
+
+/// What a client may cost the server (the flags of the same names; `app` enforces them).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// The most connections open at once.
+    pub max_connections: usize,
+    /// How long a request's headers may take to arrive: from the connection's start, or from
+    /// the first byte of a later request.
+    pub header_read_timeout: Duration,
+    /// How long a connection may stay idle between requests.
+    pub idle_timeout: Duration,
+    /// How long a request's body may take to arrive, from the end of its headers.
+    pub body_read_timeout: Duration,
+    /// The most bytes of request bodies held in memory at once, all requests together.
+    pub max_body_memory: usize,
+    /// How long shutdown waits for the requests in progress before it closes their
+    /// connections.
+    pub shutdown_timeout: Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            max_connections: 1024,
+            header_read_timeout: Duration::from_secs(10),
+            idle_timeout: Duration::from_secs(60),
+            body_read_timeout: Duration::from_secs(30),
+            max_body_memory: 64 * 1024 * 1024,
+            shutdown_timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+/// The error of a request body that did not arrive within `Limits::body_read_timeout`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("the request body did not arrive in time")]
+pub struct BodyTimedOut;
 
 /// The default of `AppState::aws_region`.
 pub const DEFAULT_AWS_REGION: &str = "us-east-1";
 
 /// The default of `AppState::request_timeout`.
-pub const DEFAULT_REQUEST_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
+pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
 
 impl AppState {
     /// A state with no command-line token, no admin API, AWS signatures accepted unverified
@@ -72,6 +112,7 @@ impl AppState {
             controls: Controls::default(),
             profile: Profile::Aws,
             request_timeout: DEFAULT_REQUEST_TIMEOUT,
+            limits: Limits::default(),
         }
     }
 }

@@ -21,6 +21,7 @@ use axum::response::{IntoResponse, Response};
 use serde_json::Value;
 
 use crate::auth::{self, AwsAuth};
+use crate::extract::{BodyError, read_body};
 use crate::http_error::{AWS_JSON_11, AwsJsonError};
 use crate::state::{MAX_BODY_BYTES, SharedState};
 use crate::text::{self, Class, PathStyle};
@@ -60,6 +61,8 @@ pub enum ProtocolError {
     /// 400 `ValidationException`: a string of the body holds a control character; the member
     /// that holds it.
     ControlCharacter(String),
+    /// 408 `RequestTimeoutException`: the body did not arrive in time.
+    RequestTimeout,
     /// 500 `InternalFailure`: the server failed (the cause is logged, never sent).
     Internal,
 }
@@ -103,6 +106,13 @@ impl From<ProtocolError> for AwsJsonError {
                     "1 validation error detected: Value at '{member}' failed to satisfy \
                      constraint: Member must not contain control characters"
                 ),
+            ),
+            ProtocolError::RequestTimeout => (
+                "RequestTimeoutException",
+                StatusCode::REQUEST_TIMEOUT,
+                "Your socket connection to the server was not read from or written to within \
+                 the timeout period."
+                    .to_owned(),
             ),
             ProtocolError::Internal => (
                 "InternalFailure",
@@ -197,9 +207,11 @@ async fn dispatch(state: &SharedState, req: Request) -> Result<Response, Protoco
     if key.is_some() {
         presented.check_scope(service.signing_name(), &state.aws_region, now_ms)?;
     }
-    let bytes = axum::body::to_bytes(body, MAX_BODY_BYTES)
-        .await
-        .map_err(|_| ProtocolError::TooLarge)?;
+    let bytes = read_body(body).await.map_err(|e| match e {
+        BodyError::TooLarge => ProtocolError::TooLarge,
+        BodyError::TimedOut => ProtocolError::RequestTimeout,
+        BodyError::Failed => ProtocolError::Serialization("The body could not be read.".into()),
+    })?;
     let caller = match key {
         Some(key) => {
             presented.verify(

@@ -7,6 +7,7 @@ mod controls;
 mod groups;
 mod helpers;
 mod identitystore;
+mod limits;
 mod malformed;
 mod middleware;
 mod rfc;

@@ -73,19 +73,19 @@ async fn a_real_server_answers_with_aws_headers_and_shuts_down_gracefully() {
 const ADMIN: &str = "binary-admin-credential";
 
 /// The `idc-scim` binary, started with a known token on a fresh SQLite file.
-struct Binary {
+pub struct Binary {
     child: std::process::Child,
-    stdout: String,
+    pub stdout: String,
     dir: std::path::PathBuf,
 }
 
 impl Binary {
-    fn start(token: &str) -> Self {
+    pub fn start(token: &str) -> Self {
         Self::start_with(token, |_| Vec::new())
     }
 
     /// Starts the binary with more arguments, which may name files in its directory.
-    fn start_with(token: &str, extra: impl FnOnce(&std::path::Path) -> Vec<String>) -> Self {
+    pub fn start_with(token: &str, extra: impl FnOnce(&std::path::Path) -> Vec<String>) -> Self {
         use std::io::{BufRead, BufReader};
         let dir = std::env::temp_dir().join(format!("idc-scim-test-{}", uuid::Uuid::new_v4()));
         std::fs::create_dir_all(&dir).unwrap();
@@ -128,7 +128,7 @@ impl Binary {
     }
 
     /// The value the banner printed after `label`, to the end of its line.
-    fn printed(&self, label: &str) -> String {
+    pub fn printed(&self, label: &str) -> String {
         let line = self
             .stdout
             .lines()
@@ -138,14 +138,14 @@ impl Binary {
     }
 
     /// The short-alias endpoint the server printed.
-    fn alias(&self) -> String {
+    pub fn alias(&self) -> String {
         self.printed("(short alias):")
             .trim_end_matches('/')
             .to_owned()
     }
 
     /// The address the server listens on.
-    fn addr(&self) -> String {
+    pub fn addr(&self) -> String {
         self.alias()
             .trim_start_matches("http://")
             .trim_end_matches("/scim/v2")
@@ -153,7 +153,7 @@ impl Binary {
     }
 
     /// Stops the server with SIGTERM and returns its logs.
-    fn stop(mut self) -> (std::process::ExitStatus, String) {
+    pub fn stop(mut self) -> (std::process::ExitStatus, String) {
         let killed = std::process::Command::new("kill")
             .args(["-TERM", &self.child.id().to_string()])
             .status()
@@ -163,6 +163,14 @@ impl Binary {
         let logs = std::fs::read_to_string(self.dir.join("stderr")).unwrap();
         let _ = std::fs::remove_dir_all(&self.dir);
         (status, logs)
+    }
+}
+
+/// A server a failed test leaves behind is stopped.
+impl Drop for Binary {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }
 
