@@ -23,12 +23,4 @@ impl Caller {
             Self::Anyone => true,
         }
     }
-
-    /// The one tenant the caller may reach, if it is limited to one.
-    pub fn tenant(&self) -> Option<&Tenant> {
-        match self {
-            Self::Tenant(own) => Some(own),
-            Self::Anyone => None,
-        }
-    }
 }

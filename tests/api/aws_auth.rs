@@ -292,7 +292,6 @@ async fn a_tenants_key_reaches_its_own_tenant_only_through_every_operation() {
         for store_id in [
             store.clone(),
             format!("arn:aws:identitystore::111122223333:identitystore/{store}"),
-            "d-0000000000".to_owned(),
         ] {
             let mut body = body.clone();
             body["IdentityStoreId"] = json!(store_id);
@@ -308,6 +307,12 @@ async fn a_tenants_key_reaches_its_own_tenant_only_through_every_operation() {
                 json!(r.header("x-amzn-requestid").unwrap())
             );
         }
+        // An identity store that does not exist is not found, as in one's own account.
+        let mut body = body.clone();
+        body["IdentityStoreId"] = json!("d-0000000000");
+        let r = call_as(&app, &mine, operation, body).await;
+        assert_aws_error(&r, 400, "ResourceNotFoundException");
+        assert_eq!(r.body["ResourceType"], "IDENTITY_STORE");
     }
     // Nothing of the other tenant was read or changed...
     let users = other.get("/Users").await;

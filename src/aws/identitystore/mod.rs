@@ -90,20 +90,11 @@ impl Ctx<'_> {
         self.state.clock.now_ms()
     }
 
-    /// The tenant an `IdentityStoreId` names, if the caller may reach it: the identity store of
-    /// another tenant is an `AccessDeniedException` (whether it exists or not, so that a key
-    /// learns nothing of other tenants), an unknown one otherwise a
-    /// `ResourceNotFoundException` of type `IDENTITY_STORE`.
+    /// The tenant an `IdentityStoreId` names, if the caller may reach it: an unknown one is a
+    /// `ResourceNotFoundException` of type `IDENTITY_STORE`, as in AWS within one's own account;
+    /// another tenant's an `AccessDeniedException`, as another account's.
     async fn tenant(&self, identity_store_id: &str) -> Result<Tenant> {
         let id = shapes::identity_store_id(identity_store_id)?;
-        let denied = || ApiError::access_denied(self.operation, id);
-        if self
-            .caller
-            .tenant()
-            .is_some_and(|own| own.identity_store_id != id)
-        {
-            return Err(denied());
-        }
         let tenant = self
             .store()
             .tenant_by_identity_store(id)
@@ -112,7 +103,7 @@ impl Ctx<'_> {
         if self.caller.may_reach(&tenant.tenant_id) {
             Ok(tenant)
         } else {
-            Err(denied())
+            Err(ApiError::access_denied(self.operation, id))
         }
     }
 }
