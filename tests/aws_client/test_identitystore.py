@@ -1,8 +1,9 @@
 """The Identity Store API of idc-scim driven by real AWS clients (boto3 and the AWS CLI).
 
 Starts the `idc-scim` binary (IDC_SCIM_BIN, default target/debug/idc-scim) on a fresh SQLite
-file, provisions users, groups and memberships over SCIM as an identity provider does, and reads
-and writes them through the Identity Store API as AWS SDK users do.
+file with signatures verified, provisions users, groups and memberships over SCIM as an identity
+provider does, and reads and writes them through the Identity Store API as AWS SDK users do, with
+the access key pair the server prints on its first start.
 """
 
 import json
@@ -25,6 +26,7 @@ ROOT = pathlib.Path(__file__).resolve().parents[2]
 BINARY = os.environ.get("IDC_SCIM_BIN", str(ROOT / "target" / "debug" / "idc-scim"))
 AKID = "AKIDEXAMPLE"
 SECRET = "secret"
+ADMIN = "aws-client-admin"
 SCIM_USER = "urn:ietf:params:scim:schemas:core:2.0:User"
 SCIM_GROUP = "urn:ietf:params:scim:schemas:core:2.0:Group"
 PATCH_OP = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
@@ -36,11 +38,12 @@ class Server:
     def __init__(self, *extra_args):
         self.dir = tempfile.mkdtemp(prefix="idc-scim-aws-")
         self.token = f"aws-client-token-{uuid.uuid4()}"
+        env = {**os.environ, "IDC_SCIM_TOKEN": self.token, "IDC_SCIM_ADMIN_TOKEN": ADMIN}
         self.proc = subprocess.Popen(
-            [BINARY, "serve", "--listen", "127.0.0.1:0", "--token", self.token,
+            [BINARY, "serve", "--listen", "127.0.0.1:0", "--aws-auth", "verify",
              "--database-url", f"sqlite://{self.dir}/t.db", *extra_args],
             stdout=subprocess.PIPE, stderr=open(os.path.join(self.dir, "stderr"), "w"),
-            text=True,
+            text=True, env=env,
         )
         banner = ""
         for line in self.proc.stdout:
@@ -55,13 +58,24 @@ class Server:
         self.scim = alias.group(1).rstrip("/")
         self.endpoint = self.scim.removesuffix("/scim/v2")
         self.store_id = store.group(1)
+        # The key pair of the first start, unless keys were given with --aws-credentials.
+        key = re.search(r"AWS access key id:\s+(AKIA[A-Z2-7]{16})", banner)
+        secret = re.search(r"AWS secret key:\s+(\S{40})", banner)
+        self.key = (key.group(1), secret.group(1)) if key and secret else (AKID, SECRET)
 
-    def client(self, secret=SECRET, key=AKID):
+    def client(self, secret=None, key=None):
         return boto3.client(
             "identitystore", endpoint_url=self.endpoint, region_name="us-east-1",
-            aws_access_key_id=key, aws_secret_access_key=secret,
+            aws_access_key_id=key or self.key[0],
+            aws_secret_access_key=secret or self.key[1],
             config=Config(retries={"max_attempts": 1}),
         )
+
+    def admin(self, method, path):
+        r = requests.request(method, f"{self.endpoint}/admin{path}", timeout=10,
+                             headers={"Authorization": f"Bearer {ADMIN}"})
+        assert r.ok, r.text
+        return r.json() if r.content else None
 
     def scim_call(self, method, path, body=None):
         r = requests.request(
@@ -243,11 +257,11 @@ def test_errors_reach_boto3_as_modelled_exceptions(server):
         client.create_user(IdentityStoreId=server.store_id, UserName="no-name")
 
 
-def aws_cli(server, *args, secret=SECRET):
+def aws_cli(server, *args, secret=None):
     bin_dir = os.path.dirname(sys.executable)
     env = {
         "PATH": f"{bin_dir}:{os.environ.get('PATH', '')}",
-        "AWS_ACCESS_KEY_ID": AKID, "AWS_SECRET_ACCESS_KEY": secret,
+        "AWS_ACCESS_KEY_ID": server.key[0], "AWS_SECRET_ACCESS_KEY": secret or server.key[1],
         "AWS_DEFAULT_REGION": "us-east-1", "AWS_CONFIG_FILE": "/dev/null",
         "AWS_SHARED_CREDENTIALS_FILE": "/dev/null", "HOME": server.dir,
     }
@@ -301,3 +315,29 @@ def test_signatures_are_verified_with_configured_credentials():
         assert out.returncode == 0, out.stderr
     finally:
         s.stop()
+
+
+def test_the_printed_key_pair_is_verified_and_confined_to_its_tenant(server):
+    assert server.key[0].startswith("AKIA"), "the banner printed a key pair"
+    with pytest.raises(ClientError) as e:
+        server.client(secret="x" * 40).list_users(IdentityStoreId=server.store_id)
+    assert error_of(e)[0] == "InvalidSignatureException"
+    out = aws_cli(server, "list-users", "--identity-store-id", server.store_id, secret="x" * 40)
+    assert out.returncode != 0
+    assert "InvalidSignatureException" in out.stderr
+
+    # A key of another tenant, made through the admin API, reaches that tenant only.
+    other = server.admin("POST", "/tenants")
+    key = server.admin("POST", f"/tenants/{other['tenantId']}/access-keys")
+    theirs = server.client(key=key["accessKeyId"], secret=key["secretAccessKey"])
+    assert theirs.list_users(IdentityStoreId=other["identityStoreId"])["Users"] == []
+    with pytest.raises(theirs.exceptions.AccessDeniedException) as e:
+        theirs.list_users(IdentityStoreId=server.store_id)
+    assert e.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
+    with pytest.raises(theirs.exceptions.AccessDeniedException):
+        theirs.create_user(IdentityStoreId=server.store_id, UserName="intruder",
+                           DisplayName="I", Name={"GivenName": "I", "FamilyName": "N"})
+    server.admin("DELETE", f"/tenants/{other['tenantId']}/access-keys/{key['accessKeyId']}")
+    with pytest.raises(ClientError) as e:
+        theirs.list_users(IdentityStoreId=other["identityStoreId"])
+    assert error_of(e)[0] == "UnrecognizedClientException"
