@@ -1,6 +1,8 @@
 //! Persistence: one `Store` trait with domain verbs, implemented for PostgreSQL and SQLite by
-//! the same SQL (`sql/`; the AWS access keys in `access_keys.rs`). The store never sees HTTP; filters reach it in the allow-listed
-//! form of `scim::query`, and every value is a bound parameter.
+//! the same SQL (`sql/`; the AWS access keys in `access_keys.rs`). The store never sees HTTP;
+//! filters reach it in the allow-listed form of `scim::query`, and every value is a bound
+//! parameter. Writers of one resource are ordered by the store, never turned away: see
+//! `Store::edit_user` and `Store::change_members`.
 
 mod access_keys;
 mod sql;
@@ -31,8 +33,8 @@ pub enum StoreError {
     /// A member id names no user of the tenant.
     #[error("member not found")]
     MemberNotFound,
-    /// The write could not be ordered with concurrent writes of the same rows in time; the
-    /// client may retry it.
+    /// The write could not be ordered with concurrent writes in time (the database is busy
+    /// beyond its timeouts); the client may retry it.
     #[error("contended")]
     Contended,
     #[error("database error")]
@@ -141,9 +143,15 @@ impl Constraint {
 
 impl From<sqlx::Error> for StoreError {
     fn from(e: sqlx::Error) -> Self {
+        if matches!(e, sqlx::Error::PoolTimedOut) {
+            return Self::Contended;
+        }
         let Some(db) = e.as_database_error() else {
             return Self::Database(e);
         };
+        if is_contention(db) {
+            return Self::Contended;
+        }
         if db.is_foreign_key_violation() {
             // The only foreign keys a request can break are those of memberships.
             return Self::MemberNotFound;
@@ -152,6 +160,21 @@ impl From<sqlx::Error> for StoreError {
             Some(constraint) => Self::Conflict(constraint),
             None => Self::Database(e),
         }
+    }
+}
+
+/// Whether writers got in each other's way: on PostgreSQL a serialization failure, a deadlock
+/// or a lock not granted (SQLSTATE 40001, 40P01, 55P03); on SQLite a database that another
+/// process kept locked beyond the busy timeout (SQLITE_BUSY, SQLITE_LOCKED, and their
+/// extended codes).
+fn is_contention(db: &dyn sqlx::error::DatabaseError) -> bool {
+    let code = db.code();
+    if db.try_downcast_ref::<sqlx::sqlite::SqliteError>().is_some() {
+        // The primary result code is the low byte of the extended one SQLite reports.
+        code.and_then(|c| c.parse::<i32>().ok())
+            .is_some_and(|c| matches!(c & 0xff, 5 | 6))
+    } else {
+        matches!(code.as_deref(), Some("40001" | "40P01" | "55P03"))
     }
 }
 
@@ -405,9 +428,11 @@ pub trait Store: AccessKeyStore + Send + Sync + 'static {
         args: ListArgs<'_>,
     ) -> Result<Page<UserRecord>>;
     /// Read-modify-write of a user: `edit` gets the current record and gives the attributes
-    /// to write, which are written as the next version unless another write came first. The
-    /// edit is pure (it may be asked again); `None` from it writes nothing and answers `None`.
-    /// Callers use `<dyn Store>::update_user`, which gives the edit an error type of its own.
+    /// to write as the next version. Concurrent edits of one user run one after another, each
+    /// on the record the one before wrote, so none is lost or turned away; the edit runs while the
+    /// user is locked, so it must be quick and pure. `None` from it writes nothing and answers
+    /// `None`. Callers use `<dyn Store>::update_user`, which gives the edit an error type of its
+    /// own.
     async fn edit_user(
         &self,
         tenant: &Tenant,

@@ -483,6 +483,45 @@ async fn concurrent_member_patches_lose_none() {
     }
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_hundred_racing_member_patches_of_one_group_all_apply() {
+    race_member_patches_of_one_group(&TestApp::new().await).await;
+}
+
+/// Races 100 one-member PATCHes of one group, twenty removals and eighty additions: each
+/// answers 204 and makes a version of its own, and the members are those the PATCHes leave.
+pub async fn race_member_patches_of_one_group(app: &TestApp) {
+    let mut users = Vec::new();
+    for i in 0..100 {
+        users.push(app.user_id(&format!("r{i}@example.com")).await);
+    }
+    let (leaving, joining) = users.split_at(20);
+    let first: Vec<&str> = leaving.iter().map(String::as_str).collect();
+    let g = new_group(app, "Race", &first).await;
+    // One member per PATCH: twenty leave, eighty join, all at once.
+    let removals = leaving
+        .iter()
+        .map(|u| json!([{"op": "remove", "path": format!("members[value eq \"{u}\"]")}]));
+    let additions = joining
+        .iter()
+        .map(|u| json!([{"op": "add", "path": "members", "value": [{"value": u}]}]));
+    let responses = app
+        .race_patches(&format!("/Groups/{g}"), removals.chain(additions).collect())
+        .await;
+    for r in &responses {
+        assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.body);
+    }
+    assert_eq!(member_count(app, &g).await, joining.len());
+    for u in leaving {
+        assert!(!is_member(app, &g, u).await, "{u} left");
+    }
+    for u in joining {
+        assert!(is_member(app, &g, u).await, "{u} joined");
+    }
+    let stored = app.state.store.get_group(&app.tenant, &g).await.unwrap();
+    assert_eq!(stored.version, 101, "each PATCH made a version");
+}
+
 #[tokio::test]
 async fn groups_are_isolated_between_tenants() {
     let app = TestApp::new().await;

@@ -35,6 +35,28 @@ pub async fn test_store() -> Arc<dyn Store> {
     }
 }
 
+/// A directory of its own for a test, removed when dropped.
+pub struct TempDir(pub std::path::PathBuf);
+
+impl TempDir {
+    pub fn new() -> Self {
+        let dir = std::env::temp_dir().join(format!("idc-scim-test-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&dir).unwrap();
+        Self(dir)
+    }
+
+    /// The URL of a SQLite database file in the directory.
+    pub fn sqlite_url(&self, name: &str) -> String {
+        format!("sqlite://{}", self.0.join(name).display())
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
 pub struct TestApp {
     pub router: Router,
     pub state: SharedState,
@@ -121,21 +143,32 @@ impl TestApp {
     }
 
     pub async fn send(&self, req: Request<Body>) -> TestResponse {
-        let response = self.router.clone().oneshot(req).await.unwrap();
-        let status = response.status();
-        let headers = response.headers().clone();
-        let bytes = response.into_body().collect().await.unwrap().to_bytes();
-        let body = if bytes.is_empty() {
-            Value::Null
-        } else {
-            serde_json::from_slice(&bytes)
-                .unwrap_or_else(|_| panic!("not JSON: {}", String::from_utf8_lossy(&bytes)))
-        };
-        TestResponse {
-            status,
-            headers,
-            body,
+        respond(self.router.clone(), req).await
+    }
+
+    /// Sends one PATCH of `path` per list of operations, all at once (each on a task of its
+    /// own); the answers come in the order of `operations`.
+    pub async fn race_patches(&self, path: &str, operations: Vec<Value>) -> Vec<TestResponse> {
+        let tasks: Vec<_> = operations
+            .into_iter()
+            .map(|ops| {
+                let body = json!({
+                    "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+                    "Operations": ops,
+                });
+                let req = Request::patch(format!("{}{path}", self.base()))
+                    .header("authorization", format!("Bearer {}", self.token))
+                    .header("content-type", "application/scim+json")
+                    .body(Body::from(body.to_string()))
+                    .unwrap();
+                tokio::spawn(respond(self.router.clone(), req))
+            })
+            .collect();
+        let mut responses = Vec::with_capacity(tasks.len());
+        for task in tasks {
+            responses.push(task.await.unwrap());
         }
+        responses
     }
 
     /// Sends a request to the admin API (`/admin{path}`) with the admin credential and a JSON
@@ -189,6 +222,74 @@ impl TestApp {
         assert_eq!(r.status, StatusCode::OK);
         r.body["totalResults"].as_i64().unwrap()
     }
+}
+
+async fn respond(router: Router, req: Request<Body>) -> TestResponse {
+    let response = router.oneshot(req).await.unwrap();
+    let status = response.status();
+    let headers = response.headers().clone();
+    let bytes = response.into_body().collect().await.unwrap().to_bytes();
+    let body = if bytes.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_slice(&bytes)
+            .unwrap_or_else(|_| panic!("not JSON: {}", String::from_utf8_lossy(&bytes)))
+    };
+    TestResponse {
+        status,
+        headers,
+        body,
+    }
+}
+
+const ENTERPRISE_PATH: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:";
+
+/// Attributes of a user that take any string, as PATCH paths.
+pub const USER_STRING_PATHS: [&str; 20] = [
+    "displayName",
+    "nickName",
+    "profileUrl",
+    "title",
+    "userType",
+    "preferredLanguage",
+    "locale",
+    "timezone",
+    "externalId",
+    "name.formatted",
+    "name.familyName",
+    "name.givenName",
+    "name.middleName",
+    "name.honorificPrefix",
+    "name.honorificSuffix",
+    "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:employeeNumber",
+    "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:costCenter",
+    "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:organization",
+    "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:division",
+    "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department",
+];
+
+/// The value a PATCH path of `USER_STRING_PATHS` names in a user body.
+pub fn value_at<'v>(user: &'v Value, path: &str) -> &'v Value {
+    match path.strip_prefix(ENTERPRISE_PATH) {
+        Some(attr) => &user[&ENTERPRISE_PATH[..ENTERPRISE_PATH.len() - 1]][attr],
+        None => path.split('.').fold(user, |v, key| &v[key]),
+    }
+}
+
+/// `count` PATCHes that replace one attribute each, cycling through `paths`, each with a value
+/// of its own: the path and the value of each, and the operations of each.
+pub fn replacements(
+    paths: &[&'static str],
+    count: usize,
+) -> (Vec<(&'static str, Value)>, Vec<Value>) {
+    let changes: Vec<(&str, Value)> = (0..count)
+        .map(|i| (paths[i % paths.len()], json!(format!("v{i}"))))
+        .collect();
+    let operations = changes
+        .iter()
+        .map(|(path, value)| json!([{"op": "replace", "path": path, "value": value}]))
+        .collect();
+    (changes, operations)
 }
 
 /// A filter or other query value, URL-encoded.

@@ -8,7 +8,10 @@ use idc_scim::scim::Profile;
 use idc_scim::state::AppState;
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, TestResponse, assert_error, form_encode, user_body};
+use crate::helpers::{
+    TestApp, TestResponse, USER_STRING_PATHS, assert_error, form_encode, replacements, user_body,
+    value_at,
+};
 
 const ENTERPRISE: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
 const SEARCH: &str = "urn:ietf:params:scim:api:messages:2.0:SearchRequest";
@@ -844,4 +847,57 @@ async fn service_provider_config_advertises_the_rfc_features() {
     assert_eq!(r.header("content-type"), Some("application/json"));
     assert_eq!(r.body["sort"]["supported"], false);
     assert_eq!(r.body["etag"]["supported"], false);
+}
+
+/// The version a resource body names in `meta.version`.
+fn version_of(body: &Value) -> i64 {
+    let tag = body["meta"]["version"].as_str().unwrap();
+    tag.trim_start_matches("W/\"")
+        .trim_end_matches('"')
+        .parse()
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn racing_patches_of_one_user_apply_one_after_another() {
+    let app = rfc_app().await;
+    let created = app.post("/Users", user_body("race@example.com")).await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+    let path = format!("/Users/{}", created.body["id"].as_str().unwrap());
+    let (changes, operations) = replacements(&USER_STRING_PATHS, 100);
+    let responses = app.race_patches(&path, operations).await;
+    // Each answer is the user as its PATCH left it: ordered by version, each differs from the
+    // one before in its own change alone, so that no PATCH worked on a stale copy.
+    let mut applied: Vec<(i64, &Value, &(&str, Value))> = responses
+        .iter()
+        .zip(&changes)
+        .map(|(r, change)| {
+            assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+            (version_of(&r.body), &r.body, change)
+        })
+        .collect();
+    applied.sort_by_key(|(version, _, _)| *version);
+    let versions: Vec<i64> = applied.iter().map(|(v, _, _)| *v).collect();
+    assert_eq!(versions, (2..=101).collect::<Vec<_>>());
+    let mut before = &created.body;
+    for (version, after, (changed, value)) in &applied {
+        for attr in USER_STRING_PATHS {
+            let expected = if attr == *changed {
+                value
+            } else {
+                value_at(before, attr)
+            };
+            assert_eq!(
+                value_at(after, attr),
+                expected,
+                "{attr} at version {version}"
+            );
+        }
+        before = after;
+    }
+    let last = app.get(&path).await.body;
+    assert_eq!(version_of(&last), 101);
+    for attr in USER_STRING_PATHS {
+        assert_eq!(value_at(&last, attr), value_at(before, attr), "{attr}");
+    }
 }

@@ -86,9 +86,18 @@ impl Binary {
 
     /// Starts the binary with more arguments, which may name files in its directory.
     pub fn start_with(token: &str, extra: impl FnOnce(&std::path::Path) -> Vec<String>) -> Self {
-        use std::io::{BufRead, BufReader};
         let dir = std::env::temp_dir().join(format!("idc-scim-test-{}", uuid::Uuid::new_v4()));
         std::fs::create_dir_all(&dir).unwrap();
+        Self::start_in(dir, token, extra)
+    }
+
+    /// Starts the binary on the database in `dir`.
+    fn start_in(
+        dir: std::path::PathBuf,
+        token: &str,
+        extra: impl FnOnce(&std::path::Path) -> Vec<String>,
+    ) -> Self {
+        use std::io::{BufRead, BufReader};
         let mut extra = extra(&dir);
         if !extra.iter().any(|a| a == "--listen") {
             extra.extend(["--listen".into(), "127.0.0.1:0".into()]);
@@ -150,6 +159,13 @@ impl Binary {
             .trim_start_matches("http://")
             .trim_end_matches("/scim/v2")
             .to_owned()
+    }
+
+    /// Kills the server (SIGKILL), leaving its directory.
+    fn kill(mut self) -> std::path::PathBuf {
+        self.child.kill().unwrap();
+        self.child.wait().unwrap();
+        std::mem::take(&mut self.dir)
     }
 
     /// Stops the server with SIGTERM and returns its logs.
@@ -338,6 +354,65 @@ async fn the_binary_refuses_bad_control_flags() {
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert!(stderr.contains("error"), "{args:?}: {stderr}");
     }
+}
+
+#[tokio::test]
+async fn acknowledged_writes_survive_a_killed_process() {
+    let token = format!("known-token-{}", uuid::Uuid::new_v4());
+    let server = Binary::start(&token);
+    let base = server.alias();
+    let client = reqwest::Client::new();
+    let send = |method: reqwest::Method, path: String, body: serde_json::Value| {
+        let request = client
+            .request(method, format!("{base}{path}"))
+            .bearer_auth(&token)
+            .header("content-type", "application/scim+json")
+            .body(body.to_string());
+        tokio::spawn(async move { request.send().await.unwrap() })
+    };
+    let creates: Vec<_> = (0..20)
+        .map(|i| {
+            let body = user_body(&format!("k{i}@example.com"));
+            send(reqwest::Method::POST, "/Users".to_owned(), body)
+        })
+        .collect();
+    let mut ids = Vec::new();
+    for created in creates {
+        let r = created.await.unwrap();
+        assert_eq!(r.status(), 201);
+        let user: serde_json::Value = r.json().await.unwrap();
+        ids.push(user["id"].as_str().unwrap().to_owned());
+    }
+    let patches: Vec<_> = ids
+        .iter()
+        .map(|id| {
+            let ops = json!({
+                "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+                "Operations": [{"op": "replace", "path": "title", "value": format!("t-{id}")}],
+            });
+            send(reqwest::Method::PATCH, format!("/Users/{id}"), ops)
+        })
+        .collect();
+    for patched in patches {
+        assert_eq!(patched.await.unwrap().status(), 200);
+    }
+
+    let dir = server.kill();
+    let again = Binary::start_in(dir, &token, |_| Vec::new());
+    let base = again.alias();
+    for id in &ids {
+        let r = client
+            .get(format!("{base}/Users/{id}"))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+        let user: serde_json::Value = r.json().await.unwrap();
+        assert_eq!(user["title"], json!(format!("t-{id}")));
+    }
+    let (status, _) = again.stop();
+    assert!(status.success());
 }
 
 #[test]

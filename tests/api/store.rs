@@ -1,5 +1,6 @@
 //! The store contract, written once and run on whichever backend the harness opened.
 
+use std::str::FromStr;
 use std::sync::Arc;
 
 use idc_scim::scim::query::UserQuery;
@@ -7,7 +8,7 @@ use idc_scim::scim::user::UserAttrs;
 use idc_scim::store::{Constraint, ListArgs, Store, StoreError, Tenant, TokenInfo, UserRecord};
 use serde_json::json;
 
-use crate::helpers::{START_MS, add_tenant, test_store, user_body};
+use crate::helpers::{START_MS, TempDir, TestApp, add_tenant, test_store, user_body};
 
 fn attrs(name: &str) -> UserAttrs {
     UserAttrs::from_request(user_body(name)).unwrap()
@@ -730,4 +731,88 @@ async fn memberships_have_ids_for_the_identity_store_api() {
         store.get_membership(&other, &seen[0].membership_id).await,
         Err(StoreError::NotFound)
     ));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_sqlite_file_orders_racing_writers_through_its_one_writer() {
+    let dir = TempDir::new();
+    let store = idc_scim::store::connect(&dir.sqlite_url("race.db"))
+        .await
+        .unwrap();
+    let app = TestApp::with_store(store.clone()).await;
+    crate::users::race_patches_of_one_user(&app).await;
+    crate::groups::race_member_patches_of_one_group(&app).await;
+    store.close().await;
+    // The last connection to close checkpoints the log into the database and removes it.
+    assert!(!dir.0.join("race.db-wal").exists());
+    let reopened = idc_scim::store::connect(&dir.sqlite_url("race.db"))
+        .await
+        .unwrap();
+    let users = reopened
+        .list_users(&app.tenant, &UserQuery::All, ALL)
+        .await
+        .unwrap();
+    assert_eq!(users.total, Some(101));
+    reopened.close().await;
+}
+
+#[tokio::test]
+async fn a_database_busy_beyond_its_timeouts_is_contention_not_failure() {
+    use sqlx::{ConnectOptions, Connection};
+
+    assert!(matches!(
+        StoreError::from(sqlx::Error::PoolTimedOut),
+        StoreError::Contended
+    ));
+    // SQLite: another connection holds the write lock.
+    let dir = TempDir::new();
+    let options = sqlx::sqlite::SqliteConnectOptions::from_str(&dir.sqlite_url("busy.db"))
+        .unwrap()
+        .create_if_missing(true)
+        .busy_timeout(std::time::Duration::ZERO);
+    let mut holder = options.connect().await.unwrap();
+    sqlx::query("BEGIN IMMEDIATE")
+        .execute(&mut holder)
+        .await
+        .unwrap();
+    let mut other = options.connect().await.unwrap();
+    let e = sqlx::query("BEGIN IMMEDIATE")
+        .execute(&mut other)
+        .await
+        .unwrap_err();
+    assert!(matches!(StoreError::from(e), StoreError::Contended));
+    holder.close().await.unwrap();
+    other.close().await.unwrap();
+    // PostgreSQL: a row lock not granted in time.
+    let Ok(url) = std::env::var("IDC_SCIM_TEST_DATABASE_URL") else {
+        return;
+    };
+    if !url.starts_with("postgres") {
+        return;
+    }
+    let table = format!("contention_{}", uuid::Uuid::new_v4().simple());
+    let mut holder = sqlx::PgConnection::connect(&url).await.unwrap();
+    let mut other = sqlx::PgConnection::connect(&url).await.unwrap();
+    for sql in [
+        format!("CREATE TABLE {table} (id INTEGER PRIMARY KEY)"),
+        format!("INSERT INTO {table} VALUES (1)"),
+        "BEGIN".to_owned(),
+        format!("SELECT id FROM {table} FOR UPDATE"),
+    ] {
+        sqlx::query(&sql).execute(&mut holder).await.unwrap();
+    }
+    sqlx::query("SET lock_timeout = '50ms'")
+        .execute(&mut other)
+        .await
+        .unwrap();
+    let e = sqlx::query(&format!("SELECT id FROM {table} FOR UPDATE"))
+        .execute(&mut other)
+        .await
+        .unwrap_err();
+    assert!(matches!(StoreError::from(e), StoreError::Contended));
+    sqlx::query("ROLLBACK").execute(&mut holder).await.unwrap();
+    sqlx::query(&format!("DROP TABLE {table}"))
+        .execute(&mut holder)
+        .await
+        .unwrap();
 }

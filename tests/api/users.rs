@@ -4,7 +4,10 @@ use axum::body::Body;
 use axum::http::{Method, Request, StatusCode};
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, add_tenant, assert_error, form_encode, user_body};
+use crate::helpers::{
+    TestApp, USER_STRING_PATHS, add_tenant, assert_error, form_encode, replacements, user_body,
+    value_at,
+};
 
 const ENTERPRISE: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
 
@@ -956,6 +959,43 @@ async fn concurrent_patches_of_one_user_lose_nothing() {
     let user = app.get(&format!("/Users/{id}")).await.body;
     for attr in attrs {
         assert_eq!(user[attr], json!(format!("v-{attr}")), "{attr} lost");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_hundred_racing_patches_of_one_user_all_apply() {
+    race_patches_of_one_user(&TestApp::new().await).await;
+}
+
+/// Races 100 PATCHes of one user, five for each of twenty attributes, then 100 of one
+/// attribute: each answers 200, makes a version of its own, and leaves its value or a later
+/// one.
+pub async fn race_patches_of_one_user(app: &TestApp) {
+    let id = app.user_id("race@example.com").await;
+    let path = format!("/Users/{id}");
+    let mut version = 1;
+    for paths in [&USER_STRING_PATHS[..], &["displayName"]] {
+        let (changes, operations) = replacements(paths, 100);
+        let responses = app.race_patches(&path, operations).await;
+        for ((attr, value), r) in changes.iter().zip(&responses) {
+            assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+            assert_eq!(
+                value_at(&r.body, attr),
+                value,
+                "the answer shows the change"
+            );
+        }
+        version += 100;
+        let stored = app.state.store.get_user(&app.tenant, &id).await.unwrap();
+        assert_eq!(stored.version, version, "each PATCH made a version");
+        let user = app.get(&path).await.body;
+        for attr in paths {
+            let now = value_at(&user, attr);
+            assert!(
+                changes.iter().any(|(a, v)| a == attr && v == now),
+                "{attr} is {now}"
+            );
+        }
     }
 }
 

@@ -3,6 +3,7 @@
 //! insert and the recording of a use.
 
 use async_trait::async_trait;
+use sqlx::Connection;
 
 use super::SqlStore;
 use super::dialect::{Bind, Dialect, Fields, Run, Statement};
@@ -21,7 +22,8 @@ impl<DB: Dialect> SqlStore<DB> {
         max: usize,
         insert: Statement<'q, 'q, DB>,
     ) -> Result<()> {
-        let mut tx = self.begin_write().await?;
+        let mut conn = self.write().await?;
+        let mut tx = conn.begin_with(DB::BEGIN_WRITE).await?;
         let locked = Self::query("UPDATE tenants SET tenant_id = tenant_id WHERE tenant_id = $1")
             .arg(tenant_id)
             .execute_in(&mut *tx)
@@ -59,7 +61,7 @@ impl<DB: Dialect> SqlStore<DB> {
             return Ok(());
         }
         let sql = format!("UPDATE {table} SET last_used_ms = $1 WHERE {column} = $2");
-        let mut conn = self.writes.acquire().await?;
+        let mut conn = self.write().await?;
         Self::query(&sql)
             .arg(now_ms)
             .arg(key)
@@ -91,7 +93,7 @@ impl<DB: Dialect> AccessKeyStore for SqlStore<DB> {
     }
 
     async fn list_access_keys(&self, tenant_id: &str) -> Result<Vec<AccessKeyInfo>> {
-        let mut conn = self.reads.acquire().await?;
+        let mut conn = self.read().await?;
         let rows = Self::query(
             "SELECT access_key_id, created_ms, last_used_ms FROM access_keys \
              WHERE tenant_id = $1 ORDER BY created_ms, access_key_id",
@@ -111,7 +113,7 @@ impl<DB: Dialect> AccessKeyStore for SqlStore<DB> {
     }
 
     async fn delete_access_key(&self, tenant_id: &str, access_key_id: &str) -> Result<()> {
-        let mut conn = self.writes.acquire().await?;
+        let mut conn = self.write().await?;
         let deleted =
             Self::query("DELETE FROM access_keys WHERE tenant_id = $1 AND access_key_id = $2")
                 .arg(tenant_id)
@@ -129,7 +131,7 @@ impl<DB: Dialect> AccessKeyStore for SqlStore<DB> {
         access_key_id: &str,
         now_ms: i64,
     ) -> Result<Option<AccessKeyOwner>> {
-        let mut conn = self.reads.acquire().await?;
+        let mut conn = self.read().await?;
         let row = Self::query(
             "SELECT t.tenant_id, t.identity_store_id, t.provisioning_enabled, k.secret, \
              k.last_used_ms FROM access_keys k JOIN tenants t ON t.tenant_id = k.tenant_id \

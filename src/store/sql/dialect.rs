@@ -40,6 +40,9 @@ pub type Statement<'q, 'a, DB> = Query<'q, DB, <DB as Database>::Arguments<'a>>;
 pub trait Dialect: Database {
     /// The statement that opens a write transaction.
     const BEGIN_WRITE: &'static str;
+    /// What a `SELECT` in a write transaction ends with to lock the rows it reads until the
+    /// transaction ends.
+    const LOCK_ROWS: &'static str;
 
     fn push_bind<'a, T: Value<'a>>(qb: &mut QueryBuilder<'a, Self>, value: T);
 
@@ -65,9 +68,10 @@ pub trait Dialect: Database {
 }
 
 macro_rules! dialect {
-    ($db:ty, begin_write: $begin_write:expr) => {
+    ($db:ty, begin_write: $begin_write:expr, lock_rows: $lock_rows:expr) => {
         impl Dialect for $db {
             const BEGIN_WRITE: &'static str = $begin_write;
+            const LOCK_ROWS: &'static str = $lock_rows;
 
             fn push_bind<'a, T: Value<'a>>(qb: &mut QueryBuilder<'a, Self>, value: T) {
                 qb.push_bind(value);
@@ -109,8 +113,11 @@ macro_rules! dialect {
     };
 }
 
-dialect!(Postgres, begin_write: "BEGIN");
-dialect!(Sqlite, begin_write: "BEGIN");
+// PostgreSQL orders the writers of a row by its row lock. SQLite has one writer connection
+// (`SqlStore::connect`), and a write transaction takes the database's write lock at its start,
+// so that what it reads cannot change before it writes.
+dialect!(Postgres, begin_write: "BEGIN", lock_rows: " FOR UPDATE");
+dialect!(Sqlite, begin_write: "BEGIN IMMEDIATE", lock_rows: "");
 
 /// `Query::bind`, through the backend's `Dialect`.
 pub trait Bind<'q>: Sized {

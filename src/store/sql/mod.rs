@@ -6,6 +6,7 @@
 //! built with `QueryBuilder` and bound parameters: a filter value never becomes SQL text.
 
 mod access_keys;
+mod connections;
 mod dialect;
 mod query;
 
@@ -15,8 +16,9 @@ use std::time::Duration;
 use async_trait::async_trait;
 use sqlx::postgres::PgPoolOptions;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{Database, Pool, Postgres, QueryBuilder, Sqlite, Transaction};
+use sqlx::{ConnectOptions, Connection, Database, Postgres, QueryBuilder, Sqlite};
 
+use self::connections::{Conn, Connections};
 use self::dialect::{Bind, Dialect, Fields, Push, Run, Statement};
 use self::query::{
     GROUP_COLUMNS, MEMBERSHIP_COLUMNS, TENANT_COLUMNS, USER_COLUMNS, get, group_from_row, list,
@@ -25,18 +27,23 @@ use self::query::{
 };
 use super::{
     GroupEdit, GroupRecord, ListArgs, Membership, MembershipQuery, Page, Result, Store, StoreError,
-    Tenant, TenantInfo, TokenInfo, UserEdit, UserRecord, all_pages,
+    Tenant, TenantInfo, TokenInfo, UserEdit, UserRecord,
 };
 use crate::scim::group::{GroupAttrs, MemberChanges};
 use crate::scim::query::{GroupQuery, UserQuery};
 use crate::scim::user::UserAttrs;
 
 /// The store on a database of backend `DB`.
+///
+/// Concurrent writes of one resource are ordered, never refused: a read-modify-write locks
+/// the row it reads until it has written (`Dialect::LOCK_ROWS`), and membership changes are
+/// statements that commute. On SQLite every write goes through one connection, so that
+/// writes queue in this process, in order, instead of sleeping in SQLite's busy handler.
 pub struct SqlStore<DB: Database> {
     /// For statements that only read.
-    reads: Pool<DB>,
+    reads: Connections<DB>,
     /// For statements and transactions that write.
-    writes: Pool<DB>,
+    writes: Connections<DB>,
 }
 
 /// PostgreSQL, for deployments; several instances may share one database.
@@ -45,52 +52,67 @@ pub type PgStore = SqlStore<Postgres>;
 /// SQLite, the embedded default.
 pub type SqliteStore = SqlStore<Sqlite>;
 
+/// How long a request waits for a connection before it is answered as contended.
+const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(10);
+
 impl SqlStore<Postgres> {
     pub async fn connect(url: &str) -> anyhow::Result<Self> {
         let pool = PgPoolOptions::new()
             .max_connections(16)
-            .acquire_timeout(Duration::from_secs(10))
+            .acquire_timeout(ACQUIRE_TIMEOUT)
             .connect(url)
             .await?;
         sqlx::migrate!("migrations/postgres").run(&pool).await?;
         Ok(Self {
-            reads: pool.clone(),
-            writes: pool,
+            reads: Connections::Pool(pool.clone()),
+            writes: Connections::Pool(pool),
         })
     }
 }
 
 impl SqlStore<Sqlite> {
+    /// Opens a database file with one writer connection and up to `READERS` readers; a
+    /// database in memory (a database of its own for each connection) with one connection
+    /// for both.
     pub async fn connect(url: &str) -> anyhow::Result<Self> {
+        const READERS: u32 = 8;
         super::sqlite_file::create_private(url)?;
         let options = SqliteConnectOptions::from_str(url)?
             .create_if_missing(true)
+            // In WAL mode with synchronous=NORMAL a commit is in the log (in the operating
+            // system's cache) when it is acknowledged: it survives the process, if not the
+            // machine.
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Normal)
-            .busy_timeout(Duration::from_secs(10))
+            // Only another process can hold the write lock: wait for it as long as for a
+            // connection.
+            .busy_timeout(ACQUIRE_TIMEOUT)
             .foreign_keys(true)
             // Readers that never pause keep the log from restarting; this bounds what a
             // checkpoint leaves of it on disk.
             .pragma("journal_size_limit", "67108864");
-        // Every connection to `:memory:` is a database of its own: keep exactly one.
+        let mut writer = options.connect().await?;
+        sqlx::migrate!("migrations/sqlite").run(&mut writer).await?;
+        let writes = Connections::one(writer);
         let in_memory = super::sqlite_file::in_memory(url);
-        let pool = SqlitePoolOptions::new()
-            .max_connections(if in_memory { 1 } else { 8 })
-            .min_connections(if in_memory { 1 } else { 0 })
-            .idle_timeout(None)
-            .max_lifetime(None)
-            .connect_with(options)
-            .await?;
-        sqlx::migrate!("migrations/sqlite").run(&pool).await?;
-        Ok(Self {
-            reads: pool.clone(),
-            writes: pool,
-        })
+        let reads = if in_memory {
+            writes.share()
+        } else {
+            let pool = SqlitePoolOptions::new()
+                .max_connections(READERS)
+                .acquire_timeout(ACQUIRE_TIMEOUT)
+                // A connection to a local file does not break: no round trip to test it.
+                .test_before_acquire(false)
+                .idle_timeout(None)
+                .max_lifetime(None)
+                // A write on a reader would contend for the lock the writer holds.
+                .connect_with(options.pragma("query_only", "ON"))
+                .await?;
+            Connections::Pool(pool)
+        };
+        Ok(Self { reads, writes })
     }
 }
-
-/// How often a read-modify-write reads again when another write came first.
-const EDIT_ATTEMPTS: usize = 8;
 
 impl<DB: Dialect> SqlStore<DB> {
     /// `sqlx::query` on this store's backend.
@@ -98,9 +120,14 @@ impl<DB: Dialect> SqlStore<DB> {
         sqlx::query(sql)
     }
 
-    /// A transaction for writes.
-    async fn begin_write(&self) -> Result<Transaction<'static, DB>> {
-        Ok(self.writes.begin_with(DB::BEGIN_WRITE).await?)
+    async fn read(&self) -> Result<Conn<'_, DB>> {
+        self.reads.acquire(ACQUIRE_TIMEOUT).await
+    }
+
+    /// The connection for statements that write; a transaction on it begins with
+    /// `Dialect::BEGIN_WRITE`.
+    async fn write(&self) -> Result<Conn<'_, DB>> {
+        self.writes.acquire(ACQUIRE_TIMEOUT).await
     }
 
     /// Adds and removes members; adding a member twice or removing a non-member changes
@@ -153,18 +180,19 @@ const MEMBERS_PER_STATEMENT: usize = 1000;
 #[async_trait]
 impl<DB: Dialect> Store for SqlStore<DB> {
     async fn ping(&self) -> Result<()> {
-        let mut conn = self.reads.acquire().await?;
+        let mut conn = self.read().await?;
         Self::query("SELECT 1").execute_in(&mut *conn).await?;
         Ok(())
     }
 
     async fn close(&self) {
+        // The writer last: closing the last connection checkpoints SQLite's log.
         self.reads.close().await;
         self.writes.close().await;
     }
 
     async fn ensure_default_tenant(&self, candidate: &Tenant, now_ms: i64) -> Result<Tenant> {
-        let mut conn = self.writes.acquire().await?;
+        let mut conn = self.write().await?;
         Self::query(
             "INSERT INTO tenants (tenant_id, identity_store_id, is_default, provisioning_enabled, \
              created_ms) VALUES ($1, $2, TRUE, TRUE, $3) ON CONFLICT DO NOTHING",
@@ -179,7 +207,7 @@ impl<DB: Dialect> Store for SqlStore<DB> {
     }
 
     async fn create_tenant(&self, tenant: &Tenant, now_ms: i64) -> Result<()> {
-        let mut conn = self.writes.acquire().await?;
+        let mut conn = self.write().await?;
         Self::query(
             "INSERT INTO tenants (tenant_id, identity_store_id, is_default, provisioning_enabled, \
              created_ms) VALUES ($1, $2, FALSE, $3, $4)",
@@ -194,21 +222,21 @@ impl<DB: Dialect> Store for SqlStore<DB> {
     }
 
     async fn get_tenant(&self, tenant_id: &str) -> Result<TenantInfo> {
-        let mut conn = self.reads.acquire().await?;
+        let mut conn = self.read().await?;
         let sql = format!("SELECT {TENANT_COLUMNS} FROM tenants WHERE tenant_id = $1");
         let query = Self::query(&sql).arg(tenant_id);
         get(&mut *conn, query, tenant_info_from_row::<DB>).await
     }
 
     async fn list_tenants(&self) -> Result<Vec<TenantInfo>> {
-        let mut conn = self.reads.acquire().await?;
+        let mut conn = self.read().await?;
         let sql = format!("SELECT {TENANT_COLUMNS} FROM tenants ORDER BY created_ms, tenant_id");
         let rows = Self::query(&sql).fetch_all_in(&mut *conn).await?;
         rows.iter().map(tenant_info_from_row::<DB>).collect()
     }
 
     async fn delete_tenant(&self, tenant_id: &str) -> Result<()> {
-        let mut conn = self.writes.acquire().await?;
+        let mut conn = self.write().await?;
         let deleted = Self::query("DELETE FROM tenants WHERE tenant_id = $1")
             .arg(tenant_id)
             .execute_in(&mut *conn)
@@ -220,7 +248,8 @@ impl<DB: Dialect> Store for SqlStore<DB> {
     }
 
     async fn clear_tenant(&self, tenant: &Tenant) -> Result<()> {
-        let mut tx = self.begin_write().await?;
+        let mut conn = self.write().await?;
+        let mut tx = conn.begin_with(DB::BEGIN_WRITE).await?;
         for sql in [
             "DELETE FROM groups WHERE tenant_id = $1",
             "DELETE FROM users WHERE tenant_id = $1",
@@ -235,7 +264,7 @@ impl<DB: Dialect> Store for SqlStore<DB> {
     }
 
     async fn set_provisioning(&self, tenant_id: &str, enabled: bool) -> Result<()> {
-        let mut conn = self.writes.acquire().await?;
+        let mut conn = self.write().await?;
         let updated =
             Self::query("UPDATE tenants SET provisioning_enabled = $1 WHERE tenant_id = $2")
                 .arg(enabled)
@@ -254,7 +283,7 @@ impl<DB: Dialect> Store for SqlStore<DB> {
         token_hash: &str,
         now_ms: i64,
     ) -> Result<Option<Tenant>> {
-        let mut conn = self.reads.acquire().await?;
+        let mut conn = self.read().await?;
         let row = Self::query(
             "SELECT t.tenant_id, t.identity_store_id, t.provisioning_enabled, k.last_used_ms \
              FROM tokens k JOIN tenants t ON t.tenant_id = k.tenant_id \
@@ -295,7 +324,7 @@ impl<DB: Dialect> Store for SqlStore<DB> {
     }
 
     async fn list_tokens(&self, tenant_id: &str) -> Result<Vec<TokenInfo>> {
-        let mut conn = self.reads.acquire().await?;
+        let mut conn = self.read().await?;
         let rows = Self::query(
             "SELECT token_id, created_ms, expires_ms, last_used_ms FROM tokens \
              WHERE tenant_id = $1 ORDER BY created_ms, token_id",
@@ -316,7 +345,7 @@ impl<DB: Dialect> Store for SqlStore<DB> {
     }
 
     async fn delete_token(&self, tenant_id: &str, token_id: &str) -> Result<()> {
-        let mut conn = self.writes.acquire().await?;
+        let mut conn = self.write().await?;
         let deleted = Self::query("DELETE FROM tokens WHERE tenant_id = $1 AND token_id = $2")
             .arg(tenant_id)
             .arg(token_id)
@@ -335,7 +364,7 @@ impl<DB: Dialect> Store for SqlStore<DB> {
         now_ms: i64,
     ) -> Result<UserRecord> {
         let id = tenant.new_resource_id();
-        let mut conn = self.writes.acquire().await?;
+        let mut conn = self.write().await?;
         Self::query(
             "INSERT INTO users (tenant_id, id, user_name, user_name_lower, external_id, \
              email_lower, manager_id, data, version, created_ms, modified_ms) \
@@ -362,7 +391,7 @@ impl<DB: Dialect> Store for SqlStore<DB> {
     }
 
     async fn get_user(&self, tenant: &Tenant, id: &str) -> Result<UserRecord> {
-        let mut conn = self.reads.acquire().await?;
+        let mut conn = self.read().await?;
         let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE tenant_id = $1 AND id = $2");
         let query = Self::query(&sql).arg(&tenant.tenant_id).arg(id);
         get(&mut *conn, query, user_from_row::<DB>).await
@@ -374,7 +403,7 @@ impl<DB: Dialect> Store for SqlStore<DB> {
         query: &UserQuery,
         args: ListArgs<'_>,
     ) -> Result<Page<UserRecord>> {
-        let mut conn = self.reads.acquire().await?;
+        let mut conn = self.read().await?;
         let qb = query::users::<DB>(tenant, query, args);
         list(&mut *conn, qb, args, user_from_row::<DB>).await
     }
@@ -386,46 +415,46 @@ impl<DB: Dialect> Store for SqlStore<DB> {
         now_ms: i64,
         edit: &mut UserEdit<'_>,
     ) -> Result<Option<UserRecord>> {
-        for _ in 0..EDIT_ATTEMPTS {
-            let current = self.get_user(tenant, id).await?;
-            let Some(attrs) = edit(&current) else {
-                return Ok(None);
-            };
-            let mut conn = self.writes.acquire().await?;
-            let row = Self::query(
-                "UPDATE users SET user_name = $1, user_name_lower = $2, external_id = $3, \
-                 email_lower = $4, manager_id = $5, data = $6, version = version + 1, \
-                 modified_ms = $7 WHERE tenant_id = $8 AND id = $9 AND version = $10 \
-                 RETURNING version",
-            )
-            .arg(&attrs.user_name)
-            .arg(attrs.user_name_key())
-            .arg(&attrs.external_id)
-            .arg(attrs.email_key())
-            .arg(attrs.manager_id())
-            .arg(user_data(&attrs))
-            .arg(now_ms)
-            .arg(&tenant.tenant_id)
-            .arg(id)
-            .arg(current.version)
-            .fetch_optional_in(&mut *conn)
-            .await?;
-            // No row: another write came first (or the user is gone, which the next read
-            // tells).
-            if let Some(row) = row {
-                return Ok(Some(UserRecord {
-                    version: row.field("version")?,
-                    modified_ms: now_ms,
-                    attrs,
-                    ..current
-                }));
-            }
-        }
-        Err(StoreError::Contended)
+        let mut conn = self.write().await?;
+        let mut tx = conn.begin_with(DB::BEGIN_WRITE).await?;
+        let sql = format!(
+            "SELECT {USER_COLUMNS} FROM users WHERE tenant_id = $1 AND id = $2{}",
+            DB::LOCK_ROWS
+        );
+        let query = Self::query(&sql).arg(&tenant.tenant_id).arg(id);
+        let current = get(&mut *tx, query, user_from_row::<DB>).await?;
+        let Some(attrs) = edit(&current) else {
+            return Ok(None);
+        };
+        let version = current.version + 1;
+        Self::query(
+            "UPDATE users SET user_name = $1, user_name_lower = $2, external_id = $3, \
+             email_lower = $4, manager_id = $5, data = $6, version = $7, modified_ms = $8 \
+             WHERE tenant_id = $9 AND id = $10",
+        )
+        .arg(&attrs.user_name)
+        .arg(attrs.user_name_key())
+        .arg(&attrs.external_id)
+        .arg(attrs.email_key())
+        .arg(attrs.manager_id())
+        .arg(user_data(&attrs))
+        .arg(version)
+        .arg(now_ms)
+        .arg(&tenant.tenant_id)
+        .arg(id)
+        .execute_in(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(Some(UserRecord {
+            version,
+            modified_ms: now_ms,
+            attrs,
+            ..current
+        }))
     }
 
     async fn delete_user(&self, tenant: &Tenant, id: &str) -> Result<()> {
-        let mut conn = self.writes.acquire().await?;
+        let mut conn = self.write().await?;
         let deleted = Self::query("DELETE FROM users WHERE tenant_id = $1 AND id = $2")
             .arg(&tenant.tenant_id)
             .arg(id)
@@ -438,7 +467,7 @@ impl<DB: Dialect> Store for SqlStore<DB> {
     }
 
     async fn user_exists(&self, tenant: &Tenant, id: &str) -> Result<bool> {
-        let mut conn = self.reads.acquire().await?;
+        let mut conn = self.read().await?;
         let row = Self::query("SELECT 1 AS one FROM users WHERE tenant_id = $1 AND id = $2")
             .arg(&tenant.tenant_id)
             .arg(id)
@@ -455,7 +484,8 @@ impl<DB: Dialect> Store for SqlStore<DB> {
         now_ms: i64,
     ) -> Result<GroupRecord> {
         let id = tenant.new_resource_id();
-        let mut tx = self.begin_write().await?;
+        let mut conn = self.write().await?;
+        let mut tx = conn.begin_with(DB::BEGIN_WRITE).await?;
         Self::query(
             "INSERT INTO groups (tenant_id, id, display_name, display_name_lower, \
              external_id, version, created_ms, modified_ms) \
@@ -485,7 +515,7 @@ impl<DB: Dialect> Store for SqlStore<DB> {
     }
 
     async fn get_group(&self, tenant: &Tenant, id: &str) -> Result<GroupRecord> {
-        let mut conn = self.reads.acquire().await?;
+        let mut conn = self.read().await?;
         let sql = format!("SELECT {GROUP_COLUMNS} FROM groups WHERE tenant_id = $1 AND id = $2");
         let query = Self::query(&sql).arg(&tenant.tenant_id).arg(id);
         get(&mut *conn, query, group_from_row::<DB>).await
@@ -497,7 +527,7 @@ impl<DB: Dialect> Store for SqlStore<DB> {
         query: &GroupQuery,
         args: ListArgs<'_>,
     ) -> Result<Page<GroupRecord>> {
-        let mut conn = self.reads.acquire().await?;
+        let mut conn = self.read().await?;
         let qb = query::groups::<DB>(tenant, query, args);
         list(&mut *conn, qb, args, group_from_row::<DB>).await
     }
@@ -510,55 +540,55 @@ impl<DB: Dialect> Store for SqlStore<DB> {
         with_members: bool,
         edit: &mut GroupEdit<'_>,
     ) -> Result<Option<GroupRecord>> {
-        for _ in 0..EDIT_ATTEMPTS {
-            let current = self.get_group(tenant, id).await?;
-            let members = if with_members {
-                let query = MembershipQuery::Group(id);
-                let all = all_pages(
-                    |after| async move {
-                        self.list_memberships(tenant, query, ListArgs::scan(after.as_deref()))
-                            .await
-                    },
-                    |m| m.key(query),
-                )
-                .await?;
-                Some(all.into_iter().map(|m| m.user_id).collect::<Vec<_>>())
-            } else {
-                None
-            };
-            let Some(update) = edit(&current, members.as_deref()) else {
-                return Ok(None);
-            };
-            let mut tx = self.begin_write().await?;
-            let row = Self::query(
-                "UPDATE groups SET display_name = $1, display_name_lower = $2, \
-                 external_id = $3, version = version + 1, modified_ms = $4 \
-                 WHERE tenant_id = $5 AND id = $6 AND version = $7 RETURNING version",
+        let mut conn = self.write().await?;
+        let mut tx = conn.begin_with(DB::BEGIN_WRITE).await?;
+        let sql = format!(
+            "SELECT {GROUP_COLUMNS} FROM groups WHERE tenant_id = $1 AND id = $2{}",
+            DB::LOCK_ROWS
+        );
+        let query = Self::query(&sql).arg(&tenant.tenant_id).arg(id);
+        let current = get(&mut *tx, query, group_from_row::<DB>).await?;
+        // The group's lock keeps its members as they are read: every change of them locks
+        // the group first.
+        let members = if with_members {
+            let rows = Self::query(
+                "SELECT user_id FROM group_members WHERE tenant_id = $1 AND group_id = $2 \
+                 ORDER BY user_id",
             )
-            .arg(&update.attrs.display_name)
-            .arg(update.attrs.display_name_key())
-            .arg(&update.attrs.external_id)
-            .arg(now_ms)
             .arg(&tenant.tenant_id)
             .arg(id)
-            .arg(current.version)
-            .fetch_optional_in(&mut *tx)
+            .fetch_all_in(&mut *tx)
             .await?;
-            // No row: another write came first (or the group is gone, which the next read
-            // tells).
-            let Some(row) = row else {
-                continue;
-            };
-            Self::write_members(&mut *tx, tenant, id, &update.members).await?;
-            tx.commit().await?;
-            return Ok(Some(GroupRecord {
-                version: row.field("version")?,
-                modified_ms: now_ms,
-                attrs: update.attrs,
-                ..current
-            }));
-        }
-        Err(StoreError::Contended)
+            let ids = rows.iter().map(|row| row.field("user_id"));
+            Some(ids.collect::<Result<Vec<String>, _>>()?)
+        } else {
+            None
+        };
+        let Some(update) = edit(&current, members.as_deref()) else {
+            return Ok(None);
+        };
+        let version = current.version + 1;
+        Self::query(
+            "UPDATE groups SET display_name = $1, display_name_lower = $2, external_id = $3, \
+             version = $4, modified_ms = $5 WHERE tenant_id = $6 AND id = $7",
+        )
+        .arg(&update.attrs.display_name)
+        .arg(update.attrs.display_name_key())
+        .arg(&update.attrs.external_id)
+        .arg(version)
+        .arg(now_ms)
+        .arg(&tenant.tenant_id)
+        .arg(id)
+        .execute_in(&mut *tx)
+        .await?;
+        Self::write_members(&mut *tx, tenant, id, &update.members).await?;
+        tx.commit().await?;
+        Ok(Some(GroupRecord {
+            version,
+            modified_ms: now_ms,
+            attrs: update.attrs,
+            ..current
+        }))
     }
 
     async fn change_members(
@@ -568,7 +598,8 @@ impl<DB: Dialect> Store for SqlStore<DB> {
         changes: &MemberChanges,
         now_ms: i64,
     ) -> Result<GroupRecord> {
-        let mut tx = self.begin_write().await?;
+        let mut conn = self.write().await?;
+        let mut tx = conn.begin_with(DB::BEGIN_WRITE).await?;
         let sql = format!(
             "UPDATE groups SET version = version + 1, modified_ms = $1 \
              WHERE tenant_id = $2 AND id = $3 RETURNING {GROUP_COLUMNS}"
@@ -581,7 +612,7 @@ impl<DB: Dialect> Store for SqlStore<DB> {
     }
 
     async fn delete_group(&self, tenant: &Tenant, id: &str) -> Result<()> {
-        let mut conn = self.writes.acquire().await?;
+        let mut conn = self.write().await?;
         let deleted = Self::query("DELETE FROM groups WHERE tenant_id = $1 AND id = $2")
             .arg(&tenant.tenant_id)
             .arg(id)
@@ -594,7 +625,7 @@ impl<DB: Dialect> Store for SqlStore<DB> {
     }
 
     async fn tenant_by_identity_store(&self, identity_store_id: &str) -> Result<Tenant> {
-        let mut conn = self.reads.acquire().await?;
+        let mut conn = self.read().await?;
         let sql = format!("SELECT {TENANT_COLUMNS} FROM tenants WHERE identity_store_id = $1");
         let query = Self::query(&sql).arg(identity_store_id);
         get(&mut *conn, query, tenant_from_row::<DB>).await
@@ -621,12 +652,12 @@ impl<DB: Dialect> Store for SqlStore<DB> {
             ..args
         };
         push_page(&mut qb, order, args);
-        let mut conn = self.reads.acquire().await?;
+        let mut conn = self.read().await?;
         list(&mut *conn, qb, args, membership_from_row::<DB>).await
     }
 
     async fn get_membership(&self, tenant: &Tenant, membership_id: &str) -> Result<Membership> {
-        let mut conn = self.reads.acquire().await?;
+        let mut conn = self.read().await?;
         let sql = format!(
             "SELECT {MEMBERSHIP_COLUMNS} FROM group_members \
              WHERE tenant_id = $1 AND membership_id = $2"
@@ -641,7 +672,7 @@ impl<DB: Dialect> Store for SqlStore<DB> {
         group_id: &str,
         user_id: &str,
     ) -> Result<Membership> {
-        let mut conn = self.reads.acquire().await?;
+        let mut conn = self.read().await?;
         let sql = format!(
             "SELECT {MEMBERSHIP_COLUMNS} FROM group_members \
              WHERE tenant_id = $1 AND group_id = $2 AND user_id = $3"
@@ -660,7 +691,8 @@ impl<DB: Dialect> Store for SqlStore<DB> {
         user_id: &str,
         now_ms: i64,
     ) -> Result<Membership> {
-        let mut tx = self.begin_write().await?;
+        let mut conn = self.write().await?;
+        let mut tx = conn.begin_with(DB::BEGIN_WRITE).await?;
         let touched = Self::query(
             "UPDATE groups SET version = version + 1, modified_ms = $1 \
              WHERE tenant_id = $2 AND id = $3",
@@ -698,26 +730,28 @@ impl<DB: Dialect> Store for SqlStore<DB> {
         membership_id: &str,
         now_ms: i64,
     ) -> Result<()> {
-        let mut tx = self.begin_write().await?;
-        let row = Self::query(
-            "DELETE FROM group_members WHERE tenant_id = $1 AND membership_id = $2 \
-             RETURNING group_id",
-        )
-        .arg(&tenant.tenant_id)
-        .arg(membership_id)
-        .fetch_optional_in(&mut *tx)
-        .await?
-        .ok_or(StoreError::NotFound)?;
-        let group_id: String = row.field("group_id")?;
-        Self::query(
+        let mut conn = self.write().await?;
+        let mut tx = conn.begin_with(DB::BEGIN_WRITE).await?;
+        // The group first, as every change of members locks it.
+        let touched = Self::query(
             "UPDATE groups SET version = version + 1, modified_ms = $1 \
-             WHERE tenant_id = $2 AND id = $3",
+             WHERE tenant_id = $2 AND id = (SELECT group_id FROM group_members \
+             WHERE tenant_id = $2 AND membership_id = $3)",
         )
         .arg(now_ms)
         .arg(&tenant.tenant_id)
-        .arg(group_id)
+        .arg(membership_id)
         .execute_in(&mut *tx)
         .await?;
+        let deleted =
+            Self::query("DELETE FROM group_members WHERE tenant_id = $1 AND membership_id = $2")
+                .arg(&tenant.tenant_id)
+                .arg(membership_id)
+                .execute_in(&mut *tx)
+                .await?;
+        if touched == 0 || deleted == 0 {
+            return Err(StoreError::NotFound);
+        }
         tx.commit().await?;
         Ok(())
     }
