@@ -46,7 +46,7 @@ use crate::state::{BodyTimedOut, Limits, MAX_BODY_BYTES};
 
 /// The most a connection buffers of what it reads: a request's headers must fit, and a body
 /// passes through it in pieces of at most this size.
-const READ_BUFFER: usize = 64 * 1024;
+const READ_BUFFER: usize = 16 * 1024;
 
 /// How long the accept loop pauses after a failed accept (the descriptors may have run out).
 const ACCEPT_PAUSE: Duration = Duration::from_millis(100);
