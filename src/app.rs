@@ -18,8 +18,9 @@ use crate::{admin, aws, middleware, routes};
 pub fn build_router(state: SharedState) -> Router {
     let scim = middleware::scim_layers(routes::router(state.profile), &state);
     let admin = middleware::admin_layers(admin::router(), &state);
+    let aws = middleware::tenant_body_layers(Router::new().route("/", post(aws::handle)), &state);
     let app = Router::new()
-        .route("/", post(aws::handle))
+        .merge(aws)
         .route(
             "/health",
             get(routes::health::health).fallback(unsupported_operation),

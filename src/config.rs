@@ -46,6 +46,14 @@ pub enum Command {
         #[command(flatten)]
         db: DatabaseArgs,
     },
+    /// Declare, list and delete the AWS accounts of a tenant's organization (the targets of
+    /// account assignments).
+    Account {
+        #[command(subcommand)]
+        action: AccountAction,
+        #[command(flatten)]
+        db: DatabaseArgs,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -104,6 +112,33 @@ pub enum AccessKeyAction {
         #[arg(long)]
         tenant: Option<String>,
         access_key_id: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AccountAction {
+    /// Declare an account: a 12-digit id, a name and the email of its root user.
+    Create {
+        /// The tenant id (default: the default tenant).
+        #[arg(long)]
+        tenant: Option<String>,
+        #[arg(long)]
+        account_id: String,
+        #[arg(long)]
+        name: String,
+        #[arg(long)]
+        email: String,
+    },
+    /// List the accounts of a tenant.
+    List {
+        #[arg(long)]
+        tenant: Option<String>,
+    },
+    /// Delete an account, with every assignment to it.
+    Delete {
+        #[arg(long)]
+        tenant: Option<String>,
+        account_id: String,
     },
 }
 
@@ -214,7 +249,8 @@ pub struct ServeArgs {
     pub aws_region: String,
 
     /// AWS access keys `ID:SECRET` (comma-separated or repeated) of the default tenant, besides
-    /// its stored ones (`idc-scim access-key create`); they turn verification on.
+    /// its stored ones (`idc-scim access-key create`), for the AWS JSON APIs (Identity Store,
+    /// sso-admin); they turn verification on.
     #[arg(
         long = "aws-credentials",
         env = "IDC_SCIM_AWS_CREDENTIALS",
@@ -236,7 +272,8 @@ pub struct ServeArgs {
     #[arg(long, env = "IDC_SCIM_JOURNAL_SIZE", default_value_t = crate::controls::journal::DEFAULT_CAPACITY)]
     pub journal_size: usize,
 
-    /// Throttle SCIM requests per tenant at AWS's rate (429 ThrottlingException, Retry-After).
+    /// Throttle requests per tenant and API (SCIM, Identity Store, sso-admin) at AWS's rate
+    /// (ThrottlingException, Retry-After).
     #[arg(long, env = "IDC_SCIM_THROTTLE")]
     pub throttle: bool,
 

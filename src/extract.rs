@@ -39,7 +39,7 @@ impl<S: Send + Sync> FromRequest<S> for ScimJson {
         })?;
         serde_json::from_slice(&bytes)
             .map(ScimJson)
-            .map_err(|_| ScimError::unparsable())
+            .map_err(|_| ScimError::invalid_syntax(crate::scim::detail::INVALID_JSON))
     }
 }
 

@@ -24,11 +24,13 @@ pub const SCIM_JSON: &str = "application/scim+json";
 /// The content type of every answer of an AWS JSON 1.1 service.
 pub const AWS_JSON_11: &str = "application/x-amz-json-1.1";
 
-/// AWS's SCIM error body, members in AWS's order.
+/// AWS's SCIM error body, members in AWS's order: both `schema` (the older key, which clients
+/// parse) and `schemas` (added by AWS in 2022).
 #[derive(serde::Serialize)]
 #[serde(rename_all = "camelCase")]
 struct ScimBody<'a> {
     schema: [&'static str; 1],
+    schemas: [&'static str; 1],
     detail: &'a str,
     status: String,
     exception_request_id: &'a str,
@@ -53,12 +55,11 @@ impl IntoResponse for ScimError {
         let body = match context.style {
             ErrorStyle::Scim => serde_json::to_vec(&ScimBody {
                 schema: [ERROR_URN],
+                schemas: [ERROR_URN],
                 detail,
                 status: status.as_u16().to_string(),
                 exception_request_id: &context.id,
-                time_stamp: chrono::Utc::now()
-                    .format("%Y-%m-%d %H:%M:%S%.3f")
-                    .to_string(),
+                time_stamp: time_stamp(chrono::Utc::now()),
             }),
             ErrorStyle::Rfc => serde_json::to_vec(&RfcBody {
                 schemas: [ERROR_URN],
@@ -76,6 +77,15 @@ impl IntoResponse for ScimError {
     }
 }
 
+/// AWS's `timeStamp`: UTC, `YYYY-MM-DD HH:MM:SS.f` with the fraction's trailing zeros dropped
+/// but one digit kept (`.16`, `.009`, `.0`), as Java's `Timestamp.toString()` writes it.
+fn time_stamp(at: chrono::DateTime<chrono::Utc>) -> String {
+    let millis = format!("{:03}", at.timestamp_subsec_millis());
+    let fraction = millis.trim_end_matches('0');
+    let fraction = if fraction.is_empty() { "0" } else { fraction };
+    format!("{}.{fraction}", at.format("%Y-%m-%d %H:%M:%S"))
+}
+
 fn json_response(status: StatusCode, content_type: &'static str, body: Vec<u8>) -> Response {
     let mut response = (status, Body::from(body)).into_response();
     response
@@ -86,7 +96,8 @@ fn json_response(status: StatusCode, content_type: &'static str, body: Vec<u8>) 
 
 /// An error of an AWS JSON 1.1 service: status, an `x-amzn-ErrorType` header and the body
 /// `{"__type": kind, "Message": message, ...members}`, with `RequestId` for the error shapes
-/// whose model has it.
+/// whose model has it. Every body has a `Message`: the AWS CLI prints it, and prints nothing
+/// useful without one.
 #[derive(Debug, Clone, PartialEq)]
 pub struct AwsJsonError {
     pub kind: &'static str,
@@ -129,9 +140,7 @@ impl IntoResponse for AwsJsonError {
     fn into_response(self) -> Response {
         let mut body = Map::new();
         body.insert("__type".into(), json!(self.kind));
-        if !self.message.is_empty() {
-            body.insert("Message".into(), json!(self.message));
-        }
+        body.insert("Message".into(), json!(self.message));
         body.extend(self.members);
         if self.with_request_id {
             body.insert("RequestId".into(), json!(&*RequestContext::current().id));
@@ -148,12 +157,18 @@ impl IntoResponse for AwsJsonError {
     }
 }
 
-/// AWS's 429 in the request's style, with `Retry-After` in whole seconds (at least 1).
+/// AWS's throttling answer in the request's style, with `Retry-After` in whole seconds (at
+/// least 1): 429 on the SCIM endpoint; a `ThrottlingException` with status 400 from the AWS
+/// JSON APIs, as every Identity Store error (throttling included) was seen to come back 400
+/// and the sso-admin model gives its errors no other status.
 pub fn throttled(retry_after: Duration) -> Response {
     let mut response = match RequestContext::current().style {
-        ErrorStyle::AwsJson => {
-            AwsJsonError::for_status(StatusCode::TOO_MANY_REQUESTS, "Rate exceeded").into_response()
-        }
+        ErrorStyle::AwsJson => AwsJsonError::new(
+            "ThrottlingException",
+            StatusCode::BAD_REQUEST,
+            "Rate exceeded",
+        )
+        .into_response(),
         ErrorStyle::Scim | ErrorStyle::Rfc => ScimError::Throttled.into_response(),
     };
     let seconds = retry_after.as_secs_f64().ceil().max(1.0) as u64;
@@ -173,6 +188,11 @@ pub async fn unsupported_operation() -> ScimError {
     ScimError::invalid("The operation is not supported.")
 }
 
+/// A known path with a method it does not support, in the `rfc` profile (RFC 7644 §3.2).
+pub async fn method_not_allowed() -> ScimError {
+    ScimError::Other(StatusCode::METHOD_NOT_ALLOWED)
+}
+
 /// Gives an error response that has no body of ours one: the layers of tower-http and axum
 /// answer some errors bare or in plain text (413 over the body limit, a timeout, 405).
 pub fn with_error_body(response: Response) -> Response {
@@ -190,4 +210,19 @@ pub fn with_error_body(response: Response) -> Response {
     let (rendered, body) = error.into_parts();
     parts.headers.extend(rendered.headers);
     Response::from_parts(parts, body)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn time_stamps_drop_trailing_zeros_as_aws_does() {
+        let at = |ms: i64| time_stamp(chrono::DateTime::from_timestamp_millis(ms).unwrap());
+        let second = 1_779_842_272_000;
+        assert_eq!(at(second + 160), "2026-05-27 00:37:52.16");
+        assert_eq!(at(second + 9), "2026-05-27 00:37:52.009");
+        assert_eq!(at(second + 531), "2026-05-27 00:37:52.531");
+        assert_eq!(at(second), "2026-05-27 00:37:52.0");
+    }
 }

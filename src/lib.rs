@@ -9,11 +9,12 @@
 //! routes, aws, admin                    the rooms
 //! middleware                            request context, authentication, controls, journal
 //! state, http_error, extract            request state; error bodies; shared extractors
-//! auth, tenants, controls               domain services over the store
+//! auth, tenants, accounts, controls     domain services over the store
 //! store                                 persistence
-//! scim, text, secret, clock             pure protocol, characters, secrets and time
+//! scim, sso, text, secret, clock        pure protocol, access rules, characters, secrets, time
 //! ```
 
+pub mod accounts;
 pub mod admin;
 pub mod app;
 pub mod auth;
@@ -27,6 +28,7 @@ pub mod middleware;
 pub mod routes;
 pub mod scim;
 pub mod secret;
+pub mod sso;
 pub mod state;
 pub mod store;
 pub mod telemetry;

@@ -6,11 +6,13 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use clap::Parser;
+use idc_scim::accounts::{self, AccountView};
 use idc_scim::app;
 use idc_scim::auth::{self, AwsAuth, TokenHash};
 use idc_scim::clock::{Clock, SystemClock};
 use idc_scim::config::{
-    AccessKeyAction, Cli, Command, DatabaseUrl, LogFormat, ServeArgs, TenantAction, TokenAction,
+    AccessKeyAction, AccountAction, Cli, Command, DatabaseUrl, LogFormat, ServeArgs, TenantAction,
+    TokenAction,
 };
 use idc_scim::controls::fixtures::{self, Fixture};
 use idc_scim::controls::{Controls, Journal, Throttle};
@@ -47,6 +49,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Some(Command::AccessKey { action, db }) => {
             let (store, default) = open(db.url(), LogFormat::Pretty).await?;
             access_key_command(store.as_ref(), &default, action).await
+        }
+        Some(Command::Account { action, db }) => {
+            let (store, default) = open(db.url(), LogFormat::Pretty).await?;
+            account_command(store.as_ref(), &default, action).await
         }
     }
 }
@@ -122,8 +128,11 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         "idc-scim: IAM Identity Center SCIM endpoint\n\
          \x20 SCIM endpoint:     http://{addr}/{}/scim/v2/\n\
          \x20 (short alias):     http://{addr}/scim/v2/\n\
-         \x20 Identity store id: {}\n",
-        tenant.tenant_id, tenant.identity_store_id
+         \x20 Identity store id: {}\n\
+         \x20 Instance ARN:      {}\n",
+        tenant.tenant_id,
+        tenant.identity_store_id,
+        idc_scim::sso::instance_arn(&idc_scim::sso::instance_id(&tenant.identity_store_id)),
     );
     if args.admin_token().is_some() {
         banner.push_str(&format!(
@@ -252,6 +261,9 @@ async fn seed_default_tenant(
             users = loaded.users,
             groups = loaded.groups,
             memberships = loaded.memberships,
+            accounts = loaded.accounts,
+            permission_sets = loaded.permission_sets,
+            assignments = loaded.assignments,
             "seeded the default tenant"
         );
     } else {
@@ -411,6 +423,55 @@ async fn access_key_command(
         } => {
             tenants::delete_access_key(store, &tenant_of(tenant), &access_key_id).await?;
             println!("Access key {access_key_id} deleted: requests signed with it are refused.");
+        }
+    }
+    Ok(())
+}
+
+fn account_row(a: &AccountView) -> String {
+    format!(
+        "{:<14} {:<24} {:<32} {}",
+        a.account_id, a.name, a.email, a.created_at
+    )
+}
+
+async fn account_command(
+    store: &dyn Store,
+    default: &Tenant,
+    action: AccountAction,
+) -> anyhow::Result<()> {
+    let now = SystemClock.now_ms();
+    let tenant_of = |t: Option<String>| t.unwrap_or_else(|| default.tenant_id.clone());
+    match action {
+        AccountAction::Create {
+            tenant,
+            account_id,
+            name,
+            email,
+        } => {
+            let tenant = tenant_of(tenant);
+            let account = idc_scim::sso::Account {
+                account_id,
+                name,
+                email,
+            };
+            let view = accounts::create_account(store, &tenant, account, now).await?;
+            println!("Account {} declared in tenant {tenant}.", view.account_id);
+        }
+        AccountAction::List { tenant } => {
+            let accounts = accounts::list_accounts(store, &tenant_of(tenant)).await?;
+            println!(
+                "{:<14} {:<24} {:<32} CREATED",
+                "ACCOUNT ID", "NAME", "EMAIL"
+            );
+            for a in accounts {
+                println!("{}", account_row(&a));
+            }
+        }
+        AccountAction::Delete { tenant, account_id } => {
+            let tenant = tenant_of(tenant);
+            accounts::delete_account(store, &tenant, &account_id).await?;
+            println!("Account {account_id} deleted from tenant {tenant}, with its assignments.");
         }
     }
     Ok(())

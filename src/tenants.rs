@@ -90,9 +90,21 @@ fn tenant_error(e: StoreError) -> ScimError {
             | Constraint::GroupId
             | Constraint::GroupDisplayName
             | Constraint::Membership
-            | Constraint::MembershipId,
+            | Constraint::MembershipId
+            | Constraint::Subgroup
+            | Constraint::InstanceName
+            | Constraint::AccountId
+            | Constraint::PermissionSetId
+            | Constraint::PermissionSetName
+            | Constraint::AttachedPolicy
+            | Constraint::TagKey
+            | Constraint::Assignment
+            | Constraint::Provision
+            | Constraint::OperationId,
         )
         | StoreError::MemberNotFound
+        | StoreError::MemberLoop
+        | StoreError::InUse
         | StoreError::Database(_) => {
             tracing::error!(error = ?e, "store failure");
             ScimError::Internal

@@ -1,7 +1,7 @@
 //! The admin HTTP API under `/admin`: tenants, tokens, AWS access keys and the provisioning
-//! switch, the connector controls (journal, seed, reset, export, faults), JSON in and out,
-//! behind its own bearer credential (`middleware::admin_layers`). Without a configured
-//! credential it does not exist.
+//! switch, the AWS accounts of a tenant's organization, the connector controls (journal, seed,
+//! reset, export, faults), JSON in and out, behind its own bearer credential
+//! (`middleware::admin_layers`). Without a configured credential it does not exist.
 
 use axum::extract::{FromRequest, Request, State};
 use axum::http::StatusCode;
@@ -11,6 +11,7 @@ use axum::routing::{delete, get, post};
 use axum::{Json, Router};
 use serde::Deserialize;
 
+use crate::accounts::{self, AccountView};
 use crate::controls::faults::{FaultSpec, RuleView};
 use crate::controls::fixtures::{self, Fixture, Loaded};
 use crate::controls::journal::{self, Entry};
@@ -44,6 +45,14 @@ pub fn router() -> Router<SharedState> {
         .route(
             "/admin/tenants/{tenant}/access-keys/{key}",
             delete(delete_access_key),
+        )
+        .route(
+            "/admin/tenants/{tenant}/accounts",
+            get(list_accounts).post(create_account),
+        )
+        .route(
+            "/admin/tenants/{tenant}/accounts/{account}",
+            delete(delete_account),
         )
         .route(
             "/admin/tenants/{tenant}/journal",
@@ -183,6 +192,38 @@ async fn delete_access_key(
     Path((tenant, key)): Path<(String, String)>,
 ) -> Result<StatusCode, ScimError> {
     tenants::delete_access_key(state.store.as_ref(), &tenant, &key).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn list_accounts(
+    State(state): State<SharedState>,
+    Path(tenant): Path<String>,
+) -> Result<Json<Vec<AccountView>>, ScimError> {
+    accounts::list_accounts(state.store.as_ref(), &tenant)
+        .await
+        .map(Json)
+}
+
+async fn create_account(
+    State(state): State<SharedState>,
+    Path(tenant): Path<String>,
+    ScimJson(body): ScimJson,
+) -> Result<Response, ScimError> {
+    let view = accounts::create_account(
+        state.store.as_ref(),
+        &tenant,
+        typed(body)?,
+        state.clock.now_ms(),
+    )
+    .await?;
+    Ok((StatusCode::CREATED, Json(view)).into_response())
+}
+
+async fn delete_account(
+    State(state): State<SharedState>,
+    Path((tenant, account)): Path<(String, String)>,
+) -> Result<StatusCode, ScimError> {
+    accounts::delete_account(state.store.as_ref(), &tenant, &account).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

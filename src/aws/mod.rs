@@ -3,14 +3,23 @@
 //! signed with Signature V4 (`sigv4`). This dispatcher authenticates the request (with
 //! `--aws-auth verify`, the signature with the secret of the access key it names, whose tenant
 //! becomes the `Caller`; with `any`, its form only), reads the body, and hands the operation
-//! and the caller to the service the target names: `identitystore` (`AWSIdentityStore`). Each
-//! service checks the caller against the tenant an operation names. The protocol's own errors (`ProtocolError`) are the
-//! ones every AWS JSON service answers; a control character in any string of a body is one of
-//! them, whatever the service.
+//! and the caller to the service the target names: `identitystore` (`AWSIdentityStore`) or
+//! `ssoadmin` (`SWBExternalService`). Each service checks the caller against the tenant an
+//! operation names. The protocol's own errors (`ProtocolError`) are the ones every AWS JSON
+//! service answers; a control character in any string of a body is one of them, whatever the
+//! service.
+//!
+//! A request's tenant is known only from its body (`IdentityStoreId`, `InstanceArn`): once the
+//! dispatcher knows it, and if the caller may reach it, it runs the controls the SCIM guard
+//! runs (`middleware::admit`: an injected fault, then the throttle) and marks the answer for
+//! that tenant's journal, under `/<service>/<Operation>` (`/identitystore/ListUsers`,
+//! `/sso-admin/CreatePermissionSet`), the path fault rules match.
 
 mod caller;
 pub mod identitystore;
+pub mod protocol;
 pub mod sigv4;
+pub mod ssoadmin;
 
 pub use caller::Caller;
 
@@ -23,23 +32,10 @@ use serde_json::Value;
 use crate::auth::{self, AwsAuth};
 use crate::extract::{BodyError, read_body};
 use crate::http_error::{AWS_JSON_11, AwsJsonError};
+use crate::middleware::{Controlled, admit, journal_as};
 use crate::state::{MAX_BODY_BYTES, SharedState};
-use crate::text::{self, Class, PathStyle};
-
-/// `IdentityStoreId` → `identityStoreId`, as AWS names members in its messages.
-pub fn lower_camel(member: &str) -> String {
-    let mut chars = member.chars();
-    match chars.next() {
-        Some(first) => first.to_lowercase().chain(chars).collect(),
-        None => String::new(),
-    }
-}
-
-/// How AWS names a member of a request in its messages: `filters.member.attributeValue`.
-pub const MEMBER_PATHS: PathStyle = PathStyle {
-    member: lower_camel,
-    item: Some("member"),
-};
+use crate::store::Tenant;
+use crate::text::{self, Class};
 
 /// An error of the AWS JSON protocol itself, before or around a service's operation.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -76,7 +72,7 @@ impl From<ProtocolError> for AwsJsonError {
             ProtocolError::UnknownOperation => (
                 "UnknownOperationException",
                 StatusCode::BAD_REQUEST,
-                String::new(),
+                "X-Amz-Target names no operation of a service this server has.".to_owned(),
             ),
             ProtocolError::MissingAuthenticationToken => (
                 "MissingAuthenticationTokenException",
@@ -148,10 +144,11 @@ fn answer(body: Value) -> Response {
     response
 }
 
-/// The AWS JSON services served here.
+/// The AWS JSON services of this server.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Service {
     IdentityStore,
+    SsoAdmin,
 }
 
 impl Service {
@@ -159,6 +156,7 @@ impl Service {
     fn of(target_prefix: &str) -> Option<Self> {
         match target_prefix {
             identitystore::TARGET_PREFIX => Some(Self::IdentityStore),
+            ssoadmin::TARGET_PREFIX => Some(Self::SsoAdmin),
             _ => None,
         }
     }
@@ -167,6 +165,43 @@ impl Service {
     fn signing_name(self) -> &'static str {
         match self {
             Self::IdentityStore => identitystore::SIGNING_NAME,
+            Self::SsoAdmin => ssoadmin::SIGNING_NAME,
+        }
+    }
+
+    /// The API's name in the journal, in fault rules and in the throttle's buckets.
+    fn name(self) -> &'static str {
+        match self {
+            Self::IdentityStore => identitystore::SERVICE,
+            Self::SsoAdmin => ssoadmin::SERVICE,
+        }
+    }
+
+    async fn tenant_of(self, state: &SharedState, body: &Value) -> Option<Tenant> {
+        match self {
+            Self::IdentityStore => identitystore::tenant_of(state, body).await,
+            Self::SsoAdmin => ssoadmin::tenant_of(state, body).await,
+        }
+    }
+
+    async fn call(
+        self,
+        state: &SharedState,
+        caller: &Caller,
+        operation: &str,
+        body: Value,
+    ) -> Response {
+        match self {
+            Self::IdentityStore => {
+                match identitystore::call(state, caller, operation, body).await {
+                    Ok(body) => answer(body),
+                    Err(e) => e.into_response(),
+                }
+            }
+            Self::SsoAdmin => match ssoadmin::call(state, caller, operation, body).await {
+                Ok(body) => answer(body),
+                Err(e) => e.into_response(),
+            },
         }
     }
 }
@@ -239,14 +274,29 @@ async fn dispatch(state: &SharedState, req: Request) -> Result<Response, Protoco
             "The body must be a JSON object.".into(),
         ));
     }
-    if let Some(member) = text::first_outside(&body, Class::NoControls, MEMBER_PATHS) {
+    if let Some(member) = text::first_outside(&body, Class::NoControls, protocol::MEMBER_PATHS) {
         return Err(ProtocolError::ControlCharacter(member));
     }
-    let answered = match service {
-        Service::IdentityStore => identitystore::call(state, &caller, operation, body).await,
+    // The controls and the journal of a tenant are its own: a caller that may not reach it
+    // neither spends its throttle nor writes in its journal.
+    let tenant = service
+        .tenant_of(state, &body)
+        .await
+        .filter(|t| caller.may_reach(&t.tenant_id));
+    let Some(tenant) = tenant else {
+        return Ok(service.call(state, &caller, operation, body).await);
     };
-    Ok(match answered {
-        Ok(body) => answer(body),
-        Err(e) => e.into_response(),
-    })
+    let path = format!("/{}/{operation}", service.name());
+    let controlled = Controlled {
+        tenant: &tenant.tenant_id,
+        api: service.name(),
+        method: &parts.method,
+        path: &path,
+    };
+    let mut response = match admit(state, controlled).await {
+        Some(refused) => refused,
+        None => service.call(state, &caller, operation, body).await,
+    };
+    journal_as(&mut response, tenant.tenant_id, path);
+    Ok(response)
 }

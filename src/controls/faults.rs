@@ -21,8 +21,9 @@ pub struct FaultSpec {
     /// `GET`, `PATCH`, ...; any method when absent or `*`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub method: Option<String>,
-    /// A path below `/scim/v2` where `*` stands for any characters but `/` and a trailing
-    /// `**` for anything: `/Users`, `/Groups/*`, `/**`.
+    /// A path below `/scim/v2`, or an AWS JSON request's `/<service>/<Operation>`, where `*`
+    /// stands for any characters but `/` and a trailing `**` for anything: `/Users`,
+    /// `/Groups/*`, `/sso-admin/*`, `/**`.
     pub path: String,
     /// Answer this status with AWS's error body.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -63,7 +64,9 @@ impl FaultSpec {
             return Err("probability must be between 0 and 1".into());
         }
         if !self.path.starts_with('/') && self.path != "*" {
-            return Err("path must start with / (a path below /scim/v2)".into());
+            return Err(
+                "path must start with / (a path below /scim/v2, or /<service>/<Operation>)".into(),
+            );
         }
         if let Some(m) = &self.method
             && m != "*"

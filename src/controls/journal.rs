@@ -1,4 +1,4 @@
-//! The request journal: every SCIM request of a tenant and its answer, in a bounded ring per
+//! The request journal: every request of a tenant and its answer, in a bounded ring per
 //! tenant, so that a connector's test can assert "it sent exactly these requests".
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
@@ -24,7 +24,8 @@ pub struct Entry {
     pub time: String,
     pub request_id: String,
     pub method: String,
-    /// The path below `/scim/v2` (`/Users/{id}`).
+    /// The path below `/scim/v2` (`/Users/{id}`), or an AWS JSON request's
+    /// `/<service>/<Operation>` (`/identitystore/ListUsers`).
     pub path: String,
     pub query: Option<String>,
     /// Request headers; the `Authorization` value is masked.
@@ -66,7 +67,7 @@ pub struct Record {
     pub time_ms: i64,
     pub request_id: String,
     pub method: Method,
-    /// The path below `/scim/v2`.
+    /// The path below `/scim/v2`, or `/<service>/<Operation>`.
     pub path: String,
     pub query: Option<String>,
     pub headers: HeaderMap,

@@ -1,9 +1,11 @@
-//! The controls guard: between authentication and the handlers, an injected fault, then the
-//! throttle. It sees only authenticated requests, so that per-tenant state is kept only for
-//! tenants that exist.
+//! The controls of a request of a known tenant: an injected fault, then the throttle (`admit`).
+//! The SCIM routes run them in `guard`, between authentication and the handlers; a room whose
+//! requests name their tenant only in the body (the AWS JSON APIs) calls `admit` itself once
+//! it knows the tenant. Only requests of existing tenants reach them, so that per-tenant state
+//! is kept only for tenants that exist.
 
 use axum::extract::{Request, State};
-use axum::http::StatusCode;
+use axum::http::{Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
@@ -12,22 +14,52 @@ use super::journal::fail_the_connection;
 use crate::controls::faults::Fault;
 use crate::http_error::throttled;
 use crate::scim::ScimError;
-use crate::state::{Authenticated, SharedState};
+use crate::state::{AppState, Authenticated, SharedState};
+
+/// A request as the controls see it.
+#[derive(Debug, Clone, Copy)]
+pub struct Controlled<'a> {
+    pub tenant: &'a str,
+    /// `scim`, or the AWS JSON service (`identitystore`, `sso-admin`): each API of a tenant has
+    /// a throttle bucket of its own, as AWS's request quotas are per API.
+    pub api: &'a str,
+    pub method: &'a Method,
+    /// What fault rules match and the journal records: the path below `/scim/v2`, or
+    /// `/<service>/<Operation>` for the AWS JSON APIs.
+    pub path: &'a str,
+}
+
+/// Runs the controls: an injected fault, then the throttle. `Some` is the answer when the
+/// request gets no further.
+pub async fn admit(state: &AppState, request: Controlled<'_>) -> Option<Response> {
+    let fault = state
+        .controls
+        .faults
+        .pick(request.tenant, request.method, request.path);
+    if let Some(fault) = fault
+        && let Some(response) = inject(fault).await
+    {
+        return Some(response);
+    }
+    let bucket = format!("{}/{}", request.tenant, request.api);
+    if let Err(retry_after) = state.controls.throttle.admit(&bucket, state.clock.now_ms()) {
+        return Some(throttled(retry_after));
+    }
+    None
+}
 
 pub(super) async fn guard(State(state): State<SharedState>, req: Request, next: Next) -> Response {
     let Some(auth) = req.extensions().get::<Authenticated>() else {
         return next.run(req).await;
     };
-    let tenant = auth.tenant.tenant_id.clone();
-    let path = ScimTarget::of(req.uri().path()).resource_path;
-    let fault = state.controls.faults.pick(&tenant, req.method(), path);
-    if let Some(fault) = fault
-        && let Some(response) = inject(fault).await
-    {
+    let request = Controlled {
+        tenant: &auth.tenant.tenant_id,
+        api: "scim",
+        method: req.method(),
+        path: ScimTarget::of(req.uri().path()).resource_path,
+    };
+    if let Some(response) = admit(&state, request).await {
         return response;
-    }
-    if let Err(retry_after) = state.controls.throttle.admit(&tenant, state.clock.now_ms()) {
-        return throttled(retry_after);
     }
     next.run(req).await
 }

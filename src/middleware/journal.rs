@@ -1,6 +1,9 @@
-//! The journal's middleware: records each SCIM request of a tenant and its answer in the
-//! tenant's journal (`controls::journal`). The request body is recorded as the handler reads
-//! it (`Recorded`), never read ahead of authentication.
+//! The journal's middleware: records each request of a tenant and its answer in the tenant's
+//! journal (`controls::journal`). Which requests, under which tenant and path, is said by the
+//! inner layers or the room on the response (`journal_as`): SCIM authentication marks its
+//! requests with their path below `/scim/v2`; the AWS JSON dispatcher, which learns the tenant
+//! from the body, marks them `/<service>/<Operation>`. The request body is recorded as the
+//! handler reads it (`Recorded`), never read ahead of authentication.
 
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
@@ -14,25 +17,34 @@ use axum::response::Response;
 use bytes::BytesMut;
 use http_body::{Frame, SizeHint};
 
-use super::ScimTarget;
 use crate::controls::journal::{Journal, MAX_KEPT_BODY, Record};
 use crate::state::{REQUEST_ID_HEADER, SharedState};
 
-/// Marks a response as one to journal, in the journal of this tenant. Authentication sets it:
-/// on success, and on failure when the tenant exists, so that requests to made-up tenant ids
-/// cannot grow the journal.
+/// Marks a response as one to journal, in the journal of this tenant, under this path.
 #[derive(Debug, Clone)]
-pub(super) struct JournalAs(pub String);
+struct JournalAs {
+    tenant: String,
+    path: String,
+}
+
+/// Marks a response to be journaled for a tenant, under a path. Set it only for tenants that
+/// exist (on success, and on failure when the tenant exists), so that requests to made-up
+/// tenant ids cannot grow the journal.
+pub fn journal_as(response: &mut Response, tenant: impl Into<String>, path: impl Into<String>) {
+    response.extensions_mut().insert(JournalAs {
+        tenant: tenant.into(),
+        path: path.into(),
+    });
+}
 
 /// Outside authentication: runs the request and journals both sides, unless the journal is
-/// off or the response is not marked with `JournalAs`.
+/// off or the response is not marked by `journal_as`.
 pub(super) async fn layer(State(state): State<SharedState>, req: Request, next: Next) -> Response {
     let journal = &state.controls.journal;
     if !journal.is_on() {
         return next.run(req).await;
     }
     let started = Instant::now();
-    let path = ScimTarget::of(req.uri().path()).resource_path.to_owned();
     let method = req.method().clone();
     let query = req.uri().query().map(str::to_owned);
     let headers = req.headers().clone();
@@ -49,7 +61,7 @@ pub(super) async fn layer(State(state): State<SharedState>, req: Request, next: 
         })
     });
     let mut response = next.run(req).await;
-    let Some(JournalAs(tenant)) = response.extensions_mut().remove::<JournalAs>() else {
+    let Some(JournalAs { tenant, path }) = response.extensions_mut().remove::<JournalAs>() else {
         return response;
     };
     let (parts, body_out) = response.into_parts();

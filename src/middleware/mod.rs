@@ -5,6 +5,10 @@
 //! its body). SCIM requests then pass `scim_layers`: the journal, the `rfc` profile's media
 //! type, bearer authentication (`scim_auth`) and the controls guard (`controls`: injected
 //! faults, then the throttle); the admin API passes `admin_layers`.
+//!
+//! A room whose requests name their tenant only in the body (the AWS JSON APIs) passes
+//! `tenant_body_layers` (the journal) and, once it knows the tenant, calls `admit` (the same
+//! controls as the SCIM guard) and marks its answer with `journal_as`.
 
 mod admin_auth;
 mod context;
@@ -20,6 +24,8 @@ use axum::middleware::{from_fn, from_fn_with_state, map_request};
 use crate::state::SharedState;
 
 pub use context::standard;
+pub use controls::{Controlled, admit};
+pub use journal::journal_as;
 
 /// Wraps the SCIM routes in their middleware, outermost first: journal, `rfc` media type,
 /// authentication, controls guard. Unsupported methods on SCIM paths are authenticated too,
@@ -30,6 +36,12 @@ pub fn scim_layers(routes: Router<SharedState>, state: &SharedState) -> Router<S
         .layer(from_fn_with_state(state.clone(), scim_auth::authenticate))
         .layer(from_fn_with_state(state.clone(), context::scim_media_type))
         .layer(from_fn_with_state(state.clone(), journal::layer))
+}
+
+/// Wraps routes that learn their tenant from the request body in the journal; the room calls
+/// `admit` and `journal_as` itself.
+pub fn tenant_body_layers(routes: Router<SharedState>, state: &SharedState) -> Router<SharedState> {
+    routes.layer(from_fn_with_state(state.clone(), journal::layer))
 }
 
 /// Puts the admin API behind the admin credential.

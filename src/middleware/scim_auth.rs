@@ -1,6 +1,8 @@
 //! Bearer-token authentication of the SCIM routes (AWS-SCIM.md, "Endpoint, auth, headers"): a
-//! missing or wrong token, a token of another tenant, or a tenant whose automatic provisioning
-//! is off, gets AWS's 401. The token is hashed at once; neither it nor its hash is logged.
+//! missing or wrong token, or a token of another tenant, gets AWS's 401; a token sent to a
+//! tenant id that names no tenant, or a tenant whose automatic provisioning is off, gets
+//! AWS's 404 "TENANT does not exist." (`docs/aws-behaviour.md`). The token is hashed at once;
+//! neither it nor its hash is logged.
 
 use axum::extract::{Request, State};
 use axum::http::header::{AUTHORIZATION, HOST};
@@ -8,11 +10,11 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
 use super::ScimTarget;
-use super::journal::JournalAs;
+use super::journal::journal_as;
 use crate::auth::TokenHash;
 use crate::scim::ScimError;
 use crate::state::{AppState, Authenticated, SharedState};
-use crate::store::Tenant;
+use crate::store::{StoreError, Tenant};
 
 fn bearer(req: &Request) -> Option<&str> {
     let value = req.headers().get(AUTHORIZATION)?.to_str().ok()?;
@@ -28,6 +30,7 @@ pub(super) async fn authenticate(
 ) -> Response {
     let target = ScimTarget::of(req.uri().path());
     let wanted = target.tenant(&state.default_tenant.tenant_id).to_owned();
+    let path = target.resource_path.to_owned();
     let token = bearer(&req).map(TokenHash::of);
     let tenant = match tenant_of_request(&state, token, &wanted).await {
         Ok(tenant) => tenant,
@@ -36,7 +39,7 @@ pub(super) async fn authenticate(
             // A failure is journaled when the tenant exists, and only then: made-up tenant
             // ids must not grow the journal.
             if state.controls.journal.is_on() && state.store.get_tenant(&wanted).await.is_ok() {
-                response.extensions_mut().insert(JournalAs(wanted));
+                journal_as(&mut response, wanted, path);
             }
             return response;
         }
@@ -59,7 +62,7 @@ pub(super) async fn authenticate(
     req.extensions_mut()
         .insert(Authenticated { tenant, base_url });
     let mut response = next.run(req).await;
-    response.extensions_mut().insert(JournalAs(tenant_id));
+    journal_as(&mut response, tenant_id, path);
     response
 }
 
@@ -89,17 +92,23 @@ async fn tenant_of_request(
             .tenant_for_token(wanted, &hash.to_hex(), state.clock.now_ms())
             .await
     };
-    let tenant = lookup
-        .map_err(|e| {
-            tracing::error!(error = ?e, "token lookup failed");
-            ScimError::Internal
-        })?
-        .ok_or(ScimError::Unauthorized)?;
+    let failed = |e| {
+        tracing::error!(error = ?e, "token lookup failed");
+        ScimError::Internal
+    };
+    let Some(tenant) = lookup.map_err(failed)? else {
+        // AWS answers a tenant id it does not know with a 404, whatever the token.
+        return match state.store.get_tenant(wanted).await {
+            Ok(_) => Err(ScimError::Unauthorized),
+            Err(StoreError::NotFound) => Err(ScimError::tenant_not_found()),
+            Err(e) => Err(failed(e)),
+        };
+    };
     if !tenant.provisioning_enabled {
-        // AWS stops accepting SCIM requests when automatic provisioning is disabled (inferred:
-        // its tokens no longer authenticate).
+        // Disabling automatic provisioning deletes AWS's SCIM tenant: its URL then answers
+        // as an unknown tenant's (inferred from a capture after a disable and re-enable).
         tracing::info!("automatic provisioning is disabled for this tenant");
-        return Err(ScimError::Unauthorized);
+        return Err(ScimError::tenant_not_found());
     }
     Ok(tenant)
 }

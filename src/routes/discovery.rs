@@ -65,6 +65,9 @@ fn attribute(a: &AttrDef) -> Value {
     if !a.sub_attributes.is_empty() {
         v["subAttributes"] = a.sub_attributes.iter().map(attribute).collect();
     }
+    if !a.reference_types.is_empty() {
+        v["referenceTypes"] = json!(a.reference_types);
+    }
     v
 }
 

@@ -1,27 +1,26 @@
 //! `/Groups` (AWS-SCIM.md, "Groups"): CreateGroup, GetGroup, ListGroups, PatchGroup (204),
 //! DeleteGroup. Members are written, never returned; PutGroup is not supported. In the `rfc`
 //! profile (`super::rfc`), members are returned, PutGroup replaces a group (RFC 7644 §3.5.1),
-//! a PATCH may set all members, and ETags and preconditions apply. A PatchGroup answers 204
-//! with the new `ETag`, or 200 with the group when `attributes` or `excludedAttributes` ask
-//! for it (§3.5.2 allows either).
+//! a PATCH may set all members, and ETags and preconditions apply. There a PatchGroup answers
+//! 200 with the group, as a PatchUser does: §3.5.2 allows 204 too, but clients written for
+//! other providers read the group from the answer.
 
 use axum::Json;
 use axum::extract::{Extension, State};
 use axum::http::StatusCode;
-use axum::http::header::ETAG;
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
 use super::rfc::{self, Preconditions, Render};
 use super::{ListParams, ListRequest, Meta, ResourceId, ScimJson, store_error, with_location};
-use crate::scim::group::{GroupAttrs, GroupPatch, replace_members};
+use crate::scim::group::{GroupAttrs, GroupPatch, MemberChanges, replace_members};
 use crate::scim::query::{GroupQuery, group_query};
 use crate::scim::schema::{GROUP_RESOURCE, GROUP_URN};
-use crate::scim::{Profile, ScimError, etag, patch};
+use crate::scim::{Profile, ScimError, patch};
 use crate::state::{Authenticated, SharedState};
 use crate::store::{GroupRecord, GroupUpdate, StoreError};
 
-/// A group as AWS renders it: no `members`.
+/// A group as AWS renders it: `members` always empty, as AWS answers it.
 #[derive(Serialize)]
 pub struct GroupBody<'a> {
     id: &'a str,
@@ -29,20 +28,17 @@ pub struct GroupBody<'a> {
     schemas: [&'static str; 1],
     #[serde(flatten)]
     attrs: &'a GroupAttrs,
+    members: [(); 0],
 }
 
 impl<'a> GroupBody<'a> {
-    pub(super) fn new(record: &'a GroupRecord, base_url: &str) -> Self {
+    pub(super) fn new(record: &'a GroupRecord) -> Self {
         GroupBody {
             id: &record.id,
-            meta: Meta::new(
-                "Group",
-                record.created_ms,
-                record.modified_ms,
-                format!("{base_url}/Groups/{}", record.id),
-            ),
+            meta: Meta::new("Group", record.created_ms, record.modified_ms),
             schemas: [GROUP_URN],
             attrs: &record.attrs,
+            members: [],
         }
     }
 }
@@ -58,6 +54,7 @@ pub async fn create(
     ScimJson(body): ScimJson,
 ) -> Result<Response, ScimError> {
     let (attrs, members) = GroupAttrs::from_request_as(body, state.profile)?;
+    let members = MemberChanges::first(members, state.profile);
     let record = state
         .store
         .create_group(&auth.tenant, &attrs, &members, state.clock.now_ms())
@@ -118,7 +115,7 @@ pub async fn list(
     {
         return Err(ScimError::member_not_found());
     }
-    let response = request.respond(&page, |r| &r.id, |r| GroupBody::new(r, &auth.base_url));
+    let response = request.respond(&page, |r| &r.id, GroupBody::new);
     Ok(Json(response).into_response())
 }
 
@@ -162,22 +159,8 @@ pub async fn patch(
         };
     match state.profile {
         Profile::Aws => Ok(StatusCode::NO_CONTENT.into_response()),
-        Profile::Rfc => patched(&state, &auth, &record, &render).await,
+        Profile::Rfc => render.group(&state, &auth, &record, StatusCode::OK).await,
     }
-}
-
-/// The answer to a successful PatchGroup in the `rfc` profile: 204 with the new ETag, or 200
-/// with the group when the client selected attributes.
-async fn patched(
-    state: &SharedState,
-    auth: &Authenticated,
-    record: &GroupRecord,
-    render: &Render,
-) -> Result<Response, ScimError> {
-    if render.is_requested() {
-        return render.group(state, auth, record, StatusCode::OK).await;
-    }
-    Ok((StatusCode::NO_CONTENT, [(ETAG, etag::of(record.version))]).into_response())
 }
 
 /// PutGroup, in the `rfc` profile only (RFC 7644 §3.5.1): replaces `displayName`,
@@ -202,7 +185,7 @@ pub async fn replace(
                 preconditions.check(current.version)?;
                 Ok(GroupUpdate {
                     attrs: attrs.clone(),
-                    members: replace_members(members.unwrap_or_default(), &wanted),
+                    members: replace_members(members.unwrap_or_default(), &wanted, true),
                 })
             },
         )

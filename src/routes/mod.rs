@@ -10,11 +10,11 @@ pub mod users;
 use axum::Router;
 use axum::extract::{FromRequestParts, RawPathParams};
 use axum::http::request::Parts;
-use axum::routing::{any, get, post};
+use axum::routing::{MethodRouter, any, get, post};
 use serde::Serialize;
 
 use crate::clock::timestamp;
-use crate::http_error::{not_found, unsupported_operation};
+use crate::http_error::{method_not_allowed, not_found, unsupported_operation};
 use crate::scim::coerce;
 use crate::scim::query::Paging;
 use crate::scim::schema::LIST_RESPONSE_URN;
@@ -50,6 +50,12 @@ fn scim_routes(prefix: &str, profile: Profile) -> Router<SharedState> {
             .route(&at("/Groups/.search"), post(rfc::search_groups))
             .route(&at("/.search"), post(rfc::search_all)),
     };
+    // RFC 7644 §3.2 answers a method an endpoint does not support with 405, and RFC 9110
+    // §15.5.6 names the methods it does in `Allow` (axum adds it to a 405); AWS answers 400.
+    let discovery = |route: MethodRouter<SharedState>| match profile {
+        Profile::Aws => route,
+        Profile::Rfc => route.fallback(method_not_allowed),
+    };
     router
         .route(&at("/Users"), get(users::list).post(users::create))
         .route(
@@ -63,12 +69,18 @@ fn scim_routes(prefix: &str, profile: Profile) -> Router<SharedState> {
         .route(&at("/Groups/{id}"), group)
         .route(
             &at("/ServiceProviderConfig"),
-            get(discovery::service_provider_config),
+            discovery(get(discovery::service_provider_config)),
         )
-        .route(&at("/ResourceTypes"), get(discovery::resource_types))
-        .route(&at("/ResourceTypes/{id}"), get(discovery::resource_type))
-        .route(&at("/Schemas"), get(discovery::schemas))
-        .route(&at("/Schemas/{id}"), get(discovery::schema))
+        .route(
+            &at("/ResourceTypes"),
+            discovery(get(discovery::resource_types)),
+        )
+        .route(
+            &at("/ResourceTypes/{id}"),
+            discovery(get(discovery::resource_type)),
+        )
+        .route(&at("/Schemas"), discovery(get(discovery::schemas)))
+        .route(&at("/Schemas/{id}"), discovery(get(discovery::schema)))
         .route(&at("/{*rest}"), any(not_found))
 }
 
@@ -126,7 +138,8 @@ impl<S: Send + Sync> FromRequestParts<S> for ListParams {
 }
 
 /// A ListResponse (RFC 7644 §3.4.2) in AWS's two forms: with `totalResults` and `startIndex`
-/// when no `cursor` was given, with `nextCursor` (while more pages exist) when one was.
+/// when no `cursor` was given, with `nextCursor` (while more pages exist) when one was. AWS's
+/// `totalResults` counts the resources of the page, not all that match.
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ListResponse<T> {
@@ -158,12 +171,12 @@ impl ListRequest {
         Ok(Self { paging, after })
     }
 
-    /// What to ask the store for: a total only without cursor paging.
+    /// What to ask the store for: never a total, which AWS does not give.
     pub fn args(&self) -> ListArgs<'_> {
         ListArgs {
             limit: self.paging.count,
             after: self.after.as_deref(),
-            with_total: self.paging.cursor.is_none(),
+            with_total: false,
         }
     }
 
@@ -178,36 +191,29 @@ impl ListRequest {
         if self.paging.cursor.is_some() {
             response.next_cursor = page.next_after(id).map(cursor::encode);
         } else {
-            response.total_results = page.total;
+            response.total_results = Some(response.items_per_page as i64);
             response.start_index = Some(1);
         }
         response
     }
 }
 
-/// `meta` of a resource.
+/// `meta` of a resource as AWS renders it: no `location` (AWS's examples have none; the `rfc`
+/// profile adds it).
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Meta {
     resource_type: &'static str,
     created: String,
     last_modified: String,
-    pub location: String,
 }
 
 impl Meta {
-    /// `location` is `{base_url}/{endpoint}/{id}`.
-    pub fn new(
-        resource_type: &'static str,
-        created_ms: i64,
-        modified_ms: i64,
-        location: String,
-    ) -> Self {
+    pub fn new(resource_type: &'static str, created_ms: i64, modified_ms: i64) -> Self {
         Self {
             resource_type,
             created: timestamp(created_ms),
             last_modified: timestamp(modified_ms),
-            location,
         }
     }
 }
@@ -242,8 +248,10 @@ pub fn store_error(e: StoreError, not_found: fn() -> ScimError) -> ScimError {
     match e {
         StoreError::NotFound => not_found(),
         StoreError::MemberNotFound => ScimError::member_not_found(),
-        StoreError::Conflict(Constraint::UserName | Constraint::Email) => ScimError::user_exists(),
-        StoreError::Conflict(Constraint::GroupDisplayName) => ScimError::group_exists(),
+        StoreError::MemberLoop => ScimError::member_loop(),
+        StoreError::Conflict(
+            Constraint::UserName | Constraint::Email | Constraint::GroupDisplayName,
+        ) => ScimError::duplicate(),
         StoreError::Conflict(
             Constraint::TenantId
             | Constraint::DefaultTenant
@@ -253,9 +261,20 @@ pub fn store_error(e: StoreError, not_found: fn() -> ScimError) -> ScimError {
             | Constraint::UserId
             | Constraint::GroupId
             | Constraint::Membership
-            | Constraint::MembershipId,
+            | Constraint::MembershipId
+            | Constraint::Subgroup
+            | Constraint::InstanceName
+            | Constraint::AccountId
+            | Constraint::PermissionSetId
+            | Constraint::PermissionSetName
+            | Constraint::AttachedPolicy
+            | Constraint::TagKey
+            | Constraint::Assignment
+            | Constraint::Provision
+            | Constraint::OperationId,
         )
-        | StoreError::LimitReached => {
+        | StoreError::LimitReached
+        | StoreError::InUse => {
             tracing::error!(error = ?e, "unexpected store answer to a SCIM request");
             ScimError::Internal
         }
@@ -267,7 +286,7 @@ pub fn store_error(e: StoreError, not_found: fn() -> ScimError) -> ScimError {
     }
 }
 
-/// Sets the `Location` header of a 201 (the same URL as `meta.location`).
+/// Sets the `Location` header of a 201 (in the `rfc` profile, the same URL as `meta.location`).
 pub fn with_location(response: &mut axum::response::Response, location: String) {
     if let Ok(value) = axum::http::HeaderValue::from_str(&location) {
         response

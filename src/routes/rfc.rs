@@ -3,13 +3,15 @@
 //! (§3.4.2.5), ETags and preconditions (§3.14). The evaluation is pure (`scim::eval`,
 //! `scim::search`); this module loads, renders and answers.
 //!
-//! A list or a search loads every user and group of the tenant and every membership (keyset
-//! pages of 100 through the store), then filters, sorts and pages in memory: a tenant served in
-//! the `rfc` profile is a connector's test target, not a directory of a hundred thousand users.
-//! A user's `meta.version` (and ETag) covers its own attributes, not its `groups`, which change
-//! with the groups.
+//! A list or a search loads every user and group of the tenant, every membership (keyset
+//! pages of 100 through the store) and how the groups nest, then filters, sorts and pages in
+//! memory: a tenant served in the `rfc` profile is a connector's test target, not a directory
+//! of a hundred thousand users. A group's `members` are users and groups (RFC 7643 §4.2); a
+//! user's `groups` are those it is a member of (`direct`) and the groups they are members of
+//! (`indirect`, §4.1.2). A user's `meta.version` (and ETag) covers its own attributes, not its
+//! `groups`, which change with the groups.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::future::Future;
 
 use axum::Json;
@@ -115,11 +117,6 @@ impl FromRequestParts<SharedState> for Render {
 }
 
 impl Render {
-    /// Whether the client asked for attributes (a PatchGroup then answers 200 with them).
-    pub fn is_requested(&self) -> bool {
-        self.projection.is_requested()
-    }
-
     pub async fn user(
         &self,
         state: &SharedState,
@@ -128,14 +125,17 @@ impl Render {
         status: StatusCode,
     ) -> Result<Response, ScimError> {
         if self.profile == Profile::Aws {
-            return Ok((status, Json(UserBody::new(record, &auth.base_url))).into_response());
+            return Ok((status, Json(UserBody::new(record))).into_response());
         }
         let groups = if self.projection.returns("groups") {
-            memberships(state, &auth.tenant, MembershipQuery::User(&record.id)).await?
+            let direct =
+                memberships(state, &auth.tenant, MembershipQuery::User(&record.id)).await?;
+            let nesting = Nesting::load(state, &auth.tenant).await?;
+            nesting.groups(&auth.base_url, &direct)
         } else {
             Vec::new()
         };
-        let value = user_value(record, &auth.base_url, &groups);
+        let value = user_value(record, &auth.base_url, groups);
         Ok(self.respond(status, value, record.version))
     }
 
@@ -147,14 +147,17 @@ impl Render {
         status: StatusCode,
     ) -> Result<Response, ScimError> {
         if self.profile == Profile::Aws {
-            return Ok((status, Json(GroupBody::new(record, &auth.base_url))).into_response());
+            return Ok((status, Json(GroupBody::new(record))).into_response());
         }
         let members = if self.projection.returns("members") {
-            memberships(state, &auth.tenant, MembershipQuery::Group(&record.id)).await?
+            let users =
+                memberships(state, &auth.tenant, MembershipQuery::Group(&record.id)).await?;
+            let nesting = Nesting::load(state, &auth.tenant).await?;
+            nesting.members(&auth.base_url, &record.id, &users)
         } else {
             Vec::new()
         };
-        let value = group_value(record, &auth.base_url, &members);
+        let value = group_value(record, &auth.base_url, members);
         Ok(self.respond(status, value, record.version))
     }
 
@@ -164,41 +167,115 @@ impl Render {
     }
 }
 
-/// A user in the `rfc` profile: AWS's rendering, `meta.version` and its groups.
-fn user_value(record: &UserRecord, base_url: &str, groups: &[String]) -> Value {
-    let body = serde_json::to_value(UserBody::new(record, base_url)).unwrap_or_default();
-    with_version_and(
+/// A user in the `rfc` profile: AWS's rendering, `meta.location`, `meta.version` and its
+/// groups.
+fn user_value(record: &UserRecord, base_url: &str, groups: Vec<Value>) -> Value {
+    let body = serde_json::to_value(UserBody::new(record)).unwrap_or_default();
+    with_meta_and(
         body,
+        format!("{base_url}/Users/{}", record.id),
         record.version,
         "groups",
-        refs(base_url, "Groups", groups),
+        groups,
     )
 }
 
-/// A group in the `rfc` profile: AWS's rendering, `meta.version` and its members.
-fn group_value(record: &GroupRecord, base_url: &str, members: &[String]) -> Value {
-    let body = serde_json::to_value(GroupBody::new(record, base_url)).unwrap_or_default();
-    with_version_and(
+/// A group in the `rfc` profile: AWS's rendering, `meta.location`, `meta.version` and its
+/// members.
+fn group_value(record: &GroupRecord, base_url: &str, members: Vec<Value>) -> Value {
+    let body = serde_json::to_value(GroupBody::new(record)).unwrap_or_default();
+    with_meta_and(
         body,
+        format!("{base_url}/Groups/{}", record.id),
         record.version,
         "members",
-        refs(base_url, "Users", members),
+        members,
     )
 }
 
-fn with_version_and(mut body: Value, version: i64, key: &str, refs: Vec<Value>) -> Value {
+fn with_meta_and(
+    mut body: Value,
+    location: String,
+    version: i64,
+    key: &str,
+    refs: Vec<Value>,
+) -> Value {
+    body["meta"]["location"] = Value::String(location);
     body["meta"]["version"] = Value::String(etag::of(version));
     // An empty multi-valued attribute is unassigned (RFC 7643 §2.5): not rendered.
-    if !refs.is_empty() {
-        body[key] = Value::Array(refs);
+    match body.as_object_mut() {
+        Some(object) if refs.is_empty() => {
+            object.remove(key);
+        }
+        _ => body[key] = Value::Array(refs),
     }
     body
 }
 
-fn refs(base_url: &str, endpoint: &str, ids: &[String]) -> Vec<Value> {
-    ids.iter()
-        .map(|id| json!({"value": id, "$ref": format!("{base_url}/{endpoint}/{id}")}))
-        .collect()
+/// A value of `members` or `groups` (RFC 7643 §4.1.2, §4.2): the id, its URI, and the `type`
+/// of the reference.
+fn reference(base_url: &str, endpoint: &str, id: &str, kind: &str) -> Value {
+    json!({"value": id, "$ref": format!("{base_url}/{endpoint}/{id}"), "type": kind})
+}
+
+/// How a tenant's groups nest (RFC 7643 §4.2): the member groups of each group, and the
+/// groups each group is a member of.
+#[derive(Default)]
+struct Nesting {
+    members: HashMap<String, Vec<String>>,
+    parents: HashMap<String, Vec<String>>,
+}
+
+impl Nesting {
+    async fn load(state: &SharedState, tenant: &Tenant) -> Result<Self, ScimError> {
+        let pairs = state
+            .store
+            .list_subgroups(tenant)
+            .await
+            .map_err(|e| store_error(e, ScimError::group_not_found))?;
+        let mut nesting = Self::default();
+        for (group, member) in pairs {
+            let parents = nesting.parents.entry(member.clone()).or_default();
+            parents.push(group.clone());
+            nesting.members.entry(group).or_default().push(member);
+        }
+        Ok(nesting)
+    }
+
+    /// `members` of a group: its users, then its member groups.
+    fn members(&self, base_url: &str, group: &str, users: &[String]) -> Vec<Value> {
+        let groups = self.members.get(group).into_iter().flatten();
+        users
+            .iter()
+            .map(|user| reference(base_url, "Users", user, "User"))
+            .chain(groups.map(|g| reference(base_url, "Groups", g, "Group")))
+            .collect()
+    }
+
+    /// `groups` of a user who is a member of the groups `direct`: those, then the groups they
+    /// are members of, at any depth (`indirect`, RFC 7643 §4.1.2), in id order.
+    fn groups(&self, base_url: &str, direct: &[String]) -> Vec<Value> {
+        let mut seen: BTreeSet<&str> = direct.iter().map(String::as_str).collect();
+        let mut indirect = BTreeSet::new();
+        let mut pending: Vec<&str> = direct.iter().map(String::as_str).collect();
+        while let Some(group) = pending.pop() {
+            for parent in self.parents.get(group).into_iter().flatten() {
+                if seen.insert(parent) {
+                    indirect.insert(parent.as_str());
+                    pending.push(parent);
+                }
+            }
+        }
+        direct
+            .iter()
+            .map(|g| reference(base_url, "Groups", g, "direct"))
+            .chain(
+                indirect
+                    .into_iter()
+                    .map(|g| reference(base_url, "Groups", g, "indirect")),
+            )
+            .collect()
+    }
 }
 
 /// Every item of a keyset listing (`store::all_pages`), as a SCIM error on failure.
@@ -254,6 +331,7 @@ pub async fn search(
         let ids = memberships(state, tenant, MembershipQuery::Group(&group.id)).await?;
         members.insert(&group.id, ids);
     }
+    let nesting = Nesting::load(state, tenant).await?;
     let mut resources = Vec::new();
     if types.iter().any(|t| t.name == USER_RESOURCE.name) {
         // Groups are listed in id order, so each user's groups are too.
@@ -276,12 +354,14 @@ pub async fn search(
             let of = groups_of
                 .get(user.id.as_str())
                 .map_or(&[][..], Vec::as_slice);
-            resources.push(user_value(user, base_url, of));
+            resources.push(user_value(user, base_url, nesting.groups(base_url, of)));
         }
     }
     if types.iter().any(|t| t.name == GROUP_RESOURCE.name) {
         for group in &groups {
-            resources.push(group_value(group, base_url, &members[group.id.as_str()]));
+            let users = &members[group.id.as_str()];
+            let members = nesting.members(base_url, &group.id, users);
+            resources.push(group_value(group, base_url, members));
         }
     }
     if let Some(filter) = &search.filter {

@@ -32,19 +32,14 @@ pub struct UserBody<'a> {
 }
 
 impl<'a> UserBody<'a> {
-    pub(super) fn new(record: &'a UserRecord, base_url: &str) -> Self {
+    pub(super) fn new(record: &'a UserRecord) -> Self {
         let mut schemas = vec![USER_URN];
         if record.attrs.enterprise.is_some() {
             schemas.push(ENTERPRISE_URN);
         }
         UserBody {
             id: &record.id,
-            meta: Meta::new(
-                "User",
-                record.created_ms,
-                record.modified_ms,
-                format!("{base_url}/Users/{}", record.id),
-            ),
+            meta: Meta::new("User", record.created_ms, record.modified_ms),
             schemas,
             attrs: &record.attrs,
         }
@@ -110,7 +105,7 @@ pub async fn list(
         .list_users(&auth.tenant, &query, request.args())
         .await
         .map_err(not_found)?;
-    let response = request.respond(&page, |r| &r.id, |r| UserBody::new(r, &auth.base_url));
+    let response = request.respond(&page, |r| &r.id, UserBody::new);
     Ok(Json(response).into_response())
 }
 

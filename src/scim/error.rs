@@ -1,10 +1,11 @@
 //! The errors of the SCIM protocol as IAM Identity Center reports them.
 //!
-//! AWS answers every error with the same body (see AWS-SCIM.md, "Error body"):
-//! `{"schema": [...Error URN], "detail", "status" (a string), "exceptionRequestId", "timeStamp"}`.
-//! The key is `schema`, singular: an AWS quirk that clients parse. This module knows the
-//! status and the detail of every error; the request id and the time stamp are only known to the
-//! HTTP layer, which renders the final body (`crate::http_error`).
+//! AWS answers every error with the same body (see AWS-SCIM.md, "Error body", and
+//! `docs/aws-behaviour.md`): `{"schema": [...Error URN], "schemas": [...Error URN], "detail",
+//! "status" (a string), "exceptionRequestId", "timeStamp"}`. This module knows the status and
+//! the detail of every error (AWS's own details are in [`super::detail`]); the request id and
+//! the time stamp are only known to the HTTP layer, which renders the final body
+//! (`crate::http_error`).
 //!
 //! The `rfc` profile answers with the body of RFC 7644 §3.12, whose `scimType` names the kind of
 //! a 400. The kind travels in the error from where it is made ([`ScimType`]); AWS's body leaves
@@ -12,11 +13,10 @@
 
 use http::StatusCode;
 
-/// The URN AWS puts in the `schema` member of every error body.
-pub const ERROR_URN: &str = "urn:ietf:params:scim:api:messages:2.0:Error";
+use super::detail;
 
-/// The documented detail of AWS's 400 answer.
-pub const UNPARSABLE: &str = "Request is unparsable, syntactically incorrect, or violates schema.";
+/// The URN AWS puts in the `schema` and `schemas` members of every error body.
+pub const ERROR_URN: &str = "urn:ietf:params:scim:api:messages:2.0:Error";
 
 /// Every error the SCIM endpoint answers with. The details that several modules give are made
 /// here; a detail only one module gives is written there.
@@ -99,7 +99,7 @@ impl ScimError {
 
     /// A 400 with the documented AWS detail (`invalidSyntax`).
     pub fn unparsable() -> Self {
-        Self::invalid_syntax(UNPARSABLE)
+        Self::invalid_syntax(detail::UNPARSABLE)
     }
 
     /// A 400 about a value (`invalidValue`): the kind of most 400s.
@@ -158,11 +158,9 @@ impl ScimError {
     }
 
     /// A string that holds a character outside the Identity Store's class (`text::Class`): a
-    /// control character, a format character, an unassigned one.
+    /// control character, a format character, an unassigned one. AWS's pattern wording.
     pub fn invalid_characters(name: &str) -> Self {
-        Self::invalid(format!(
-            "Attribute \"{name}\" may hold letters, marks, symbols, numbers, punctuation and spaces only."
-        ))
+        Self::invalid(detail::validation(name, &[detail::Constraint::Pattern]))
     }
 
     /// 412: an `If-Match` precondition (RFC 7644 §3.14) does not hold.
@@ -187,24 +185,33 @@ impl ScimError {
     }
 
     pub fn user_not_found() -> Self {
-        Self::NotFound("User not found.".to_owned())
+        Self::NotFound(detail::USER_NOT_FOUND.to_owned())
     }
 
     pub fn group_not_found() -> Self {
-        Self::NotFound("Group not found.".to_owned())
+        Self::NotFound(detail::GROUP_NOT_FOUND.to_owned())
     }
 
-    /// A member id that names no user (PatchGroup, CreateGroup, ListGroups by member).
+    /// A tenant id in the URL that names no tenant.
+    pub fn tenant_not_found() -> Self {
+        Self::NotFound(detail::TENANT_NOT_FOUND.to_owned())
+    }
+
+    /// A member id that names no user (PatchGroup, CreateGroup, ListGroups by member): a 404
+    /// (inferred: AWS documents it for ListGroups only), with a detail of ours.
     pub fn member_not_found() -> Self {
         Self::NotFound("Member user not found.".to_owned())
     }
 
-    pub fn user_exists() -> Self {
-        Self::Conflict("User already exists.".to_owned())
+    /// A group that would become a member of itself, directly or through its members (the
+    /// `rfc` profile's nested groups).
+    pub fn member_loop() -> Self {
+        Self::invalid("A group cannot be a member of itself, directly or through its members.")
     }
 
-    pub fn group_exists() -> Self {
-        Self::Conflict("Group already exists.".to_owned())
+    /// A duplicate user or group: AWS gives both the same detail.
+    pub fn duplicate() -> Self {
+        Self::Conflict(detail::DUPLICATE.to_owned())
     }
 
     /// The error AWS answers with this status (an injected fault's).
@@ -282,7 +289,7 @@ mod tests {
             t(ScimError::wrong_type("x", "a string")),
             Some("invalidValue")
         );
-        assert_eq!(t(ScimError::user_exists()), Some("uniqueness"));
+        assert_eq!(t(ScimError::duplicate()), Some("uniqueness"));
         assert_eq!(t(ScimError::user_not_found()), None);
         assert_eq!(
             ScimError::precondition_failed().status_and_detail().0,

@@ -4,6 +4,7 @@
 
 pub mod coerce;
 pub mod compare;
+pub mod detail;
 pub mod error;
 pub mod etag;
 pub mod eval;

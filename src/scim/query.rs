@@ -1,6 +1,7 @@
 //! What IAM Identity Center lets a client list and filter (AWS-SCIM.md, ListUsers and
 //! ListGroups): the allow-listed filter forms, `count` and `cursor`. Anything else is AWS's 400.
 
+use super::detail;
 use super::error::{Result, ScimError};
 use super::filter::{CompValue, CompareOp, Filter, parse_filter};
 
@@ -117,11 +118,34 @@ fn eq_terms(filter: &Filter) -> Result<Vec<(String, String)>> {
 }
 
 /// The `eq` terms of a filter, sorted by attribute so that `a and b` equals `b and a`.
+///
+/// A filter that does not parse gets AWS's terse detail; an id compared with `""` gets AWS's
+/// generic 400, as `members eq ""` was seen to (for the other id attributes: inferred).
 fn parse(text: &str) -> Result<Vec<(String, String)>> {
-    let filter = parse_filter(text).map_err(ScimError::invalid_filter)?;
+    let filter =
+        parse_filter(text).map_err(|_| ScimError::unsupported_filter(detail::INVALID_FILTER))?;
     let mut terms = eq_terms(&filter)?;
+    if terms
+        .iter()
+        .any(|(attr, value)| value.is_empty() && names_an_id(attr))
+    {
+        return Err(ScimError::unparsable());
+    }
     terms.sort();
     Ok(terms)
+}
+
+/// Whether a (lowercased) filter attribute holds the id of a user or a group.
+fn names_an_id(attr: &str) -> bool {
+    matches!(
+        attr,
+        "id" | "members"
+            | "members.value"
+            | "groups"
+            | "groups.value"
+            | "manager"
+            | "manager.value"
+    )
 }
 
 fn unsupported(text: &str) -> ScimError {

@@ -67,6 +67,8 @@ pub struct AttrDef {
     pub uniqueness: &'static str,
     pub description: &'static str,
     pub sub_attributes: &'static [AttrDef],
+    /// The resource types a `reference` may point to (RFC 7643 §7 `referenceTypes`).
+    pub reference_types: &'static [&'static str],
 }
 
 impl AttrDef {
@@ -167,6 +169,7 @@ const fn attr(
         uniqueness: "none",
         description,
         sub_attributes,
+        reference_types: &[],
     }
 }
 
@@ -196,6 +199,21 @@ const fn case_exact(mut a: AttrDef) -> AttrDef {
 
 const fn read_only(mut a: AttrDef) -> AttrDef {
     a.mutability = "readOnly";
+    a
+}
+
+const fn immutable(mut a: AttrDef) -> AttrDef {
+    a.mutability = "immutable";
+    a
+}
+
+const fn reference(
+    name: &'static str,
+    description: &'static str,
+    reference_types: &'static [&'static str],
+) -> AttrDef {
+    let mut a = attr(name, AttrType::Reference, description, &[]);
+    a.reference_types = reference_types;
     a
 }
 
@@ -235,11 +253,10 @@ pub static USER_SCHEMA: SchemaDef = SchemaDef {
         )),
         required(string("displayName", "The name of the User, for display.")),
         string("nickName", "The casual way to address the user."),
-        attr(
+        reference(
             "profileUrl",
-            AttrType::Reference,
             "A fully qualified URL pointing to a page representing the User's online profile.",
-            &[],
+            &["external"],
         ),
         string("title", "The user's title."),
         string(
@@ -294,8 +311,16 @@ pub static USER_SCHEMA: SchemaDef = SchemaDef {
         read_only(multi(attr(
             "groups",
             AttrType::Complex,
-            "The groups the user belongs to; read-only.",
-            &[read_only(string("value", "The id of the group."))],
+            "The groups the user belongs to, directly or through a nested group; read-only.",
+            &[
+                read_only(string("value", "The id of the group.")),
+                read_only(reference("$ref", "The URI of the group.", &["Group"])),
+                read_only(string("display", "The displayName of the group.")),
+                read_only(string(
+                    "type",
+                    "How the user belongs to the group: direct or indirect.",
+                )),
+            ],
         ))),
     ],
 };
@@ -342,7 +367,16 @@ pub static GROUP_SCHEMA: SchemaDef = SchemaDef {
             "members",
             AttrType::Complex,
             "A list of members of the Group; never returned by IAM Identity Center.",
-            &[string("value", "The id of a member User.")],
+            &[
+                immutable(string("value", "The id of a member.")),
+                immutable(reference(
+                    "$ref",
+                    "The URI of the member.",
+                    &["User", "Group"],
+                )),
+                read_only(string("display", "The name of the member.")),
+                immutable(string("type", "The type of the member: User or Group.")),
+            ],
         )),
     ],
 };

@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use super::coerce;
+use super::detail::{self, Constraint};
 use super::error::{Result, ScimError};
 use super::json;
 use super::patch::{OpKind, PatchOp};
@@ -322,11 +323,16 @@ impl UserAttrs {
         Ok(())
     }
 
-    /// Drops an enterprise extension that holds nothing, so that it is not rendered.
+    /// Drops an enterprise extension that holds nothing, so that it is not rendered, and
+    /// makes a user without `active` active: the Identity Store knows no third state
+    /// (`UserStatus` is `ENABLED` or `DISABLED`, and users it creates are enabled), so both
+    /// APIs show the same status (inferred: AWS was never seen to answer a user created
+    /// without `active`).
     fn normalize(mut self) -> Self {
         if self.enterprise.as_ref().is_some_and(Enterprise::is_empty) {
             self.enterprise = None;
         }
+        self.active.get_or_insert(true);
         self
     }
 }
@@ -426,16 +432,15 @@ fn top_level_name(key: &str) -> String {
     key.split('.').next().unwrap_or(key).to_owned()
 }
 
+/// A string of 1 to `max` characters, not only spaces, with AWS's detail otherwise.
 fn check_len(name: &str, value: &str, max: usize) -> Result<()> {
-    let len = value.chars().count();
-    if len == 0 || value.trim().is_empty() {
-        return Err(ScimError::invalid(format!(
-            "Attribute \"{name}\" must not be empty."
-        )));
+    if value.trim().is_empty() {
+        return Err(ScimError::invalid(detail::required(name)));
     }
-    if len > max {
-        return Err(ScimError::invalid(format!(
-            "Attribute \"{name}\" must be at most {max} characters long."
+    if value.chars().count() > max {
+        return Err(ScimError::invalid(detail::validation(
+            name,
+            &[Constraint::MaxLength(max)],
         )));
     }
     Ok(())
@@ -450,9 +455,7 @@ fn check_opt_len(name: &str, value: &Option<String>) -> Result<()> {
 
 fn check_single(name: &str, len: usize) -> Result<()> {
     if len > 1 {
-        return Err(ScimError::invalid(format!(
-            "Attribute \"{name}\" holds more than one value; IAM Identity Center supports one."
-        )));
+        return Err(ScimError::invalid(detail::list_limit(name)));
     }
     Ok(())
 }
@@ -474,7 +477,7 @@ fn missing_member(e: &serde_json::Error) -> ScimError {
                 "givenName" | "familyName" => format!("name.{field}"),
                 other => other.to_owned(),
             };
-            ScimError::invalid(format!("Attribute \"{name}\" is required."))
+            ScimError::invalid(detail::required(&name))
         }
         _ => ScimError::unparsable(),
     }
@@ -537,7 +540,7 @@ mod tests {
             assert!(detail(body).contains(name));
         }
         let body = with(jane(), "name", json!({"givenName": "Jane"}));
-        assert_eq!(detail(body), "Attribute \"name.familyName\" is required.");
+        assert_eq!(detail(body), detail::required("name.familyName"));
         let mut body = jane();
         body.as_object_mut().unwrap().remove("name");
         assert!(detail(body).contains("name"));
@@ -564,7 +567,7 @@ mod tests {
         assert!(detail(with(jane(), "name", json!("Jane"))).contains("name"));
         assert_eq!(
             detail(json!(["not", "an", "object"])),
-            super::super::error::UNPARSABLE
+            super::super::detail::UNPARSABLE
         );
     }
 

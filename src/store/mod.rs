@@ -1,12 +1,13 @@
 //! Persistence: one `Store` trait with domain verbs, implemented for PostgreSQL and SQLite by
-//! the same SQL (`sql/`; the AWS access keys in `access_keys.rs`). The store never sees HTTP;
-//! filters reach it in the allow-listed form of `scim::query`, and every value is a bound
-//! parameter. Writers of one resource are ordered by the store, never turned away: see
-//! `Store::edit_user` and `Store::change_members`.
+//! the same SQL (`sql/`; IAM Identity Center's account access in `ssoadmin.rs`, the AWS access
+//! keys in `access_keys.rs`). The store never sees HTTP; filters reach it in the allow-listed
+//! form of `scim::query`, and every value is a bound parameter. Writers of one resource are
+//! ordered by the store, never turned away: see `Store::edit_user` and `Store::change_members`.
 
 mod access_keys;
 mod sql;
 mod sqlite_file;
+mod ssoadmin;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -19,6 +20,10 @@ use crate::scim::user::UserAttrs;
 
 pub use access_keys::{AccessKeyInfo, AccessKeyOwner, AccessKeyStore};
 pub use sql::{PgStore, SqliteStore};
+pub use ssoadmin::{
+    AccountRecord, AssignmentQuery, OperationRecord, PermissionSetChange, PermissionSetRecord,
+    ProvisionQuery, SsoAdminStore,
+};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -30,9 +35,17 @@ pub enum StoreError {
     /// A limit on stored rows (the tokens of a tenant) would be exceeded.
     #[error("limit reached")]
     LimitReached,
-    /// A member id names no user of the tenant.
+    /// A member id names no user of the tenant (nor, where members may be groups, a group);
+    /// an assignment's account or principal is not (or no longer) there.
     #[error("member not found")]
     MemberNotFound,
+    /// A group would become a member of itself, directly or through its members.
+    #[error("membership loop")]
+    MemberLoop,
+    /// A row cannot be deleted while others refer to it: a permission set while it is
+    /// assigned.
+    #[error("in use")]
+    InUse,
     /// The write could not be ordered with concurrent writes in time (the database is busy
     /// beyond its timeouts); the client may retry it.
     #[error("contended")]
@@ -64,12 +77,30 @@ pub enum Constraint {
     /// A user is a member of a group once.
     Membership,
     MembershipId,
+    /// A group is a member of a group once.
+    Subgroup,
+    /// A tenant's instance has one name.
+    InstanceName,
+    /// An account is declared once per tenant.
+    AccountId,
+    PermissionSetId,
+    /// A permission set's name, case-insensitively, per tenant.
+    PermissionSetName,
+    /// A managed policy is attached to a permission set once.
+    AttachedPolicy,
+    /// A resource has a tag key once.
+    TagKey,
+    /// A principal is assigned an account with a permission set once.
+    Assignment,
+    /// A permission set is provisioned to an account once.
+    Provision,
+    OperationId,
 }
 
 /// The unique indexes and primary keys of the schema: the name both migrations give each
 /// (PostgreSQL reports it), its columns as SQLite's message lists them, and what it keeps
 /// unique.
-const UNIQUE_INDEXES: [(&str, &str, Constraint); 13] = [
+const UNIQUE_INDEXES: [(&str, &str, Constraint); 23] = [
     ("tenants_pkey", "tenants.tenant_id", Constraint::TenantId),
     (
         "tenants_identity_store_id_key",
@@ -127,6 +158,60 @@ const UNIQUE_INDEXES: [(&str, &str, Constraint); 13] = [
         "group_members.tenant_id, group_members.membership_id",
         Constraint::MembershipId,
     ),
+    (
+        "group_subgroups_pkey",
+        "group_subgroups.tenant_id, group_subgroups.group_id, group_subgroups.member_group_id",
+        Constraint::Subgroup,
+    ),
+    (
+        "sso_instances_pkey",
+        "sso_instances.tenant_id",
+        Constraint::InstanceName,
+    ),
+    (
+        "accounts_pkey",
+        "accounts.tenant_id, accounts.account_id",
+        Constraint::AccountId,
+    ),
+    (
+        "permission_sets_pkey",
+        "permission_sets.tenant_id, permission_sets.id",
+        Constraint::PermissionSetId,
+    ),
+    (
+        "permission_sets_name_key",
+        "permission_sets.tenant_id, permission_sets.name_lower",
+        Constraint::PermissionSetName,
+    ),
+    (
+        "permission_set_policies_pkey",
+        "permission_set_policies.tenant_id, permission_set_policies.permission_set_id, \
+         permission_set_policies.kind, permission_set_policies.reference",
+        Constraint::AttachedPolicy,
+    ),
+    (
+        "sso_tags_pkey",
+        "sso_tags.tenant_id, sso_tags.resource_id, sso_tags.tag_key",
+        Constraint::TagKey,
+    ),
+    (
+        "account_assignments_pkey",
+        "account_assignments.tenant_id, account_assignments.account_id, \
+         account_assignments.permission_set_id, account_assignments.principal_type, \
+         account_assignments.principal_id",
+        Constraint::Assignment,
+    ),
+    (
+        "permission_set_provisions_pkey",
+        "permission_set_provisions.tenant_id, permission_set_provisions.permission_set_id, \
+         permission_set_provisions.account_id",
+        Constraint::Provision,
+    ),
+    (
+        "sso_operations_pkey",
+        "sso_operations.tenant_id, sso_operations.request_id",
+        Constraint::OperationId,
+    ),
 ];
 
 impl Constraint {
@@ -153,7 +238,9 @@ impl From<sqlx::Error> for StoreError {
             return Self::Contended;
         }
         if db.is_foreign_key_violation() {
-            // The only foreign keys a request can break are those of memberships.
+            // The foreign keys a request can break are those of a membership (its user) and of
+            // an assignment (its account or principal); deleting an assigned permission set is
+            // told apart where it is deleted.
             return Self::MemberNotFound;
         }
         match Constraint::of(db).filter(|_| db.is_unique_violation()) {
@@ -359,7 +446,16 @@ pub mod keyset {
 
 /// Every row of a keyset listing, page after page: `fetch` is given where each page starts
 /// (build its arguments with `ListArgs::scan`), `key` gives the key a row is paged by.
-pub async fn all_pages<T, F, Fut>(mut fetch: F, key: impl Fn(&T) -> &str) -> Result<Vec<T>>
+pub async fn all_pages<T, F, Fut>(fetch: F, key: impl Fn(&T) -> &str) -> Result<Vec<T>>
+where
+    F: FnMut(Option<String>) -> Fut,
+    Fut: Future<Output = Result<Page<T>>>,
+{
+    all_pages_by(fetch, |row| key(row).to_owned()).await
+}
+
+/// `all_pages` for listings whose key is made of several columns (`sso::key_pair`).
+pub async fn all_pages_by<T, F, Fut>(mut fetch: F, key: impl Fn(&T) -> String) -> Result<Vec<T>>
 where
     F: FnMut(Option<String>) -> Fut,
     Fut: Future<Output = Result<Page<T>>>,
@@ -368,7 +464,7 @@ where
     let mut after = None;
     loop {
         let page = fetch(after).await?;
-        after = page.next_after(&key).map(str::to_owned);
+        after = page.items.last().filter(|_| page.more).map(&key);
         items.extend(page.items);
         if after.is_none() {
             return Ok(items);
@@ -376,9 +472,10 @@ where
     }
 }
 
-/// The store of everything; the tenants' AWS access keys are in `AccessKeyStore`.
+/// The store of everything; IAM Identity Center's account access is in `SsoAdminStore`, the
+/// tenants' AWS access keys in `AccessKeyStore`.
 #[async_trait]
-pub trait Store: AccessKeyStore + Send + Sync + 'static {
+pub trait Store: SsoAdminStore + AccessKeyStore + Send + Sync + 'static {
     /// Answers when the database does.
     async fn ping(&self) -> Result<()>;
     /// Closes the connections (SQLite checkpoints and removes its write-ahead log).
@@ -445,13 +542,13 @@ pub trait Store: AccessKeyStore + Send + Sync + 'static {
     /// Whether a user exists.
     async fn user_exists(&self, tenant: &Tenant, id: &str) -> Result<bool>;
 
-    /// Creates a group with its first members (`StoreError::MemberNotFound` if one is not a
-    /// user), in one transaction.
+    /// Creates a group with its first members, `members.add` (`StoreError::MemberNotFound` if
+    /// one is not a user, or a group where `members.nested`), in one transaction.
     async fn create_group(
         &self,
         tenant: &Tenant,
         attrs: &GroupAttrs,
-        members: &[String],
+        members: &MemberChanges,
         now_ms: i64,
     ) -> Result<GroupRecord>;
     async fn get_group(&self, tenant: &Tenant, id: &str) -> Result<GroupRecord>;
@@ -462,8 +559,9 @@ pub trait Store: AccessKeyStore + Send + Sync + 'static {
         args: ListArgs<'_>,
     ) -> Result<Page<GroupRecord>>;
     /// Read-modify-write of a group, as `edit_user` for users: `edit` gets the current record,
-    /// and its members (user ids in order) if `with_members`; its attributes and membership
-    /// changes are written in one transaction. Callers use `<dyn Store>::update_group`.
+    /// and its members (the ids of its users and member groups, in order) if `with_members`;
+    /// its attributes and membership changes are written in one transaction. Callers use
+    /// `<dyn Store>::update_group`.
     async fn edit_group(
         &self,
         tenant: &Tenant,
@@ -474,8 +572,9 @@ pub trait Store: AccessKeyStore + Send + Sync + 'static {
     ) -> Result<Option<GroupRecord>>;
     /// Adds and removes members, in one transaction, without reading the group: membership
     /// changes commute. Adding a member twice or removing a non-member changes nothing; an id
-    /// that is no user of the tenant is `MemberNotFound`, and then nothing is written. Answers
-    /// the group as changed.
+    /// that is no user of the tenant (nor a group, where `changes.nested`) is
+    /// `MemberNotFound`, a group that would become its own member `MemberLoop`, and then
+    /// nothing is written. Answers the group as changed.
     async fn change_members(
         &self,
         tenant: &Tenant,
@@ -485,6 +584,9 @@ pub trait Store: AccessKeyStore + Send + Sync + 'static {
     ) -> Result<GroupRecord>;
     /// Deletes a group and, by cascade, its memberships.
     async fn delete_group(&self, tenant: &Tenant, id: &str) -> Result<()>;
+
+    /// Every (group, member group) pair of a tenant, in that order: the nesting of its groups.
+    async fn list_subgroups(&self, tenant: &Tenant) -> Result<Vec<(String, String)>>;
 
     /// The tenant of an identity store id (`d-...`).
     async fn tenant_by_identity_store(&self, identity_store_id: &str) -> Result<Tenant>;

@@ -14,8 +14,26 @@ use idc_scim::clock::Clock;
 use idc_scim::state::AppState;
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, TestResponse, user_body};
-use crate::identitystore::{SCOPE, assert_aws_error, ok, signed_as};
+use crate::helpers::{TestApp, TestResponse, assert_aws_error, ok, signed_aws_as, user_body};
+
+/// The scope clients sign Identity Store requests for.
+const SCOPE: Scope<'static> = Scope {
+    region: "us-east-1",
+    service: "identitystore",
+};
+
+/// An Identity Store request for `operation`, signed with the access key `key` at `date_ms`
+/// for `scope`.
+fn signed_as(
+    operation: &str,
+    body: &Value,
+    key: (&str, &str),
+    date_ms: i64,
+    scope: Scope<'_>,
+) -> Request<Body> {
+    let target = format!("AWSIdentityStore.{operation}");
+    signed_aws_as(&target, body, key, date_ms, scope)
+}
 
 /// A test app whose AWS APIs verify signatures.
 async fn verifying() -> TestApp {

@@ -31,15 +31,21 @@ async fn is_member(app: &TestApp, group: &str, user: &str) -> bool {
     }
 }
 
+/// The members of a group, counted over cursor pages: AWS's `totalResults` counts one page.
 async fn member_count(app: &TestApp, group: &str) -> usize {
-    let r = app
-        .get(&format!(
-            "/Users?filter={}",
-            form_encode(&format!("groups.value eq \"{group}\""))
-        ))
-        .await;
-    assert_eq!(r.status, StatusCode::OK);
-    r.body["totalResults"].as_u64().unwrap() as usize
+    let filter = form_encode(&format!("groups.value eq \"{group}\""));
+    let (mut count, mut cursor) = (0, String::new());
+    loop {
+        let r = app
+            .get(&format!("/Users?filter={filter}&cursor={cursor}"))
+            .await;
+        assert_eq!(r.status, StatusCode::OK);
+        count += r.body["Resources"].as_array().unwrap().len();
+        match r.body["nextCursor"].as_str() {
+            Some(next) => cursor = form_encode(next),
+            None => return count,
+        }
+    }
 }
 
 #[tokio::test]
@@ -64,7 +70,8 @@ async fn create_group_answers_201_without_members() {
     );
     assert_eq!(r.body["meta"]["resourceType"], "Group");
     assert_eq!(r.body["meta"]["created"], "2026-01-01T00:00:00Z");
-    assert!(r.body.get("members").is_none(), "AWS never returns members");
+    // AWS never returns members: the list is always empty (issue threads and fixtures).
+    assert_eq!(r.body["members"], json!([]));
     let got = app.get(&format!("/Groups/{id}")).await;
     assert_eq!(got.status, StatusCode::OK);
     assert_eq!(got.body, r.body);
@@ -78,7 +85,7 @@ async fn create_group_errors() {
     assert_error(
         &app.post("/Groups", json!({"displayName": "SALES"})).await,
         409,
-        "Group already exists.",
+        "Refused to create a new, duplicate resource.",
     );
     assert_error(
         &app.post("/Groups", json!({"externalId": "x"})).await,
@@ -117,7 +124,7 @@ async fn create_group_errors() {
         400,
         "owner",
     );
-    assert_error(&app.get("/Groups/nope").await, 404, "Group not found.");
+    assert_error(&app.get("/Groups/nope").await, 404, "GROUP does not exist.");
 }
 
 #[tokio::test]
@@ -134,7 +141,7 @@ async fn list_groups_filters_as_aws_does() {
             .as_array()
             .unwrap()
             .iter()
-            .all(|g| g.get("members").is_none())
+            .all(|g| g["members"] == json!([]))
     );
     // Entra ID looks groups up with excludedAttributes=members.
     let r = app
@@ -288,11 +295,11 @@ async fn the_okta_group_push_flow() {
         app.call(Method::DELETE, &path, None).await.status,
         StatusCode::NO_CONTENT
     );
-    assert_error(&app.get(&path).await, 404, "Group not found.");
+    assert_error(&app.get(&path).await, 404, "GROUP does not exist.");
     assert_error(
         &app.call(Method::DELETE, &path, None).await,
         404,
-        "Group not found.",
+        "GROUP does not exist.",
     );
     // The user is untouched.
     assert_eq!(
@@ -341,14 +348,14 @@ async fn membership_changes_are_idempotent_and_checked() {
             json!([{"op": "add", "path": "members", "value": [{"value": u}]}]),
         )
         .await;
-    assert_error(&r, 404, "Group not found.");
+    assert_error(&r, 404, "GROUP does not exist.");
     let r = app
         .patch(
             "/Groups/nope",
             json!([{"op": "replace", "path": "displayName", "value": "x"}]),
         )
         .await;
-    assert_error(&r, 404, "Group not found.");
+    assert_error(&r, 404, "GROUP does not exist.");
 }
 
 #[tokio::test]
@@ -362,20 +369,34 @@ async fn aws_limits_and_refusals_on_patch_group() {
         .map(|i| json!({"value": format!("u{i}")}))
         .collect();
     let cases: Vec<(Value, u16, &str)> = vec![
+        // AWS's generic 400 (idp-scim-sync issue 62, 2022; authentik issue 20410, 2026).
         (
             json!([{"op": "add", "path": "members", "value": hundred_and_one}]),
             400,
-            "100",
+            "Request is unparsable, syntactically incorrect, or violates schema.",
         ),
+        // AWS's detail (issue thread, 2026).
         (
             json!([{"op": "replace", "path": "members", "value": [{"value": u}]}]),
             400,
-            "all members",
+            "Replacing group memberships is not supported.",
         ),
         (
             json!([{"op": "remove", "path": "members"}]),
             400,
-            "all members",
+            "Removing all group memberships is not supported.",
+        ),
+        // A value without path names one attribute at most (issue thread and CloudTrail,
+        // 2024–2025); Okta's `id` beside `displayName` does not count.
+        (
+            json!([{"op": "replace", "value": {"displayName": "G2", "externalId": "e"}}]),
+            400,
+            "Current PATCH support allows omitting \"path\" attribute only for Add and Replace operations modifying a single attribute.",
+        ),
+        (
+            json!([{"op": "remove"}]),
+            400,
+            "Missing path in PATCH request",
         ),
         (
             json!([{"op": "remove", "path": "members[value co \"u\"]"}]),
@@ -395,7 +416,7 @@ async fn aws_limits_and_refusals_on_patch_group() {
         (
             json!([{"op": "replace", "path": "displayName", "value": "TAKEN"}]),
             409,
-            "Group already exists.",
+            "Refused to create a new, duplicate resource.",
         ),
     ];
     for (ops, status, detail) in cases {
@@ -545,7 +566,7 @@ async fn groups_are_isolated_between_tenants() {
         &app.send(send(Method::GET, format!("/Groups/{g}"), None))
             .await,
         404,
-        "Group not found.",
+        "GROUP does not exist.",
     );
     let patch = json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
                        "Operations": [{"op": "add", "path": "members", "value": [{"value": u}]}]});
@@ -553,7 +574,7 @@ async fn groups_are_isolated_between_tenants() {
         &app.send(send(Method::PATCH, format!("/Groups/{g}"), Some(patch)))
             .await,
         404,
-        "Group not found.",
+        "GROUP does not exist.",
     );
     // Their group cannot take our user as a member.
     let r = app
@@ -575,7 +596,7 @@ async fn groups_are_isolated_between_tenants() {
         &app.send(send(Method::DELETE, format!("/Groups/{g}"), None))
             .await,
         404,
-        "Group not found.",
+        "GROUP does not exist.",
     );
     assert!(is_member(&app, &g, &u).await);
 }

@@ -12,6 +12,7 @@ use axum::http::{HeaderMap, Method, Request, StatusCode};
 use http_body_util::BodyExt;
 use idc_scim::app::build_router;
 use idc_scim::auth::{TokenHash, issue_token};
+use idc_scim::aws::sigv4::{self, Scope, SignedRequest};
 use idc_scim::clock::{Clock, ManualClock};
 use idc_scim::state::{AppState, SharedState};
 use idc_scim::store::{self, Store, Tenant};
@@ -316,9 +317,22 @@ pub fn assert_error(r: &TestResponse, status: u16, detail: &str) {
     assert_eq!(r.status.as_u16(), status, "body: {}", r.body);
     assert_eq!(r.header("content-type"), Some("application/json"));
     let b = &r.body;
+    let urn = json!(["urn:ietf:params:scim:api:messages:2.0:Error"]);
+    assert_eq!(b["schema"], urn);
+    assert_eq!(b["schemas"], urn);
+    let mut keys: Vec<&str> = b.as_object().unwrap().keys().map(String::as_str).collect();
+    keys.sort_unstable();
     assert_eq!(
-        b["schema"],
-        json!(["urn:ietf:params:scim:api:messages:2.0:Error"])
+        keys,
+        [
+            "detail",
+            "exceptionRequestId",
+            "schema",
+            "schemas",
+            "status",
+            "timeStamp"
+        ],
+        "AWS's members and no others"
     );
     assert_eq!(b["status"], json!(status.to_string()));
     assert!(!detail.is_empty(), "name the expected detail");
@@ -329,10 +343,103 @@ pub fn assert_error(r: &TestResponse, status: u16, detail: &str) {
     );
     let request_id = r.header("x-amzn-requestid").expect("request id header");
     assert_eq!(b["exceptionRequestId"], json!(request_id));
+    // `2026-05-27 00:37:52.16`: the milliseconds without trailing zeros, one digit at least.
     let ts = b["timeStamp"].as_str().unwrap();
+    let (_, fraction) = ts.rsplit_once('.').expect("a fraction of a second");
     assert!(
-        chrono::NaiveDateTime::parse_from_str(ts, "%Y-%m-%d %H:%M:%S%.3f").is_ok()
-            && ts.len() == 23,
+        chrono::NaiveDateTime::parse_from_str(ts, "%Y-%m-%d %H:%M:%S%.f").is_ok()
+            && (1..=3).contains(&fraction.len())
+            && (fraction == "0" || !fraction.ends_with('0')),
         "timeStamp {ts}"
     );
+}
+
+/// The access key of test requests to the AWS JSON APIs.
+pub const AKID: &str = "AKIDEXAMPLE";
+/// Its secret.
+pub const SECRET: &str = "secret";
+
+/// An AWS JSON 1.1 request with `X-Amz-Target: {target}`, signed for `service` with `secret` at
+/// `date_ms`, as the AWS SDKs sign it.
+pub fn signed_aws(
+    target: &str,
+    service: &str,
+    body: &Value,
+    secret: &str,
+    date_ms: i64,
+) -> Request<Body> {
+    let scope = Scope {
+        region: "us-east-1",
+        service,
+    };
+    signed_aws_as(target, body, (AKID, secret), date_ms, scope)
+}
+
+/// An AWS JSON 1.1 request with `X-Amz-Target: {target}`, signed with the access key
+/// `(id, secret)` at `date_ms` for `scope`.
+pub fn signed_aws_as(
+    target: &str,
+    body: &Value,
+    (access_key_id, secret): (&str, &str),
+    date_ms: i64,
+    scope: Scope<'_>,
+) -> Request<Body> {
+    let body = body.to_string();
+    let date = chrono::DateTime::from_timestamp_millis(date_ms)
+        .unwrap()
+        .format("%Y%m%dT%H%M%SZ")
+        .to_string();
+    let mut headers = HeaderMap::new();
+    headers.insert("host", "localhost".parse().unwrap());
+    headers.insert(
+        "content-type",
+        "application/x-amz-json-1.1".parse().unwrap(),
+    );
+    headers.insert("x-amz-target", target.parse().unwrap());
+    headers.insert("x-amz-date", date.parse().unwrap());
+    let auth = sigv4::sign(
+        SignedRequest {
+            method: "POST",
+            path: "/",
+            query: "",
+            headers: &headers,
+            body: body.as_bytes(),
+        },
+        &date,
+        scope,
+        access_key_id,
+        secret,
+    );
+    let mut req = Request::builder().method("POST").uri("/");
+    for (name, value) in &headers {
+        req = req.header(name, value);
+    }
+    req.header("authorization", auth)
+        .body(Body::from(body))
+        .unwrap()
+}
+
+/// Asserts a 200 with the AWS JSON 1.1 content type and returns the body.
+#[track_caller]
+pub fn ok(r: TestResponse) -> Value {
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(r.header("content-type"), Some("application/x-amz-json-1.1"));
+    r.body
+}
+
+/// Asserts an AWS JSON error: status, `__type`, `x-amzn-ErrorType`, content type.
+#[track_caller]
+pub fn assert_aws_error(r: &TestResponse, status: u16, kind: &str) {
+    assert_eq!(r.status.as_u16(), status, "{}", r.body);
+    assert_eq!(r.body["__type"], json!(kind), "{}", r.body);
+    assert_eq!(r.header("x-amzn-errortype"), Some(kind));
+    assert_eq!(r.header("content-type"), Some("application/x-amz-json-1.1"));
+    assert!(
+        r.body.get("schema").is_none(),
+        "not a SCIM error body: {}",
+        r.body
+    );
+    // Every error says something: the AWS CLI prints the Message.
+    let message = r.body["Message"].as_str().unwrap_or_default();
+    assert!(!message.is_empty(), "no Message: {}", r.body);
 }

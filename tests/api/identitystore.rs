@@ -5,79 +5,27 @@
 use std::collections::HashMap;
 
 use axum::body::Body;
-use axum::http::{HeaderMap, Request, StatusCode};
+use axum::http::{Request, StatusCode};
 use idc_scim::auth::AwsAuth;
-use idc_scim::aws::sigv4::{self, Scope, SignedRequest};
 use idc_scim::clock::Clock;
 use idc_scim::state::AppState;
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, TestResponse, user_body};
-
-const AKID: &str = "AKIDEXAMPLE";
-const SECRET: &str = "secret";
-const SCIM_GROUP: &str = "urn:ietf:params:scim:schemas:core:2.0:Group";
-
-fn amz_date(ms: i64) -> String {
-    chrono::DateTime::from_timestamp_millis(ms)
-        .unwrap()
-        .format("%Y%m%dT%H%M%SZ")
-        .to_string()
-}
-
-/// The scope clients sign Identity Store requests for.
-pub const SCOPE: Scope<'static> = Scope {
-    region: "us-east-1",
-    service: "identitystore",
+use crate::helpers::{
+    AKID, SECRET, TestApp, TestResponse, assert_aws_error, ok, signed_aws, user_body,
 };
+
+const SCIM_GROUP: &str = "urn:ietf:params:scim:schemas:core:2.0:Group";
 
 /// A request for `operation`, signed with `secret` at `date_ms` as the AWS SDKs sign it.
 fn signed(operation: &str, body: &Value, secret: &str, date_ms: i64) -> Request<Body> {
-    signed_as(operation, body, (AKID, secret), date_ms, SCOPE)
-}
-
-/// A request for `operation`, signed with the access key `(id, secret)` at `date_ms` for
-/// `scope`.
-pub fn signed_as(
-    operation: &str,
-    body: &Value,
-    (access_key_id, secret): (&str, &str),
-    date_ms: i64,
-    scope: Scope<'_>,
-) -> Request<Body> {
-    let body = body.to_string();
-    let date = amz_date(date_ms);
-    let mut headers = HeaderMap::new();
-    headers.insert("host", "localhost".parse().unwrap());
-    headers.insert(
-        "content-type",
-        "application/x-amz-json-1.1".parse().unwrap(),
-    );
-    headers.insert(
-        "x-amz-target",
-        format!("AWSIdentityStore.{operation}").parse().unwrap(),
-    );
-    headers.insert("x-amz-date", date.parse().unwrap());
-    let auth = sigv4::sign(
-        SignedRequest {
-            method: "POST",
-            path: "/",
-            query: "",
-            headers: &headers,
-            body: body.as_bytes(),
-        },
-        &date,
-        scope,
-        access_key_id,
+    signed_aws(
+        &format!("AWSIdentityStore.{operation}"),
+        "identitystore",
+        body,
         secret,
-    );
-    let mut req = Request::builder().method("POST").uri("/");
-    for (name, value) in &headers {
-        req = req.header(name, value);
-    }
-    req.header("authorization", auth)
-        .body(Body::from(body))
-        .unwrap()
+        date_ms,
+    )
 }
 
 /// Calls an operation on the app's identity store.
@@ -90,26 +38,6 @@ pub async fn call(app: &TestApp, operation: &str, body: Value) -> TestResponse {
 pub async fn op(app: &TestApp, operation: &str, mut body: Value) -> TestResponse {
     body["IdentityStoreId"] = json!(app.tenant.identity_store_id);
     call(app, operation, body).await
-}
-
-/// Asserts a 200 with the JSON 1.1 content type and returns the body.
-pub fn ok(r: TestResponse) -> Value {
-    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
-    assert_eq!(r.header("content-type"), Some("application/x-amz-json-1.1"));
-    r.body
-}
-
-/// Asserts an AWS JSON error: status, `__type`, `x-amzn-ErrorType`, content type.
-pub fn assert_aws_error(r: &TestResponse, status: u16, kind: &str) {
-    assert_eq!(r.status.as_u16(), status, "{}", r.body);
-    assert_eq!(r.body["__type"], json!(kind), "{}", r.body);
-    assert_eq!(r.header("x-amzn-errortype"), Some(kind));
-    assert_eq!(r.header("content-type"), Some("application/x-amz-json-1.1"));
-    assert!(
-        r.body.get("schema").is_none(),
-        "not a SCIM error body: {}",
-        r.body
-    );
 }
 
 fn assert_not_found(r: &TestResponse, resource_type: &str) {
@@ -930,4 +858,72 @@ async fn signatures_are_verified_when_credentials_are_configured() {
         .send(signed("ListUsers", &body, "wrong-secret", now))
         .await;
     assert_eq!(r.status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn not_found_and_conflict_messages_are_worded_as_aws_words_them() {
+    let app = TestApp::new().await;
+    let eng = json!({"DisplayName": "Engineering"});
+    ok(op(&app, "CreateGroup", eng.clone()).await);
+    let r = op(&app, "CreateGroup", eng).await;
+    assert_aws_error(&r, 400, "ConflictException");
+    assert_eq!(r.body["Message"], "Duplicate GroupDisplayName");
+    let missing = "d4d4d4d4-0000-7000-8000-000000000000";
+    let r = op(&app, "DescribeGroup", json!({"GroupId": missing})).await;
+    assert_not_found(&r, "GROUP");
+    assert_eq!(r.body["Message"], "GROUP not found.");
+    let r = op(&app, "DescribeUser", json!({"UserId": missing})).await;
+    assert_not_found(&r, "USER");
+    assert_eq!(r.body["Message"], "USER not found.");
+    let r = call(
+        &app,
+        "ListGroups",
+        json!({"IdentityStoreId": "d-0000000000"}),
+    )
+    .await;
+    assert_not_found(&r, "IDENTITY_STORE");
+    assert_eq!(
+        r.body["Message"],
+        "IdentityStore not present for IdentityStoreId: d-0000000000"
+    );
+    let r = op(&app, "DescribeEverything", json!({})).await;
+    assert_aws_error(&r, 400, "UnknownOperationException");
+    assert_eq!(
+        r.body["Message"],
+        "X-Amz-Target names no operation of a service this server has."
+    );
+}
+
+#[tokio::test]
+async fn user_status_and_active_agree_for_a_user_created_without_active() {
+    let app = TestApp::new().await;
+    let mut body = user_body("quiet@example.com");
+    body.as_object_mut().unwrap().remove("active");
+    let r = app.post("/Users", body).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    let id = r.body["id"].as_str().unwrap().to_owned();
+    assert_eq!(r.body["active"], true);
+    let user = ok(op(&app, "DescribeUser", json!({"UserId": id})).await);
+    assert_eq!(user["UserStatus"], "ENABLED");
+    let r = app
+        .patch(
+            &format!("/Users/{id}"),
+            json!([{"op": "Replace", "path": "active", "value": "False"}]),
+        )
+        .await;
+    assert_eq!(r.body["active"], false);
+    let user = ok(op(&app, "DescribeUser", json!({"UserId": id})).await);
+    assert_eq!(user["UserStatus"], "DISABLED");
+    // A user the API creates is enabled, and SCIM says so.
+    let created = ok(op(
+        &app,
+        "CreateUser",
+        json!({"UserName": "api@example.com", "DisplayName": "Api User",
+               "Name": {"GivenName": "Api", "FamilyName": "User"}}),
+    )
+    .await);
+    let scim = app
+        .get(&format!("/Users/{}", created["UserId"].as_str().unwrap()))
+        .await;
+    assert_eq!(scim.body["active"], true);
 }

@@ -3,6 +3,7 @@
 //! names.
 
 mod aws_auth;
+mod aws_behaviour;
 mod controls;
 mod groups;
 mod helpers;
@@ -13,6 +14,8 @@ mod middleware;
 mod rfc;
 mod security;
 mod server;
+mod sso_store;
+mod ssoadmin;
 mod store;
 mod tenants;
 mod users;

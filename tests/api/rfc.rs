@@ -657,7 +657,7 @@ async fn groups_return_members_and_can_be_replaced() {
     let version = r.header("etag").unwrap().to_owned();
     assert_eq!(version, "W/\"2\"");
 
-    // PATCH may replace all members; it answers 204 with the new ETag.
+    // PATCH may replace all members; it answers 200 with the group, as for users.
     let ops =
         patch_body(json!([{"op": "replace", "path": "members", "value": [{"value": alice}]}]));
     let r = call_with(
@@ -677,14 +677,14 @@ async fn groups_return_members_and_can_be_replaced() {
         Some(ops),
     )
     .await;
-    assert_eq!(r.status, StatusCode::NO_CONTENT);
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     assert_eq!(r.header("etag"), Some("W/\"3\""));
-    let g = app.get(&path).await;
-    assert_eq!(
-        g.body["members"],
-        json!([{"value": alice, "$ref": format!("http://localhost{}/Users/{alice}", app.base())}])
-    );
-    // ... or 200 with the group when attributes are asked for.
+    assert_eq!(r.body["meta"]["version"], "W/\"3\"");
+    let alice_ref = json!([{"value": alice, "type": "User",
+                            "$ref": format!("http://localhost{}/Users/{alice}", app.base())}]);
+    assert_eq!(r.body["members"], alice_ref);
+    assert_eq!(app.get(&path).await.body["members"], alice_ref);
+    // ... with the attributes asked for.
     let ops = patch_body(json!([{"op": "remove", "path": "members"}]));
     let r = app
         .call(
@@ -728,13 +728,10 @@ async fn groups_return_members_and_can_be_replaced() {
         )
         .await;
     let gid = id(&r);
-    assert!(r.body.get("members").is_none());
-    assert!(
-        aws.get(&format!("/Groups/{gid}"))
-            .await
-            .body
-            .get("members")
-            .is_none()
+    assert_eq!(r.body["members"], json!([]));
+    assert_eq!(
+        aws.get(&format!("/Groups/{gid}")).await.body["members"],
+        json!([])
     );
     let r = aws
         .call(
@@ -800,7 +797,7 @@ async fn errors_have_the_rfc_body_and_scim_type() {
     let aws = TestApp::new().await;
     aws.create_user("jane@example.com").await;
     let r = aws.post("/Users", user_body("JANE@example.com")).await;
-    assert_error(&r, 409, "User already exists");
+    assert_error(&r, 409, "Refused to create a new, duplicate resource.");
     assert!(r.body.get("scimType").is_none());
 }
 
@@ -847,6 +844,129 @@ async fn service_provider_config_advertises_the_rfc_features() {
     assert_eq!(r.header("content-type"), Some("application/json"));
     assert_eq!(r.body["sort"]["supported"], false);
     assert_eq!(r.body["etag"]["supported"], false);
+}
+
+#[tokio::test]
+async fn patch_sets_the_enterprise_extension_by_its_urn_in_both_forms() {
+    for app in [rfc_app().await, TestApp::new().await] {
+        let id = app.user_id("ext@example.com").await;
+        let path = format!("/Users/{id}");
+        let r = app
+            .patch(
+                &path,
+                json!([{"op": "replace", "path": ENTERPRISE,
+                        "value": {"department": "R&D", "manager": {"value": "boss"}}}]),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+        assert_eq!(
+            r.body[ENTERPRISE],
+            json!({"department": "R&D", "manager": {"value": "boss"}})
+        );
+        assert!(
+            r.body["schemas"]
+                .as_array()
+                .unwrap()
+                .contains(&json!(ENTERPRISE))
+        );
+        let r = app
+            .patch(
+                &path,
+                json!([{"op": "add", "value": {ENTERPRISE: {"costCenter": "42"}}}]),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+        assert_eq!(r.body[ENTERPRISE]["costCenter"], "42");
+        assert_eq!(r.body[ENTERPRISE]["department"], "R&D");
+        let r = app
+            .patch(
+                &path,
+                json!([{"op": "add", "path": ENTERPRISE, "value": {"division": "Ops"}}]),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+        assert_eq!(r.body[ENTERPRISE]["division"], "Ops");
+        assert_eq!(app.get(&path).await.body[ENTERPRISE], r.body[ENTERPRISE]);
+    }
+}
+
+#[tokio::test]
+async fn discovery_endpoints_answer_other_methods_405_with_allow() {
+    let app = rfc_app().await;
+    for path in [
+        "/Schemas",
+        "/Schemas/urn:ietf:params:scim:schemas:core:2.0:User",
+        "/ResourceTypes",
+        "/ResourceTypes/User",
+        "/ServiceProviderConfig",
+    ] {
+        for method in [Method::POST, Method::PUT, Method::PATCH, Method::DELETE] {
+            let r = app.call(method.clone(), path, Some(json!({}))).await;
+            assert_rfc_error(&r, 405, None);
+            let allow = r.header("allow").unwrap_or_default();
+            assert!(allow.contains("GET"), "{method} {path}: Allow {allow:?}");
+        }
+    }
+    // AWS answers an unsupported method 400, as for any other endpoint.
+    let aws = TestApp::new().await;
+    let r = aws.call(Method::POST, "/Schemas", Some(json!({}))).await;
+    assert_error(&r, 400, "not supported");
+}
+
+/// The attributes of `schema` (from `/Schemas`) by name, with their sub-attributes' names.
+fn declared(schemas: &Value, schema: &str, attribute: &str) -> Vec<String> {
+    let schema = schemas["Resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["id"] == schema)
+        .unwrap_or_else(|| panic!("no schema {schema}"));
+    let attr = schema["attributes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["name"] == attribute)
+        .unwrap_or_else(|| panic!("no attribute {attribute}"));
+    let mut names: Vec<String> = attr["subAttributes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["name"].as_str().unwrap().to_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+#[tokio::test]
+async fn schemas_declare_every_sub_attribute_a_response_carries() {
+    let app = rfc_app().await;
+    let (alice, _, _, group) = people(&app).await;
+    let schemas = app.get("/Schemas").await.body;
+    let four = ["$ref", "display", "type", "value"];
+    let core_user = "urn:ietf:params:scim:schemas:core:2.0:User";
+    let core_group = "urn:ietf:params:scim:schemas:core:2.0:Group";
+    assert_eq!(declared(&schemas, core_group, "members"), four);
+    assert_eq!(declared(&schemas, core_user, "groups"), four);
+    let user = app.get(&format!("/Users/{alice}")).await.body;
+    let g = app.get(&format!("/Groups/{group}")).await.body;
+    for (value, names) in [
+        (&user["groups"][0], declared(&schemas, core_user, "groups")),
+        (&g["members"][0], declared(&schemas, core_group, "members")),
+    ] {
+        for key in value.as_object().unwrap().keys() {
+            assert!(names.contains(key), "{key} is not declared: {value}");
+        }
+    }
+    let member_ref = schemas["Resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["id"] == core_group)
+        .unwrap()["attributes"][2]["subAttributes"][1]
+        .clone();
+    assert_eq!(member_ref["name"], "$ref");
+    assert_eq!(member_ref["type"], "reference");
+    assert_eq!(member_ref["referenceTypes"], json!(["User", "Group"]));
 }
 
 /// The version a resource body names in `meta.version`.
@@ -900,4 +1020,204 @@ async fn racing_patches_of_one_user_apply_one_after_another() {
     for attr in USER_STRING_PATHS {
         assert_eq!(value_at(&last, attr), value_at(before, attr), "{attr}");
     }
+}
+
+/// The `value` and `type` of each member (or group) of a resource, in order.
+fn kinds(values: &Value) -> Vec<(String, String)> {
+    values
+        .as_array()
+        .map(Vec::as_slice)
+        .unwrap_or_default()
+        .iter()
+        .map(|v| {
+            let s = |k: &str| v[k].as_str().unwrap().to_owned();
+            (s("value"), s("type"))
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn groups_may_hold_groups_and_never_themselves() {
+    let app = rfc_app().await;
+    let (alice, bob, _, eng) = people(&app).await;
+    let new_group = |name: &str, members: Value| {
+        let app = &app;
+        let body = json!({"displayName": name, "members": members});
+        async move {
+            let r = app.post("/Groups", body).await;
+            assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+            r
+        }
+    };
+    let platform = id(&new_group("Platform", json!([{"value": bob}])).await);
+    // PATCH adds a group as a member; the answer names it as a Group.
+    let r = app
+        .patch(
+            &format!("/Groups/{platform}"),
+            json!([{"op": "add", "path": "members", "value": [{"value": eng}]}]),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let member_eng = (eng.clone(), "Group".to_owned());
+    assert_eq!(
+        kinds(&r.body["members"]),
+        [(bob.clone(), "User".to_owned()), member_eng.clone()]
+    );
+    assert_eq!(
+        r.body["members"][1]["$ref"],
+        json!(format!("http://localhost{}/Groups/{eng}", app.base()))
+    );
+    // A create may name groups too; a user belongs directly and through the nesting.
+    let all = new_group("Everyone", json!([{"value": platform}])).await;
+    assert_eq!(
+        kinds(&all.body["members"]),
+        [(platform.clone(), "Group".to_owned())]
+    );
+    let all = id(&all);
+    let mut expected = vec![
+        (all.clone(), "indirect".to_owned()),
+        (platform.clone(), "indirect".to_owned()),
+    ];
+    expected.sort();
+    expected.insert(0, (eng.clone(), "direct".to_owned()));
+    assert_eq!(
+        kinds(&app.get(&format!("/Users/{alice}")).await.body["groups"]),
+        expected
+    );
+    let filter = |f: String| format!("filter={}", form_encode(&f));
+    let of_eng = list(
+        &app,
+        "/Groups",
+        &filter(format!("members.value eq \"{eng}\"")),
+    )
+    .await;
+    assert_eq!(names(&of_eng), ["Platform"]);
+    let under_all = list(
+        &app,
+        "/Users",
+        &filter(format!("groups.value eq \"{all}\"")),
+    )
+    .await;
+    let mut under_all = names(&under_all);
+    under_all.sort();
+    assert_eq!(under_all, [A, B]);
+
+    // No group is its own member, directly or at any depth; nothing is written then.
+    for (group, member) in [
+        (&eng, &eng),
+        (&eng, &platform),
+        (&eng, &all),
+        (&platform, &all),
+    ] {
+        let r = app
+            .patch(
+                &format!("/Groups/{group}"),
+                json!([{"op": "add", "path": "members", "value": [{"value": member}]}]),
+            )
+            .await;
+        assert_rfc_error(&r, 400, Some("invalidValue"));
+        assert!(
+            r.body["detail"]
+                .as_str()
+                .unwrap()
+                .contains("member of itself")
+        );
+    }
+    let put = json!({"displayName": "Engineering", "members": [{"value": alice}, {"value": all}]});
+    let r = app
+        .call(Method::PUT, &format!("/Groups/{eng}"), Some(put))
+        .await;
+    assert_rfc_error(&r, 400, Some("invalidValue"));
+    assert_eq!(
+        kinds(&app.get(&format!("/Groups/{eng}")).await.body["members"]),
+        [(alice.clone(), "User".to_owned())]
+    );
+    // A replace drops member groups like users; deleting a group drops it from its parents.
+    let put = json!({"displayName": "Platform", "members": [{"value": bob}]});
+    let r = app
+        .call(Method::PUT, &format!("/Groups/{platform}"), Some(put))
+        .await;
+    assert_eq!(
+        kinds(&r.body["members"]),
+        [(bob.clone(), "User".to_owned())]
+    );
+    assert_eq!(
+        app.call(Method::DELETE, &format!("/Groups/{platform}"), None)
+            .await
+            .status,
+        StatusCode::NO_CONTENT
+    );
+    assert!(
+        app.get(&format!("/Groups/{all}"))
+            .await
+            .body
+            .get("members")
+            .is_none()
+    );
+    // An id that is neither a user nor a group is still a 404.
+    let r = app
+        .patch(
+            &format!("/Groups/{all}"),
+            json!([{"op": "add", "path": "members", "value": [{"value": "nobody"}]}]),
+        )
+        .await;
+    assert_rfc_error(&r, 404, None);
+
+    // AWS's members are users: a group id is refused as before.
+    let aws = TestApp::new().await;
+    let g1 = aws.post("/Groups", json!({"displayName": "G1"})).await;
+    let g2 = aws.post("/Groups", json!({"displayName": "G2"})).await;
+    let r = aws
+        .patch(
+            &format!("/Groups/{}", id(&g1)),
+            json!([{"op": "add", "path": "members", "value": [{"value": id(&g2)}]}]),
+        )
+        .await;
+    assert_error(&r, 404, "Member user not found.");
+    let r = aws
+        .post(
+            "/Groups",
+            json!({"displayName": "G3", "members": [{"value": id(&g1)}]}),
+        )
+        .await;
+    assert_error(&r, 404, "Member user not found.");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn racing_nestings_never_close_a_loop() {
+    let app = rfc_app().await;
+    let mut ids = Vec::new();
+    for name in ["A", "B", "C", "D"] {
+        let r = app.post("/Groups", json!({"displayName": name})).await;
+        ids.push(id(&r));
+    }
+    // Four requests that would each close a loop A ⊃ B ⊃ C ⊃ D ⊃ A if all succeeded.
+    let add = |group: &String, member: &String| {
+        let path = format!("/Groups/{group}");
+        let ops = json!([{"op": "add", "path": "members", "value": [{"value": member}]}]);
+        let app = &app;
+        async move { app.patch(&path, ops).await }
+    };
+    let (ab, bc, cd, da) = tokio::join!(
+        add(&ids[0], &ids[1]),
+        add(&ids[1], &ids[2]),
+        add(&ids[2], &ids[3]),
+        add(&ids[3], &ids[0])
+    );
+    let mut added = 0;
+    for r in [&ab, &bc, &cd, &da] {
+        match r.status.as_u16() {
+            200 => added += 1,
+            // Refused as a loop, or, on PostgreSQL, ordered out by a deadlock and to retry.
+            400 | 429 => {}
+            other => panic!("{other}: {}", r.body),
+        }
+    }
+    assert!(added < 4, "a loop was closed");
+    let mut edges = 0;
+    for group in &ids {
+        let g = app.get(&format!("/Groups/{group}")).await.body;
+        edges += kinds(&g["members"]).len();
+    }
+    assert_eq!(edges, added);
 }

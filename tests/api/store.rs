@@ -3,12 +3,19 @@
 use std::str::FromStr;
 use std::sync::Arc;
 
+use idc_scim::scim::Profile;
+use idc_scim::scim::group::MemberChanges;
 use idc_scim::scim::query::UserQuery;
 use idc_scim::scim::user::UserAttrs;
 use idc_scim::store::{Constraint, ListArgs, Store, StoreError, Tenant, TokenInfo, UserRecord};
 use serde_json::json;
 
 use crate::helpers::{START_MS, TempDir, TestApp, add_tenant, test_store, user_body};
+
+/// AWS's first members of a group: users only.
+fn users_only(ids: &[String]) -> MemberChanges {
+    MemberChanges::first(ids.to_vec(), Profile::Aws)
+}
 
 fn attrs(name: &str) -> UserAttrs {
     UserAttrs::from_request(user_body(name)).unwrap()
@@ -392,7 +399,12 @@ async fn deleting_a_tenant_deletes_everything_in_it() {
         .await
         .unwrap();
     store
-        .create_group(&t, &group("G"), std::slice::from_ref(&u.id), START_MS)
+        .create_group(
+            &t,
+            &group("G"),
+            &users_only(std::slice::from_ref(&u.id)),
+            START_MS,
+        )
         .await
         .unwrap();
     let (other, _) = add_tenant(&store).await;
@@ -461,7 +473,6 @@ fn group(name: &str) -> idc_scim::scim::group::GroupAttrs {
 
 #[tokio::test]
 async fn memberships_follow_users_and_groups() {
-    use idc_scim::scim::group::MemberChanges;
     use idc_scim::scim::query::GroupQuery;
     use idc_scim::store::{GroupRecord, GroupUpdate};
 
@@ -477,16 +488,23 @@ async fn memberships_follow_users_and_groups() {
         .unwrap()
         .id;
     let g = store
-        .create_group(&t, &group("G"), std::slice::from_ref(&u1), START_MS)
+        .create_group(
+            &t,
+            &group("G"),
+            &users_only(std::slice::from_ref(&u1)),
+            START_MS,
+        )
         .await
         .unwrap();
-    let r = store.create_group(&t, &group("g"), &[], START_MS).await;
+    let r = store
+        .create_group(&t, &group("g"), &users_only(&[]), START_MS)
+        .await;
     assert!(
         matches!(r, Err(StoreError::Conflict(Constraint::GroupDisplayName))),
         "{r:?}"
     );
     let r = store
-        .create_group(&t, &group("H"), &["ghost".into()], START_MS)
+        .create_group(&t, &group("H"), &users_only(&["ghost".into()]), START_MS)
         .await;
     assert!(matches!(r, Err(StoreError::MemberNotFound)), "{r:?}");
     let none = GroupQuery::DisplayName("h".into());
@@ -498,6 +516,7 @@ async fn memberships_follow_users_and_groups() {
     let add = MemberChanges {
         add: vec![u1.clone(), u2.clone()],
         remove: vec![],
+        nested: false,
     };
     let changed = store
         .change_members(&t, &g.id, &add, START_MS + 1)
@@ -522,6 +541,7 @@ async fn memberships_follow_users_and_groups() {
     let drop_u1 = MemberChanges {
         add: vec![],
         remove: vec![u1.clone()],
+        nested: false,
     };
     let on_version_1 = |current: &GroupRecord, members: Option<&[String]>| {
         assert_eq!(members, None, "not asked for");
@@ -577,6 +597,7 @@ async fn memberships_follow_users_and_groups() {
     let add_back = MemberChanges {
         add: vec![u1.clone()],
         remove: vec![],
+        nested: false,
     };
     store
         .change_members(&t, &g.id, &add_back, START_MS + 4)
@@ -625,11 +646,11 @@ async fn memberships_have_ids_for_the_identity_store_api() {
         );
     }
     let g = store
-        .create_group(&t, &group("G"), &users[..2], START_MS)
+        .create_group(&t, &group("G"), &users_only(&users[..2]), START_MS)
         .await
         .unwrap();
     let h = store
-        .create_group(&t, &group("H"), &[], START_MS)
+        .create_group(&t, &group("H"), &users_only(&[]), START_MS)
         .await
         .unwrap();
     let added = store
@@ -815,4 +836,88 @@ async fn a_database_busy_beyond_its_timeouts_is_contention_not_failure() {
         .execute(&mut holder)
         .await
         .unwrap();
+}
+
+#[tokio::test]
+async fn member_groups_are_kept_apart_and_never_close_a_loop() {
+    let (store, t) = setup().await;
+    let u = store
+        .create_user(&t, &attrs("u@x.y"), START_MS)
+        .await
+        .unwrap()
+        .id;
+    let nested = |add: &[&String], remove: &[&String]| MemberChanges {
+        add: add.iter().map(|s| s.to_string()).collect(),
+        remove: remove.iter().map(|s| s.to_string()).collect(),
+        nested: true,
+    };
+    let outer = store
+        .create_group(&t, &group("Outer"), &nested(&[&u], &[]), START_MS)
+        .await
+        .unwrap()
+        .id;
+    let inner = store
+        .create_group(&t, &group("Inner"), &users_only(&[]), START_MS)
+        .await
+        .unwrap()
+        .id;
+    // Without `nested`, a group id is no user: refused as ever, nothing written.
+    let r = store
+        .change_members(
+            &t,
+            &outer,
+            &users_only(std::slice::from_ref(&inner)),
+            START_MS,
+        )
+        .await;
+    assert!(matches!(r, Err(StoreError::MemberNotFound)), "{r:?}");
+    store
+        .change_members(&t, &outer, &nested(&[&inner], &[]), START_MS)
+        .await
+        .unwrap();
+    assert_eq!(
+        store.list_subgroups(&t).await.unwrap(),
+        [(outer.clone(), inner.clone())]
+    );
+    // The user stays a user member only; the Identity Store's memberships are users'.
+    let of_outer = store
+        .list_memberships(&t, idc_scim::store::MembershipQuery::Group(&outer), ALL)
+        .await
+        .unwrap();
+    assert_eq!(of_outer.items.len(), 1);
+    for (group, member) in [(&inner, &outer), (&inner, &inner)] {
+        let r = store
+            .change_members(&t, group, &nested(&[member], &[]), START_MS)
+            .await;
+        assert!(matches!(r, Err(StoreError::MemberLoop)), "{r:?}");
+    }
+    let r = store
+        .create_group(
+            &t,
+            &group("Ghost"),
+            &nested(&[&"ghost".to_owned()], &[]),
+            START_MS,
+        )
+        .await;
+    assert!(matches!(r, Err(StoreError::MemberNotFound)), "{r:?}");
+    // A replacement reads and removes member groups like users.
+    let read = store
+        .update_group(&t, &outer, START_MS, true, |_, members| {
+            Ok::<_, ()>(idc_scim::store::GroupUpdate {
+                attrs: group("Outer"),
+                members: nested(&[], &members.unwrap().iter().collect::<Vec<_>>()),
+            })
+        })
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(read.version, 3);
+    assert!(store.list_subgroups(&t).await.unwrap().is_empty());
+    // Deleting a member group deletes the nesting.
+    store
+        .change_members(&t, &outer, &nested(&[&inner], &[]), START_MS)
+        .await
+        .unwrap();
+    store.delete_group(&t, &inner).await.unwrap();
+    assert!(store.list_subgroups(&t).await.unwrap().is_empty());
 }

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# Runs the Identity Store API tests with real AWS clients (boto3 and the AWS CLI) against the
-# idc-scim binary: a virtualenv with the pinned clients, a debug build, then pytest.
+# Runs the tests with real clients against the idc-scim binary: the AWS JSON APIs (the
+# Identity Store API, sso-admin) with boto3 and the AWS CLI, the `rfc` profile of the SCIM
+# endpoint with scim2-client. A virtualenv with the pinned clients, a debug build, then pytest
+# on every test_*.py.
 # Exits non-zero when anything fails.
 set -euo pipefail
 
@@ -17,4 +19,4 @@ fi
 export IDC_SCIM_BIN="${IDC_SCIM_BIN:-${CARGO_TARGET_DIR:-$root/target}/debug/idc-scim}"
 
 cd "$here"
-exec "$venv/bin/python" -m pytest -q -p no:cacheprovider "$@" test_identitystore.py
+exec "$venv/bin/python" -m pytest -q -p no:cacheprovider "$@" test_*.py

@@ -2,125 +2,16 @@
 
 Starts the `idc-scim` binary (IDC_SCIM_BIN, default target/debug/idc-scim) on a fresh SQLite
 file with signatures verified, provisions users, groups and memberships over SCIM as an identity
-provider does, and reads and writes them through the Identity Store API as AWS SDK users do, with
-the access key pair the server prints on its first start.
+provider does, and reads and writes them through the Identity Store API as AWS SDK users do,
+with the access key pair the server prints on its first start.
 """
 
 import json
-import os
-import pathlib
-import re
-import subprocess
-import sys
-import tempfile
-import threading
-import uuid
 
-import boto3
 import pytest
-import requests
-from botocore.config import Config
 from botocore.exceptions import ClientError
 
-ROOT = pathlib.Path(__file__).resolve().parents[2]
-BINARY = os.environ.get("IDC_SCIM_BIN", str(ROOT / "target" / "debug" / "idc-scim"))
-AKID = "AKIDEXAMPLE"
-SECRET = "secret"
-ADMIN = "aws-client-admin"
-SCIM_USER = "urn:ietf:params:scim:schemas:core:2.0:User"
-SCIM_GROUP = "urn:ietf:params:scim:schemas:core:2.0:Group"
-PATCH_OP = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
-
-
-class Server:
-    """The binary on port 0, with its printed endpoint and identity store id."""
-
-    def __init__(self, *extra_args):
-        self.dir = tempfile.mkdtemp(prefix="idc-scim-aws-")
-        self.token = f"aws-client-token-{uuid.uuid4()}"
-        env = {**os.environ, "IDC_SCIM_TOKEN": self.token, "IDC_SCIM_ADMIN_TOKEN": ADMIN}
-        self.proc = subprocess.Popen(
-            [BINARY, "serve", "--listen", "127.0.0.1:0", "--aws-auth", "verify",
-             "--database-url", f"sqlite://{self.dir}/t.db", *extra_args],
-            stdout=subprocess.PIPE, stderr=open(os.path.join(self.dir, "stderr"), "w"),
-            text=True, env=env,
-        )
-        banner = ""
-        for line in self.proc.stdout:
-            banner += line
-            if "Access token" in line:
-                break
-        # Keep draining stdout so that the server never blocks on a full pipe.
-        threading.Thread(target=lambda: [None for _ in self.proc.stdout], daemon=True).start()
-        alias = re.search(r"\(short alias\):\s+(\S+)", banner)
-        store = re.search(r"Identity store id:\s+(d-[0-9a-f]{10})", banner)
-        assert alias and store, f"unexpected banner:\n{banner}"
-        self.scim = alias.group(1).rstrip("/")
-        self.endpoint = self.scim.removesuffix("/scim/v2")
-        self.store_id = store.group(1)
-        # The key pair of the first start, unless keys were given with --aws-credentials.
-        key = re.search(r"AWS access key id:\s+(AKIA[A-Z2-7]{16})", banner)
-        secret = re.search(r"AWS secret key:\s+(\S{40})", banner)
-        self.key = (key.group(1), secret.group(1)) if key and secret else (AKID, SECRET)
-
-    def client(self, secret=None, key=None):
-        return boto3.client(
-            "identitystore", endpoint_url=self.endpoint, region_name="us-east-1",
-            aws_access_key_id=key or self.key[0],
-            aws_secret_access_key=secret or self.key[1],
-            config=Config(retries={"max_attempts": 1}),
-        )
-
-    def admin(self, method, path):
-        r = requests.request(method, f"{self.endpoint}/admin{path}", timeout=10,
-                             headers={"Authorization": f"Bearer {ADMIN}"})
-        assert r.ok, r.text
-        return r.json() if r.content else None
-
-    def scim_call(self, method, path, body=None):
-        r = requests.request(
-            method, f"{self.scim}{path}", json=body, timeout=10,
-            headers={"Authorization": f"Bearer {self.token}",
-                     "Content-Type": "application/scim+json"},
-        )
-        return r
-
-    def stop(self):
-        self.proc.terminate()
-        self.proc.wait(timeout=10)
-
-
-@pytest.fixture(scope="module")
-def server():
-    s = Server()
-    yield s
-    s.stop()
-
-
-def scim_user(server, user_name, external_id=None):
-    body = {
-        "schemas": [SCIM_USER], "userName": user_name, "displayName": f"{user_name} Doe",
-        "name": {"givenName": user_name, "familyName": "Doe"},
-        "emails": [{"value": f"{user_name}@example.com", "type": "work", "primary": True}],
-        "active": True,
-    }
-    if external_id:
-        body["externalId"] = external_id
-    r = server.scim_call("POST", "/Users", body)
-    assert r.status_code == 201, r.text
-    return r.json()["id"]
-
-
-def scim_group(server, name, members):
-    r = server.scim_call("POST", "/Groups", {
-        "schemas": [SCIM_GROUP], "displayName": name,
-        "members": [{"value": m} for m in members]})
-    assert r.status_code == 201, r.text
-    return r.json()["id"]
-
-
-def error_of(excinfo):
-    return excinfo.value.response["Error"]["Code"], excinfo.value.response
+from harness import AKID, SECRET, Server, aws_cli, error_of, scim_group, scim_user
 
 
 def test_users_groups_and_memberships_provisioned_over_scim_are_read_with_boto3(server):
@@ -257,40 +148,26 @@ def test_errors_reach_boto3_as_modelled_exceptions(server):
         client.create_user(IdentityStoreId=server.store_id, UserName="no-name")
 
 
-def aws_cli(server, *args, secret=None):
-    bin_dir = os.path.dirname(sys.executable)
-    env = {
-        "PATH": f"{bin_dir}:{os.environ.get('PATH', '')}",
-        "AWS_ACCESS_KEY_ID": server.key[0], "AWS_SECRET_ACCESS_KEY": secret or server.key[1],
-        "AWS_DEFAULT_REGION": "us-east-1", "AWS_CONFIG_FILE": "/dev/null",
-        "AWS_SHARED_CREDENTIALS_FILE": "/dev/null", "HOME": server.dir,
-    }
-    return subprocess.run(
-        [os.path.join(bin_dir, "aws"), "identitystore", *args, "--endpoint-url", server.endpoint,
-         "--output", "json"],
-        env=env, capture_output=True, text=True, timeout=60)
-
-
 def test_the_aws_cli_reads_the_provisioned_users(server):
     user_id = scim_user(server, "cli-user", external_id="cli-ext")
-    out = aws_cli(server, "list-users", "--identity-store-id", server.store_id)
+    out = aws_cli(server, "identitystore", "list-users", "--identity-store-id", server.store_id)
     assert out.returncode == 0, out.stderr
     users = json.loads(out.stdout)["Users"]
     assert user_id in {u["UserId"] for u in users}
 
-    out = aws_cli(server, "get-user-id", "--identity-store-id", server.store_id,
+    out = aws_cli(server, "identitystore", "get-user-id", "--identity-store-id", server.store_id,
                   "--alternate-identifier",
                   json.dumps({"UniqueAttribute": {"AttributePath": "userName",
                                                   "AttributeValue": "cli-user"}}))
     assert out.returncode == 0, out.stderr
     assert json.loads(out.stdout)["UserId"] == user_id
 
-    out = aws_cli(server, "describe-user", "--identity-store-id", server.store_id,
+    out = aws_cli(server, "identitystore", "describe-user", "--identity-store-id", server.store_id,
                   "--user-id", user_id)
     assert out.returncode == 0, out.stderr
     assert json.loads(out.stdout)["UserName"] == "cli-user"
 
-    out = aws_cli(server, "describe-user", "--identity-store-id", server.store_id,
+    out = aws_cli(server, "identitystore", "describe-user", "--identity-store-id", server.store_id,
                   "--user-id", "1234567890-a1b2c3d4-5678-90ab-cdef-000000000001")
     assert out.returncode != 0
     assert "ResourceNotFoundException" in out.stderr
@@ -308,10 +185,10 @@ def test_signatures_are_verified_with_configured_credentials():
         with pytest.raises(ClientError) as e:
             s.client(key="AKIDUNKNOWN").list_users(IdentityStoreId=s.store_id)
         assert error_of(e)[0] == "UnrecognizedClientException"
-        out = aws_cli(s, "list-users", "--identity-store-id", s.store_id, secret="wrong")
+        out = aws_cli(s, "identitystore", "list-users", "--identity-store-id", s.store_id, secret="wrong")
         assert out.returncode != 0
         assert "InvalidSignatureException" in out.stderr
-        out = aws_cli(s, "list-users", "--identity-store-id", s.store_id)
+        out = aws_cli(s, "identitystore", "list-users", "--identity-store-id", s.store_id)
         assert out.returncode == 0, out.stderr
     finally:
         s.stop()
@@ -322,7 +199,8 @@ def test_the_printed_key_pair_is_verified_and_confined_to_its_tenant(server):
     with pytest.raises(ClientError) as e:
         server.client(secret="x" * 40).list_users(IdentityStoreId=server.store_id)
     assert error_of(e)[0] == "InvalidSignatureException"
-    out = aws_cli(server, "list-users", "--identity-store-id", server.store_id, secret="x" * 40)
+    out = aws_cli(server, "identitystore", "list-users", "--identity-store-id", server.store_id,
+                  secret="x" * 40)
     assert out.returncode != 0
     assert "InvalidSignatureException" in out.stderr
 
@@ -337,6 +215,9 @@ def test_the_printed_key_pair_is_verified_and_confined_to_its_tenant(server):
     with pytest.raises(theirs.exceptions.AccessDeniedException):
         theirs.create_user(IdentityStoreId=server.store_id, UserName="intruder",
                            DisplayName="I", Name={"GivenName": "I", "FamilyName": "N"})
+    sso = server.client("sso-admin", key=key["accessKeyId"], secret=key["secretAccessKey"])
+    instances = sso.list_instances()["Instances"]
+    assert [i["IdentityStoreId"] for i in instances] == [other["identityStoreId"]]
     server.admin("DELETE", f"/tenants/{other['tenantId']}/access-keys/{key['accessKeyId']}")
     with pytest.raises(ClientError) as e:
         theirs.list_users(IdentityStoreId=other["identityStoreId"])

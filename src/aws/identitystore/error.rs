@@ -12,8 +12,10 @@ use serde::Serialize;
 use serde_json::json;
 
 use crate::aws::ProtocolError;
+use crate::aws::protocol::ShapeError;
 use crate::http_error::AwsJsonError;
 use crate::scim::ScimError;
+use crate::sso::Invalid;
 use crate::store::{Constraint, StoreError};
 
 pub type Result<T, E = ApiError> = std::result::Result<T, E>;
@@ -69,16 +71,12 @@ impl ApiError {
 
     /// AWS's wording for a member that breaks a constraint of the service model.
     pub fn constraint(member: &str, constraint: &str) -> Self {
-        Self::Validation(format!(
-            "1 validation error detected: Value at '{member}' failed to satisfy constraint: {constraint}"
-        ))
+        Invalid::constraint(member, constraint).into()
     }
 
     /// A required member that is missing.
     pub fn missing(member: &str) -> Self {
-        Self::Validation(format!(
-            "1 validation error detected: Value null at '{member}' failed to satisfy constraint: Member must not be null"
-        ))
+        Invalid::missing(member).into()
     }
 
     /// AWS's wording when an IAM principal may not act on a resource.
@@ -115,6 +113,8 @@ impl ApiError {
         match e {
             StoreError::NotFound => Self::not_found(resource, id),
             StoreError::MemberNotFound => Self::not_found(ResourceType::User, None),
+            // The API's members are users: it never nests groups.
+            StoreError::MemberLoop => ScimError::member_loop().into(),
             StoreError::Conflict(Constraint::UserName) => Self::duplicate("UserName"),
             StoreError::Conflict(Constraint::Email) => Self::duplicate("Email"),
             StoreError::Conflict(Constraint::GroupDisplayName) => {
@@ -133,9 +133,20 @@ impl ApiError {
                 | Constraint::AccessKeyId
                 | Constraint::UserId
                 | Constraint::GroupId
-                | Constraint::MembershipId,
+                | Constraint::MembershipId
+                | Constraint::Subgroup
+                | Constraint::InstanceName
+                | Constraint::AccountId
+                | Constraint::PermissionSetId
+                | Constraint::PermissionSetName
+                | Constraint::AttachedPolicy
+                | Constraint::TagKey
+                | Constraint::Assignment
+                | Constraint::Provision
+                | Constraint::OperationId,
             )
             | StoreError::LimitReached
+            | StoreError::InUse
             | StoreError::Database(_) => {
                 tracing::error!(error = ?e, "store failure");
                 Self::Internal
@@ -153,16 +164,11 @@ impl From<ApiError> for AwsJsonError {
                 resource_type,
                 resource_id,
             } => {
-                let what = match resource_type {
-                    ResourceType::Group => "Group",
-                    ResourceType::User => "User",
-                    ResourceType::IdentityStore => "Identity store",
-                    ResourceType::GroupMembership => "Group membership",
-                };
+                let message = not_found_message(resource_type, resource_id.as_deref());
                 let mut error = AwsJsonError::new(
                     "ResourceNotFoundException",
                     StatusCode::BAD_REQUEST,
-                    format!("{what} not found."),
+                    message,
                 );
                 error
                     .members
@@ -194,9 +200,39 @@ impl From<ApiError> for AwsJsonError {
     }
 }
 
+/// AWS's message for a resource that does not exist: `GROUP not found.` and `IdentityStore not
+/// present for IdentityStoreId: d-…` were seen (2023, 2024); the user's and the membership's
+/// are written alike (inferred).
+fn not_found_message(resource_type: ResourceType, id: Option<&str>) -> String {
+    match resource_type {
+        ResourceType::IdentityStore => format!(
+            "IdentityStore not present for IdentityStoreId: {}",
+            id.unwrap_or_default()
+        ),
+        ResourceType::Group => "GROUP not found.".to_owned(),
+        ResourceType::User => "USER not found.".to_owned(),
+        ResourceType::GroupMembership => "GROUP_MEMBERSHIP not found.".to_owned(),
+    }
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         AwsJsonError::from(self).into_response()
+    }
+}
+
+impl From<Invalid> for ApiError {
+    fn from(e: Invalid) -> Self {
+        Self::Validation(e.to_string())
+    }
+}
+
+impl From<ShapeError> for ApiError {
+    fn from(e: ShapeError) -> Self {
+        match e {
+            ShapeError::Missing(m) => Self::Validation(m),
+            ShapeError::Serialization(m) => Self::Serialization(m),
+        }
     }
 }
 

@@ -116,7 +116,7 @@ pub(super) async fn create(ctx: &Ctx<'_>, req: CreateGroupRequest) -> Result<Val
     let attrs = validate(json)?;
     let record = ctx
         .store()
-        .create_group(&tenant, &attrs, &[], ctx.now_ms())
+        .create_group(&tenant, &attrs, &MemberChanges::default(), ctx.now_ms())
         .await
         .map_err(|e| ApiError::from_store(e, ResourceType::Group, None))?;
     reply(group_ref(&tenant, &record.id, record.version))

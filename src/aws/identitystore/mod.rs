@@ -30,6 +30,9 @@ pub const TARGET_PREFIX: &str = "AWSIdentityStore";
 /// The name requests are signed for (`signingName` in the service model).
 pub const SIGNING_NAME: &str = "identitystore";
 
+/// The API's name in the journal and in fault rules: `/identitystore/<Operation>`.
+pub const SERVICE: &str = "identitystore";
+
 /// The issuer under which the SCIM `externalId` appears in `ExternalIds`. SCIM keeps one
 /// external id without an issuer; the Identity Store API lists `{Issuer, Id}` pairs. This
 /// emulator names the SCIM endpoint as the issuer (inferred: AWS does not document the issuer
@@ -71,6 +74,14 @@ pub async fn call(
         "DeleteGroupMembership" => memberships::delete(&ctx, parse(body)?).await,
         _ => Err(ApiError::UnknownOperation),
     }
+}
+
+/// The tenant a request is for, when its `IdentityStoreId` names an existing one: the
+/// dispatcher runs the controls and the journal for it, if the caller may reach it.
+pub async fn tenant_of(state: &SharedState, body: &Value) -> Option<Tenant> {
+    let id = body.get("IdentityStoreId").and_then(Value::as_str)?;
+    let id = shapes::identity_store_id(id).ok()?;
+    state.store.tenant_by_identity_store(id).await.ok()
 }
 
 /// What an operation reaches: the store, the clock, and the tenant of an identity store id
@@ -179,15 +190,9 @@ fn filter_value(value: &str) -> Result<String> {
 /// `NextToken`: a keyset token (`store::keyset`), at most 65535 characters as the model says.
 mod next_token {
     use super::*;
-    pub use crate::store::keyset::encode;
+    pub use crate::aws::protocol::encode_next_token as encode;
 
     pub fn decode(token: Option<&str>) -> Result<Option<String>> {
-        let Some(token) = token else {
-            return Ok(None);
-        };
-        crate::store::keyset::decode(token)
-            .filter(|_| !token.is_empty() && token.len() <= 65535)
-            .map(Some)
-            .ok_or_else(|| ApiError::invalid("The NextToken is not valid."))
+        crate::aws::protocol::decode_next_token(token, 65535).map_err(ApiError::from)
     }
 }

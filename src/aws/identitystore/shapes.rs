@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use super::error::{ApiError, Result};
+use crate::aws::protocol::{self, MEMBER_PATHS};
 use crate::text::{self, Class, IDENTITY_PATTERN};
 
 /// Deserialises a request body into its shape, once every string in it (member names included)
@@ -21,19 +22,8 @@ pub fn parse<T: DeserializeOwned>(body: Value) -> Result<T> {
             &format!("Member must satisfy regular expression pattern: {IDENTITY_PATTERN}"),
         ));
     }
-    serde_json::from_value(body).map_err(|e| {
-        let text = e.to_string();
-        match text
-            .strip_prefix("missing field `")
-            .and_then(|r| r.split('`').next())
-        {
-            Some(member) => ApiError::missing(&lower_camel(member)),
-            None => ApiError::Serialization(format!("Invalid request: {text}")),
-        }
-    })
+    protocol::parse(body).map_err(ApiError::from)
 }
-
-pub use crate::aws::{MEMBER_PATHS, lower_camel};
 
 // ---- members shared by several operations ----
 
@@ -464,18 +454,7 @@ pub fn resource_id<'a>(member: &str, value: &'a str) -> Result<&'a str> {
 
 /// `MaxResults`: 1..=100; absent means 100.
 pub fn max_results(value: Option<i64>) -> Result<u32> {
-    match value {
-        None => Ok(100),
-        Some(n @ 1..=100) => Ok(n as u32),
-        Some(n) if n < 1 => Err(ApiError::constraint(
-            "maxResults",
-            "Member must have value greater than or equal to 1",
-        )),
-        Some(_) => Err(ApiError::constraint(
-            "maxResults",
-            "Member must have value less than or equal to 100",
-        )),
-    }
+    protocol::max_results(value).map_err(ApiError::from)
 }
 
 /// `Revision`: digits, 1..=64 characters; our revision is the row version.

@@ -517,7 +517,7 @@ fn camel_keys(value: Value) -> Value {
     match value {
         Value::Object(map) => Value::Object(
             map.into_iter()
-                .map(|(k, v)| (shapes::lower_camel(&k), camel_keys(v)))
+                .map(|(k, v)| (crate::aws::protocol::lower_camel(&k), camel_keys(v)))
                 .collect(),
         ),
         Value::Array(items) => Value::Array(items.into_iter().map(camel_keys).collect()),

@@ -38,11 +38,6 @@ impl Projection {
         })
     }
 
-    /// Whether the client asked for a selection.
-    pub fn is_requested(&self) -> bool {
-        !self.attributes.is_empty() || !self.excluded.is_empty()
-    }
-
     /// Whether a response returns the core attribute `name` (or part of it).
     pub fn returns(&self, name: &str) -> bool {
         let names = |s: &Selected, whole: bool| {
@@ -231,12 +226,12 @@ mod tests {
 
         let mut u = jane();
         let p = Projection::parse(None, Some("emails.type, active,id,groups")).unwrap();
-        assert!(p.is_requested() && !p.returns("groups") && p.returns("emails"));
+        assert!(!p.returns("groups") && p.returns("emails"));
         p.apply(&mut u);
         assert!(u.get("active").is_none() && u.get("groups").is_none());
         assert_eq!(u["id"], "u-1");
         assert_eq!(u["emails"][0], json!({"value": "jane@home.example"}));
         assert!(Projection::parse(Some("emails[type eq \"x\"]"), None).is_err());
-        assert!(!Projection::default().is_requested());
+        assert!(Projection::default().returns("groups"));
     }
 }

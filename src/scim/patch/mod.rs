@@ -63,7 +63,7 @@ pub struct PatchOp {
 // planner too when given operations built by hand.
 
 fn path_required() -> ScimError {
-    ScimError::no_target("A path is required for remove operations.")
+    ScimError::no_target(super::detail::MISSING_PATH)
 }
 
 /// The 400 of an `add` or `replace` without a value.
@@ -505,7 +505,7 @@ pub(crate) mod tests {
             (
                 "remove without path",
                 request(json!([{"op": "remove"}])),
-                "path is required",
+                "Missing path",
             ),
             (
                 "add without value",

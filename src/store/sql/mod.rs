@@ -9,6 +9,7 @@ mod access_keys;
 mod connections;
 mod dialect;
 mod query;
+mod ssoadmin;
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -132,26 +133,51 @@ impl<DB: Dialect> SqlStore<DB> {
 
     /// Adds and removes members; adding a member twice or removing a non-member changes
     /// nothing, an id that is no user of the tenant breaks the foreign key
-    /// (`StoreError::MemberNotFound`).
+    /// (`StoreError::MemberNotFound`). Where `changes.nested`, the ids of groups are member
+    /// groups (`group_subgroups`), each checked for a loop first (`StoreError::MemberLoop`).
     async fn write_members(
         tx: &mut DB::Connection,
         tenant: &Tenant,
         group_id: &str,
         changes: &MemberChanges,
     ) -> Result<()> {
-        for chunk in changes.remove.chunks(MEMBERS_PER_STATEMENT) {
-            let mut qb = QueryBuilder::<DB>::new("DELETE FROM group_members WHERE tenant_id = ");
-            qb.push_arg(&tenant.tenant_id)
-                .push(" AND group_id = ")
-                .push_arg(group_id)
-                .push(" AND user_id IN (");
-            push_list(&mut qb, chunk, |qb, user| {
-                qb.push_arg(user);
-            });
-            qb.push(")");
-            qb.build().execute_in(tx).await?;
+        let groups = if changes.nested {
+            Self::groups_among(tx, tenant, &changes.add).await?
+        } else {
+            Vec::new()
+        };
+        let users: Vec<&String> = changes
+            .add
+            .iter()
+            .filter(|id| !groups.contains(id))
+            .collect();
+        let tables: &[(&str, &str)] = if changes.nested {
+            &[
+                ("group_members", "user_id"),
+                ("group_subgroups", "member_group_id"),
+            ]
+        } else {
+            &[("group_members", "user_id")]
+        };
+        for (table, column) in tables {
+            for chunk in changes.remove.chunks(MEMBERS_PER_STATEMENT) {
+                let mut qb =
+                    QueryBuilder::<DB>::new(format!("DELETE FROM {table} WHERE tenant_id = "));
+                qb.push_arg(&tenant.tenant_id)
+                    .push(" AND group_id = ")
+                    .push_arg(group_id)
+                    .push(format_args!(" AND {column} IN ("));
+                push_list(&mut qb, chunk, |qb, member| {
+                    qb.push_arg(member);
+                });
+                qb.push(")");
+                qb.build().execute_in(tx).await?;
+            }
         }
-        for chunk in changes.add.chunks(MEMBERS_PER_STATEMENT) {
+        if !groups.is_empty() {
+            Self::add_member_groups(tx, tenant, group_id, &groups).await?;
+        }
+        for chunk in users.chunks(MEMBERS_PER_STATEMENT) {
             let mut qb = QueryBuilder::<DB>::new(
                 "INSERT INTO group_members (tenant_id, group_id, user_id, membership_id) VALUES ",
             );
@@ -168,6 +194,76 @@ impl<DB: Dialect> SqlStore<DB> {
             });
             qb.push(" ON CONFLICT DO NOTHING");
             qb.build().execute_in(tx).await?;
+        }
+        Ok(())
+    }
+
+    /// Which of `ids` name groups of the tenant.
+    async fn groups_among(
+        tx: &mut DB::Connection,
+        tenant: &Tenant,
+        ids: &[String],
+    ) -> Result<Vec<String>> {
+        let mut groups = Vec::new();
+        for chunk in ids.chunks(MEMBERS_PER_STATEMENT) {
+            let mut qb = QueryBuilder::<DB>::new("SELECT id FROM groups WHERE tenant_id = ");
+            qb.push_arg(&tenant.tenant_id).push(" AND id IN (");
+            push_list(&mut qb, chunk, |qb, id| {
+                qb.push_arg(id);
+            });
+            qb.push(")");
+            for row in qb.build().fetch_all_in(tx).await? {
+                groups.push(row.field::<String>("id")?);
+            }
+        }
+        Ok(groups)
+    }
+
+    /// Makes `members` member groups of `group_id`, unless one of them is the group or holds
+    /// it, directly or through its own members. The nesting of a tenant's groups is locked
+    /// while it is checked and written (the tenant's row, on PostgreSQL; SQLite has one
+    /// writer), so that two requests cannot each close half of a loop.
+    async fn add_member_groups(
+        tx: &mut DB::Connection,
+        tenant: &Tenant,
+        group_id: &str,
+        members: &[String],
+    ) -> Result<()> {
+        let lock = format!(
+            "SELECT tenant_id FROM tenants WHERE tenant_id = $1{}",
+            DB::LOCK_ROWS
+        );
+        Self::query(&lock)
+            .arg(&tenant.tenant_id)
+            .fetch_optional_in(&mut *tx)
+            .await?;
+        for member in members {
+            let holds_group = Self::query(
+                "WITH RECURSIVE below(id) AS ( \
+                   SELECT member_group_id FROM group_subgroups \
+                   WHERE tenant_id = $1 AND group_id = $2 \
+                 UNION \
+                   SELECT s.member_group_id FROM group_subgroups s JOIN below b \
+                   ON s.group_id = b.id WHERE s.tenant_id = $1) \
+                 SELECT id FROM below WHERE id = $3",
+            )
+            .arg(&tenant.tenant_id)
+            .arg(member)
+            .arg(group_id)
+            .fetch_optional_in(&mut *tx)
+            .await?;
+            if member == group_id || holds_group.is_some() {
+                return Err(StoreError::MemberLoop);
+            }
+            Self::query(
+                "INSERT INTO group_subgroups (tenant_id, group_id, member_group_id) \
+                 VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+            )
+            .arg(&tenant.tenant_id)
+            .arg(group_id)
+            .arg(member)
+            .execute_in(&mut *tx)
+            .await?;
         }
         Ok(())
     }
@@ -480,7 +576,7 @@ impl<DB: Dialect> Store for SqlStore<DB> {
         &self,
         tenant: &Tenant,
         attrs: &GroupAttrs,
-        members: &[String],
+        members: &MemberChanges,
         now_ms: i64,
     ) -> Result<GroupRecord> {
         let id = tenant.new_resource_id();
@@ -499,11 +595,7 @@ impl<DB: Dialect> Store for SqlStore<DB> {
         .arg(now_ms)
         .execute_in(&mut *tx)
         .await?;
-        let members = MemberChanges {
-            add: members.to_vec(),
-            remove: Vec::new(),
-        };
-        Self::write_members(&mut *tx, tenant, &id, &members).await?;
+        Self::write_members(&mut *tx, tenant, &id, members).await?;
         tx.commit().await?;
         Ok(GroupRecord {
             id,
@@ -552,14 +644,15 @@ impl<DB: Dialect> Store for SqlStore<DB> {
         // the group first.
         let members = if with_members {
             let rows = Self::query(
-                "SELECT user_id FROM group_members WHERE tenant_id = $1 AND group_id = $2 \
-                 ORDER BY user_id",
+                "SELECT user_id AS id FROM group_members WHERE tenant_id = $1 AND group_id = $2 \
+                 UNION ALL SELECT member_group_id FROM group_subgroups \
+                 WHERE tenant_id = $1 AND group_id = $2 ORDER BY id",
             )
             .arg(&tenant.tenant_id)
             .arg(id)
             .fetch_all_in(&mut *tx)
             .await?;
-            let ids = rows.iter().map(|row| row.field("user_id"));
+            let ids = rows.iter().map(|row| row.field("id"));
             Some(ids.collect::<Result<Vec<String>, _>>()?)
         } else {
             None
@@ -622,6 +715,20 @@ impl<DB: Dialect> Store for SqlStore<DB> {
             return Err(StoreError::NotFound);
         }
         Ok(())
+    }
+
+    async fn list_subgroups(&self, tenant: &Tenant) -> Result<Vec<(String, String)>> {
+        let mut conn = self.read().await?;
+        let rows = Self::query(
+            "SELECT group_id, member_group_id FROM group_subgroups WHERE tenant_id = $1 \
+             ORDER BY group_id, member_group_id",
+        )
+        .arg(&tenant.tenant_id)
+        .fetch_all_in(&mut *conn)
+        .await?;
+        rows.iter()
+            .map(|row| Ok((row.field("group_id")?, row.field("member_group_id")?)))
+            .collect()
     }
 
     async fn tenant_by_identity_store(&self, identity_store_id: &str) -> Result<Tenant> {
