@@ -23,4 +23,11 @@ impl Caller {
             Self::Anyone => true,
         }
     }
+
+    /// Whether the caller reaches every tenant, and so may make new ones (sso-admin's
+    /// `CreateInstance`): only when signatures are not verified. A tenant's key reaches its
+    /// own tenant, and making tenants is the operator's.
+    pub fn reaches_every_tenant(&self) -> bool {
+        matches!(self, Self::Anyone)
+    }
 }

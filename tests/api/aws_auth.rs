@@ -426,3 +426,208 @@ async fn unauthenticated_requests_are_answered_before_their_body_is_read() {
     let r = app.post("/Users", good).await;
     assert_eq!(r.status, StatusCode::CREATED);
 }
+
+/// Calls an sso-admin operation signed with `key` now.
+async fn sso_as(
+    app: &TestApp,
+    key: &(String, String),
+    operation: &str,
+    body: Value,
+) -> TestResponse {
+    let scope = Scope {
+        region: "us-east-1",
+        service: "sso",
+    };
+    let target = format!("SWBExternalService.{operation}");
+    let req = signed_aws_as(&target, &body, (&key.0, &key.1), app.clock.now_ms(), scope);
+    app.send(req).await
+}
+
+#[tokio::test]
+async fn a_tenants_key_reaches_its_own_instance_only_through_every_sso_admin_operation() {
+    let app = verifying().await;
+    let mine = key_of(&app, &app.tenant.tenant_id).await;
+    let other = TestApp::with_store(app.state.store.clone()).await;
+    let theirs = key_of(&app, &other.tenant.tenant_id).await;
+    let user = other.user_id("theirs@example.com").await;
+    let account = "111111111111";
+    let path = format!("/tenants/{}/accounts", other.tenant.tenant_id);
+    let declared = json!({"accountId": account, "name": "dev", "email": "root@example.com"});
+    let r = other.admin(Method::POST, &path, Some(declared)).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    let instance =
+        idc_scim::sso::instance_arn(&idc_scim::sso::instance_id(&other.tenant.identity_store_id));
+    let created = ok(sso_as(
+        &app,
+        &theirs,
+        "CreatePermissionSet",
+        json!({"InstanceArn": instance, "Name": "Theirs"}),
+    )
+    .await);
+    let ps = created["PermissionSet"]["PermissionSetArn"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let assignment = json!({"InstanceArn": instance, "TargetId": account,
+        "TargetType": "AWS_ACCOUNT", "PermissionSetArn": ps, "PrincipalType": "USER",
+        "PrincipalId": user});
+    let status = ok(sso_as(&app, &theirs, "CreateAccountAssignment", assignment.clone()).await);
+    let request_id = status["AccountAssignmentCreationStatus"]["RequestId"].clone();
+
+    let with = |extra: Value| {
+        let mut body = json!({"InstanceArn": instance});
+        body.as_object_mut()
+            .unwrap()
+            .extend(extra.as_object().unwrap().clone());
+        body
+    };
+    let on_ps = |extra: Value| {
+        let mut body = with(extra);
+        body["PermissionSetArn"] = json!(ps);
+        body
+    };
+    let policy = json!({"Version": "2012-10-17", "Statement": []}).to_string();
+    let managed = "arn:aws:iam::aws:policy/ReadOnlyAccess";
+    let reference = json!({"Name": "Theirs"});
+    let operations = [
+        ("DescribeInstance", with(json!({}))),
+        ("UpdateInstance", with(json!({"Name": "Planted"}))),
+        ("DeleteInstance", with(json!({}))),
+        ("CreatePermissionSet", with(json!({"Name": "Planted"}))),
+        ("DescribePermissionSet", on_ps(json!({}))),
+        ("ListPermissionSets", with(json!({}))),
+        (
+            "UpdatePermissionSet",
+            on_ps(json!({"Description": "Changed"})),
+        ),
+        (
+            "PutInlinePolicyToPermissionSet",
+            on_ps(json!({"InlinePolicy": policy})),
+        ),
+        ("GetInlinePolicyForPermissionSet", on_ps(json!({}))),
+        ("DeleteInlinePolicyFromPermissionSet", on_ps(json!({}))),
+        (
+            "AttachManagedPolicyToPermissionSet",
+            on_ps(json!({"ManagedPolicyArn": managed})),
+        ),
+        ("ListManagedPoliciesInPermissionSet", on_ps(json!({}))),
+        (
+            "DetachManagedPolicyFromPermissionSet",
+            on_ps(json!({"ManagedPolicyArn": managed})),
+        ),
+        (
+            "AttachCustomerManagedPolicyReferenceToPermissionSet",
+            on_ps(json!({"CustomerManagedPolicyReference": reference})),
+        ),
+        (
+            "ListCustomerManagedPolicyReferencesInPermissionSet",
+            on_ps(json!({})),
+        ),
+        (
+            "DetachCustomerManagedPolicyReferenceFromPermissionSet",
+            on_ps(json!({"CustomerManagedPolicyReference": reference})),
+        ),
+        (
+            "PutPermissionsBoundaryToPermissionSet",
+            on_ps(json!({"PermissionsBoundary": {"ManagedPolicyArn": managed}})),
+        ),
+        ("GetPermissionsBoundaryForPermissionSet", on_ps(json!({}))),
+        (
+            "DeletePermissionsBoundaryFromPermissionSet",
+            on_ps(json!({})),
+        ),
+        (
+            "TagResource",
+            with(json!({"ResourceArn": ps, "Tags": [{"Key": "k", "Value": "v"}]})),
+        ),
+        (
+            "UntagResource",
+            with(json!({"ResourceArn": ps, "TagKeys": ["k"]})),
+        ),
+        (
+            "ListTagsForResource",
+            with(json!({"ResourceArn": instance})),
+        ),
+        ("CreateAccountAssignment", assignment.clone()),
+        ("DeleteAccountAssignment", assignment.clone()),
+        (
+            "DescribeAccountAssignmentCreationStatus",
+            with(json!({"AccountAssignmentCreationRequestId": request_id})),
+        ),
+        (
+            "DescribeAccountAssignmentDeletionStatus",
+            with(json!({"AccountAssignmentDeletionRequestId": request_id})),
+        ),
+        ("ListAccountAssignmentCreationStatus", with(json!({}))),
+        ("ListAccountAssignmentDeletionStatus", with(json!({}))),
+        (
+            "ListAccountAssignments",
+            on_ps(json!({"AccountId": account})),
+        ),
+        (
+            "ListAccountAssignmentsForPrincipal",
+            with(json!({"PrincipalId": user, "PrincipalType": "USER"})),
+        ),
+        (
+            "ProvisionPermissionSet",
+            on_ps(json!({"TargetType": "ALL_PROVISIONED_ACCOUNTS"})),
+        ),
+        (
+            "DescribePermissionSetProvisioningStatus",
+            with(json!({"ProvisionPermissionSetRequestId": request_id})),
+        ),
+        ("ListPermissionSetProvisioningStatus", with(json!({}))),
+        ("ListAccountsForProvisionedPermissionSet", on_ps(json!({}))),
+        (
+            "ListPermissionSetsProvisionedToAccount",
+            with(json!({"AccountId": account})),
+        ),
+        ("DeletePermissionSet", on_ps(json!({}))),
+    ];
+    for (operation, body) in &operations {
+        let r = sso_as(&app, &mine, operation, body.clone()).await;
+        assert_aws_error(&r, 400, "AccessDeniedException");
+        let message = r.body["Message"].as_str().unwrap();
+        assert!(message.contains(&format!("sso:{operation}")), "{message}");
+    }
+    // Making instances (tenants) is the operator's, not a tenant's key's.
+    let r = sso_as(&app, &mine, "CreateInstance", json!({})).await;
+    assert_aws_error(&r, 400, "AccessDeniedException");
+    // Each key lists its own instance only.
+    for (key, tenant) in [(&mine, &app.tenant), (&theirs, &other.tenant)] {
+        let listed = ok(sso_as(&app, key, "ListInstances", json!({})).await);
+        let stores: Vec<&Value> = listed["Instances"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| &i["IdentityStoreId"])
+            .collect();
+        assert_eq!(stores, [&json!(tenant.identity_store_id)]);
+    }
+    // Nothing of the other tenant was changed: its permission set, policies and assignment.
+    let described = ok(sso_as(&app, &theirs, "DescribePermissionSet", on_ps(json!({}))).await);
+    assert_eq!(described["PermissionSet"]["Name"], "Theirs");
+    assert!(described["PermissionSet"].get("Description").is_none());
+    let listed = ok(sso_as(
+        &app,
+        &theirs,
+        "ListAccountAssignments",
+        on_ps(json!({"AccountId": account})),
+    )
+    .await);
+    assert_eq!(listed["AccountAssignments"].as_array().unwrap().len(), 1);
+    let policies = ok(sso_as(
+        &app,
+        &theirs,
+        "ListManagedPoliciesInPermissionSet",
+        on_ps(json!({})),
+    )
+    .await);
+    assert_eq!(policies["AttachedManagedPolicies"], json!([]));
+    let tenants = app.state.store.list_tenants().await.unwrap();
+    assert!(
+        tenants
+            .iter()
+            .any(|t| t.tenant.tenant_id == other.tenant.tenant_id)
+    );
+}
