@@ -520,7 +520,7 @@ fn group_phases(w: &Arc<Workload>) -> Vec<Phase> {
         let (users, members) = (w.users, checked_members);
         let user = move |i: usize| match members {
             m if m == users || m == 0 => i,
-            m if i % 2 == 0 => (i / 2) % m,
+            m if i.is_multiple_of(2) => (i / 2) % m,
             m => m + (i / 2) % (users - m),
         };
         Phase::per_item("member-check", users, move |i| {

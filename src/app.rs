@@ -12,7 +12,7 @@ use tokio::net::TcpListener;
 
 use crate::http_error::{not_found, unsupported_operation};
 use crate::state::SharedState;
-use crate::{admin, aws, middleware, routes};
+use crate::{admin, aws, middleware, oidc, portal, routes, web};
 
 /// The whole HTTP application.
 pub fn build_router(state: SharedState) -> Router {
@@ -27,6 +27,10 @@ pub fn build_router(state: SharedState) -> Router {
         )
         .merge(scim)
         .merge(admin)
+        .merge(web::assets::router())
+        .merge(oidc::api(&state))
+        .merge(oidc::pages())
+        .merge(portal::router(&state))
         .fallback(not_found);
     let app = middleware::standard(app, &state).with_state(state);
     middleware::normalized(app)

@@ -54,6 +54,33 @@ pub enum Command {
         #[command(flatten)]
         db: DatabaseArgs,
     },
+    /// Set or remove the password with which a user signs in at the start URL.
+    Password {
+        #[command(subcommand)]
+        action: PasswordAction,
+        #[command(flatten)]
+        db: DatabaseArgs,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PasswordAction {
+    /// Set a user's password (8 to 64 characters), read from --password,
+    /// IDC_SCIM_PASSWORD or the first line of standard input.
+    Set {
+        /// The tenant id (default: the default tenant).
+        #[arg(long)]
+        tenant: Option<String>,
+        #[arg(long, env = "IDC_SCIM_PASSWORD", hide_env_values = true)]
+        password: Option<Secret>,
+        user_name: String,
+    },
+    /// Remove a user's password: the user signs in by name alone.
+    Remove {
+        #[arg(long)]
+        tenant: Option<String>,
+        user_name: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -297,6 +324,11 @@ pub struct ServeArgs {
     /// other SCIM providers.
     #[arg(long, env = "IDC_SCIM_PROFILE", value_parser = named_parser::<Profile>(Profile::ALL.map(|p| (p.as_str(), p.summary()))), default_value_t = Profile::Aws)]
     pub profile: Profile,
+
+    /// Approve every sign-in (device and browser authorizations) of the default tenant at once
+    /// as this user (a userName), without a browser: for CI.
+    #[arg(long, env = "IDC_SCIM_SIGN_IN_AS")]
+    pub sign_in_as: Option<String>,
 
     /// How long a request may take, in seconds, before it is answered 503.
     #[arg(long, env = "IDC_SCIM_REQUEST_TIMEOUT", default_value_t = crate::state::DEFAULT_REQUEST_TIMEOUT.as_secs(), value_parser = clap::value_parser!(u64).range(1..))]

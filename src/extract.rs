@@ -1,12 +1,13 @@
 //! Extractors shared by the rooms, whose rejections are our errors, never axum's plain text:
-//! a JSON body (`ScimJson`), path parameters (`Path`) and a query string (`Query`); and
-//! `read_body`, with which every room reads a body.
+//! a JSON body (`ScimJson`), path parameters (`Path`), a query string (`Query`), and the URL
+//! the client reached this server at (`BaseUrl`); and `read_body`, with which every room reads
+//! a body.
 
 use axum::body::{Body, Bytes};
 use axum::extract::{FromRequest, FromRequestParts, RawPathParams, Request};
-use axum::http::StatusCode;
-use axum::http::header::CONTENT_TYPE;
+use axum::http::header::{CONTENT_TYPE, HOST};
 use axum::http::request::Parts;
+use axum::http::{HeaderMap, StatusCode};
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
@@ -115,5 +116,31 @@ where
             .await
             .map(|axum::extract::Query(value)| Query(value))
             .map_err(|e| ScimError::invalid(format!("Invalid query: {}", e.body_text())))
+    }
+}
+
+/// `scheme://host[:port]` as the client reached this server: the `Host` header, and the
+/// scheme a proxy in front reports in `X-Forwarded-Proto` (`http` without one). URLs that
+/// this server hands out (SCIM locations, start URLs, verification URIs) are built on it.
+pub struct BaseUrl(pub String);
+
+impl BaseUrl {
+    pub fn of(headers: &HeaderMap) -> Self {
+        let header = |name| {
+            headers
+                .get(name)
+                .and_then(|h: &axum::http::HeaderValue| h.to_str().ok())
+        };
+        let host = header(HOST.as_str()).unwrap_or("localhost");
+        let proto = header("x-forwarded-proto").unwrap_or("http");
+        Self(format!("{proto}://{host}"))
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for BaseUrl {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        Ok(Self::of(&parts.headers))
     }
 }

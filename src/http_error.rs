@@ -1,5 +1,7 @@
 //! The one place that renders error bodies: AWS's SCIM body (AWS-SCIM.md, "Error body"), the
-//! body of RFC 7644 §3.12 (the `rfc` profile) and AWS JSON 1.1's (`__type`, `Message`).
+//! body of RFC 7644 §3.12 (the `rfc` profile), AWS JSON 1.1's (`__type`, `Message`) and the
+//! REST-JSON bodies of sign-in's services (`RestJsonError`: SSO OIDC's `error` and
+//! `error_description`, the access portal's `message`).
 //!
 //! An error is rendered when it becomes a response, wherever that happens, with the request
 //! id and the body style of the request's context (`state::RequestContext`). Responses that
@@ -68,10 +70,19 @@ impl IntoResponse for ScimError {
                 detail,
             }),
             ErrorStyle::AwsJson => return AwsJsonError::for_status(status, detail).into_response(),
+            ErrorStyle::SsoOidc => {
+                return RestJsonError::oidc_for_status(status, detail).into_response();
+            }
+            ErrorStyle::SsoPortal => {
+                return RestJsonError::portal_for_status(status, detail).into_response();
+            }
         };
         let content_type = match context.style {
             ErrorStyle::Rfc => SCIM_JSON,
-            ErrorStyle::Scim | ErrorStyle::AwsJson => "application/json",
+            ErrorStyle::Scim
+            | ErrorStyle::AwsJson
+            | ErrorStyle::SsoOidc
+            | ErrorStyle::SsoPortal => "application/json",
         };
         json_response(status, content_type, body.unwrap_or_default())
     }
@@ -157,10 +168,76 @@ impl IntoResponse for AwsJsonError {
     }
 }
 
+/// An error of a REST-JSON service of sign-in: its status, the exception's name in
+/// `x-amzn-ErrorType`, and the body of its service: SSO OIDC's
+/// `{"error": code, "error_description": message}` when it has a `code`, the access
+/// portal's `{"message": message}` otherwise.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RestJsonError {
+    pub kind: &'static str,
+    pub status: StatusCode,
+    pub code: Option<&'static str>,
+    pub message: String,
+}
+
+impl RestJsonError {
+    /// SSO OIDC's error that fits a status, when nothing more precise is known.
+    pub fn oidc_for_status(status: StatusCode, message: &str) -> Self {
+        let (kind, code) = match status.as_u16() {
+            401 | 403 => ("InvalidClientException", "invalid_client"),
+            429 => ("SlowDownException", "slow_down"),
+            s if s >= 500 => ("InternalServerException", "server_error"),
+            _ => ("InvalidRequestException", "invalid_request"),
+        };
+        Self {
+            kind,
+            status,
+            code: Some(code),
+            message: message.to_owned(),
+        }
+    }
+
+    /// The access portal's error that fits a status, when nothing more precise is known.
+    pub fn portal_for_status(status: StatusCode, message: &str) -> Self {
+        let kind = match status.as_u16() {
+            401 | 403 => "UnauthorizedException",
+            404 => "ResourceNotFoundException",
+            429 => "TooManyRequestsException",
+            s if s >= 500 => "InternalServerException",
+            _ => "InvalidRequestException",
+        };
+        Self {
+            kind,
+            status,
+            code: None,
+            message: message.to_owned(),
+        }
+    }
+}
+
+impl IntoResponse for RestJsonError {
+    fn into_response(self) -> Response {
+        let body = match self.code {
+            Some(code) => json!({"error": code, "error_description": self.message}),
+            None => json!({"message": self.message}),
+        };
+        let mut response = json_response(
+            self.status,
+            "application/json",
+            body.to_string().into_bytes(),
+        );
+        response
+            .headers_mut()
+            .insert("x-amzn-ErrorType", HeaderValue::from_static(self.kind));
+        response
+    }
+}
+
 /// AWS's throttling answer in the request's style, with `Retry-After` in whole seconds (at
 /// least 1): 429 on the SCIM endpoint; a `ThrottlingException` with status 400 from the AWS
 /// JSON APIs, as every Identity Store error (throttling included) was seen to come back 400
-/// and the sso-admin model gives its errors no other status.
+/// and the sso-admin model gives its errors no other status. SSO OIDC's answer to a client
+/// that asks too often is `slow_down` (400), the portal's `TooManyRequestsException` (429).
 pub fn throttled(retry_after: Duration) -> Response {
     let mut response = match RequestContext::current().style {
         ErrorStyle::AwsJson => AwsJsonError::new(
@@ -169,6 +246,15 @@ pub fn throttled(retry_after: Duration) -> Response {
             "Rate exceeded",
         )
         .into_response(),
+        ErrorStyle::SsoOidc => RestJsonError {
+            status: StatusCode::BAD_REQUEST,
+            ..RestJsonError::oidc_for_status(StatusCode::TOO_MANY_REQUESTS, "Rate exceeded")
+        }
+        .into_response(),
+        ErrorStyle::SsoPortal => {
+            RestJsonError::portal_for_status(StatusCode::TOO_MANY_REQUESTS, "Rate exceeded")
+                .into_response()
+        }
         ErrorStyle::Scim | ErrorStyle::Rfc => ScimError::Throttled.into_response(),
     };
     let seconds = retry_after.as_secs_f64().ceil().max(1.0) as u64;

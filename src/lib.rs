@@ -6,10 +6,12 @@
 //!
 //! ```text
 //! app                                   build_router, serve (imported by main only)
-//! routes, aws, admin                    the rooms
-//! middleware                            request context, authentication, controls, journal
+//! routes, aws, admin, oidc, portal      the rooms
+//! middleware, web                       request context, authentication, controls, journal;
+//!                                       templates, assets, HTML pages and CSRF of the HTML rooms
 //! state, http_error, extract            request state; error bodies; shared extractors
-//! auth, tenants, accounts, controls     domain services over the store
+//! auth, tenants, accounts, controls,   domain services over the store
+//!   signin
 //! store                                 persistence
 //! scim, sso, text, secret, clock        pure protocol, access rules, characters, secrets, time
 //! ```
@@ -25,12 +27,16 @@ pub mod controls;
 pub mod extract;
 pub mod http_error;
 pub mod middleware;
+pub mod oidc;
+pub mod portal;
 pub mod routes;
 pub mod scim;
 pub mod secret;
+pub mod signin;
 pub mod sso;
 pub mod state;
 pub mod store;
 pub mod telemetry;
 pub mod tenants;
 pub mod text;
+pub mod web;

@@ -11,12 +11,13 @@ use idc_scim::app;
 use idc_scim::auth::{self, AwsAuth, TokenHash};
 use idc_scim::clock::{Clock, SystemClock};
 use idc_scim::config::{
-    AccessKeyAction, AccountAction, Cli, Command, DatabaseUrl, LogFormat, ServeArgs, TenantAction,
-    TokenAction,
+    AccessKeyAction, AccountAction, Cli, Command, DatabaseUrl, LogFormat, PasswordAction,
+    ServeArgs, TenantAction, TokenAction,
 };
 use idc_scim::controls::fixtures::{self, Fixture};
 use idc_scim::controls::{Controls, Journal, Throttle};
 use idc_scim::scim::Profile;
+use idc_scim::signin::{self, users, users::PasswordError};
 use idc_scim::state::{AppState, Limits};
 use idc_scim::store::{self, Store, Tenant};
 use idc_scim::telemetry;
@@ -49,6 +50,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Some(Command::AccessKey { action, db }) => {
             let (store, default) = open(db.url(), LogFormat::Pretty).await?;
             access_key_command(store.as_ref(), &default, action).await
+        }
+        Some(Command::Password { action, db }) => {
+            let (store, default) = open(db.url(), LogFormat::Pretty).await?;
+            password_command(store.as_ref(), &default, action).await
         }
         Some(Command::Account { action, db }) => {
             let (store, default) = open(db.url(), LogFormat::Pretty).await?;
@@ -129,10 +134,12 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
          \x20 SCIM endpoint:     http://{addr}/{}/scim/v2/\n\
          \x20 (short alias):     http://{addr}/scim/v2/\n\
          \x20 Identity store id: {}\n\
-         \x20 Instance ARN:      {}\n",
+         \x20 Instance ARN:      {}\n\
+         \x20 Start URL:         http://{addr}{}\n",
         tenant.tenant_id,
         tenant.identity_store_id,
         idc_scim::sso::instance_arn(&idc_scim::sso::instance_id(&tenant.identity_store_id)),
+        signin::start_path(&tenant.tenant_id)
     );
     if args.admin_token().is_some() {
         banner.push_str(&format!(
@@ -168,6 +175,11 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             "  AWS access key id: shown when it was created; `idc-scim access-key create` makes \
              another\n",
         ),
+    }
+    if let Some(user_name) = &args.sign_in_as {
+        banner.push_str(&format!(
+            "  Sign-in:           every authorization approved as {user_name} (--sign-in-as)\n"
+        ));
     }
     banner.push_str(&format!("  Access token:      {token_line}\n"));
     // Written once, and a closed stdout is no reason to stop serving.
@@ -207,6 +219,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             max_connections: connection_cap(args.max_connections),
             ..args.limits()
         },
+        sign_in_as: args.sign_in_as.clone(),
         ..AppState::new(store.clone(), tenant, clock)
     });
     tracing::info!(%addr, database = %args.db.url(), aws_auth = %aws_auth, "serving");
@@ -277,6 +290,7 @@ fn print_tenant(view: &TenantView) {
     println!("  Tenant id:         {}", view.tenant_id);
     println!("  Identity store id: {}", view.identity_store_id);
     println!("  SCIM path:         {}", view.scim_path);
+    println!("  Start URL path:    {}", view.start_path);
     println!(
         "  Provisioning:      {}",
         if view.provisioning_enabled {
@@ -302,12 +316,12 @@ async fn tenant_command(store: &dyn Store, action: TenantAction) -> anyhow::Resu
         TenantAction::List => {
             let tenants = tenants::list_tenants(store).await?;
             println!(
-                "{:<38} {:<14} {:<8} {:<13} CREATED",
-                "TENANT ID", "IDENTITY STORE", "DEFAULT", "PROVISIONING"
+                "{:<38} {:<14} {:<8} {:<13} {:<21} START URL (PATH)",
+                "TENANT ID", "IDENTITY STORE", "DEFAULT", "PROVISIONING", "CREATED"
             );
             for t in tenants {
                 println!(
-                    "{:<38} {:<14} {:<8} {:<13} {}",
+                    "{:<38} {:<14} {:<8} {:<13} {:<21} {}",
                     t.tenant_id,
                     t.identity_store_id,
                     if t.is_default { "yes" } else { "" },
@@ -316,7 +330,8 @@ async fn tenant_command(store: &dyn Store, action: TenantAction) -> anyhow::Resu
                     } else {
                         "disabled"
                     },
-                    t.created_at
+                    t.created_at,
+                    t.start_path
                 );
             }
         }
@@ -424,6 +439,48 @@ async fn access_key_command(
             tenants::delete_access_key(store, &tenant_of(tenant), &access_key_id).await?;
             println!("Access key {access_key_id} deleted: requests signed with it are refused.");
         }
+    }
+    Ok(())
+}
+
+async fn password_command(
+    store: &dyn Store,
+    default: &Tenant,
+    action: PasswordAction,
+) -> anyhow::Result<()> {
+    let now = SystemClock.now_ms();
+    let (tenant_id, user_name, password) = match action {
+        PasswordAction::Set {
+            tenant,
+            password,
+            user_name,
+        } => {
+            let password = match password {
+                Some(p) => p.expose().to_owned(),
+                None => {
+                    let mut line = String::new();
+                    std::io::stdin()
+                        .read_line(&mut line)
+                        .context("reading the password from standard input")?;
+                    line.trim_end_matches(['\r', '\n']).to_owned()
+                }
+            };
+            (tenant, user_name, Some(password))
+        }
+        PasswordAction::Remove { tenant, user_name } => (tenant, user_name, None),
+    };
+    let tenant_id = tenant_id.unwrap_or_else(|| default.tenant_id.clone());
+    let tenant = tenants::tenant(store, &tenant_id).await?;
+    users::set_password(store, &tenant, &user_name, password.as_deref(), now)
+        .await
+        .map_err(|e| match e {
+            PasswordError::UnknownUser => anyhow::anyhow!("no user {user_name} in {tenant_id}"),
+            PasswordError::Invalid(message) => anyhow::anyhow!(message),
+            PasswordError::Internal => anyhow::anyhow!("the store failed (see the log)"),
+        })?;
+    match password {
+        Some(_) => println!("Password of {user_name} set."),
+        None => println!("Password of {user_name} removed: the user signs in by name alone."),
     }
     Ok(())
 }

@@ -49,6 +49,9 @@ pub struct AppState {
     pub request_timeout: Duration,
     /// What a client may cost: connections, timeouts, memory for bodies.
     pub limits: Limits,
+    /// `serve --sign-in-as`: the `userName` as whom every authorization of the default tenant
+    /// is approved at once, without a browser (CI).
+    pub sign_in_as: Option<String>,
 }
 
 /// What a client may cost the server (the flags of the same names; `app` enforces them).
@@ -96,8 +99,8 @@ pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
 
 impl AppState {
     /// A state with no command-line token, no admin API, AWS signatures accepted unverified
-    /// (`AwsAuth::Any`), no warning, the controls at their defaults and the `aws` profile; set
-    /// the rest with struct update syntax.
+    /// (`AwsAuth::Any`), no warning, the controls at their defaults, the `aws` profile and no
+    /// automatic sign-in; set the rest with struct update syntax.
     pub fn new(store: Arc<dyn Store>, default_tenant: Tenant, clock: Arc<dyn Clock>) -> Self {
         Self {
             store,
@@ -113,6 +116,7 @@ impl AppState {
             profile: Profile::Aws,
             request_timeout: DEFAULT_REQUEST_TIMEOUT,
             limits: Limits::default(),
+            sign_in_as: None,
         }
     }
 }
@@ -137,6 +141,10 @@ pub enum ErrorStyle {
     Rfc,
     /// AWS JSON 1.1 (`__type`, `Message`): the AWS APIs at `POST /`.
     AwsJson,
+    /// SSO OIDC's REST-JSON (`error`, `error_description`): its API's paths.
+    SsoOidc,
+    /// The access portal's REST-JSON (`message`): its API's paths.
+    SsoPortal,
 }
 
 /// The context of the request being served.

@@ -22,12 +22,15 @@ pub struct TenantView {
     pub created_at: String,
     /// The path of the SCIM endpoint on this server: `/{tenantId}/scim/v2/`.
     pub scim_path: String,
+    /// The path of the start URL on this server: `/{tenantId}/start`.
+    pub start_path: String,
 }
 
 impl From<TenantInfo> for TenantView {
     fn from(info: TenantInfo) -> Self {
         Self {
             scim_path: format!("/{}/scim/v2/", info.tenant.tenant_id),
+            start_path: crate::signin::start_path(&info.tenant.tenant_id),
             tenant_id: info.tenant.tenant_id,
             identity_store_id: info.tenant.identity_store_id,
             is_default: info.is_default,
@@ -100,7 +103,8 @@ fn tenant_error(e: StoreError) -> ScimError {
             | Constraint::TagKey
             | Constraint::Assignment
             | Constraint::Provision
-            | Constraint::OperationId,
+            | Constraint::OperationId
+            | Constraint::SignInKey,
         )
         | StoreError::MemberNotFound
         | StoreError::MemberLoop
@@ -114,7 +118,8 @@ fn tenant_error(e: StoreError) -> ScimError {
 
 /// Whether a tenant id chosen by the operator can serve as a URL segment.
 fn check_tenant_id(id: &str) -> Result<(), ScimError> {
-    let reserved = ["scim", "admin", "health"];
+    // Paths of this server that a tenant's pages (`/{tenantId}/start`) would collide with.
+    let reserved = ["scim", "admin", "health", "assets"];
     let ok = (1..=64).contains(&id.len())
         && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
         && !reserved.iter().any(|r| r.eq_ignore_ascii_case(id));
@@ -122,7 +127,7 @@ fn check_tenant_id(id: &str) -> Result<(), ScimError> {
         Ok(())
     } else {
         Err(ScimError::invalid(
-            "tenantId must be 1 to 64 letters, digits or dashes, and not scim, admin or health.",
+            "tenantId must be 1 to 64 letters, digits or dashes, and not scim, admin or health, nor assets.",
         ))
     }
 }

@@ -1,7 +1,10 @@
 //! The admin HTTP API under `/admin`: tenants, tokens, AWS access keys and the provisioning
 //! switch, the AWS accounts of a tenant's organization, the connector controls (journal, seed,
-//! reset, export, faults), JSON in and out, behind its own bearer credential
-//! (`middleware::admin_layers`). Without a configured credential it does not exist.
+//! reset, export, faults), sign-in (`signin`: headless approvals, passwords), JSON in and out,
+//! behind its own bearer credential (`middleware::admin_layers`). Without a configured
+//! credential it does not exist.
+
+mod signin;
 
 use axum::extract::{FromRequest, Request, State};
 use axum::http::StatusCode;
@@ -66,6 +69,7 @@ pub fn router() -> Router<SharedState> {
             get(list_faults).post(add_fault).delete(clear_faults),
         )
         .route("/admin/faults/{id}", delete(remove_fault))
+        .merge(signin::router())
         .method_not_allowed_fallback(unsupported_operation)
 }
 

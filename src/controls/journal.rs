@@ -91,9 +91,9 @@ impl Record {
             path: self.path.clone(),
             query: self.query.clone(),
             headers: masked_headers(&self.headers),
-            body: kept_body(&self.body),
+            body: kept_body(&self.body).map(masked),
             status: self.status,
-            response_body: kept_body(&self.response_body),
+            response_body: kept_body(&self.response_body).map(masked),
             duration_ms: self.duration_ms,
         }
     }
@@ -184,11 +184,51 @@ fn kept_body(bytes: &[u8]) -> Option<Value> {
     Some(Value::String(String::from_utf8_lossy(cut).into_owned()))
 }
 
+/// The members of request and response bodies that hold secrets (of sign-in's services:
+/// SSO OIDC and the access portal), shown as `****`.
+const SECRET_MEMBERS: [&str; 8] = [
+    "clientSecret",
+    "deviceCode",
+    "code",
+    "codeVerifier",
+    "accessToken",
+    "refreshToken",
+    "secretAccessKey",
+    "sessionToken",
+];
+
+/// Headers that carry a credential of their own, shown as `****`.
+const SECRET_HEADERS: [&str; 2] = ["x-amz-sso_bearer_token", "x-amz-security-token"];
+
+/// A body with the values of its secret members, at any depth, masked.
+fn masked(mut body: Value) -> Value {
+    match &mut body {
+        Value::Object(members) => {
+            for (name, value) in members.iter_mut() {
+                *value = if SECRET_MEMBERS.contains(&name.as_str()) && !value.is_null() {
+                    Value::String("****".to_owned())
+                } else {
+                    masked(value.take())
+                };
+            }
+        }
+        Value::Array(items) => {
+            for item in items.iter_mut() {
+                *item = masked(item.take());
+            }
+        }
+        _ => {}
+    }
+    body
+}
+
 fn masked_headers(headers: &HeaderMap) -> BTreeMap<String, String> {
     headers
         .iter()
         .map(|(name, value)| {
-            let shown = if name == axum::http::header::AUTHORIZATION {
+            let shown = if SECRET_HEADERS.contains(&name.as_str()) {
+                "****".to_owned()
+            } else if name == axum::http::header::AUTHORIZATION {
                 let scheme = value
                     .to_str()
                     .ok()
@@ -201,4 +241,32 @@ fn masked_headers(headers: &HeaderMap) -> BTreeMap<String, String> {
             (name.as_str().to_owned(), shown)
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::{masked, masked_headers};
+
+    #[test]
+    fn secrets_are_masked_in_bodies_and_headers() {
+        let body = json!({"clientId": "c", "clientSecret": "s", "deviceCode": "d",
+                          "roleCredentials": {"accessKeyId": "ASIA", "secretAccessKey": "k",
+                                              "sessionToken": "t"},
+                          "list": [{"refreshToken": "r"}], "code": null});
+        assert_eq!(
+            masked(body),
+            json!({"clientId": "c", "clientSecret": "****", "deviceCode": "****",
+                   "roleCredentials": {"accessKeyId": "ASIA", "secretAccessKey": "****",
+                                       "sessionToken": "****"},
+                   "list": [{"refreshToken": "****"}], "code": null})
+        );
+        let mut headers = axum::http::HeaderMap::new();
+        headers.insert("x-amz-sso_bearer_token", "aoa-secret".parse().unwrap());
+        headers.insert("authorization", "Bearer secret".parse().unwrap());
+        let shown = masked_headers(&headers);
+        assert_eq!(shown["x-amz-sso_bearer_token"], "****");
+        assert_eq!(shown["authorization"], "Bearer ****");
+    }
 }

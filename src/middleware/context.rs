@@ -125,6 +125,18 @@ async fn request_context(State(state): State<SharedState>, req: Request, next: N
         .await
 }
 
+/// Renders the errors of a room's requests in the body style of its API (the REST-JSON
+/// services, whose paths say nothing of their style), those answered bare inside included.
+pub(super) async fn restyle(style: ErrorStyle, req: Request, next: Next) -> Response {
+    let context = RequestContext {
+        id: RequestContext::current().id,
+        style,
+    };
+    context
+        .scope(async move { with_error_body(next.run(req).await) })
+        .await
+}
+
 /// Gives the JSON of a SCIM response the SCIM media type in the `rfc` profile (RFC 7644
 /// §3.1). Inside the journal, so that the journal records what is sent.
 pub(super) async fn scim_media_type(

@@ -8,7 +8,8 @@
 //!
 //! A room whose requests name their tenant only in the body (the AWS JSON APIs) passes
 //! `tenant_body_layers` (the journal) and, once it knows the tenant, calls `admit` (the same
-//! controls as the SCIM guard) and marks its answer with `journal_as`.
+//! controls as the SCIM guard) and marks its answer with `journal_as`. A room whose API has an
+//! error body of its own (the REST-JSON services of sign-in) passes `styled`.
 
 mod admin_auth;
 mod context;
@@ -18,10 +19,11 @@ mod scim_auth;
 
 use axum::Router;
 use axum::extract::Request;
-use axum::http::Uri;
-use axum::middleware::{from_fn, from_fn_with_state, map_request};
+use axum::http::{Method, Uri};
+use axum::middleware::{Next, from_fn, from_fn_with_state, map_request};
+use axum::response::Response;
 
-use crate::state::SharedState;
+use crate::state::{AppState, ErrorStyle, SharedState};
 
 pub use context::standard;
 pub use controls::{Controlled, admit};
@@ -36,6 +38,41 @@ pub fn scim_layers(routes: Router<SharedState>, state: &SharedState) -> Router<S
         .layer(from_fn_with_state(state.clone(), scim_auth::authenticate))
         .layer(from_fn_with_state(state.clone(), context::scim_media_type))
         .layer(from_fn_with_state(state.clone(), journal::layer))
+}
+
+/// Runs a request of a room that learned its tenant from the request itself: the tenant's
+/// controls (`admit`), then `run`; the answer is marked for the tenant's journal under `path`.
+/// A request that names no tenant runs as it is.
+pub async fn as_tenant(
+    state: &AppState,
+    tenant: Option<&str>,
+    api: &str,
+    method: &Method,
+    path: &str,
+    run: impl Future<Output = Response>,
+) -> Response {
+    let Some(tenant) = tenant else {
+        return run.await;
+    };
+    let controlled = Controlled {
+        tenant,
+        api,
+        method,
+        path,
+    };
+    let mut response = match admit(state, controlled).await {
+        Some(refused) => refused,
+        None => run.await,
+    };
+    journal_as(&mut response, tenant, path);
+    response
+}
+
+/// Renders the errors of a room's routes in the body style of its API.
+pub fn styled(routes: Router<SharedState>, style: ErrorStyle) -> Router<SharedState> {
+    routes.layer(from_fn(move |req: Request, next: Next| {
+        context::restyle(style, req, next)
+    }))
 }
 
 /// Wraps routes that learn their tenant from the request body in the journal; the room calls

@@ -5,13 +5,14 @@
 //! neither it nor its hash is logged.
 
 use axum::extract::{Request, State};
-use axum::http::header::{AUTHORIZATION, HOST};
+use axum::http::header::AUTHORIZATION;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
 use super::ScimTarget;
 use super::journal::journal_as;
 use crate::auth::TokenHash;
+use crate::extract::BaseUrl;
 use crate::scim::ScimError;
 use crate::state::{AppState, Authenticated, SharedState};
 use crate::store::{StoreError, Tenant};
@@ -44,19 +45,10 @@ pub(super) async fn authenticate(
             return response;
         }
     };
-    let host = req
-        .headers()
-        .get(HOST)
-        .and_then(|h| h.to_str().ok())
-        .unwrap_or("localhost");
-    let proto = req
-        .headers()
-        .get("x-forwarded-proto")
-        .and_then(|h| h.to_str().ok())
-        .unwrap_or("http");
+    let BaseUrl(server) = BaseUrl::of(req.headers());
     let base_url = match target.tenant_id {
-        Some(t) => format!("{proto}://{host}/{t}/scim/v2"),
-        None => format!("{proto}://{host}/scim/v2"),
+        Some(t) => format!("{server}/{t}/scim/v2"),
+        None => format!("{server}/scim/v2"),
     };
     let tenant_id = tenant.tenant_id.clone();
     req.extensions_mut()

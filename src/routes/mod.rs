@@ -271,7 +271,8 @@ pub fn store_error(e: StoreError, not_found: fn() -> ScimError) -> ScimError {
             | Constraint::TagKey
             | Constraint::Assignment
             | Constraint::Provision
-            | Constraint::OperationId,
+            | Constraint::OperationId
+            | Constraint::SignInKey,
         )
         | StoreError::LimitReached
         | StoreError::InUse => {

@@ -165,8 +165,9 @@ pub fn session_duration(member: &str, value: &str) -> Checked {
 }
 
 /// The length of an ISO 8601 duration in the model's form, in seconds (a year as 365 days, a
-/// month as 30); `None` when it does not have that form.
-fn duration_seconds(value: &str) -> Option<f64> {
+/// month as 30); `None` when it does not have that form. The access portal's credentials last
+/// a permission set's `SessionDuration`.
+pub fn duration_seconds(value: &str) -> Option<f64> {
     let (sign, rest) = match value.strip_prefix('-') {
         Some(rest) => (-1.0, rest),
         None => (1.0, value),

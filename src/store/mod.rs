@@ -1,10 +1,12 @@
 //! Persistence: one `Store` trait with domain verbs, implemented for PostgreSQL and SQLite by
-//! the same SQL (`sql/`; IAM Identity Center's account access in `ssoadmin.rs`, the AWS access
-//! keys in `access_keys.rs`). The store never sees HTTP; filters reach it in the allow-listed
-//! form of `scim::query`, and every value is a bound parameter. Writers of one resource are
-//! ordered by the store, never turned away: see `Store::edit_user` and `Store::change_members`.
+//! the same SQL (`sql/`; IAM Identity Center's account access in `ssoadmin.rs`, sign-in in
+//! `signin.rs`, the AWS access keys in `access_keys.rs`, each a trait of its own). The store
+//! never sees HTTP; filters reach it in the allow-listed form of `scim::query`, and every value
+//! is a bound parameter. Writers of one resource are ordered by the store, never turned away:
+//! see `Store::edit_user` and `Store::change_members`.
 
 mod access_keys;
+mod signin;
 mod sql;
 mod sqlite_file;
 mod ssoadmin;
@@ -19,6 +21,10 @@ use crate::scim::query::{GroupQuery, UserQuery};
 use crate::scim::user::UserAttrs;
 
 pub use access_keys::{AccessKeyInfo, AccessKeyOwner, AccessKeyStore};
+pub use signin::{
+    AuthorizationKey, AuthorizationRecord, AuthorizationStatus, ClientRecord, Decision, Flow,
+    SessionRecord, SignInStore, TokenKey, TokenRecord,
+};
 pub use sql::{PgStore, SqliteStore};
 pub use ssoadmin::{
     AccountRecord, AssignmentQuery, OperationRecord, PermissionSetChange, PermissionSetRecord,
@@ -95,12 +101,15 @@ pub enum Constraint {
     /// A permission set is provisioned to an account once.
     Provision,
     OperationId,
+    /// The random ids, codes and secret hashes of sign-in (clients, authorizations, user
+    /// codes, tokens, sessions): unique by chance, so a conflict asks for new ones.
+    SignInKey,
 }
 
 /// The unique indexes and primary keys of the schema: the name both migrations give each
 /// (PostgreSQL reports it), its columns as SQLite's message lists them, and what it keeps
 /// unique.
-const UNIQUE_INDEXES: [(&str, &str, Constraint); 23] = [
+const UNIQUE_INDEXES: [(&str, &str, Constraint); 33] = [
     ("tenants_pkey", "tenants.tenant_id", Constraint::TenantId),
     (
         "tenants_identity_store_id_key",
@@ -211,6 +220,56 @@ const UNIQUE_INDEXES: [(&str, &str, Constraint); 23] = [
         "sso_operations_pkey",
         "sso_operations.tenant_id, sso_operations.request_id",
         Constraint::OperationId,
+    ),
+    (
+        "user_passwords_pkey",
+        "user_passwords.tenant_id, user_passwords.user_id",
+        Constraint::SignInKey,
+    ),
+    (
+        "oidc_clients_pkey",
+        "oidc_clients.client_id",
+        Constraint::SignInKey,
+    ),
+    (
+        "oidc_authorizations_pkey",
+        "oidc_authorizations.authorization_id",
+        Constraint::SignInKey,
+    ),
+    (
+        "oidc_authorizations_device_code_key",
+        "oidc_authorizations.device_code_hash",
+        Constraint::SignInKey,
+    ),
+    (
+        "oidc_authorizations_user_code_key",
+        "oidc_authorizations.tenant_id, oidc_authorizations.user_code_hash",
+        Constraint::SignInKey,
+    ),
+    (
+        "oidc_authorizations_code_key",
+        "oidc_authorizations.code_hash",
+        Constraint::SignInKey,
+    ),
+    (
+        "oidc_tokens_pkey",
+        "oidc_tokens.token_id",
+        Constraint::SignInKey,
+    ),
+    (
+        "oidc_tokens_access_key",
+        "oidc_tokens.access_token_hash",
+        Constraint::SignInKey,
+    ),
+    (
+        "oidc_tokens_refresh_key",
+        "oidc_tokens.refresh_token_hash",
+        Constraint::SignInKey,
+    ),
+    (
+        "signin_sessions_pkey",
+        "signin_sessions.session_hash",
+        Constraint::SignInKey,
     ),
 ];
 
@@ -472,10 +531,10 @@ where
     }
 }
 
-/// The store of everything; IAM Identity Center's account access is in `SsoAdminStore`, the
-/// tenants' AWS access keys in `AccessKeyStore`.
+/// The store of everything; IAM Identity Center's account access is in `SsoAdminStore`,
+/// sign-in in `SignInStore`, the tenants' AWS access keys in `AccessKeyStore`.
 #[async_trait]
-pub trait Store: SsoAdminStore + AccessKeyStore + Send + Sync + 'static {
+pub trait Store: SsoAdminStore + SignInStore + AccessKeyStore + Send + Sync + 'static {
     /// Answers when the database does.
     async fn ping(&self) -> Result<()>;
     /// Closes the connections (SQLite checkpoints and removes its write-ahead log).

@@ -78,6 +78,19 @@ impl TestResponse {
     }
 }
 
+/// A response whose body is text: a page, an asset.
+pub struct RawResponse {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub text: String,
+}
+
+impl RawResponse {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+}
+
 /// A new tenant with one stored token.
 pub async fn add_tenant(store: &Arc<dyn Store>) -> (Tenant, String) {
     let tenant = Tenant::generate();
@@ -172,6 +185,11 @@ impl TestApp {
         responses
     }
 
+    /// Sends a request and keeps the body as text (pages, assets).
+    pub async fn send_raw(&self, req: Request<Body>) -> RawResponse {
+        respond_raw(self.router.clone(), req).await
+    }
+
     /// Sends a request to the admin API (`/admin{path}`) with the admin credential and a JSON
     /// body.
     pub async fn admin(&self, method: Method, path: &str, body: Option<Value>) -> TestResponse {
@@ -226,20 +244,32 @@ impl TestApp {
 }
 
 async fn respond(router: Router, req: Request<Body>) -> TestResponse {
-    let response = router.oneshot(req).await.unwrap();
-    let status = response.status();
-    let headers = response.headers().clone();
-    let bytes = response.into_body().collect().await.unwrap().to_bytes();
-    let body = if bytes.is_empty() {
+    let RawResponse {
+        status,
+        headers,
+        text,
+    } = respond_raw(router, req).await;
+    let body = if text.is_empty() {
         Value::Null
     } else {
-        serde_json::from_slice(&bytes)
-            .unwrap_or_else(|_| panic!("not JSON: {}", String::from_utf8_lossy(&bytes)))
+        serde_json::from_str(&text).unwrap_or_else(|_| panic!("not JSON: {text}"))
     };
     TestResponse {
         status,
         headers,
         body,
+    }
+}
+
+async fn respond_raw(router: Router, req: Request<Body>) -> RawResponse {
+    let response = router.oneshot(req).await.unwrap();
+    let status = response.status();
+    let headers = response.headers().clone();
+    let bytes = response.into_body().collect().await.unwrap().to_bytes();
+    RawResponse {
+        status,
+        headers,
+        text: String::from_utf8(bytes.to_vec()).expect("a UTF-8 body"),
     }
 }
 
@@ -352,6 +382,72 @@ pub fn assert_error(r: &TestResponse, status: u16, detail: &str) {
             && (fraction == "0" || !fraction.ends_with('0')),
         "timeStamp {ts}"
     );
+}
+
+/// A browser in process: keeps the cookies the pages set, sends them back, and posts forms
+/// with the CSRF token of its cookie as the pages' forms do.
+pub struct Browser<'a> {
+    app: &'a TestApp,
+    cookies: std::collections::BTreeMap<String, String>,
+}
+
+impl<'a> Browser<'a> {
+    pub fn new(app: &'a TestApp) -> Self {
+        Self {
+            app,
+            cookies: Default::default(),
+        }
+    }
+
+    /// A cookie the browser holds.
+    pub fn cookie(&self, name: &str) -> Option<&str> {
+        self.cookies.get(name).map(String::as_str)
+    }
+
+    async fn send(&mut self, req: axum::http::request::Builder, body: Body) -> RawResponse {
+        let cookie: Vec<String> = self
+            .cookies
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect();
+        let mut req = req.header("host", "localhost");
+        if !cookie.is_empty() {
+            req = req.header("cookie", cookie.join("; "));
+        }
+        let response = self.app.send_raw(req.body(body).unwrap()).await;
+        for set in response.headers.get_all("set-cookie") {
+            let set = set.to_str().unwrap();
+            let (pair, attributes) = set.split_once(';').unwrap_or((set, ""));
+            let (name, value) = pair.split_once('=').unwrap();
+            if value.is_empty() || attributes.contains("Max-Age=0") {
+                self.cookies.remove(name);
+            } else {
+                self.cookies.insert(name.to_owned(), value.to_owned());
+            }
+        }
+        response
+    }
+
+    pub async fn get(&mut self, path: &str) -> RawResponse {
+        self.send(Request::builder().uri(path), Body::empty()).await
+    }
+
+    /// Posts a form with the CSRF token (taken from a page first if the browser has none).
+    pub async fn post_form(&mut self, path: &str, fields: &[(&str, &str)]) -> RawResponse {
+        if self.cookie("idc_csrf").is_none() {
+            self.get(path).await;
+        }
+        let mut form = form_urlencoded::Serializer::new(String::new());
+        form.append_pair("csrf_token", self.cookie("idc_csrf").unwrap_or_default());
+        for (name, value) in fields {
+            form.append_pair(name, value);
+        }
+        let req = Request::builder()
+            .method(Method::POST)
+            .uri(path)
+            .header("content-type", "application/x-www-form-urlencoded");
+        self.send(req, Body::from(form.finish())).await
+    }
 }
 
 /// The access key of test requests to the AWS JSON APIs.

@@ -143,7 +143,8 @@ impl ApiError {
                 | Constraint::TagKey
                 | Constraint::Assignment
                 | Constraint::Provision
-                | Constraint::OperationId,
+                | Constraint::OperationId
+                | Constraint::SignInKey,
             )
             | StoreError::LimitReached
             | StoreError::InUse

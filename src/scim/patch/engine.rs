@@ -188,10 +188,10 @@ impl Engine<'_> {
         scope: Option<&'static SchemaDef>,
     ) -> Result<Resolved<'p>> {
         let a = &path.attr;
-        if let (Some(urn), None, None, None) = (&a.urn, &a.sub_attr, &path.filter, &path.sub_attr) {
-            if let Some(ext) = self.schema.extension(&format!("{urn}:{}", a.attr)) {
-                return Ok(Resolved::Extension(ext));
-            }
+        if let (Some(urn), None, None, None) = (&a.urn, &a.sub_attr, &path.filter, &path.sub_attr)
+            && let Some(ext) = self.schema.extension(&format!("{urn}:{}", a.attr))
+        {
+            return Ok(Resolved::Extension(ext));
         }
         let found = match (&a.urn, scope) {
             (None, Some(ext)) => ext.attr(&a.attr).map(|d| (ext, d)),

@@ -9,6 +9,7 @@ mod access_keys;
 mod connections;
 mod dialect;
 mod query;
+mod signin;
 mod ssoadmin;
 
 use std::str::FromStr;
