@@ -21,7 +21,6 @@ use axum::response::{IntoResponse, Response};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use rand::RngCore;
-use subtle::ConstantTimeEq;
 
 use super::ErrorPage;
 use crate::state::MAX_BODY_BYTES;
@@ -64,7 +63,7 @@ impl CsrfToken {
     }
 
     fn matches(&self, presented: &str) -> bool {
-        self.0.as_bytes().ct_eq(presented.as_bytes()).into()
+        crate::secret::eq(presented.as_bytes(), self.0.as_bytes())
     }
 
     fn set_cookie(&self) -> HeaderValue {
