@@ -101,7 +101,8 @@ where
     }
 }
 
-/// A query string; one that does not parse is a 400 that says why.
+/// A query string, its names and values of the Identity Store's characters; one that does not
+/// parse is a 400 that says why.
 pub struct Query<T>(pub T);
 
 impl<T, S> FromRequestParts<S> for Query<T>
@@ -112,6 +113,10 @@ where
     type Rejection = ScimError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ScimError> {
+        let query = parts.uri.query().unwrap_or("");
+        for (name, value) in form_urlencoded::parse(query.as_bytes()) {
+            coerce::text(&name, &value)?;
+        }
         axum::extract::Query::<T>::from_request_parts(parts, state)
             .await
             .map(|axum::extract::Query(value)| Query(value))

@@ -59,6 +59,14 @@ pub struct PathStyle {
     pub item: Option<&'static str>,
 }
 
+impl PathStyle {
+    /// Member names as the request spells them, array items unnamed: `clientName`.
+    pub const AS_SENT: Self = Self {
+        member: str::to_owned,
+        item: None,
+    };
+}
+
 /// The path (member names joined by `.`) of the first string of `value`, a member name or a
 /// value, that holds a character outside `class`; `None` when there is none. The path of a
 /// string at the top is empty.
@@ -103,10 +111,7 @@ mod tests {
 
     use super::*;
 
-    const AS_IS: PathStyle = PathStyle {
-        member: str::to_owned,
-        item: None,
-    };
+    const AS_IS: PathStyle = PathStyle::AS_SENT;
 
     #[test]
     fn the_identity_class_is_the_models_pattern() {

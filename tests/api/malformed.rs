@@ -340,3 +340,54 @@ async fn a_nul_in_a_path_is_the_same_400_on_every_backend() {
         .unwrap();
     refused(&app.send(req).await, "/scim/v2/Users/%00");
 }
+
+#[tokio::test]
+async fn control_characters_in_sign_in_requests_are_refused_before_the_database() {
+    let app = TestApp::new().await;
+    app.user_id("ann@example.com").await;
+    let (client, token) = crate::signin::signed_in_token(&app, "ann@example.com").await;
+    let access_token = token["accessToken"].as_str().unwrap();
+    for c in BAD.into_iter().filter(|c| c.is_control()) {
+        let bad = format!("a{c}b");
+        // SSO OIDC: a control character in any member of a body.
+        for (path, body) in [
+            (
+                "/client/register",
+                json!({"clientName": bad, "clientType": "public"}),
+            ),
+            (
+                "/device_authorization",
+                json!({"clientId": bad, "clientSecret": client.1,
+                       "startUrl": crate::signin::start_url(&app.tenant.tenant_id)}),
+            ),
+            (
+                "/token",
+                json!({"clientId": client.0, "clientSecret": client.1,
+                       "grantType": "refresh_token", "refreshToken": bad}),
+            ),
+        ] {
+            let r = crate::signin::oidc(&app, path, body).await;
+            crate::signin::assert_oidc_error(&r, 400, "InvalidRequestException", "invalid_request");
+        }
+        // The access portal: its query parameters.
+        for path in [
+            format!("/assignment/roles?account_id={}", segment(&bad)),
+            format!(
+                "/federation/credentials?account_id=111111111111&role_name={}",
+                segment(&bad)
+            ),
+        ] {
+            let req = Request::get(&path)
+                .header("x-amz-sso_bearer_token", access_token)
+                .body(Body::empty())
+                .unwrap();
+            let r = app.send(req).await;
+            assert_eq!(r.status, StatusCode::BAD_REQUEST, "{path}: {}", r.body);
+        }
+        // The admin API's headless approval names a user.
+        let path = format!("/tenants/{}/sign-ins", app.tenant.tenant_id);
+        let body = json!({"userCode": "BCDF-GHJK", "userName": bad});
+        let r = app.admin(Method::POST, &path, Some(body)).await;
+        assert!(r.status.is_client_error(), "{}: {}", r.status, r.body);
+    }
+}
