@@ -51,6 +51,10 @@ const READ_BUFFER: usize = 16 * 1024;
 /// How long the accept loop pauses after a failed accept (the descriptors may have run out).
 const ACCEPT_PAUSE: Duration = Duration::from_millis(100);
 
+/// How often, at the connection cap with no connection to close, the accept loop looks again
+/// for one that waits for a request.
+const EVICTION_RETRY: Duration = Duration::from_millis(100);
+
 /// Serves `router` on the connections of `listener` until `shutdown` completes.
 pub async fn serve(
     listener: TcpListener,
@@ -69,7 +73,7 @@ pub async fn serve(
     let graceful = GracefulShutdown::new();
     let mut tasks = JoinSet::new();
     tokio::pin!(shutdown);
-    loop {
+    'accepting: loop {
         let stream = tokio::select! {
             () = &mut shutdown => break,
             accepted = listener.accept() => match accepted {
@@ -81,16 +85,20 @@ pub async fn serve(
                 }
             },
         };
-        let slot = match shared.slots.clone().try_acquire_owned() {
-            Ok(slot) => slot,
-            Err(_) => {
-                shared.evict_the_longest_waiting();
-                tokio::select! {
-                    () = &mut shutdown => break,
-                    slot = shared.slots.clone().acquire_owned() => {
-                        slot.expect("the connection slots are never closed")
-                    }
+        // At the cap, make room by closing a connection that waits for a request; if none
+        // does, wait for a slot, and look again now and then: a connection that ends its
+        // request waits for the next one.
+        let slot = loop {
+            if let Ok(slot) = shared.slots.clone().try_acquire_owned() {
+                break slot;
+            }
+            shared.evict_the_longest_waiting();
+            tokio::select! {
+                () = &mut shutdown => break 'accepting,
+                slot = shared.slots.clone().acquire_owned() => {
+                    break slot.expect("the connection slots are never closed");
                 }
+                () = tokio::time::sleep(EVICTION_RETRY) => {}
             }
         };
         tasks.spawn(shared.clone().connection(stream, slot, graceful.watcher()));

@@ -290,3 +290,39 @@ async fn bodies_arrive_within_their_timeout_and_share_a_bounded_memory() {
     assert_eq!(line, "HTTP/1.1 201 Created");
     server.stop();
 }
+
+#[tokio::test]
+async fn at_the_cap_a_new_connection_waits_until_one_ends_its_request() {
+    let token = "waiting-token";
+    let server = Binary::start_with(token, |_| {
+        flags(&[("--max-connections", "1"), ("--idle-timeout", "60")])
+    });
+    let addr = server.addr();
+    let body = user_body("first@example.com").to_string();
+    let (first, rest) = body.split_at(10);
+    let mut busy = TcpStream::connect(&addr).await.unwrap();
+    busy.write_all(format!("{}{first}", post_head(token, body.len())).as_bytes())
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let health = tokio::spawn(reqwest::get(format!("http://{addr}/health")));
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(
+        !health.is_finished(),
+        "answered past the cap with every slot busy"
+    );
+    busy.write_all(rest.as_bytes()).await.unwrap();
+    assert_eq!(
+        status_line(&mut busy, Duration::from_secs(5)).await,
+        "HTTP/1.1 201 Created"
+    );
+    // The first connection now idles, kept alive: it makes room at once, not after a minute.
+    let answered = tokio::time::timeout(Duration::from_secs(3), health)
+        .await
+        .expect("answered once the other connection waited for a request")
+        .unwrap()
+        .unwrap();
+    assert_eq!(answered.status(), 200);
+    closed_after(&mut busy, Duration::from_secs(2)).await;
+    server.stop();
+}
