@@ -4,7 +4,8 @@
 //! * at most `max_connections` open at once. Past it, the connection that has waited longest
 //!   for a request (one that sends nothing, trickles its headers, or idles between requests)
 //!   is closed to make room; when every connection has a request in progress, new ones wait in
-//!   the listen backlog. Requests in progress are never cut, and `/health` is answered.
+//!   the listen backlog until one answers its request. Requests in progress are never cut, and
+//!   silent or idle connections cannot keep `/health` out.
 //! * a connection is closed when a request's headers take longer than `header_read_timeout`
 //!   (counted from the connection's start, or from the first byte of a later request), and
 //!   when it idles between requests longer than `idle_timeout` (`Activity`, watched by
