@@ -22,6 +22,8 @@ RUN useradd --system --uid 10001 --home-dir /data --shell /usr/sbin/nologin idc-
 COPY --from=build /src/target/release/idc-scim /usr/local/bin/idc-scim
 USER idc-scim
 WORKDIR /data
+# Listening on every address, the AWS APIs verify signatures (the default off loopback). Give
+# secrets as files (IDC_SCIM_TOKEN_FILE, IDC_SCIM_ADMIN_TOKEN_FILE, ...), not as arguments.
 ENV IDC_SCIM_LISTEN=0.0.0.0:8080 \
     IDC_SCIM_DATABASE_URL=sqlite:///data/idc-scim.db \
     IDC_SCIM_LOG_FORMAT=json

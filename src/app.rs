@@ -1,5 +1,8 @@
-//! The top floor: the router that puts the rooms behind their middleware, and `serve`.
-//! Nothing but `main` (and tests) imports this module.
+//! The top floor: the router that puts the rooms behind their middleware, and `serve`, which
+//! serves it on a listener's connections within the limits of `state::Limits`
+//! (`connections`). Nothing but `main` (and tests) imports this module.
+
+mod connections;
 
 use std::future::Future;
 
@@ -34,13 +37,13 @@ pub fn build_router(state: SharedState) -> Router {
     middleware::normalized(app)
 }
 
-/// Serves until `shutdown` completes, then finishes the requests in flight.
+/// Serves until `shutdown` completes, then finishes the requests in flight within the
+/// shutdown deadline, within `state.limits` throughout (`connections`).
 pub async fn serve(
     listener: TcpListener,
     state: SharedState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, build_router(state))
-        .with_graceful_shutdown(shutdown)
-        .await
+    let limits = state.limits;
+    connections::serve(listener, build_router(state), limits, shutdown).await
 }

@@ -2,11 +2,14 @@
 
 use std::fmt;
 use std::net::SocketAddr;
+use std::time::Duration;
 
 use clap::builder::{PossibleValue, PossibleValuesParser, TypedValueParser};
 use clap::{Parser, Subcommand, ValueEnum};
 
+use crate::auth::AwsAuth;
 use crate::scim::Profile;
+use crate::state::Limits;
 
 /// A SCIM 2.0 server that behaves like the SCIM endpoint of AWS IAM Identity Center.
 #[derive(Debug, Parser)]
@@ -21,7 +24,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run the server (the default when no command is given).
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Create, list and delete tenants (identity stores), and switch their provisioning.
     Tenant {
         #[command(subcommand)]
@@ -33,6 +36,13 @@ pub enum Command {
     Token {
         #[command(subcommand)]
         action: TokenAction,
+        #[command(flatten)]
+        db: DatabaseArgs,
+    },
+    /// Create, list and delete the AWS access keys of a tenant (for the AWS APIs).
+    AccessKey {
+        #[command(subcommand)]
+        action: AccessKeyAction,
         #[command(flatten)]
         db: DatabaseArgs,
     },
@@ -112,6 +122,27 @@ pub enum TokenAction {
 }
 
 #[derive(Debug, Subcommand)]
+pub enum AccessKeyAction {
+    /// Generate an access key; its secret is printed once.
+    Create {
+        /// The tenant id (default: the default tenant).
+        #[arg(long)]
+        tenant: Option<String>,
+    },
+    /// List the access keys of a tenant: ids and dates, never secrets.
+    List {
+        #[arg(long)]
+        tenant: Option<String>,
+    },
+    /// Delete an access key; requests signed with it are refused at once.
+    Delete {
+        #[arg(long)]
+        tenant: Option<String>,
+        access_key_id: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
 pub enum AccountAction {
     /// Declare an account: a 12-digit id, a name and the email of its root user.
     Create {
@@ -148,6 +179,20 @@ pub struct DatabaseArgs {
         hide_env_values = true
     )]
     pub database_url: DatabaseUrl,
+
+    /// The database URL read from a file (a Docker or Kubernetes secret); it overrides
+    /// --database-url.
+    #[arg(long, env = "IDC_SCIM_DATABASE_URL_FILE", value_name = "FILE", value_parser = |p: &str| read_file(p)?.trim().parse::<DatabaseUrl>())]
+    pub database_url_file: Option<DatabaseUrl>,
+}
+
+impl DatabaseArgs {
+    /// The database URL: --database-url-file's, else --database-url.
+    pub fn url(&self) -> &DatabaseUrl {
+        self.database_url_file
+            .as_ref()
+            .unwrap_or(&self.database_url)
+    }
 }
 
 /// A database URL. Its `Debug` and `Display` hide the password it may hold.
@@ -204,17 +249,35 @@ pub struct ServeArgs {
     pub db: DatabaseArgs,
 
     /// An access token to accept for the default tenant, in addition to the stored ones.
+    /// Prefer --token-file or the environment: a flag shows in the process list.
     #[arg(long, env = "IDC_SCIM_TOKEN", hide_env_values = true)]
     pub token: Option<Secret>,
 
+    /// --token read from a file (a Docker or Kubernetes secret).
+    #[arg(long, env = "IDC_SCIM_TOKEN_FILE", value_name = "FILE", value_parser = secret_file, conflicts_with = "token")]
+    pub token_file: Option<Secret>,
+
     /// The credential of the admin API (`/admin/...`) and of the console (`/console`); without
-    /// it both are off.
+    /// it both are off. Prefer --admin-token-file or the environment.
     #[arg(long, env = "IDC_SCIM_ADMIN_TOKEN", hide_env_values = true)]
     pub admin_token: Option<Secret>,
 
-    /// AWS access keys `ID:SECRET` (comma-separated or repeated) whose Signature V4 the
-    /// AWS JSON APIs (Identity Store, sso-admin) verify; without any, any well-formed signature
-    /// is accepted.
+    /// --admin-token read from a file.
+    #[arg(long, env = "IDC_SCIM_ADMIN_TOKEN_FILE", value_name = "FILE", value_parser = secret_file, conflicts_with = "admin_token")]
+    pub admin_token_file: Option<Secret>,
+
+    /// How the AWS APIs authenticate requests. The default is `verify`, except on a loopback
+    /// address without --aws-credentials, where it is `any`.
+    #[arg(long, env = "IDC_SCIM_AWS_AUTH", value_parser = named_parser::<AwsAuth>(AwsAuth::ALL.map(|m| (m.as_str(), m.summary()))))]
+    pub aws_auth: Option<AwsAuth>,
+
+    /// The region AWS signatures must be scoped to when they are verified.
+    #[arg(long, env = "IDC_SCIM_AWS_REGION", default_value = crate::state::DEFAULT_AWS_REGION)]
+    pub aws_region: String,
+
+    /// AWS access keys `ID:SECRET` (comma-separated or repeated) of the default tenant, besides
+    /// its stored ones (`idc-scim access-key create`), for the AWS JSON APIs (Identity Store,
+    /// sso-admin); they turn verification on.
     #[arg(
         long = "aws-credentials",
         env = "IDC_SCIM_AWS_CREDENTIALS",
@@ -222,6 +285,10 @@ pub struct ServeArgs {
         hide_env_values = true
     )]
     pub aws_credentials: Vec<AwsCredential>,
+
+    /// --aws-credentials read from a file: `ID:SECRET` pairs, one a line or comma-separated.
+    #[arg(long, env = "IDC_SCIM_AWS_CREDENTIALS_FILE", value_name = "FILE", value_parser = credentials_file, conflicts_with = "aws_credentials")]
+    pub aws_credentials_file: Option<CredentialsFile>,
 
     /// A fixture (JSON: users, groups and their members) to load into the default tenant at
     /// start-up when it is empty; `reset` returns the tenant to it.
@@ -255,7 +322,7 @@ pub struct ServeArgs {
     /// (every filter on every attribute, sorting, startIndex paging, attributes and
     /// excludedAttributes, POST /.search, ETags, RFC error bodies) for connectors written for
     /// other SCIM providers.
-    #[arg(long, env = "IDC_SCIM_PROFILE", value_parser = profile_parser(), default_value_t = Profile::Aws)]
+    #[arg(long, env = "IDC_SCIM_PROFILE", value_parser = named_parser::<Profile>(Profile::ALL.map(|p| (p.as_str(), p.summary()))), default_value_t = Profile::Aws)]
     pub profile: Profile,
 
     /// Approve every sign-in (device and browser authorizations) of the default tenant at once
@@ -267,20 +334,88 @@ pub struct ServeArgs {
     #[arg(long, env = "IDC_SCIM_REQUEST_TIMEOUT", default_value_t = crate::state::DEFAULT_REQUEST_TIMEOUT.as_secs(), value_parser = clap::value_parser!(u64).range(1..))]
     pub request_timeout: u64,
 
+    /// The most connections open at once (kept below the descriptor limit). Past it, the
+    /// connection idle the longest is closed; when all have a request in progress, new ones
+    /// wait.
+    #[arg(long, env = "IDC_SCIM_MAX_CONNECTIONS", default_value_t = Limits::default().max_connections, value_parser = clap::value_parser!(u64).range(1..).map(|n| n as usize))]
+    pub max_connections: usize,
+
+    /// Seconds a client may take to send a request's headers (from the connection's start, or
+    /// from the first byte of a later request) before the connection is closed.
+    #[arg(long, env = "IDC_SCIM_HEADER_READ_TIMEOUT", default_value_t = Limits::default().header_read_timeout.as_secs(), value_parser = clap::value_parser!(u64).range(1..))]
+    pub header_read_timeout: u64,
+
+    /// Seconds a connection may stay idle between requests before it is closed.
+    #[arg(long, env = "IDC_SCIM_IDLE_TIMEOUT", default_value_t = Limits::default().idle_timeout.as_secs(), value_parser = clap::value_parser!(u64).range(1..))]
+    pub idle_timeout: u64,
+
+    /// Seconds a request's body may take to arrive after its headers (then 408).
+    #[arg(long, env = "IDC_SCIM_BODY_READ_TIMEOUT", default_value_t = Limits::default().body_read_timeout.as_secs(), value_parser = clap::value_parser!(u64).range(1..))]
+    pub body_read_timeout: u64,
+
+    /// MiB of request bodies held in memory at once, all requests together; a request whose
+    /// body would pass it waits for room.
+    #[arg(long, env = "IDC_SCIM_MAX_BODY_MEMORY", default_value_t = Limits::default().max_body_memory / MIB, value_parser = clap::value_parser!(u64).range(1..=64 * 1024).map(|n| n as usize))]
+    pub max_body_memory: usize,
+
+    /// Seconds shutdown waits for the requests in progress before it closes their connections.
+    #[arg(long, env = "IDC_SCIM_SHUTDOWN_TIMEOUT", default_value_t = Limits::default().shutdown_timeout.as_secs())]
+    pub shutdown_timeout: u64,
+
     /// Log format.
     #[arg(long, env = "IDC_SCIM_LOG_FORMAT", value_enum, default_value_t = LogFormat::Pretty)]
     pub log_format: LogFormat,
 }
 
-/// `--profile`: the names of [`Profile`], each with its summary in `--help`.
-fn profile_parser() -> impl TypedValueParser<Value = Profile> {
+/// A setting named by one of a few words (`--profile`, `--aws-auth`), each shown with its
+/// summary in `--help`.
+fn named_parser<T>(
+    names: impl IntoIterator<Item = (&'static str, &'static str)>,
+) -> impl TypedValueParser<Value = T>
+where
+    T: std::str::FromStr + Clone + Send + Sync + 'static,
+    T::Err: Into<Box<dyn std::error::Error + Send + Sync + 'static>>,
+{
     PossibleValuesParser::new(
-        Profile::ALL.map(|p| PossibleValue::new(p.as_str()).help(p.summary())),
+        names
+            .into_iter()
+            .map(|(name, summary)| PossibleValue::new(name).help(summary)),
     )
-    .try_map(|name| name.parse::<Profile>())
+    .try_map(|name| name.parse::<T>())
 }
 
+/// A mebibyte.
+const MIB: usize = 1024 * 1024;
+
 impl ServeArgs {
+    /// The limits of what a client may cost, from their flags.
+    pub fn limits(&self) -> Limits {
+        Limits {
+            max_connections: self.max_connections,
+            header_read_timeout: Duration::from_secs(self.header_read_timeout),
+            idle_timeout: Duration::from_secs(self.idle_timeout),
+            body_read_timeout: Duration::from_secs(self.body_read_timeout),
+            max_body_memory: self.max_body_memory * MIB,
+            shutdown_timeout: Duration::from_secs(self.shutdown_timeout),
+        }
+    }
+
+    /// --token or --token-file.
+    pub fn token(&self) -> Option<&Secret> {
+        self.token.as_ref().or(self.token_file.as_ref())
+    }
+
+    /// --admin-token or --admin-token-file.
+    pub fn admin_token(&self) -> Option<&Secret> {
+        self.admin_token.as_ref().or(self.admin_token_file.as_ref())
+    }
+
+    /// --aws-credentials or --aws-credentials-file.
+    pub fn aws_credentials(&self) -> impl Iterator<Item = &AwsCredential> {
+        let from_file = self.aws_credentials_file.iter().flat_map(|f| &f.0);
+        self.aws_credentials.iter().chain(from_file)
+    }
+
     /// The throttle's limit: none unless asked for; AWS's unless overridden.
     pub fn throttle_limit(&self) -> Option<crate::controls::throttle::Limit> {
         use crate::controls::throttle::AWS_LIMIT;
@@ -325,7 +460,33 @@ impl std::str::FromStr for AwsCredential {
     }
 }
 
-/// A secret from the command line or the environment. `Debug` prints nothing of it.
+/// The content of a file that holds one value, as Docker and Kubernetes mount secrets: without
+/// its final line break.
+fn read_file(path: &str) -> Result<String, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read {path}: {e}"))?;
+    let value = text.strip_suffix('\n').unwrap_or(&text);
+    Ok(value.strip_suffix('\r').unwrap_or(value).to_owned())
+}
+
+fn secret_file(path: &str) -> Result<Secret, String> {
+    read_file(path)?.parse()
+}
+
+/// The AWS access keys of a file (`--aws-credentials-file`).
+#[derive(Debug, Clone)]
+pub struct CredentialsFile(pub Vec<AwsCredential>);
+
+fn credentials_file(path: &str) -> Result<CredentialsFile, String> {
+    read_file(path)?
+        .split(['\n', ','])
+        .map(str::trim)
+        .filter(|pair| !pair.is_empty())
+        .map(str::parse)
+        .collect::<Result<_, _>>()
+        .map(CredentialsFile)
+}
+
+/// A secret from the command line, the environment or a file. `Debug` prints nothing of it.
 #[derive(Clone)]
 pub struct Secret(String);
 

@@ -21,6 +21,7 @@ pub fn store_error(e: StoreError, not_found: fn() -> ScimError) -> ScimError {
             | Constraint::DefaultTenant
             | Constraint::TokenId
             | Constraint::TokenHash
+            | Constraint::AccessKeyId
             | Constraint::UserId
             | Constraint::GroupId
             | Constraint::Membership

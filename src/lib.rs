@@ -14,7 +14,7 @@
 //! auth, tenants, accounts, access,     domain services over the store
 //!   controls, directory, signin
 //! store                                 persistence
-//! scim, sso, clock                      pure protocol, access rules and time
+//! scim, sso, text, secret, clock        pure protocol, access rules, characters, secrets, time
 //! ```
 
 pub mod access;
@@ -35,10 +35,12 @@ pub mod oidc;
 pub mod portal;
 pub mod routes;
 pub mod scim;
+pub mod secret;
 pub mod signin;
 pub mod sso;
 pub mod state;
 pub mod store;
 pub mod telemetry;
 pub mod tenants;
+pub mod text;
 pub mod web;

@@ -1,5 +1,6 @@
 //! The `idc-scim` binary: parse the configuration, open the store, then serve or administer.
 
+use std::collections::HashMap;
 use std::process::ExitCode;
 use std::sync::Arc;
 
@@ -7,17 +8,17 @@ use anyhow::Context;
 use clap::Parser;
 use idc_scim::accounts::{self, AccountView};
 use idc_scim::app;
-use idc_scim::auth::{self, TokenHash};
+use idc_scim::auth::{self, AwsAuth, TokenHash};
 use idc_scim::clock::{Clock, SystemClock};
 use idc_scim::config::{
-    AccountAction, Cli, Command, DatabaseUrl, LogFormat, PasswordAction, ServeArgs, TenantAction,
-    TokenAction,
+    AccessKeyAction, AccountAction, Cli, Command, DatabaseUrl, LogFormat, PasswordAction,
+    ServeArgs, TenantAction, TokenAction,
 };
 use idc_scim::controls::fixtures::{self, Fixture};
 use idc_scim::controls::{Controls, Journal, Throttle};
 use idc_scim::scim::Profile;
 use idc_scim::signin::{self, users, users::PasswordError};
-use idc_scim::state::AppState;
+use idc_scim::state::{AppState, Limits};
 use idc_scim::store::{self, Store, Tenant};
 use idc_scim::telemetry;
 use idc_scim::tenants::{self, TenantView, TokenView};
@@ -37,21 +38,25 @@ async fn main() -> ExitCode {
 async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         None => serve(cli.serve).await,
-        Some(Command::Serve(args)) => serve(args).await,
+        Some(Command::Serve(args)) => serve(*args).await,
         Some(Command::Tenant { action, db }) => {
-            let (store, _) = open(&db.database_url, LogFormat::Pretty).await?;
+            let (store, _) = open(db.url(), LogFormat::Pretty).await?;
             tenant_command(store.as_ref(), action).await
         }
         Some(Command::Token { action, db }) => {
-            let (store, default) = open(&db.database_url, LogFormat::Pretty).await?;
+            let (store, default) = open(db.url(), LogFormat::Pretty).await?;
             token_command(store.as_ref(), &default, action).await
         }
+        Some(Command::AccessKey { action, db }) => {
+            let (store, default) = open(db.url(), LogFormat::Pretty).await?;
+            access_key_command(store.as_ref(), &default, action).await
+        }
         Some(Command::Password { action, db }) => {
-            let (store, default) = open(&db.database_url, LogFormat::Pretty).await?;
+            let (store, default) = open(db.url(), LogFormat::Pretty).await?;
             password_command(store.as_ref(), &default, action).await
         }
         Some(Command::Account { action, db }) => {
-            let (store, default) = open(&db.database_url, LogFormat::Pretty).await?;
+            let (store, default) = open(db.url(), LogFormat::Pretty).await?;
             account_command(store.as_ref(), &default, action).await
         }
     }
@@ -74,10 +79,10 @@ async fn open(
 }
 
 async fn serve(args: ServeArgs) -> anyhow::Result<()> {
-    let (store, tenant) = open(&args.db.database_url, args.log_format).await?;
+    let (store, tenant) = open(args.db.url(), args.log_format).await?;
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let new_token =
-        if args.token.is_none() && store.list_tokens(&tenant.tenant_id).await?.is_empty() {
+        if args.token().is_none() && store.list_tokens(&tenant.tenant_id).await?.is_empty() {
             let (_, token) = auth::issue_token(store.as_ref(), &tenant.tenant_id, clock.now_ms())
                 .await
                 .context("storing the first access token")?;
@@ -85,12 +90,38 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         } else {
             None
         };
+    let aws_keys: HashMap<String, String> = args
+        .aws_credentials()
+        .map(|c| (c.access_key_id.clone(), c.secret.expose().to_owned()))
+        .collect();
+    let new_key =
+        if aws_keys.is_empty() && store.list_access_keys(&tenant.tenant_id).await?.is_empty() {
+            let key = auth::issue_access_key(store.as_ref(), &tenant.tenant_id, clock.now_ms())
+                .await
+                .context("storing the first AWS access key")?;
+            Some(key)
+        } else {
+            None
+        };
     let listener = TcpListener::bind(args.listen)
         .await
         .with_context(|| format!("listening on {}", args.listen))?;
     let addr = listener.local_addr()?;
-    let token_line = match (&args.token, &new_token) {
-        (Some(_), _) => "the one given with --token / IDC_SCIM_TOKEN".to_owned(),
+    let loopback = addr.ip().is_loopback();
+    let aws_auth = args.aws_auth.unwrap_or(if loopback && aws_keys.is_empty() {
+        AwsAuth::Any
+    } else {
+        AwsAuth::Verify
+    });
+    let mut warnings = Vec::new();
+    if aws_auth == AwsAuth::Any && !loopback {
+        warnings.push(format!(
+            "AWS signatures are not verified (--aws-auth any) on {addr}: anyone who reaches it \
+             reads and writes every tenant through the AWS APIs"
+        ));
+    }
+    let token_line = match (args.token(), &new_token) {
+        (Some(_), _) => "the one given with --token, --token-file or the environment".to_owned(),
         (None, Some(token)) => {
             format!("{token}\n  (shown once: keep it; it is stored only as a hash)")
         }
@@ -110,7 +141,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         idc_scim::sso::instance_arn(&idc_scim::sso::instance_id(&tenant.identity_store_id)),
         signin::start_path(&tenant.tenant_id)
     );
-    if args.admin_token.is_some() {
+    if args.admin_token().is_some() {
         banner.push_str(&format!(
             "  Admin API:         http://{addr}/admin/tenants\n\
              \x20 Console:           http://{addr}/console (sign in with the admin credential)\n"
@@ -118,6 +149,33 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     }
     if args.profile == Profile::Rfc {
         banner.push_str("  Profile:           rfc (the full SCIM 2.0 protocol of RFC 7644)\n");
+    }
+    banner.push_str(&format!(
+        "  AWS endpoint:      http://{addr}/ (region {})\n",
+        args.aws_region
+    ));
+    banner.push_str(match aws_auth {
+        AwsAuth::Verify => {
+            "  AWS signatures:    verified; an access key reaches its own tenant only\n"
+        }
+        AwsAuth::Any => {
+            "  AWS signatures:    NOT verified (--aws-auth any): any well-formed signature \
+             reaches every tenant\n"
+        }
+    });
+    match (&new_key, aws_keys.is_empty()) {
+        (Some((info, secret)), _) => banner.push_str(&format!(
+            "  AWS access key id: {}\n  AWS secret key:    {secret}\n  \
+             (shown once: keep it; `idc-scim access-key create` makes another)\n",
+            info.access_key_id
+        )),
+        (None, false) => banner.push_str(
+            "  AWS access key id: the ones given with --aws-credentials, its file or the environment\n",
+        ),
+        (None, true) => banner.push_str(
+            "  AWS access key id: shown when it was created; `idc-scim access-key create` makes \
+             another\n",
+        ),
     }
     if let Some(user_name) = &args.sign_in_as {
         banner.push_str(&format!(
@@ -127,6 +185,9 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     banner.push_str(&format!("  Access token:      {token_line}\n"));
     // Written once, and a closed stdout is no reason to stop serving.
     let _ = std::io::Write::write_all(&mut std::io::stdout(), banner.as_bytes());
+    for warning in &warnings {
+        tracing::warn!("{warning}");
+    }
     let limit = args.throttle_limit();
     if limit.is_some_and(|l| !(l.rate > 0.0 && l.burst >= 1.0)) {
         anyhow::bail!("--throttle-rate must be above 0 and --throttle-burst at least 1");
@@ -146,27 +207,52 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         seed_default_tenant(store.as_ref(), &tenant, &controls, path).await?;
     }
     let state = Arc::new(AppState {
-        static_token: args.token.as_ref().map(|t| TokenHash::of(t.expose())),
-        admin_token: args.admin_token.as_ref().map(|t| TokenHash::of(t.expose())),
-        aws_credentials: (!args.aws_credentials.is_empty()).then(|| {
-            Arc::new(
-                args.aws_credentials
-                    .iter()
-                    .map(|c| (c.access_key_id.clone(), c.secret.expose().to_owned()))
-                    .collect(),
-            )
-        }),
+        static_token: args.token().map(|t| TokenHash::of(t.expose())),
+        admin_token: args.admin_token().map(|t| TokenHash::of(t.expose())),
+        aws_auth,
+        aws_region: args.aws_region.clone(),
+        aws_keys,
+        warnings,
         controls,
         profile: args.profile,
         request_timeout: std::time::Duration::from_secs(args.request_timeout),
+        limits: Limits {
+            max_connections: connection_cap(args.max_connections),
+            ..args.limits()
+        },
         sign_in_as: args.sign_in_as.clone(),
         ..AppState::new(store.clone(), tenant, clock)
     });
-    tracing::info!(%addr, database = %args.db.database_url, "serving");
+    tracing::info!(%addr, database = %args.db.url(), aws_auth = %aws_auth, "serving");
     app::serve(listener, state, shutdown_signal()).await?;
     store.close().await;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// The connection cap, within the descriptor limit: the soft limit is raised as far as the
+/// cap needs (up to the hard limit), else the cap is lowered, with a warning. Descriptors are
+/// kept apart for the database, the listener, files and the runtime.
+fn connection_cap(wanted: usize) -> usize {
+    const RESERVED: u64 = 64;
+    let needed = wanted as u64 + RESERVED;
+    match rlimit::increase_nofile_limit(needed) {
+        Ok(limit) if limit >= needed => wanted,
+        Ok(limit) => {
+            let cap = limit.saturating_sub(RESERVED).max(1) as usize;
+            tracing::warn!(
+                wanted,
+                cap,
+                descriptor_limit = limit,
+                "--max-connections lowered to stay below the descriptor limit"
+            );
+            cap
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "the descriptor limit could not be read");
+            wanted
+        }
+    }
 }
 
 /// Loads `--seed` into the default tenant when it holds no user nor group, and remembers it as
@@ -311,6 +397,48 @@ async fn token_command(
             let tenant = tenant_of(&tenant);
             tenants::delete_token(store, &tenant, &token_id).await?;
             println!("Token {token_id} deleted: it no longer authenticates.");
+        }
+    }
+    Ok(())
+}
+
+async fn access_key_command(
+    store: &dyn Store,
+    default: &Tenant,
+    action: AccessKeyAction,
+) -> anyhow::Result<()> {
+    let tenant_of = |t: Option<String>| t.unwrap_or_else(|| default.tenant_id.clone());
+    match action {
+        AccessKeyAction::Create { tenant } => {
+            let tenant = tenant_of(tenant);
+            let new = tenants::create_access_key(store, &tenant, SystemClock.now_ms()).await?;
+            println!("AWS access key (the secret is shown once):");
+            println!("  Access key id:     {}", new.view.access_key_id);
+            println!("  Secret access key: {}", new.secret_access_key);
+            println!("  Tenant:            {tenant}");
+        }
+        AccessKeyAction::List { tenant } => {
+            let keys = tenants::list_access_keys(store, &tenant_of(tenant)).await?;
+            println!(
+                "{:<22} {:<8} {:<21} LAST USED",
+                "ACCESS KEY ID", "STATUS", "CREATED"
+            );
+            for k in keys {
+                println!(
+                    "{:<22} {:<8} {:<21} {}",
+                    k.access_key_id,
+                    k.status,
+                    k.created_at,
+                    k.last_used_at.as_deref().unwrap_or("never")
+                );
+            }
+        }
+        AccessKeyAction::Delete {
+            tenant,
+            access_key_id,
+        } => {
+            tenants::delete_access_key(store, &tenant_of(tenant), &access_key_id).await?;
+            println!("Access key {access_key_id} deleted: requests signed with it are refused.");
         }
     }
     Ok(())

@@ -1,14 +1,15 @@
 //! What the IAM Identity Center console does for the people who run idc-scim: identity stores
-//! (tenants) and their SCIM access tokens, and the automatic-provisioning switch. One set of
-//! operations, called by the CLI (`idc-scim tenant|token ...`) and by the admin HTTP API.
+//! (tenants), their SCIM access tokens, the automatic-provisioning switch, and (as IAM does for
+//! its users) their AWS access keys. One set of operations, called by the CLI
+//! (`idc-scim tenant|token|access-key ...`) and by the admin HTTP API.
 //! The errors are SCIM errors, which the admin API answers with AWS's body.
 
 use serde::Serialize;
 
-use crate::auth::{MAX_TOKENS, issue_token};
+use crate::auth::{MAX_ACCESS_KEYS, MAX_TOKENS, issue_access_key, issue_token};
 use crate::clock::timestamp;
 use crate::scim::ScimError;
-use crate::store::{Constraint, Store, StoreError, Tenant, TenantInfo, TokenInfo};
+use crate::store::{AccessKeyInfo, Constraint, Store, StoreError, Tenant, TenantInfo, TokenInfo};
 
 /// A tenant as the administration shows it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -85,6 +86,7 @@ fn tenant_error(e: StoreError) -> ScimError {
             Constraint::DefaultTenant
             | Constraint::TokenId
             | Constraint::TokenHash
+            | Constraint::AccessKeyId
             | Constraint::UserId
             | Constraint::UserName
             | Constraint::Email
@@ -233,6 +235,85 @@ pub async fn delete_token(
         .await
         .map_err(|e| match e {
             StoreError::NotFound => ScimError::NotFound("Token not found.".to_owned()),
+            other => tenant_error(other),
+        })
+}
+
+/// An AWS access key as IAM lists it: id and dates, never the secret.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AccessKeyView {
+    pub access_key_id: String,
+    /// `Active`, as IAM shows a key that works.
+    pub status: &'static str,
+    pub created_at: String,
+    pub last_used_at: Option<String>,
+}
+
+impl From<&AccessKeyInfo> for AccessKeyView {
+    fn from(info: &AccessKeyInfo) -> Self {
+        Self {
+            access_key_id: info.access_key_id.clone(),
+            status: "Active",
+            created_at: timestamp(info.created_ms),
+            last_used_at: info.last_used_ms.map(timestamp),
+        }
+    }
+}
+
+/// An access key just generated: the only time its secret is shown.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct NewAccessKey {
+    #[serde(flatten)]
+    pub view: AccessKeyView,
+    pub secret_access_key: String,
+}
+
+/// Generates an AWS access key of a tenant; its secret is in the answer, shown once.
+pub async fn create_access_key(
+    store: &dyn Store,
+    tenant_id: &str,
+    now_ms: i64,
+) -> Result<NewAccessKey, ScimError> {
+    let (info, secret) = issue_access_key(store, tenant_id, now_ms)
+        .await
+        .map_err(|e| match e {
+            StoreError::LimitReached => ScimError::Conflict(format!(
+                "A tenant holds at most {MAX_ACCESS_KEYS} access keys: delete one first."
+            )),
+            other => tenant_error(other),
+        })?;
+    Ok(NewAccessKey {
+        view: AccessKeyView::from(&info),
+        secret_access_key: secret,
+    })
+}
+
+pub async fn list_access_keys(
+    store: &dyn Store,
+    tenant_id: &str,
+) -> Result<Vec<AccessKeyView>, ScimError> {
+    store.get_tenant(tenant_id).await.map_err(tenant_error)?;
+    let keys = store
+        .list_access_keys(tenant_id)
+        .await
+        .map_err(tenant_error)?;
+    Ok(keys.iter().map(AccessKeyView::from).collect())
+}
+
+/// Deletes an access key: requests signed with it are refused at once.
+pub async fn delete_access_key(
+    store: &dyn Store,
+    tenant_id: &str,
+    access_key_id: &str,
+) -> Result<(), ScimError> {
+    store.get_tenant(tenant_id).await.map_err(tenant_error)?;
+    store
+        .delete_access_key(tenant_id, access_key_id)
+        .await
+        .map_err(|e| match e {
+            StoreError::NotFound => ScimError::NotFound("Access key not found.".to_owned()),
             other => tenant_error(other),
         })
 }

@@ -1,8 +1,8 @@
-//! The admin HTTP API under `/admin`: tenants, tokens and the provisioning switch, the AWS
-//! accounts of a tenant's organization, the connector controls (journal, seed, reset, export,
-//! faults), sign-in (`signin`: headless approvals, passwords), JSON in and out, behind its own
-//! bearer credential (`middleware::admin_layers`). Without a configured credential it does not
-//! exist.
+//! The admin HTTP API under `/admin`: tenants, tokens, AWS access keys and the provisioning
+//! switch, the AWS accounts of a tenant's organization, the connector controls (journal, seed,
+//! reset, export, faults), sign-in (`signin`: headless approvals, passwords), JSON in and out,
+//! behind its own bearer credential (`middleware::admin_layers`). Without a configured
+//! credential it does not exist.
 
 mod signin;
 
@@ -40,6 +40,14 @@ pub fn router() -> Router<SharedState> {
         .route(
             "/admin/tenants/{tenant}/tokens/{token}",
             delete(delete_token),
+        )
+        .route(
+            "/admin/tenants/{tenant}/access-keys",
+            get(list_access_keys).post(create_access_key),
+        )
+        .route(
+            "/admin/tenants/{tenant}/access-keys/{key}",
+            delete(delete_access_key),
         )
         .route(
             "/admin/tenants/{tenant}/accounts",
@@ -163,6 +171,31 @@ async fn delete_token(
     Path((tenant, token)): Path<(String, String)>,
 ) -> Result<StatusCode, ScimError> {
     tenants::delete_token(state.store.as_ref(), &tenant, &token).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn list_access_keys(
+    State(state): State<SharedState>,
+    Path(tenant): Path<String>,
+) -> Result<Response, ScimError> {
+    let keys = tenants::list_access_keys(state.store.as_ref(), &tenant).await?;
+    Ok(Json(keys).into_response())
+}
+
+async fn create_access_key(
+    State(state): State<SharedState>,
+    Path(tenant): Path<String>,
+) -> Result<Response, ScimError> {
+    let key =
+        tenants::create_access_key(state.store.as_ref(), &tenant, state.clock.now_ms()).await?;
+    Ok((StatusCode::CREATED, Json(key)).into_response())
+}
+
+async fn delete_access_key(
+    State(state): State<SharedState>,
+    Path((tenant, key)): Path<(String, String)>,
+) -> Result<StatusCode, ScimError> {
+    tenants::delete_access_key(state.store.as_ref(), &tenant, &key).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -8,6 +8,7 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use crate::sso::Invalid;
+use crate::text::PathStyle;
 
 /// Why a body does not fit its request shape.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -40,6 +41,12 @@ pub fn lower_camel(member: &str) -> String {
         None => String::new(),
     }
 }
+
+/// How AWS names a member of a request in its messages: `filters.member.attributeValue`.
+pub const MEMBER_PATHS: PathStyle = PathStyle {
+    member: lower_camel,
+    item: Some("member"),
+};
 
 /// `MaxResults`: 1 to 100; absent means 100.
 pub fn max_results(value: Option<i64>) -> Result<u32, Invalid> {

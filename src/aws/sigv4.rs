@@ -1,20 +1,18 @@
 //! AWS Signature Version 4 (the `Authorization: AWS4-HMAC-SHA256 ...` header) for the AWS
-//! JSON APIs: parsing, verification against configured access keys, and `sign`, which tests
-//! and clients use to build a signed request.
+//! JSON APIs: its form (`Presented::parse`), its scope and time (`check_scope`), the signature
+//! itself (`verify`), and `sign`, which tests and clients use to build a signed request.
 //!
-//! Without configured keys any well-formed signature is accepted, as local AWS emulators do;
-//! with them, the canonical request is rebuilt and its signature compared in constant time,
-//! and `X-Amz-Date` must lie within 15 minutes of the server's clock. The errors are those
-//! AWS JSON services answer: `MissingAuthenticationTokenException`,
-//! `IncompleteSignatureException`, `UnrecognizedClientException`, `InvalidSignatureException`.
-
-use std::collections::HashMap;
+//! The checks come in the order a server can make them cheaply: the form, then (once the
+//! caller has looked up the access key) the scope's service, region and day and the 15 minutes
+//! around the server's clock, and only then, after the body was read, the signature over the
+//! canonical request, compared in constant time. The errors are those AWS JSON services answer:
+//! `MissingAuthenticationTokenException`, `IncompleteSignatureException`,
+//! `UnrecognizedClientException`, `InvalidSignatureException`.
 
 use axum::http::HeaderMap;
 use hmac::{Hmac, Mac};
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use sha2::{Digest, Sha256};
-use subtle::ConstantTimeEq;
 
 use super::ProtocolError;
 
@@ -117,70 +115,97 @@ pub struct SignedRequest<'a> {
     pub body: &'a [u8],
 }
 
-/// Authenticates a request to the service whose signing name (`signingName` in its service
-/// model) is `service`: `credentials` `None` accepts any well-formed signature.
-pub fn authenticate(
-    req: SignedRequest<'_>,
-    service: &str,
-    credentials: Option<&HashMap<String, String>>,
-    now_ms: i64,
-) -> Result<()> {
-    let Some(value) = req.headers.get("authorization") else {
-        return Err(ProtocolError::MissingAuthenticationToken);
-    };
-    let value = value.to_str().map_err(|_| {
-        ProtocolError::IncompleteSignature("Authorization header is not ASCII.".into())
-    })?;
-    let auth = Authorization::parse(value)?;
-    let amz_date = req
-        .headers
-        .get("x-amz-date")
-        .and_then(|v| v.to_str().ok())
-        .ok_or_else(|| {
-            ProtocolError::IncompleteSignature(
-                "Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header."
-                    .into(),
-            )
+/// A request's signature as presented: its `Authorization` header and `X-Amz-Date`, of the
+/// right form.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Presented<'a> {
+    pub authorization: Authorization<'a>,
+    amz_date: &'a str,
+    signed_at_ms: i64,
+}
+
+impl<'a> Presented<'a> {
+    /// Reads the signature of a request from its headers, checking its form only: all a
+    /// request needs with `--aws-auth any`.
+    pub fn parse(headers: &'a HeaderMap) -> Result<Self> {
+        let Some(value) = headers.get("authorization") else {
+            return Err(ProtocolError::MissingAuthenticationToken);
+        };
+        let value = value.to_str().map_err(|_| {
+            ProtocolError::IncompleteSignature("Authorization header is not ASCII.".into())
         })?;
-    let signed_at =
-        chrono::NaiveDateTime::parse_from_str(amz_date, AMZ_DATE_FORMAT).map_err(|_| {
-            ProtocolError::IncompleteSignature(format!("Invalid X-Amz-Date: {amz_date}"))
-        })?;
-    let Some(credentials) = credentials else {
-        return Ok(());
-    };
-    let secret = credentials
-        .get(auth.access_key_id)
-        .ok_or(ProtocolError::UnrecognizedClient)?;
-    if auth.service != service {
-        return Err(ProtocolError::InvalidSignature(format!(
-            "Credential should be scoped to correct service: '{service}'."
-        )));
+        let authorization = Authorization::parse(value)?;
+        let amz_date = headers
+            .get("x-amz-date")
+            .and_then(|v| v.to_str().ok())
+            .ok_or_else(|| {
+                ProtocolError::IncompleteSignature(
+                    "Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header."
+                        .into(),
+                )
+            })?;
+        let signed_at =
+            chrono::NaiveDateTime::parse_from_str(amz_date, AMZ_DATE_FORMAT).map_err(|_| {
+                ProtocolError::IncompleteSignature(format!("Invalid X-Amz-Date: {amz_date}"))
+            })?;
+        Ok(Self {
+            authorization,
+            amz_date,
+            signed_at_ms: signed_at.and_utc().timestamp_millis(),
+        })
     }
-    if !amz_date.starts_with(auth.date) {
-        return Err(ProtocolError::InvalidSignature(
-            "Credential should be scoped to the date of X-Amz-Date.".into(),
-        ));
+
+    pub fn access_key_id(&self) -> &'a str {
+        self.authorization.access_key_id
     }
-    let skew = signed_at.and_utc().timestamp_millis() - now_ms;
-    if skew.abs() > MAX_SKEW_MS {
-        let now = chrono::DateTime::from_timestamp_millis(now_ms)
-            .unwrap_or_default()
-            .format(AMZ_DATE_FORMAT);
-        return Err(ProtocolError::InvalidSignature(format!(
-            "Signature expired: {amz_date} is outside the 15 minute window around {now}."
-        )));
-    }
-    let scope = Scope {
-        region: auth.region,
-        service,
-    };
-    let expected = signature(req, &auth.signed_headers, amz_date, scope, secret)
-        .ok_or_else(signature_mismatch)?;
-    if bool::from(expected.as_bytes().ct_eq(auth.signature.as_bytes())) {
+
+    /// What can be checked before the body is read: the scope names `service` (its signing
+    /// name), `region` and the day of `X-Amz-Date`, which lies within 15 minutes of `now_ms`.
+    pub fn check_scope(&self, service: &str, region: &str, now_ms: i64) -> Result<()> {
+        let auth = &self.authorization;
+        if auth.service != service {
+            return Err(ProtocolError::InvalidSignature(format!(
+                "Credential should be scoped to correct service: '{service}'."
+            )));
+        }
+        if auth.region != region {
+            return Err(ProtocolError::InvalidSignature(format!(
+                "Credential should be scoped to a valid region, not '{}'.",
+                auth.region
+            )));
+        }
+        if !self.amz_date.starts_with(auth.date) {
+            return Err(ProtocolError::InvalidSignature(
+                "Credential should be scoped to the date of X-Amz-Date.".into(),
+            ));
+        }
+        if (self.signed_at_ms - now_ms).abs() > MAX_SKEW_MS {
+            let now = chrono::DateTime::from_timestamp_millis(now_ms)
+                .unwrap_or_default()
+                .format(AMZ_DATE_FORMAT);
+            return Err(ProtocolError::InvalidSignature(format!(
+                "Signature expired: {} is outside the 15 minute window around {now}.",
+                self.amz_date
+            )));
+        }
         Ok(())
-    } else {
-        Err(signature_mismatch())
+    }
+
+    /// Checks the signature over the whole request, its body included, made with the key's
+    /// secret, compared in constant time.
+    pub fn verify(&self, req: SignedRequest<'_>, secret: &str) -> Result<()> {
+        let auth = &self.authorization;
+        let scope = Scope {
+            region: auth.region,
+            service: auth.service,
+        };
+        let expected = signature(req, &auth.signed_headers, self.amz_date, scope, secret)
+            .ok_or_else(signature_mismatch)?;
+        if crate::secret::eq(auth.signature.as_bytes(), expected.as_bytes()) {
+            Ok(())
+        } else {
+            Err(signature_mismatch())
+        }
     }
 }
 
@@ -368,39 +393,41 @@ mod tests {
         );
         let mut signed = headers.clone();
         signed.insert("authorization", auth.parse().unwrap());
-        let keys: HashMap<String, String> = [("AKID".to_owned(), "secret".to_owned())].into();
         let now = chrono::NaiveDateTime::parse_from_str("20150830T123600Z", AMZ_DATE_FORMAT)
             .unwrap()
             .and_utc()
             .timestamp_millis();
-        assert_eq!(
-            authenticate(with(&signed, b"{}"), SERVICE, Some(&keys), now),
-            Ok(())
-        );
+        let presented = Presented::parse(&signed).unwrap();
+        assert_eq!(presented.access_key_id(), "AKID");
+        assert_eq!(presented.check_scope(SERVICE, "us-east-1", now), Ok(()));
+        assert_eq!(presented.verify(with(&signed, b"{}"), "secret"), Ok(()));
         assert!(matches!(
-            authenticate(with(&signed, b"{ }"), SERVICE, Some(&keys), now),
+            presented.verify(with(&signed, b"{ }"), "secret"),
             Err(ProtocolError::InvalidSignature(_))
         ));
-        let wrong: HashMap<String, String> = [("AKID".to_owned(), "other".to_owned())].into();
         assert!(matches!(
-            authenticate(with(&signed, b"{}"), SERVICE, Some(&wrong), now),
+            presented.verify(with(&signed, b"{}"), "other"),
             Err(ProtocolError::InvalidSignature(_))
         ));
-        let unknown: HashMap<String, String> = [("OTHER".to_owned(), "secret".to_owned())].into();
-        assert_eq!(
-            authenticate(with(&signed, b"{}"), SERVICE, Some(&unknown), now),
-            Err(ProtocolError::UnrecognizedClient)
-        );
         let late = now + MAX_SKEW_MS + 1000;
         assert!(matches!(
-            authenticate(with(&signed, b"{}"), SERVICE, Some(&keys), late),
+            presented.check_scope(SERVICE, "us-east-1", late),
             Err(ProtocolError::InvalidSignature(m)) if m.contains("expired")
         ));
-        // Without keys, only the form is checked.
-        assert_eq!(
-            authenticate(with(&signed, b"{ }"), SERVICE, None, late),
-            Ok(())
-        );
+        let early = now - MAX_SKEW_MS - 1000;
+        assert!(presented.check_scope(SERVICE, "us-east-1", early).is_err());
+        assert!(matches!(
+            presented.check_scope(SERVICE, "eu-west-1", now),
+            Err(ProtocolError::InvalidSignature(m)) if m.contains("region")
+        ));
+        assert!(matches!(
+            presented.check_scope("sso", "us-east-1", now),
+            Err(ProtocolError::InvalidSignature(m)) if m.contains("service")
+        ));
+        // The form alone is what `--aws-auth any` checks: a stale, changed request passes it.
+        let mut stale = signed.clone();
+        stale.insert("x-amz-date", "20000101T000000Z".parse().unwrap());
+        assert!(Presented::parse(&stale).is_ok());
     }
 
     fn with<'a>(headers: &'a HeaderMap, body: &'a [u8]) -> SignedRequest<'a> {
@@ -433,8 +460,20 @@ mod tests {
         let mut headers = HeaderMap::new();
         headers.insert("x-amz-date", "20260101T000000Z".parse().unwrap());
         assert_eq!(
-            authenticate(with(&headers, b""), SERVICE, None, 0),
+            Presented::parse(&headers),
             Err(ProtocolError::MissingAuthenticationToken)
         );
+        headers.insert(
+            "authorization",
+            "AWS4-HMAC-SHA256 Credential=AKID/20260101/us-east-1/identitystore/aws4_request, \
+             SignedHeaders=host;x-amz-date, Signature=0a1b"
+                .parse()
+                .unwrap(),
+        );
+        headers.insert("x-amz-date", "yesterday".parse().unwrap());
+        assert!(matches!(
+            Presented::parse(&headers),
+            Err(ProtocolError::IncompleteSignature(m)) if m.contains("X-Amz-Date")
+        ));
     }
 }

@@ -76,7 +76,7 @@ pub struct Record {
     pub path: String,
     pub query: Option<String>,
     pub headers: HeaderMap,
-    /// Made with `Journal::kept`.
+    /// The beginning of the body as the handler read it, `MAX_KEPT_BODY` at most.
     pub body: Bytes,
     pub status: u16,
     /// Made with `Journal::kept`.

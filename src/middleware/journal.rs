@@ -2,18 +2,23 @@
 //! journal (`controls::journal`). Which requests, under which tenant and path, is said by the
 //! inner layers or the room on the response (`journal_as`): SCIM authentication marks its
 //! requests with their path below `/scim/v2`; the AWS JSON dispatcher, which learns the tenant
-//! from the body, marks them `/<service>/<Operation>`.
+//! from the body, marks them `/<service>/<Operation>`. The request body is recorded as the
+//! handler reads it (`Recorded`), never read ahead of authentication.
 
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll, ready};
 use std::time::Instant;
 
-use axum::body::Body;
+use axum::body::{Body, Bytes, HttpBody};
 use axum::extract::{Request, State};
 use axum::middleware::Next;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
+use bytes::BytesMut;
+use http_body::{Frame, SizeHint};
 
-use crate::controls::journal::{Journal, Record};
-use crate::scim::ScimError;
-use crate::state::{MAX_BODY_BYTES, REQUEST_ID_HEADER, SharedState};
+use crate::controls::journal::{Journal, MAX_KEPT_BODY, Record};
+use crate::state::{REQUEST_ID_HEADER, SharedState};
 
 /// Marks a response as one to journal, in the journal of this tenant, under this path.
 #[derive(Debug, Clone)]
@@ -48,15 +53,14 @@ pub(super) async fn layer(State(state): State<SharedState>, req: Request, next: 
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default()
         .to_owned();
-    let (parts, body) = req.into_parts();
-    let (body, mut response) = match axum::body::to_bytes(body, MAX_BODY_BYTES).await {
-        Ok(bytes) => {
-            let kept = Journal::kept(&bytes);
-            let req = Request::from_parts(parts, Body::from(bytes));
-            (kept, next.run(req).await)
-        }
-        Err(_) => return ScimError::PayloadTooLarge.into_response(),
-    };
+    let kept = Arc::new(Mutex::new(BytesMut::new()));
+    let req = req.map(|body| {
+        Body::new(Recorded {
+            inner: body,
+            kept: kept.clone(),
+        })
+    });
+    let mut response = next.run(req).await;
     let Some(JournalAs { tenant, path }) = response.extensions_mut().remove::<JournalAs>() else {
         return response;
     };
@@ -66,6 +70,7 @@ pub(super) async fn layer(State(state): State<SharedState>, req: Request, next: 
         // A body that fails on purpose (an injected dropped connection) is passed on as is.
         Err(_) => return fail_the_connection(parts),
     };
+    let body = lock(&kept).split().freeze();
     journal.push(
         &tenant,
         Record {
@@ -90,4 +95,42 @@ pub(super) fn fail_the_connection(parts: axum::http::response::Parts) -> Respons
         Err::<axum::body::Bytes, std::io::Error>(std::io::Error::other("connection dropped"))
     });
     Response::from_parts(parts, Body::from_stream(stream))
+}
+
+/// A request body as the handler reads it, the beginning of which (`MAX_KEPT_BODY`) is kept
+/// for the journal: the journal reads no body itself, so that a request is never read before
+/// it is authenticated, and a body nothing reads is never read at all.
+struct Recorded {
+    inner: Body,
+    kept: Arc<Mutex<BytesMut>>,
+}
+
+fn lock(kept: &Mutex<BytesMut>) -> std::sync::MutexGuard<'_, BytesMut> {
+    kept.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+impl HttpBody for Recorded {
+    type Data = Bytes;
+    type Error = axum::Error;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, axum::Error>>> {
+        let frame = ready!(Pin::new(&mut self.inner).poll_frame(cx));
+        if let Some(data) = frame.as_ref().and_then(|f| f.as_ref().ok()?.data_ref()) {
+            let mut kept = lock(&self.kept);
+            let room = MAX_KEPT_BODY.saturating_sub(kept.len());
+            kept.extend_from_slice(&data[..data.len().min(room)]);
+        }
+        Poll::Ready(frame)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.inner.size_hint()
+    }
 }

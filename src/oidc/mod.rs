@@ -27,6 +27,7 @@ use crate::http_error::RestJsonError;
 use crate::middleware;
 use crate::signin::oidc::{self, Named, OidcError};
 use crate::state::{ErrorStyle, SharedState};
+use crate::text::{self, Class, PathStyle};
 
 /// The name of the API in the journal, in fault rules and in the throttle's buckets.
 pub const SERVICE: &str = "sso-oidc";
@@ -62,13 +63,22 @@ impl IntoResponse for ApiError {
 }
 
 /// A request body of the API: a JSON object (an empty body is an empty object); members of
-/// the wrong type are `InvalidRequestException`.
+/// the wrong type, and strings holding a control character (which no member of the model
+/// takes), are `InvalidRequestException`.
 fn body<T: DeserializeOwned + Default>(bytes: &[u8]) -> Result<T, OidcError> {
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Ok(T::default());
     }
-    serde_json::from_slice(bytes)
-        .map_err(|e| OidcError::InvalidRequest(format!("The request body is not valid: {e}.")))
+    let invalid = |e: serde_json::Error| {
+        OidcError::InvalidRequest(format!("The request body is not valid: {e}."))
+    };
+    let value: Value = serde_json::from_slice(bytes).map_err(invalid)?;
+    if let Some(member) = text::first_outside(&value, Class::NoControls, PathStyle::AS_SENT) {
+        return Err(OidcError::InvalidRequest(format!(
+            "The member {member} holds a control character."
+        )));
+    }
+    serde_json::from_value(value).map_err(invalid)
 }
 
 /// The answer of an operation: its JSON, or its error.

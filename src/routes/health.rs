@@ -1,4 +1,5 @@
-//! `/health`, outside the SCIM authentication: 200 while the database answers.
+//! `/health`, outside the SCIM authentication: 200 while the database answers, with the
+//! settings that expose the server to its network (`AppState::warnings`) when there are any.
 
 use axum::Json;
 use axum::extract::State;
@@ -8,14 +9,18 @@ use serde_json::{Value, json};
 use crate::state::SharedState;
 
 pub async fn health(State(state): State<SharedState>) -> (StatusCode, Json<Value>) {
-    match state.store.ping().await {
-        Ok(_) => (StatusCode::OK, Json(json!({"status": "ok"}))),
+    let (status, mut body) = match state.store.ping().await {
+        Ok(_) => (StatusCode::OK, json!({"status": "ok"})),
         Err(e) => {
             tracing::error!(error = ?e, "health check: database unreachable");
             (
                 StatusCode::SERVICE_UNAVAILABLE,
-                Json(json!({"status": "unavailable"})),
+                json!({"status": "unavailable"}),
             )
         }
+    };
+    if !state.warnings.is_empty() {
+        body["warnings"] = json!(state.warnings);
     }
+    (status, Json(body))
 }

@@ -15,6 +15,7 @@ use serde::Serialize;
 
 use crate::clock::timestamp;
 use crate::http_error::{method_not_allowed, not_found, unsupported_operation};
+use crate::scim::coerce;
 use crate::scim::query::Paging;
 use crate::scim::schema::LIST_RESPONSE_URN;
 use crate::scim::search::SearchParams;
@@ -84,7 +85,7 @@ fn scim_routes(prefix: &str, profile: Profile) -> Router<SharedState> {
         .route(&at("/{*rest}"), any(not_found))
 }
 
-/// The `{id}` segment of a resource URL.
+/// The `{id}` segment of a resource URL, percent-decoded, of the Identity Store's characters.
 pub struct ResourceId(pub String);
 
 impl<S: Send + Sync> FromRequestParts<S> for ResourceId {
@@ -94,11 +95,12 @@ impl<S: Send + Sync> FromRequestParts<S> for ResourceId {
         let params = RawPathParams::from_request_parts(parts, state)
             .await
             .map_err(|_| ScimError::unparsable())?;
-        params
+        let (_, id) = params
             .iter()
             .find(|(name, _)| *name == "id")
-            .map(|(_, value)| ResourceId(value.to_owned()))
-            .ok_or_else(ScimError::unparsable)
+            .ok_or_else(ScimError::unparsable)?;
+        coerce::text("id", id)?;
+        Ok(ResourceId(id.to_owned()))
     }
 }
 

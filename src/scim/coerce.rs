@@ -3,12 +3,14 @@
 //!
 //! A value is read one of two ways ([`Reading`]): as part of a create or replace body, which is
 //! checked as strictly as IAM Identity Center checks it, or as the value of a PATCH operation
-//! (RFC 7644 §3.5.2), which takes the forms identity providers send (IDP-CLIENTS.md).
+//! (RFC 7644 §3.5.2), which takes the forms identity providers send (IDP-CLIENTS.md). Every
+//! string is checked against the Identity Store's characters here (`text`).
 
 use serde_json::{Map, Value};
 
 use super::error::{Result, ScimError};
 use super::schema::{AttrDef, AttrType, ResourceSchema, SchemaDef, is_common};
+use crate::text::Class;
 
 /// How a value is read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -68,10 +70,21 @@ fn put(out: &mut Map<String, Value>, schema: &SchemaDef, key: &str, value: &Valu
     Ok(())
 }
 
+/// Checks a string a client sent for an attribute (or an id) against the characters the
+/// Identity Store holds (`text::Class::Identity`), before it can reach a database.
+pub fn text(label: &str, s: &str) -> Result<()> {
+    if Class::Identity.admits_all(s) {
+        Ok(())
+    } else {
+        Err(ScimError::invalid_characters(label))
+    }
+}
+
 /// One (non-null) value of the attribute or sub-attribute `def`, named `label` in details.
 pub fn single(def: &AttrDef, value: &Value, label: &str, reading: Reading) -> Result<Value> {
     match (def.ty, value) {
-        (AttrType::String | AttrType::Reference | AttrType::DateTime, Value::String(_)) => {
+        (AttrType::String | AttrType::Reference | AttrType::DateTime, Value::String(s)) => {
+            text(label, s)?;
             Ok(value.clone())
         }
         (AttrType::String | AttrType::Reference | AttrType::DateTime, _) => {

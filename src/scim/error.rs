@@ -157,6 +157,12 @@ impl ScimError {
         Self::invalid(format!("Attribute \"{name}\" must be {expected}."))
     }
 
+    /// A string that holds a character outside the Identity Store's class (`text::Class`): a
+    /// control character, a format character, an unassigned one. AWS's pattern wording.
+    pub fn invalid_characters(name: &str) -> Self {
+        Self::invalid(detail::validation(name, &[detail::Constraint::Pattern]))
+    }
+
     /// 412: an `If-Match` precondition (RFC 7644 §3.14) does not hold.
     pub fn precondition_failed() -> Self {
         Self::Other(StatusCode::PRECONDITION_FAILED)

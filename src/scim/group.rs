@@ -376,8 +376,11 @@ fn member_ids(value: &Value) -> Result<Vec<String>> {
                     return Err(ScimError::unsupported_attribute(&format!("members.{k}")));
                 }
             }
-            id.map(str::to_owned)
-                .ok_or_else(|| ScimError::invalid("Each member needs a \"value\" with a user id."))
+            let id = id.ok_or_else(|| {
+                ScimError::invalid("Each member needs a \"value\" with a user id.")
+            })?;
+            coerce::text("members.value", id)?;
+            Ok(id.to_owned())
         })
         .collect()
 }

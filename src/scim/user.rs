@@ -229,11 +229,6 @@ impl UserAttrs {
     /// (RFC 7643 §2.4).
     fn check(&self, profile: Profile) -> Result<()> {
         check_len("userName", &self.user_name, limits::USER_NAME)?;
-        if self.user_name.chars().any(char::is_control) {
-            return Err(ScimError::invalid(
-                "Attribute \"userName\" may hold letters, marks, symbols, numbers, punctuation and spaces only.",
-            ));
-        }
         if limits::RESERVED_NAMES
             .iter()
             .any(|r| r.eq_ignore_ascii_case(&self.user_name))

@@ -5,7 +5,6 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use rand::{Rng, RngCore};
 use sha2::{Digest, Sha256};
-use subtle::ConstantTimeEq;
 
 use crate::auth::TokenHash;
 
@@ -22,12 +21,9 @@ pub fn hash(secret: &str) -> String {
 }
 
 /// Whether a secret is the one whose stored hash is `expected_hex`, compared in constant
-/// time.
+/// time (`secret::eq`).
 pub fn matches_hash(secret: &str, expected_hex: &str) -> bool {
-    hash(secret)
-        .as_bytes()
-        .ct_eq(expected_hex.as_bytes())
-        .into()
+    crate::secret::eq(hash(secret).as_bytes(), expected_hex.as_bytes())
 }
 
 /// The letters of user codes: consonants only, so that no code spells a word, none mistaken
@@ -65,7 +61,7 @@ pub fn pkce_matches(verifier: &str, challenge: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || b"-._~".contains(&b));
     let computed = URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()));
     let challenge = challenge.trim_end_matches('=');
-    well_formed && bool::from(computed.as_bytes().ct_eq(challenge.as_bytes()))
+    well_formed && crate::secret::eq(computed.as_bytes(), challenge.as_bytes())
 }
 
 /// An argon2id hash of a password, as a PHC string. Slow on purpose: call it off the async

@@ -9,6 +9,7 @@ use std::sync::LazyLock;
 use super::{Internal, SESSION_LIFETIME_MS, internal, secrets};
 use crate::scim::query::UserQuery;
 use crate::store::{ListArgs, SessionRecord, Store, StoreError, Tenant, UserRecord};
+use crate::text::Class;
 
 /// IAM Identity Center's bounds on a password's length.
 pub const PASSWORD_LENGTH: std::ops::RangeInclusive<usize> = 8..=64;
@@ -17,12 +18,16 @@ fn is_active(user: &UserRecord) -> bool {
     user.attrs.active != Some(false)
 }
 
-/// A user by `userName` (case-insensitively, as `userName` is unique).
+/// A user by `userName` (case-insensitively, as `userName` is unique). A name of characters
+/// no `userName` holds (`text::Class::Identity`) names nobody, and is not looked up.
 pub async fn find_user(
     store: &dyn Store,
     tenant: &Tenant,
     user_name: &str,
 ) -> Result<Option<UserRecord>, Internal> {
+    if !Class::Identity.admits_all(user_name) {
+        return Ok(None);
+    }
     let query = UserQuery::UserName(user_name.to_owned());
     let args = ListArgs {
         limit: 1,

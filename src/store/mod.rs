@@ -1,12 +1,14 @@
 //! Persistence: one `Store` trait with domain verbs, implemented for PostgreSQL and SQLite by
 //! the same SQL (`sql/`; IAM Identity Center's account access in `ssoadmin.rs`, sign-in in
-//! `signin.rs`, each a trait of its own). The store never sees HTTP; filters reach it in the
-//! allow-listed form of `scim::query`, and every value is a bound parameter. Writers of one
-//! resource are ordered by the store, never turned away: see `Store::edit_user` and
-//! `Store::change_members`.
+//! `signin.rs`, the AWS access keys in `access_keys.rs`, each a trait of its own). The store
+//! never sees HTTP; filters reach it in the allow-listed form of `scim::query`, and every value
+//! is a bound parameter. Writers of one resource are ordered by the store, never turned away:
+//! see `Store::edit_user` and `Store::change_members`.
 
+mod access_keys;
 mod signin;
 mod sql;
+mod sqlite_file;
 mod ssoadmin;
 
 use std::future::Future;
@@ -18,6 +20,7 @@ use crate::scim::group::{GroupAttrs, MemberChanges};
 use crate::scim::query::{GroupQuery, UserQuery};
 use crate::scim::user::UserAttrs;
 
+pub use access_keys::{AccessKeyInfo, AccessKeyOwner, AccessKeyStore};
 pub use signin::{
     AuthorizationKey, AuthorizationRecord, AuthorizationStatus, ClientRecord, Decision, Flow,
     SessionRecord, SignInStore, TokenKey, TokenRecord,
@@ -68,6 +71,7 @@ pub enum Constraint {
     DefaultTenant,
     TokenId,
     TokenHash,
+    AccessKeyId,
     UserId,
     /// `userName`, case-insensitively, per tenant.
     UserName,
@@ -105,7 +109,7 @@ pub enum Constraint {
 /// The unique indexes and primary keys of the schema: the name both migrations give each
 /// (PostgreSQL reports it), its columns as SQLite's message lists them, and what it keeps
 /// unique.
-const UNIQUE_INDEXES: [(&str, &str, Constraint); 32] = [
+const UNIQUE_INDEXES: [(&str, &str, Constraint); 33] = [
     ("tenants_pkey", "tenants.tenant_id", Constraint::TenantId),
     (
         "tenants_identity_store_id_key",
@@ -122,6 +126,11 @@ const UNIQUE_INDEXES: [(&str, &str, Constraint); 32] = [
         "tokens_token_hash_key",
         "tokens.token_hash",
         Constraint::TokenHash,
+    ),
+    (
+        "access_keys_pkey",
+        "access_keys.access_key_id",
+        Constraint::AccessKeyId,
     ),
     (
         "users_pkey",
@@ -483,12 +492,14 @@ pub mod keyset {
         URL_SAFE_NO_PAD.encode(last_key)
     }
 
-    /// The key a token names; `None` for a token this server did not make.
+    /// The key a token names; `None` for a token this server did not make (keys are ids, of
+    /// the Identity Store's characters).
     pub fn decode(token: &str) -> Option<String> {
         URL_SAFE_NO_PAD
             .decode(token)
             .ok()
             .and_then(|bytes| String::from_utf8(bytes).ok())
+            .filter(|key| crate::text::Class::Identity.admits_all(key))
     }
 }
 
@@ -521,9 +532,9 @@ where
 }
 
 /// The store of everything; IAM Identity Center's account access is in `SsoAdminStore`,
-/// sign-in in `SignInStore`.
+/// sign-in in `SignInStore`, the tenants' AWS access keys in `AccessKeyStore`.
 #[async_trait]
-pub trait Store: SsoAdminStore + SignInStore + Send + Sync + 'static {
+pub trait Store: SsoAdminStore + SignInStore + AccessKeyStore + Send + Sync + 'static {
     /// Answers when the database does.
     async fn ping(&self) -> Result<()>;
     /// Closes the connections (SQLite checkpoints and removes its write-ahead log).

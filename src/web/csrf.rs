@@ -15,16 +15,15 @@ use axum::body::Body;
 use axum::extract::{FromRequestParts, Request};
 use axum::http::header::{CONTENT_TYPE, COOKIE, HOST, ORIGIN, SET_COOKIE};
 use axum::http::request::Parts;
-use axum::http::{HeaderMap, HeaderValue};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use rand::RngCore;
-use subtle::ConstantTimeEq;
 
 use super::ErrorPage;
-use crate::state::MAX_BODY_BYTES;
+use crate::extract::{BodyError, read_body};
 
 /// The cookie that holds a browser's token.
 pub const COOKIE_NAME: &str = "idc_csrf";
@@ -64,7 +63,7 @@ impl CsrfToken {
     }
 
     fn matches(&self, presented: &str) -> bool {
-        self.0.as_bytes().ct_eq(presented.as_bytes()).into()
+        crate::secret::eq(presented.as_bytes(), self.0.as_bytes())
     }
 
     fn set_cookie(&self) -> HeaderValue {
@@ -156,9 +155,15 @@ async fn presented_token(req: Request) -> Result<(Option<String>, Request), Resp
         return Ok((None, req));
     }
     let (parts, body) = req.into_parts();
-    let bytes = axum::body::to_bytes(body, MAX_BODY_BYTES)
+    let bytes = read_body(body)
         .await
-        .map_err(|_| ErrorPage::for_status(axum::http::StatusCode::PAYLOAD_TOO_LARGE))
+        .map_err(|e| {
+            ErrorPage::for_status(match e {
+                BodyError::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+                BodyError::TimedOut => StatusCode::REQUEST_TIMEOUT,
+                BodyError::Failed => StatusCode::BAD_REQUEST,
+            })
+        })
         .map_err(IntoResponse::into_response)?;
     let presented = form_urlencoded::parse(&bytes)
         .find(|(name, _)| name == FIELD)

@@ -464,6 +464,22 @@ pub fn signed_aws(
     secret: &str,
     date_ms: i64,
 ) -> Request<Body> {
+    let scope = Scope {
+        region: "us-east-1",
+        service,
+    };
+    signed_aws_as(target, body, (AKID, secret), date_ms, scope)
+}
+
+/// An AWS JSON 1.1 request with `X-Amz-Target: {target}`, signed with the access key
+/// `(id, secret)` at `date_ms` for `scope`.
+pub fn signed_aws_as(
+    target: &str,
+    body: &Value,
+    (access_key_id, secret): (&str, &str),
+    date_ms: i64,
+    scope: Scope<'_>,
+) -> Request<Body> {
     let body = body.to_string();
     let date = chrono::DateTime::from_timestamp_millis(date_ms)
         .unwrap()
@@ -486,11 +502,8 @@ pub fn signed_aws(
             body: body.as_bytes(),
         },
         &date,
-        Scope {
-            region: "us-east-1",
-            service,
-        },
-        AKID,
+        scope,
+        access_key_id,
         secret,
     );
     let mut req = Request::builder().method("POST").uri("/");

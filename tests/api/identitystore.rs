@@ -3,10 +3,10 @@
 //! the round trip between the two APIs, pagination, and signature verification on and off.
 
 use std::collections::HashMap;
-use std::sync::Arc;
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
+use idc_scim::auth::AwsAuth;
 use idc_scim::clock::Clock;
 use idc_scim::state::AppState;
 use serde_json::{Value, json};
@@ -29,13 +29,13 @@ fn signed(operation: &str, body: &Value, secret: &str, date_ms: i64) -> Request<
 }
 
 /// Calls an operation on the app's identity store.
-async fn call(app: &TestApp, operation: &str, body: Value) -> TestResponse {
+pub async fn call(app: &TestApp, operation: &str, body: Value) -> TestResponse {
     app.send(signed(operation, &body, SECRET, app.clock.now_ms()))
         .await
 }
 
 /// Calls an operation with `IdentityStoreId` set to the app's store.
-async fn op(app: &TestApp, operation: &str, mut body: Value) -> TestResponse {
+pub async fn op(app: &TestApp, operation: &str, mut body: Value) -> TestResponse {
     body["IdentityStoreId"] = json!(app.tenant.identity_store_id);
     call(app, operation, body).await
 }
@@ -797,7 +797,8 @@ async fn protocol_errors_have_aws_types_and_tenants_are_apart() {
 async fn signatures_are_verified_when_credentials_are_configured() {
     let keys: HashMap<String, String> = [(AKID.to_owned(), SECRET.to_owned())].into();
     let verifying = TestApp::with(|state| AppState {
-        aws_credentials: Some(Arc::new(keys)),
+        aws_auth: AwsAuth::Verify,
+        aws_keys: keys,
         ..state
     })
     .await;

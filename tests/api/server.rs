@@ -73,19 +73,19 @@ async fn a_real_server_answers_with_aws_headers_and_shuts_down_gracefully() {
 const ADMIN: &str = "binary-admin-credential";
 
 /// The `idc-scim` binary, started with a known token on a fresh SQLite file.
-struct Binary {
+pub struct Binary {
     child: std::process::Child,
-    stdout: String,
+    pub stdout: String,
     dir: std::path::PathBuf,
 }
 
 impl Binary {
-    fn start(token: &str) -> Self {
+    pub fn start(token: &str) -> Self {
         Self::start_with(token, |_| Vec::new())
     }
 
     /// Starts the binary with more arguments, which may name files in its directory.
-    fn start_with(token: &str, extra: impl FnOnce(&std::path::Path) -> Vec<String>) -> Self {
+    pub fn start_with(token: &str, extra: impl FnOnce(&std::path::Path) -> Vec<String>) -> Self {
         let dir = std::env::temp_dir().join(format!("idc-scim-test-{}", uuid::Uuid::new_v4()));
         std::fs::create_dir_all(&dir).unwrap();
         Self::start_in(dir, token, extra)
@@ -98,14 +98,26 @@ impl Binary {
         extra: impl FnOnce(&std::path::Path) -> Vec<String>,
     ) -> Self {
         use std::io::{BufRead, BufReader};
-        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_idc-scim"))
-            .args(["serve", "--listen", "127.0.0.1:0"])
-            .args(extra(&dir))
+        let mut extra = extra(&dir);
+        if !extra.iter().any(|a| a == "--listen") {
+            extra.extend(["--listen".into(), "127.0.0.1:0".into()]);
+        }
+        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_idc-scim"));
+        // The secrets in the environment, unless the test gives them in files.
+        for (flag, var, value) in [
+            ("--token-file", "IDC_SCIM_TOKEN", token),
+            ("--admin-token-file", "IDC_SCIM_ADMIN_TOKEN", ADMIN),
+        ] {
+            if !extra.iter().any(|a| a == flag) {
+                command.env(var, value);
+            }
+        }
+        let mut child = command
+            .arg("serve")
+            .args(extra)
             .env("IDC_SCIM_LOG_FORMAT", "json")
             .arg("--database-url")
             .arg(format!("sqlite://{}", dir.join("t.db").display()))
-            .env("IDC_SCIM_TOKEN", token)
-            .env("IDC_SCIM_ADMIN_TOKEN", ADMIN)
             .env("RUST_LOG", "trace")
             .stdout(std::process::Stdio::piped())
             .stderr(std::fs::File::create(dir.join("stderr")).unwrap())
@@ -124,17 +136,28 @@ impl Binary {
         Self { child, stdout, dir }
     }
 
-    /// The short-alias endpoint the server printed.
-    fn alias(&self) -> String {
+    /// The value the banner printed after `label`, to the end of its line.
+    pub fn printed(&self, label: &str) -> String {
         let line = self
             .stdout
             .lines()
-            .find(|l| l.contains("(short alias)"))
-            .unwrap();
-        line.split_whitespace()
-            .last()
-            .unwrap()
+            .find(|l| l.trim_start().starts_with(label))
+            .unwrap_or_else(|| panic!("no {label} in the banner:\n{}", self.stdout));
+        line.trim_start()[label.len()..].trim().to_owned()
+    }
+
+    /// The short-alias endpoint the server printed.
+    pub fn alias(&self) -> String {
+        self.printed("(short alias):")
             .trim_end_matches('/')
+            .to_owned()
+    }
+
+    /// The address the server listens on.
+    pub fn addr(&self) -> String {
+        self.alias()
+            .trim_start_matches("http://")
+            .trim_end_matches("/scim/v2")
             .to_owned()
     }
 
@@ -142,11 +165,11 @@ impl Binary {
     fn kill(mut self) -> std::path::PathBuf {
         self.child.kill().unwrap();
         self.child.wait().unwrap();
-        self.dir
+        std::mem::take(&mut self.dir)
     }
 
     /// Stops the server with SIGTERM and returns its logs.
-    fn stop(mut self) -> (std::process::ExitStatus, String) {
+    pub fn stop(mut self) -> (std::process::ExitStatus, String) {
         let killed = std::process::Command::new("kill")
             .args(["-TERM", &self.child.id().to_string()])
             .status()
@@ -156,6 +179,14 @@ impl Binary {
         let logs = std::fs::read_to_string(self.dir.join("stderr")).unwrap();
         let _ = std::fs::remove_dir_all(&self.dir);
         (status, logs)
+    }
+}
+
+/// A server a failed test leaves behind is stopped.
+impl Drop for Binary {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }
 
@@ -438,5 +469,211 @@ async fn pretty_logs_carry_the_request_line_without_colours_off_a_terminal() {
         "latency_ms=",
     ] {
         assert!(line.contains(field), "{field} missing from {line}");
+    }
+}
+
+/// Calls the Identity Store's ListUsers on a server, signed with the key `(id, secret)` now;
+/// returns the status and the body.
+async fn list_users(server: &Binary, (id, secret): (&str, &str)) -> (u16, serde_json::Value) {
+    use idc_scim::aws::sigv4::{Scope, SignedRequest, sign};
+    let addr = server.addr();
+    let body = json!({"IdentityStoreId": server.printed("Identity store id:")}).to_string();
+    let date = chrono::Utc::now().format("%Y%m%dT%H%M%SZ").to_string();
+    let mut headers = reqwest::header::HeaderMap::new();
+    headers.insert("host", addr.parse().unwrap());
+    headers.insert("x-amz-date", date.parse().unwrap());
+    headers.insert(
+        "x-amz-target",
+        "AWSIdentityStore.ListUsers".parse().unwrap(),
+    );
+    headers.insert(
+        "content-type",
+        "application/x-amz-json-1.1".parse().unwrap(),
+    );
+    let scope = Scope {
+        region: "us-east-1",
+        service: "identitystore",
+    };
+    let signed = SignedRequest {
+        method: "POST",
+        path: "/",
+        query: "",
+        headers: &headers,
+        body: body.as_bytes(),
+    };
+    let authorization = sign(signed, &date, scope, id, secret);
+    headers.insert("authorization", authorization.parse().unwrap());
+    let r = reqwest::Client::new()
+        .post(format!("http://{addr}/"))
+        .headers(headers)
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    (r.status().as_u16(), r.json().await.unwrap())
+}
+
+async fn health(server: &Binary) -> serde_json::Value {
+    reqwest::get(format!("http://{}/health", server.addr()))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn aws_signatures_are_verified_by_default_off_loopback_and_accepted_only_when_asked() {
+    // Listening on every address: verified, with the key pair the banner prints.
+    let server = Binary::start_with("t", |_| vec!["--listen".into(), "0.0.0.0:0".into()]);
+    assert!(
+        server.printed("AWS signatures:").starts_with("verified"),
+        "{}",
+        server.stdout
+    );
+    let id = server.printed("AWS access key id:");
+    let secret = server.printed("AWS secret key:");
+    assert!(
+        id.starts_with("AKIA") && secret.len() == 40,
+        "{}",
+        server.stdout
+    );
+    let (status, body) = list_users(&server, (&id, &secret)).await;
+    assert_eq!((status, &body["Users"]), (200, &json!([])), "{body}");
+    let (status, body) = list_users(&server, (&id, "not-the-secret")).await;
+    assert_eq!(status, 403);
+    assert_eq!(body["__type"], "InvalidSignatureException");
+    let (status, body) = list_users(&server, ("AKIDEXAMPLE", "secret")).await;
+    assert_eq!(status, 403);
+    assert_eq!(body["__type"], "UnrecognizedClientException");
+    assert_eq!(health(&server).await, json!({"status": "ok"}));
+    let (status, logs) = server.stop();
+    assert!(status.success());
+    assert!(!logs.contains(&secret), "the secret key was logged");
+
+    // Asked for: any well-formed signature, and a warning at start and in /health.
+    let server = Binary::start_with("t", |_| {
+        vec![
+            "--listen".into(),
+            "0.0.0.0:0".into(),
+            "--aws-auth".into(),
+            "any".into(),
+        ]
+    });
+    assert!(
+        server
+            .printed("AWS signatures:")
+            .starts_with("NOT verified")
+    );
+    let (status, _) = list_users(&server, ("AKIDEXAMPLE", "secret")).await;
+    assert_eq!(status, 200);
+    let warnings = health(&server).await["warnings"].clone();
+    assert!(
+        warnings[0].as_str().unwrap().contains("--aws-auth any"),
+        "{warnings}"
+    );
+    let (_, logs) = server.stop();
+    assert!(
+        logs.lines()
+            .any(|l| l.contains("WARN") && l.contains("not verified")),
+        "{logs}"
+    );
+
+    // On a loopback address the emulator's convenience is the default, and verify is a flag.
+    let server = Binary::start("t");
+    assert!(
+        server
+            .printed("AWS signatures:")
+            .starts_with("NOT verified")
+    );
+    assert_eq!(list_users(&server, ("AKIDEXAMPLE", "secret")).await.0, 200);
+    assert!(health(&server).await.get("warnings").is_none());
+    server.stop();
+    let server = Binary::start_with("t", |_| vec!["--aws-auth".into(), "verify".into()]);
+    assert_eq!(list_users(&server, ("AKIDEXAMPLE", "secret")).await.0, 403);
+    server.stop();
+}
+
+#[tokio::test]
+async fn secrets_and_the_database_url_are_read_from_files() {
+    let token = format!("file-token-{}", uuid::Uuid::new_v4());
+    let admin = format!("file-admin-{}", uuid::Uuid::new_v4());
+    let server = Binary::start_with("unused", |dir| {
+        let write = |name: &str, content: &str| {
+            let path = dir.join(name);
+            std::fs::write(&path, content).unwrap();
+            path.display().to_string()
+        };
+        // As secrets are mounted: with a final line break, which is not part of the value.
+        vec![
+            "--token-file".into(),
+            write("token", &format!("{token}\n")),
+            "--admin-token-file".into(),
+            write("admin", &format!("{admin}\r\n")),
+            "--aws-credentials-file".into(),
+            write(
+                "aws",
+                "AKIDFROMFILE:file-secret\nAKIDSECOND:second-secret\n",
+            ),
+            "--database-url-file".into(),
+            write(
+                "db",
+                &format!("sqlite://{}\n", dir.join("from-file.db").display()),
+            ),
+            "--aws-auth".into(),
+            "verify".into(),
+        ]
+    });
+    assert!(
+        server.dir.join("from-file.db").exists(),
+        "the URL of the file is used"
+    );
+    assert!(!server.dir.join("t.db").exists());
+    let client = reqwest::Client::new();
+    let users = format!("{}/Users", server.alias());
+    let r = client.get(&users).bearer_auth(&token).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    let admin_url = format!("http://{}/admin/tenants", server.addr());
+    let r = client
+        .get(&admin_url)
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    for key in [
+        ("AKIDFROMFILE", "file-secret"),
+        ("AKIDSECOND", "second-secret"),
+    ] {
+        assert_eq!(list_users(&server, key).await.0, 200, "{key:?}");
+    }
+    assert_eq!(list_users(&server, ("AKIDFROMFILE", "wrong")).await.0, 403);
+    let (status, logs) = server.stop();
+    assert!(status.success());
+    for secret in [token.as_str(), admin.as_str(), "file-secret"] {
+        assert!(!logs.contains(secret), "{secret} was logged");
+    }
+}
+
+#[test]
+fn a_secret_in_a_flag_and_in_a_file_is_refused_and_so_is_a_missing_file() {
+    for args in [
+        vec!["--token", "a", "--token-file", "/dev/null"],
+        vec!["--admin-token-file", "/no/such/file"],
+    ] {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_idc-scim"))
+            .args([
+                "serve",
+                "--listen",
+                "127.0.0.1:0",
+                "--database-url",
+                "sqlite::memory:",
+            ])
+            .args(&args)
+            .output()
+            .unwrap();
+        assert!(!out.status.success(), "{args:?} was accepted");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains("error"), "{args:?}: {stderr}");
     }
 }

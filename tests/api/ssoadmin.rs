@@ -4,9 +4,9 @@
 //! fixtures with account access, and the controls (journal, faults, throttle) on AWS JSON.
 
 use std::collections::HashMap;
-use std::sync::Arc;
 
 use axum::http::{Method, StatusCode};
+use idc_scim::auth::AwsAuth;
 use idc_scim::clock::Clock;
 use idc_scim::controls::throttle::Limit;
 use idc_scim::controls::{Controls, Throttle};
@@ -1389,7 +1389,8 @@ async fn the_protocol_answers_unknown_and_unsupported_operations_with_a_message(
     // With configured credentials, a request signed for another service is refused.
     let keys: HashMap<String, String> = [("AKIDEXAMPLE".to_owned(), SECRET.to_owned())].into();
     let verifying = TestApp::with(|state| AppState {
-        aws_credentials: Some(Arc::new(keys)),
+        aws_auth: AwsAuth::Verify,
+        aws_keys: keys,
         ..state
     })
     .await;

@@ -2,11 +2,11 @@
 
 import pytest
 
-from harness import Server
+from harness import ADMIN, Server
 
 
 @pytest.fixture(scope="module")
 def server():
-    s = Server("--admin-token", "aws-client-admin")
+    s = Server("--admin-token", ADMIN)
     yield s
     s.stop()

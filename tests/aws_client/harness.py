@@ -1,6 +1,7 @@
 """The harness of the AWS client tests: the `idc-scim` binary (IDC_SCIM_BIN, default
-target/debug/idc-scim) on port 0 and a fresh SQLite file, boto3 clients and the AWS CLI pointed
-at it, and SCIM calls as an identity provider makes them.
+target/debug/idc-scim) on port 0 and a fresh SQLite file, with AWS signatures verified; boto3
+clients and the AWS CLI pointed at it with the access key pair it prints on its first start,
+and SCIM calls as an identity provider makes them.
 """
 
 import os
@@ -20,6 +21,7 @@ ROOT = pathlib.Path(__file__).resolve().parents[2]
 BINARY = os.environ.get("IDC_SCIM_BIN", str(ROOT / "target" / "debug" / "idc-scim"))
 AKID = "AKIDEXAMPLE"
 SECRET = "secret"
+ADMIN = "aws-client-admin"
 SCIM_USER = "urn:ietf:params:scim:schemas:core:2.0:User"
 SCIM_GROUP = "urn:ietf:params:scim:schemas:core:2.0:Group"
 PATCH_OP = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
@@ -34,7 +36,7 @@ class Server:
         self.database_url = f"sqlite://{self.dir}/t.db"
         self.proc = subprocess.Popen(
             [BINARY, "serve", "--listen", "127.0.0.1:0", "--token", self.token,
-             "--database-url", self.database_url, *extra_args],
+             "--aws-auth", "verify", "--database-url", self.database_url, *extra_args],
             stdout=subprocess.PIPE, stderr=open(os.path.join(self.dir, "stderr"), "w"),
             text=True,
         )
@@ -53,13 +55,25 @@ class Server:
         self.scim = alias.group(1).rstrip("/")
         self.endpoint = self.scim.removesuffix("/scim/v2")
         self.store_id = store.group(1)
+        # The key pair of the first start, unless keys were given with --aws-credentials.
+        key = re.search(r"AWS access key id:\s+(AKIA[A-Z2-7]{16})", banner)
+        secret = re.search(r"AWS secret key:\s+(\S{40})", banner)
+        self.key = (key.group(1), secret.group(1)) if key and secret else (AKID, SECRET)
 
-    def client(self, service="identitystore", secret=SECRET, key=AKID):
+    def client(self, service="identitystore", secret=None, key=None):
         return boto3.client(
             service, endpoint_url=self.endpoint, region_name="us-east-1",
-            aws_access_key_id=key, aws_secret_access_key=secret,
+            aws_access_key_id=key or self.key[0],
+            aws_secret_access_key=secret or self.key[1],
             config=Config(retries={"max_attempts": 1}),
         )
+
+    def admin(self, method, path):
+        """Calls the admin API (the server runs with --admin-token ADMIN)."""
+        r = requests.request(method, f"{self.endpoint}/admin{path}", timeout=10,
+                             headers={"Authorization": f"Bearer {ADMIN}"})
+        assert r.ok, r.text
+        return r.json() if r.content else None
 
     def scim_call(self, method, path, body=None):
         r = requests.request(
@@ -106,12 +120,13 @@ def error_of(excinfo):
     return excinfo.value.response["Error"]["Code"], excinfo.value.response
 
 
-def aws_cli(server, service, *args, secret=SECRET):
-    """Runs `aws <service> <args>` against the server, with JSON output."""
+def aws_cli(server, service, *args, secret=None):
+    """Runs `aws <service> <args>` against the server, with JSON output, with the server's key
+    pair (or another secret)."""
     bin_dir = os.path.dirname(sys.executable)
     env = {
         "PATH": f"{bin_dir}:{os.environ.get('PATH', '')}",
-        "AWS_ACCESS_KEY_ID": AKID, "AWS_SECRET_ACCESS_KEY": secret,
+        "AWS_ACCESS_KEY_ID": server.key[0], "AWS_SECRET_ACCESS_KEY": secret or server.key[1],
         "AWS_DEFAULT_REGION": "us-east-1", "AWS_CONFIG_FILE": "/dev/null",
         "AWS_SHARED_CREDENTIALS_FILE": "/dev/null", "HOME": server.dir,
     }

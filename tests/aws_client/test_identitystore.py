@@ -1,8 +1,9 @@
 """The Identity Store API of idc-scim driven by real AWS clients (boto3 and the AWS CLI).
 
 Starts the `idc-scim` binary (IDC_SCIM_BIN, default target/debug/idc-scim) on a fresh SQLite
-file, provisions users, groups and memberships over SCIM as an identity provider does, and reads
-and writes them through the Identity Store API as AWS SDK users do.
+file with signatures verified, provisions users, groups and memberships over SCIM as an identity
+provider does, and reads and writes them through the Identity Store API as AWS SDK users do,
+with the access key pair the server prints on its first start.
 """
 
 import json
@@ -191,3 +192,33 @@ def test_signatures_are_verified_with_configured_credentials():
         assert out.returncode == 0, out.stderr
     finally:
         s.stop()
+
+
+def test_the_printed_key_pair_is_verified_and_confined_to_its_tenant(server):
+    assert server.key[0].startswith("AKIA"), "the banner printed a key pair"
+    with pytest.raises(ClientError) as e:
+        server.client(secret="x" * 40).list_users(IdentityStoreId=server.store_id)
+    assert error_of(e)[0] == "InvalidSignatureException"
+    out = aws_cli(server, "identitystore", "list-users", "--identity-store-id", server.store_id,
+                  secret="x" * 40)
+    assert out.returncode != 0
+    assert "InvalidSignatureException" in out.stderr
+
+    # A key of another tenant, made through the admin API, reaches that tenant only.
+    other = server.admin("POST", "/tenants")
+    key = server.admin("POST", f"/tenants/{other['tenantId']}/access-keys")
+    theirs = server.client(key=key["accessKeyId"], secret=key["secretAccessKey"])
+    assert theirs.list_users(IdentityStoreId=other["identityStoreId"])["Users"] == []
+    with pytest.raises(theirs.exceptions.AccessDeniedException) as e:
+        theirs.list_users(IdentityStoreId=server.store_id)
+    assert e.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
+    with pytest.raises(theirs.exceptions.AccessDeniedException):
+        theirs.create_user(IdentityStoreId=server.store_id, UserName="intruder",
+                           DisplayName="I", Name={"GivenName": "I", "FamilyName": "N"})
+    sso = server.client("sso-admin", key=key["accessKeyId"], secret=key["secretAccessKey"])
+    instances = sso.list_instances()["Instances"]
+    assert [i["IdentityStoreId"] for i in instances] == [other["identityStoreId"]]
+    server.admin("DELETE", f"/tenants/{other['tenantId']}/access-keys/{key['accessKeyId']}")
+    with pytest.raises(ClientError) as e:
+        theirs.list_users(IdentityStoreId=other["identityStoreId"])
+    assert error_of(e)[0] == "UnrecognizedClientException"

@@ -53,6 +53,9 @@ pub enum ApiError {
         reason: ConflictReason,
         message: String,
     },
+    /// 400 `AccessDeniedException`: the caller's access key is not one of the tenant the
+    /// operation names.
+    AccessDenied(String),
     /// 500 `InternalServerException`: the cause is logged, never sent.
     Internal,
     /// 400 `SerializationException`: a member has the wrong type.
@@ -74,6 +77,14 @@ impl ApiError {
     /// A required member that is missing.
     pub fn missing(member: &str) -> Self {
         Invalid::missing(member).into()
+    }
+
+    /// AWS's wording when an IAM principal may not act on a resource.
+    pub fn access_denied(operation: &str, identity_store_id: &str) -> Self {
+        Self::AccessDenied(format!(
+            "User is not authorized to perform: identitystore:{operation} on resource: \
+             arn:aws:identitystore:::identitystore/{identity_store_id}"
+        ))
     }
 
     pub fn not_found(resource_type: ResourceType, resource_id: Option<&str>) -> Self {
@@ -119,6 +130,7 @@ impl ApiError {
                 | Constraint::DefaultTenant
                 | Constraint::TokenId
                 | Constraint::TokenHash
+                | Constraint::AccessKeyId
                 | Constraint::UserId
                 | Constraint::GroupId
                 | Constraint::MembershipId
@@ -148,6 +160,7 @@ impl From<ApiError> for AwsJsonError {
     fn from(e: ApiError) -> Self {
         let (kind, status, message) = match e {
             ApiError::Validation(m) => ("ValidationException", StatusCode::BAD_REQUEST, m),
+            ApiError::AccessDenied(m) => ("AccessDeniedException", StatusCode::BAD_REQUEST, m),
             ApiError::NotFound {
                 resource_type,
                 resource_id,

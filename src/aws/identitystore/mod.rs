@@ -1,7 +1,8 @@
 //! The AWS Identity Store API (service `identitystore`, AWS JSON 1.1) on the same store as the
 //! SCIM endpoint: `POST /` with `X-Amz-Target: AWSIdentityStore.<Operation>`, signed with
 //! Signature V4 (`aws::sigv4`). Users, groups and memberships have the same ids in both APIs;
-//! `IdentityStoreId` (`d-` + 10 hex) selects the tenant. `aws` dispatches to `call`.
+//! `IdentityStoreId` (`d-` + 10 hex) selects the tenant, which the caller must be allowed to
+//! reach (`aws::Caller`). `aws` dispatches to `call`.
 //!
 //! The request and response shapes, limits and errors are those of the service model in
 //! `botocore/data/identitystore/2020-06-15/service-2.json` (`shapes`, `error`). The store keeps
@@ -17,6 +18,7 @@ mod users;
 use serde::Serialize;
 use serde_json::Value;
 
+use crate::aws::Caller;
 use crate::state::SharedState;
 use crate::store::{Store, Tenant};
 use error::{ApiError, ResourceType, Result};
@@ -38,9 +40,18 @@ pub const SERVICE: &str = "identitystore";
 /// match only this issuer.
 pub const SCIM_ISSUER: &str = "scim";
 
-/// Runs one operation on its (JSON object) body.
-pub async fn call(state: &SharedState, operation: &str, body: Value) -> Result<Value> {
-    let ctx = Ctx { state };
+/// Runs one operation, asked by `caller`, on its (JSON object) body.
+pub async fn call(
+    state: &SharedState,
+    caller: &Caller,
+    operation: &str,
+    body: Value,
+) -> Result<Value> {
+    let ctx = Ctx {
+        state,
+        caller,
+        operation,
+    };
     match operation {
         "DescribeUser" => users::describe(&ctx, parse(body)?).await,
         "ListUsers" => users::list(&ctx, parse(body)?).await,
@@ -66,16 +77,19 @@ pub async fn call(state: &SharedState, operation: &str, body: Value) -> Result<V
 }
 
 /// The tenant a request is for, when its `IdentityStoreId` names an existing one: the
-/// dispatcher runs the controls and the journal for it.
+/// dispatcher runs the controls and the journal for it, if the caller may reach it.
 pub async fn tenant_of(state: &SharedState, body: &Value) -> Option<Tenant> {
     let id = body.get("IdentityStoreId").and_then(Value::as_str)?;
     let id = shapes::identity_store_id(id).ok()?;
     state.store.tenant_by_identity_store(id).await.ok()
 }
 
-/// What an operation reaches: the store, the clock, and the tenant of an identity store id.
+/// What an operation reaches: the store, the clock, and the tenant of an identity store id
+/// if the caller may reach it.
 struct Ctx<'a> {
     state: &'a SharedState,
+    caller: &'a Caller,
+    operation: &'a str,
 }
 
 impl Ctx<'_> {
@@ -87,14 +101,21 @@ impl Ctx<'_> {
         self.state.clock.now_ms()
     }
 
-    /// The tenant an `IdentityStoreId` names; an unknown one is a `ResourceNotFoundException`
-    /// of type `IDENTITY_STORE`.
+    /// The tenant an `IdentityStoreId` names, if the caller may reach it: an unknown one is a
+    /// `ResourceNotFoundException` of type `IDENTITY_STORE`, as in AWS within one's own account;
+    /// another tenant's an `AccessDeniedException`, as another account's.
     async fn tenant(&self, identity_store_id: &str) -> Result<Tenant> {
         let id = shapes::identity_store_id(identity_store_id)?;
-        self.store()
+        let tenant = self
+            .store()
             .tenant_by_identity_store(id)
             .await
-            .map_err(|e| ApiError::from_store(e, ResourceType::IdentityStore, Some(id)))
+            .map_err(|e| ApiError::from_store(e, ResourceType::IdentityStore, Some(id)))?;
+        if self.caller.may_reach(&tenant.tenant_id) {
+            Ok(tenant)
+        } else {
+            Err(ApiError::access_denied(self.operation, id))
+        }
     }
 }
 

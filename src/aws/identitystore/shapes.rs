@@ -10,10 +10,18 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use super::error::{ApiError, Result};
-use crate::aws::protocol;
+use crate::aws::protocol::{self, MEMBER_PATHS};
+use crate::text::{self, Class, IDENTITY_PATTERN};
 
-/// Deserialises a request body into its shape.
+/// Deserialises a request body into its shape, once every string in it (member names included)
+/// holds only the characters of the model's strings (`SensitiveStringType`).
 pub fn parse<T: DeserializeOwned>(body: Value) -> Result<T> {
+    if let Some(member) = text::first_outside(&body, Class::Identity, MEMBER_PATHS) {
+        return Err(ApiError::constraint(
+            &member,
+            &format!("Member must satisfy regular expression pattern: {IDENTITY_PATTERN}"),
+        ));
+    }
     protocol::parse(body).map_err(ApiError::from)
 }
 

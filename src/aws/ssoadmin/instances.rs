@@ -80,6 +80,9 @@ pub(super) async fn update(ctx: &Ctx<'_>, req: UpdateInstanceRequest) -> Result<
 }
 
 pub(super) async fn create(ctx: &Ctx<'_>, req: CreateInstanceRequest) -> Result<Value> {
+    if !ctx.caller.reaches_every_tenant() {
+        return Err(ctx.denied(&sso::instance_arn("*")));
+    }
     if let Some(name) = &req.name {
         shapes::instance_name(name)?;
     }

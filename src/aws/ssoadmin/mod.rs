@@ -22,7 +22,7 @@ mod tags;
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::aws::protocol;
+use crate::aws::{Caller, protocol};
 use crate::sso::{self, Arn, Invalid};
 use crate::state::SharedState;
 use crate::store::{ListArgs, PermissionSetRecord, Store, StoreError, Tenant};
@@ -41,9 +41,18 @@ pub const SERVICE: &str = "sso-admin";
 /// The longest `NextToken` the model allows.
 const MAX_TOKEN: usize = 2048;
 
-/// Runs one operation on its (JSON object) body.
-pub async fn call(state: &SharedState, operation: &str, body: Value) -> Result<Value> {
-    let ctx = Ctx { state, operation };
+/// Runs one operation, asked by `caller`, on its (JSON object) body.
+pub async fn call(
+    state: &SharedState,
+    caller: &Caller,
+    operation: &str,
+    body: Value,
+) -> Result<Value> {
+    let ctx = Ctx {
+        state,
+        caller,
+        operation,
+    };
     match operation {
         "ListInstances" => instances::list(&ctx, parse(body)?).await,
         "DescribeInstance" => instances::describe(&ctx, parse(body)?).await,
@@ -156,9 +165,10 @@ impl Instance {
     }
 }
 
-/// What an operation reaches: the store, the clock, and the instances the request may use.
+/// What an operation reaches: the store, the clock, and the instances the caller may use.
 struct Ctx<'a> {
     state: &'a SharedState,
+    caller: &'a Caller,
     operation: &'a str,
 }
 
@@ -171,12 +181,11 @@ impl Ctx<'_> {
         self.state.clock.now_ms()
     }
 
-    /// Whether this request may see a tenant's instance. Every tenant, for now: the AWS JSON
-    /// APIs accept any well-formed signature and are not tied to a tenant by credential.
-    /// Restricting an access key to its tenant narrows this one function; `ListInstances` and
+    /// Whether this request may see a tenant's instance: the caller's access key is one of the
+    /// tenant's (or, with `--aws-auth any`, any caller sees every instance). `ListInstances` and
     /// every resolution of an `InstanceArn` go through it.
-    fn may_see(&self, _tenant: &Tenant) -> bool {
-        true
+    fn may_see(&self, tenant: &Tenant) -> bool {
+        self.caller.may_reach(&tenant.tenant_id)
     }
 
     /// AWS's answer for an instance the caller has no access to, which is also what a caller

@@ -23,6 +23,7 @@
 //! the input.
 
 use super::{AttrPath, CompValue, CompareOp, Filter, FilterError, PatchPath};
+use crate::text::Class;
 
 /// The maximum nesting of parentheses, `not (..)` and value filters (`attr[...]`).
 pub const MAX_DEPTH: usize = 32;
@@ -236,7 +237,14 @@ fn lex_string(src: &str, start: usize) -> Result<(String, usize), FilterError> {
             .and_then(|s| s.chars().next())
             .ok_or_else(unterminated)?;
         match c {
-            '"' => return Ok((out, i + 1)),
+            '"' if Class::Identity.admits_all(&out) => return Ok((out, i + 1)),
+            '"' => {
+                return Err(err_at(
+                    src,
+                    start,
+                    "a string may hold letters, marks, symbols, numbers, punctuation and spaces only: the string starting",
+                ));
+            }
             '\\' => {
                 let e = src
                     .get(i + 1..)

@@ -5,6 +5,7 @@
 //! functions, and both migrations create the same tables and index names. Dynamic lists are
 //! built with `QueryBuilder` and bound parameters: a filter value never becomes SQL text.
 
+mod access_keys;
 mod connections;
 mod dialect;
 mod query;
@@ -27,8 +28,8 @@ use self::query::{
     user_from_row,
 };
 use super::{
-    GroupEdit, GroupRecord, LAST_USED_RESOLUTION_MS, ListArgs, Membership, MembershipQuery, Page,
-    Result, Store, StoreError, Tenant, TenantInfo, TokenInfo, UserEdit, UserRecord,
+    GroupEdit, GroupRecord, ListArgs, Membership, MembershipQuery, Page, Result, Store, StoreError,
+    Tenant, TenantInfo, TokenInfo, UserEdit, UserRecord,
 };
 use crate::scim::group::{GroupAttrs, MemberChanges};
 use crate::scim::query::{GroupQuery, UserQuery};
@@ -77,6 +78,7 @@ impl SqlStore<Sqlite> {
     /// for both.
     pub async fn connect(url: &str) -> anyhow::Result<Self> {
         const READERS: u32 = 8;
+        super::sqlite_file::create_private(url)?;
         let options = SqliteConnectOptions::from_str(url)?
             .create_if_missing(true)
             // In WAL mode with synchronous=NORMAL a commit is in the log (in the operating
@@ -94,7 +96,7 @@ impl SqlStore<Sqlite> {
         let mut writer = options.connect().await?;
         sqlx::migrate!("migrations/sqlite").run(&mut writer).await?;
         let writes = Connections::one(writer);
-        let in_memory = url.contains(":memory:") || url.contains("mode=memory");
+        let in_memory = super::sqlite_file::in_memory(url);
         let reads = if in_memory {
             writes.share()
         } else {
@@ -394,14 +396,8 @@ impl<DB: Dialect> Store for SqlStore<DB> {
             return Ok(None);
         };
         let last_used: Option<i64> = row.field("last_used_ms")?;
-        if last_used.is_none_or(|t| now_ms - t >= LAST_USED_RESOLUTION_MS) {
-            let mut conn = self.write().await?;
-            Self::query("UPDATE tokens SET last_used_ms = $1 WHERE token_hash = $2")
-                .arg(now_ms)
-                .arg(token_hash)
-                .execute_in(&mut *conn)
-                .await?;
-        }
+        self.record_use("tokens", "token_hash", token_hash, last_used, now_ms)
+            .await?;
         tenant_from_row::<DB>(&row).map(Some)
     }
 
@@ -412,27 +408,7 @@ impl<DB: Dialect> Store for SqlStore<DB> {
         token_hash: &str,
         max: usize,
     ) -> Result<()> {
-        let mut conn = self.write().await?;
-        let mut tx = conn.begin_with(DB::BEGIN_WRITE).await?;
-        // Lock the tenant first (a row lock on PostgreSQL, the write lock on SQLite), so that
-        // two concurrent creations cannot both see room for one more token.
-        let locked = Self::query("UPDATE tenants SET tenant_id = tenant_id WHERE tenant_id = $1")
-            .arg(tenant_id)
-            .execute_in(&mut *tx)
-            .await?;
-        if locked == 0 {
-            return Err(StoreError::NotFound);
-        }
-        let count: i64 = Self::query("SELECT COUNT(*) AS n FROM tokens WHERE tenant_id = $1")
-            .arg(tenant_id)
-            .fetch_optional_in(&mut *tx)
-            .await?
-            .ok_or(StoreError::NotFound)?
-            .field("n")?;
-        if count >= max as i64 {
-            return Err(StoreError::LimitReached);
-        }
-        Self::query(
+        let insert = Self::query(
             "INSERT INTO tokens (token_id, tenant_id, token_hash, created_ms, expires_ms) \
              VALUES ($1, $2, $3, $4, $5)",
         )
@@ -440,11 +416,8 @@ impl<DB: Dialect> Store for SqlStore<DB> {
         .arg(tenant_id)
         .arg(token_hash)
         .arg(token.created_ms)
-        .arg(token.expires_ms)
-        .execute_in(&mut *tx)
-        .await?;
-        tx.commit().await?;
-        Ok(())
+        .arg(token.expires_ms);
+        self.insert_capped("tokens", tenant_id, max, insert).await
     }
 
     async fn list_tokens(&self, tenant_id: &str) -> Result<Vec<TokenInfo>> {
