@@ -1,7 +1,8 @@
 //! Instances and their Settings page: the list (create, delete), and for one instance its ids,
-//! SCIM endpoint and start URL, automatic provisioning on or off, and its access tokens (generate, with
-//! the secret shown once; delete), laid out as AWS's console lays out Settings → Identity
-//! source → Automatic provisioning.
+//! SCIM endpoint and start URL, automatic provisioning on or off and its access tokens
+//! (generate, with the secret shown once; delete), laid out as AWS's console lays out Settings
+//! → Identity source → Automatic provisioning; and the instance's AWS access keys, which sign
+//! requests to the AWS APIs (create, with the secret shown once; delete), as IAM lists a user's.
 
 use askama::Template;
 use axum::extract::State;
@@ -12,11 +13,11 @@ use axum::{Form, Router};
 use serde::Deserialize;
 
 use super::{ConfirmPage, Console, Frame, done, given, instance_path};
-use crate::auth::MAX_TOKENS;
+use crate::auth::{MAX_ACCESS_KEYS, MAX_TOKENS};
 use crate::extract::Path;
 use crate::scim::ScimError;
 use crate::state::SharedState;
-use crate::tenants::{self, NewToken, TenantView, TokenView};
+use crate::tenants::{self, AccessKeyView, NewAccessKey, NewToken, TenantView, TokenView};
 use crate::web::{ErrorPage, Html, html};
 
 pub fn routes() -> Router<SharedState> {
@@ -35,6 +36,14 @@ pub fn routes() -> Router<SharedState> {
         .route(
             "/console/instances/{tenant}/tokens/{token}/delete",
             get(confirm_delete_token).post(delete_token),
+        )
+        .route(
+            "/console/instances/{tenant}/access-keys",
+            post(create_access_key),
+        )
+        .route(
+            "/console/instances/{tenant}/access-keys/{key}/delete",
+            get(confirm_delete_access_key).post(delete_access_key),
         )
 }
 
@@ -127,14 +136,41 @@ struct SettingsPage {
     instance: Instance,
     tokens: Vec<TokenView>,
     max_tokens: usize,
-    /// A token just generated, whose secret this page shows once.
+    /// A token just generated, whose secret this page shows once; or why none was.
     new_token: Option<NewToken>,
-    error: Option<String>,
+    token_error: Option<String>,
+    access_keys: Vec<AccessKeyView>,
+    max_access_keys: usize,
+    /// An access key just generated, whose secret this page shows once; or why none was.
+    new_access_key: Option<NewAccessKey>,
+    access_key_error: Option<String>,
 }
 
 impl SettingsPage {
-    fn at_limit(&self) -> bool {
+    fn tokens_at_limit(&self) -> bool {
         self.tokens.len() >= self.max_tokens
+    }
+
+    fn access_keys_at_limit(&self) -> bool {
+        self.access_keys.len() >= self.max_access_keys
+    }
+}
+
+/// What a form of the Settings page made, shown in the section of what was asked for.
+enum Made {
+    Nothing,
+    Token(Result<NewToken, ScimError>),
+    AccessKey(Result<NewAccessKey, ScimError>),
+}
+
+/// A secret just made (201) or why it was not (the refusal's status), for its section.
+fn outcome<T>(made: Result<T, ScimError>) -> (StatusCode, Option<T>, Option<String>) {
+    match made {
+        Ok(secret) => (StatusCode::CREATED, Some(secret), None),
+        Err(e) => {
+            let (status, detail) = e.status_and_detail();
+            (status, None, Some(detail.to_owned()))
+        }
     }
 }
 
@@ -142,17 +178,21 @@ async fn settings_page(
     state: &SharedState,
     console: &Console,
     tenant_id: &str,
-    outcome: Result<Option<NewToken>, ScimError>,
+    made: Made,
 ) -> Result<Response, ErrorPage> {
     let store = state.store.as_ref();
     let view = tenants::get_tenant(store, tenant_id).await?;
     let tokens = tenants::list_tokens(store, tenant_id, state.clock.now_ms()).await?;
-    let (status, new_token, error) = match outcome {
-        Ok(None) => (StatusCode::OK, None, None),
-        Ok(Some(token)) => (StatusCode::CREATED, Some(token), None),
-        Err(e) => {
-            let (status, detail) = e.status_and_detail();
-            (status, None, Some(detail.to_owned()))
+    let access_keys = tenants::list_access_keys(store, tenant_id).await?;
+    let (status, (new_token, token_error), (new_access_key, access_key_error)) = match made {
+        Made::Nothing => (StatusCode::OK, (None, None), (None, None)),
+        Made::Token(made) => {
+            let (status, token, error) = outcome(made);
+            (status, (token, error), (None, None))
+        }
+        Made::AccessKey(made) => {
+            let (status, key, error) = outcome(made);
+            (status, (None, None), (key, error))
         }
     };
     let page = SettingsPage {
@@ -161,7 +201,11 @@ async fn settings_page(
         tokens,
         max_tokens: MAX_TOKENS,
         new_token,
-        error,
+        token_error,
+        access_keys,
+        max_access_keys: MAX_ACCESS_KEYS,
+        new_access_key,
+        access_key_error,
     };
     Ok(html(status, &page))
 }
@@ -171,7 +215,7 @@ async fn settings(
     console: Console,
     Path(tenant_id): Path<String>,
 ) -> Result<Response, ErrorPage> {
-    settings_page(&state, &console, &tenant_id, Ok(None)).await
+    settings_page(&state, &console, &tenant_id, Made::Nothing).await
 }
 
 #[derive(Deserialize)]
@@ -201,8 +245,51 @@ async fn generate_token(
 ) -> Result<Response, ErrorPage> {
     match tenants::create_token(state.store.as_ref(), &tenant_id, state.clock.now_ms()).await {
         Err(e @ ScimError::NotFound(_)) => Err(e.into()),
-        created => settings_page(&state, &console, &tenant_id, created.map(Some)).await,
+        made => settings_page(&state, &console, &tenant_id, Made::Token(made)).await,
     }
+}
+
+/// Generates an AWS access key and shows its secret, this once; at the limit, says so.
+async fn create_access_key(
+    State(state): State<SharedState>,
+    console: Console,
+    Path(tenant_id): Path<String>,
+) -> Result<Response, ErrorPage> {
+    let store = state.store.as_ref();
+    match tenants::create_access_key(store, &tenant_id, state.clock.now_ms()).await {
+        Err(e @ ScimError::NotFound(_)) => Err(e.into()),
+        made => settings_page(&state, &console, &tenant_id, Made::AccessKey(made)).await,
+    }
+}
+
+async fn confirm_delete_access_key(
+    State(state): State<SharedState>,
+    console: Console,
+    Path((tenant_id, key_id)): Path<(String, String)>,
+) -> Result<Html<ConfirmPage>, ErrorPage> {
+    let keys = tenants::list_access_keys(state.store.as_ref(), &tenant_id).await?;
+    if !keys.iter().any(|k| k.access_key_id == key_id) {
+        return Err(ScimError::NotFound("Access key not found.".to_owned()).into());
+    }
+    Ok(Html(ConfirmPage {
+        frame: console.frame("settings", Some(&tenant_id)),
+        title: "Delete AWS access key?".to_owned(),
+        message: format!(
+            "Access key {key_id} stops working at once: requests to the AWS APIs signed with it \
+             are refused."
+        ),
+        action: instance_path(&tenant_id, &format!("/access-keys/{key_id}/delete")),
+        button: "Delete access key",
+        back: instance_path(&tenant_id, ""),
+    }))
+}
+
+async fn delete_access_key(
+    State(state): State<SharedState>,
+    Path((tenant_id, key_id)): Path<(String, String)>,
+) -> Result<Response, ErrorPage> {
+    tenants::delete_access_key(state.store.as_ref(), &tenant_id, &key_id).await?;
+    Ok(done(&instance_path(&tenant_id, ""), "access-key-deleted"))
 }
 
 async fn confirm_delete(

@@ -157,7 +157,7 @@ pub struct ConfirmPage {
 
 /// The notices of `?done=`, the message a page shows after a form succeeded. Only these
 /// texts are shown, so that a link cannot make a page say anything else.
-const NOTICES: [(&str, &str); 24] = [
+const NOTICES: [(&str, &str); 25] = [
     ("instance-created", "The instance was created."),
     ("instance-deleted", "The instance was deleted."),
     ("provisioning-enabled", "Automatic provisioning is enabled."),
@@ -168,6 +168,10 @@ const NOTICES: [(&str, &str); 24] = [
     (
         "token-deleted",
         "The access token was deleted: it no longer works.",
+    ),
+    (
+        "access-key-deleted",
+        "The access key was deleted: requests signed with it are refused.",
     ),
     ("user-created", "The user was created."),
     ("user-saved", "The user was saved."),

@@ -26,6 +26,7 @@ use serde::Deserialize;
 use sha2::Sha256;
 
 use crate::auth::TokenHash;
+use crate::secret;
 use crate::state::SharedState;
 use crate::web::{CsrfToken, ErrorPage, html, see_other};
 
@@ -69,7 +70,7 @@ impl SessionKey {
     }
 
     /// Whether a cookie value is a session this key signed that has not expired at `now_ms`.
-    /// The MAC is checked in constant time.
+    /// The MAC is compared with `secret::eq`, in constant time.
     pub fn verify(&self, value: &str, now_ms: i64) -> bool {
         let Some((payload, tag)) = value.rsplit_once('.') else {
             return false;
@@ -77,7 +78,7 @@ impl SessionKey {
         let Ok(tag) = URL_SAFE_NO_PAD.decode(tag) else {
             return false;
         };
-        if self.mac(payload).verify_slice(&tag).is_err() {
+        if !secret::eq(&tag, &self.mac(payload).finalize().into_bytes()) {
             return false;
         }
         let mut parts = payload.split('.');

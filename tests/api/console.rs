@@ -1604,6 +1604,7 @@ async fn every_page_needs_a_session_and_every_form_its_csrf_token() {
         "/journal/entries?after=0",
         "/export",
         &format!("/tokens/{token}/delete"),
+        "/access-keys/AKIAAAAAAAAAAAAAAAAA/delete",
     ]
     .iter()
     .map(|rest| at(&app, rest))
@@ -1614,6 +1615,8 @@ async fn every_page_needs_a_session_and_every_form_its_csrf_token() {
         "/provisioning",
         "/tokens",
         &format!("/tokens/{token}/delete"),
+        "/access-keys",
+        "/access-keys/AKIAAAAAAAAAAAAAAAAA/delete",
         "/users",
         &format!("/users/{user}/edit"),
         &format!("/users/{user}/delete"),
@@ -1673,5 +1676,100 @@ async fn every_page_needs_a_session_and_every_form_its_csrf_token() {
     assert_eq!(
         scim_status(&app, &app.token, "/Users").await,
         StatusCode::OK
+    );
+}
+
+/// The text of the element with this id on a page (a `ui::copyable` value).
+fn copyable(page: &RawResponse, id: &str) -> String {
+    let start = page.text.find(&format!(r#"<code id="{id}">"#)).expect(id) + id.len() + 12;
+    let end = start + page.text[start..].find("</code>").unwrap();
+    page.text[start..end].to_owned()
+}
+
+/// An Identity Store request of the app's tenant signed with an access key: its status.
+async fn signed_with(app: &TestApp, key: (&str, &str)) -> StatusCode {
+    use idc_scim::clock::Clock;
+    let body = json!({"IdentityStoreId": app.tenant.identity_store_id});
+    let scope = idc_scim::aws::sigv4::Scope {
+        region: "us-east-1",
+        service: "identitystore",
+    };
+    let req = crate::helpers::signed_aws_as(
+        "AWSIdentityStore.ListUsers",
+        &body,
+        key,
+        app.clock.now_ms(),
+        scope,
+    );
+    app.send(req).await.status
+}
+
+#[tokio::test]
+async fn settings_create_aws_access_keys_up_to_the_limit_and_delete_them() {
+    let app = TestApp::with(|state| idc_scim::state::AppState {
+        aws_auth: idc_scim::auth::AwsAuth::Verify,
+        ..state
+    })
+    .await;
+    let mut browser = Browser::signed_in(&app).await;
+    let settings = browser.get(&at(&app, "")).await;
+    assert_page(
+        &settings,
+        StatusCode::OK,
+        &["AWS access keys (0 of 2)", "No access keys."],
+    );
+
+    let created = browser.post(&at(&app, "/access-keys"), &[]).await;
+    assert_page(
+        &created,
+        StatusCode::CREATED,
+        &["AWS access keys (1 of 2)", "only time it is shown"],
+    );
+    let id = copyable(&created, "new-access-key-id");
+    let secret = copyable(&created, "new-secret-access-key");
+    assert!(
+        id.starts_with("AKIA") && secret.len() == 40,
+        "{id} {secret}"
+    );
+    assert_eq!(signed_with(&app, (&id, &secret)).await, StatusCode::OK);
+    let listed = browser.get(&at(&app, "")).await;
+    assert!(
+        listed.text.contains(&id) && !listed.text.contains(&secret),
+        "the secret is shown once"
+    );
+
+    let second = browser.post(&at(&app, "/access-keys"), &[]).await;
+    assert_page(
+        &second,
+        StatusCode::CREATED,
+        &[
+            "AWS access keys (2 of 2)",
+            r#"disabled aria-describedby="key-limit""#,
+        ],
+    );
+    let third = browser.post(&at(&app, "/access-keys"), &[]).await;
+    assert_page(&third, StatusCode::CONFLICT, &["at most 2 access keys"]);
+    assert!(!third.text.contains("new-secret-access-key"));
+
+    let delete = at(&app, &format!("/access-keys/{id}/delete"));
+    assert_page(
+        &browser.get(&delete).await,
+        StatusCode::OK,
+        &["Delete AWS access key?", &id],
+    );
+    let deleted = browser.post(&delete, &[]).await;
+    assert_page(
+        &browser.follow(&deleted).await,
+        StatusCode::OK,
+        &[
+            "AWS access keys (1 of 2)",
+            "requests signed with it are refused",
+        ],
+    );
+    assert_ne!(signed_with(&app, (&id, &secret)).await, StatusCode::OK);
+    assert_page(
+        &browser.get(&delete).await,
+        StatusCode::NOT_FOUND,
+        &["Access key not found."],
     );
 }
