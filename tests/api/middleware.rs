@@ -2,7 +2,7 @@
 //! limit, a timeout, axum's own rejections), the admin API's errors.
 
 use std::io::Write;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use axum::Router;
@@ -40,6 +40,23 @@ impl Captured {
     }
 }
 
+/// The logs (info and above) of the whole test binary, captured by a global subscriber set once: a
+/// subscriber set for one thread races with the interest that other threads' tests cache for
+/// the same call sites.
+fn logs() -> &'static Captured {
+    static LOGS: OnceLock<Captured> = OnceLock::new();
+    LOGS.get_or_init(|| {
+        let logs = Captured::default();
+        let writer = logs.clone();
+        tracing_subscriber::fmt()
+            .with_writer(move || writer.clone())
+            .with_ansi(false)
+            .with_max_level(tracing::Level::INFO)
+            .init();
+        logs
+    })
+}
+
 #[tokio::test]
 async fn a_panicking_handler_is_answered_500_with_the_request_id_and_logged_with_its_cause() {
     let app = TestApp::new().await;
@@ -48,13 +65,7 @@ async fn a_panicking_handler_is_answered_500_with_the_request_id_and_logged_with
     }
     let boom = Router::new().route("/boom", get(breaks));
     let router = middleware::standard(boom, &app.state).with_state(app.state.clone());
-    let logs = Captured::default();
-    let writer = logs.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_writer(move || writer.clone())
-        .with_ansi(false)
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let logs = logs();
 
     let response = router
         .oneshot(Request::get("/boom").body(Body::empty()).unwrap())
@@ -73,7 +84,7 @@ async fn a_panicking_handler_is_answered_500_with_the_request_id_and_logged_with
     let logs = logs.text();
     let line = logs
         .lines()
-        .find(|l| l.contains("handler panicked"))
+        .find(|l| l.contains("handler panicked") && l.contains(request_id))
         .unwrap_or_else(|| panic!("no log of the panic:\n{logs}"));
     assert!(line.contains("the handler broke on purpose"), "{line}");
     assert!(line.contains(request_id), "{line}");
