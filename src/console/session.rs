@@ -14,8 +14,8 @@
 use askama::Template;
 use axum::Form;
 use axum::extract::{Request, State};
-use axum::http::header::{COOKIE, SET_COOKIE};
-use axum::http::{HeaderMap, HeaderValue, Method, StatusCode};
+use axum::http::header::SET_COOKIE;
+use axum::http::{HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use base64::Engine;
@@ -28,7 +28,7 @@ use sha2::Sha256;
 use crate::auth::TokenHash;
 use crate::secret;
 use crate::state::SharedState;
-use crate::web::{CsrfToken, ErrorPage, html, see_other};
+use crate::web::{CsrfToken, ErrorPage, cookies, html, see_other};
 
 /// The name of the session cookie.
 pub const COOKIE_NAME: &str = "idc_console";
@@ -90,26 +90,13 @@ impl SessionKey {
     }
 }
 
-/// The session cookie a request carries, if any.
-fn presented(headers: &HeaderMap) -> Option<String> {
-    headers
-        .get_all(COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(cookie::Cookie::split_parse)
-        .filter_map(Result::ok)
-        .find(|c| c.name() == COOKIE_NAME)
-        .map(|c| c.value().to_owned())
-}
-
 fn set_cookie(value: &str, max_age: cookie::time::Duration) -> HeaderValue {
-    let cookie = cookie::Cookie::build((COOKIE_NAME, value))
-        .path("/console")
-        .http_only(true)
-        .same_site(cookie::SameSite::Strict)
-        .max_age(max_age)
-        .build();
-    HeaderValue::from_str(&cookie.to_string()).expect("a base64url cookie is a header value")
+    cookies::set(
+        cookie::Cookie::build((COOKIE_NAME, value))
+            .path("/console")
+            .same_site(cookie::SameSite::Strict)
+            .max_age(max_age),
+    )
 }
 
 /// The middleware of every page but the sign-in page: without a valid session, a page is
@@ -118,7 +105,7 @@ fn set_cookie(value: &str, max_age: cookie::time::Duration) -> HeaderValue {
 pub async fn require(State(state): State<SharedState>, req: Request, next: Next) -> Response {
     let now = state.clock.now_ms();
     let key = SessionKey::of_state(&state);
-    let value = presented(req.headers());
+    let value = cookies::get(req.headers(), COOKIE_NAME);
     if let (Some(key), Some(value)) = (key, value)
         && key.verify(&value, now)
     {

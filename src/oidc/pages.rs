@@ -12,7 +12,7 @@
 use askama::Template;
 use axum::Router;
 use axum::extract::{Form, State};
-use axum::http::header::{COOKIE, SET_COOKIE};
+use axum::http::header::SET_COOKIE;
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -25,7 +25,7 @@ use crate::signin::{Internal, start_path, users};
 use crate::state::{AppState, SharedState};
 use crate::store::{AuthorizationKey, AuthorizationRecord, Tenant, UserRecord};
 use crate::tenants;
-use crate::web::{CsrfToken, ErrorPage, Html, html, see_other};
+use crate::web::{CsrfToken, ErrorPage, Html, cookies, html, see_other};
 
 /// The cookie of a browser signed in to a tenant's pages.
 const SESSION_COOKIE: &str = "idc_session";
@@ -54,24 +54,13 @@ async fn tenant(state: &AppState, tenant_id: &str) -> Result<Tenant, ErrorPage> 
         .map_err(|_| ErrorPage::not_found("There is no identity store at this address."))
 }
 
-fn session_secret(headers: &HeaderMap) -> Option<String> {
-    headers
-        .get_all(COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(cookie::Cookie::split_parse)
-        .filter_map(Result::ok)
-        .find(|c| c.name() == SESSION_COOKIE)
-        .map(|c| c.value().to_owned())
-}
-
 /// The user the browser is signed in as, in this tenant.
 async fn signed_in(
     state: &AppState,
     tenant: &Tenant,
     headers: &HeaderMap,
 ) -> Result<Option<UserRecord>, ErrorPage> {
-    let Some(secret) = session_secret(headers) else {
+    let Some(secret) = cookies::get(headers, SESSION_COOKIE) else {
         return Ok(None);
     };
     Ok(users::session_user(state.store.as_ref(), tenant, &secret, state.clock.now_ms()).await?)
@@ -79,16 +68,13 @@ async fn signed_in(
 
 /// The session cookie, scoped to the tenant's pages; `None` clears it.
 fn session_cookie(tenant_id: &str, secret: Option<&str>) -> HeaderValue {
-    let mut cookie = cookie::Cookie::build((SESSION_COOKIE, secret.unwrap_or_default().to_owned()))
+    let cookie = cookie::Cookie::build((SESSION_COOKIE, secret.unwrap_or_default().to_owned()))
         .path(format!("/{tenant_id}/"))
-        .http_only(true)
-        .same_site(cookie::SameSite::Lax)
-        .build();
-    if secret.is_none() {
-        cookie.make_removal();
-    }
-    HeaderValue::from_str(&cookie.to_string())
-        .expect("a cookie of URL-safe parts is a header value")
+        .same_site(cookie::SameSite::Lax);
+    cookies::set(match secret {
+        Some(_) => cookie,
+        None => cookie.removal(),
+    })
 }
 
 /// Where to go after signing in: a page of this tenant, or its start page.
@@ -327,7 +313,7 @@ async fn logout(
     Path(tenant_id): Path<String>,
     headers: HeaderMap,
 ) -> PageResult {
-    if let Some(secret) = session_secret(&headers) {
+    if let Some(secret) = cookies::get(&headers, SESSION_COOKIE) {
         users::close_session(state.store.as_ref(), &secret).await?;
     }
     let mut response = see_other(&format!("/{tenant_id}/login"));

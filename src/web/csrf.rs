@@ -13,7 +13,7 @@ use std::sync::Arc;
 
 use axum::body::Body;
 use axum::extract::{FromRequestParts, Request};
-use axum::http::header::{CONTENT_TYPE, COOKIE, HOST, ORIGIN, SET_COOKIE};
+use axum::http::header::{CONTENT_TYPE, HOST, ORIGIN, SET_COOKIE};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::middleware::Next;
@@ -22,7 +22,7 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use rand::RngCore;
 
-use super::ErrorPage;
+use super::{ErrorPage, cookies};
 use crate::extract::{BodyError, read_body};
 
 /// The cookie that holds a browser's token.
@@ -50,14 +50,7 @@ impl CsrfToken {
 
     /// The token a request's cookie holds, if it has the form of one.
     fn of_cookie(headers: &HeaderMap) -> Option<Self> {
-        headers
-            .get_all(COOKIE)
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .flat_map(cookie::Cookie::split_parse)
-            .filter_map(Result::ok)
-            .find(|c| c.name() == COOKIE_NAME)
-            .map(|c| c.value().to_owned())
+        cookies::get(headers, COOKIE_NAME)
             .filter(|v| v.len() == 43 && URL_SAFE_NO_PAD.decode(v).is_ok())
             .map(|v| Self(v.into()))
     }
@@ -67,12 +60,11 @@ impl CsrfToken {
     }
 
     fn set_cookie(&self) -> HeaderValue {
-        let cookie = cookie::Cookie::build((COOKIE_NAME, self.as_str()))
-            .path("/")
-            .http_only(true)
-            .same_site(cookie::SameSite::Strict)
-            .build();
-        HeaderValue::from_str(&cookie.to_string()).expect("a base64url cookie is a header value")
+        cookies::set(
+            cookie::Cookie::build((COOKIE_NAME, self.as_str()))
+                .path("/")
+                .same_site(cookie::SameSite::Strict),
+        )
     }
 }
 
