@@ -1,30 +1,43 @@
 //! A tenant's users and groups as the rooms that write them see them: store failures as the
-//! SCIM errors AWS answers with (the SCIM endpoint and the console report them alike), and the
+//! SCIM errors AWS answers with (the SCIM endpoint and the console report them alike), what a
+//! conflict took (`Taken`, for every room that writes tenants, users or groups), and the
 //! look-ups a person makes by name.
 
 use crate::scim::ScimError;
 use crate::scim::query::{GroupQuery, UserQuery};
 use crate::store::{Constraint, GroupRecord, ListArgs, Store, StoreError, Tenant, UserRecord};
 
-/// A store failure as a SCIM error; `not_found` says which resource was missing. Database
-/// errors are logged here, inside the request span, and never sent.
-pub fn store_error(e: StoreError, not_found: fn() -> ScimError) -> ScimError {
-    match e {
-        StoreError::NotFound => not_found(),
-        StoreError::MemberNotFound => ScimError::member_not_found(),
-        StoreError::MemberLoop => ScimError::member_loop(),
-        StoreError::Conflict(
-            Constraint::UserName | Constraint::Email | Constraint::GroupDisplayName,
-        ) => ScimError::duplicate(),
-        StoreError::Conflict(
-            Constraint::TenantId
-            | Constraint::DefaultTenant
+/// What a request gave that another resource has: the uniquenesses a request's own values can
+/// break. The store's other constraints guard the ids, hashes and codes the server makes, and
+/// rows the rooms of tenants, users and groups never write; a conflict on one is a bug. This is
+/// where those rooms look at `Constraint` (exhaustively), so a new constraint is placed once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Taken {
+    /// A tenant id (an operator chooses it).
+    TenantId,
+    UserName,
+    /// A user's primary email.
+    Email,
+    GroupDisplayName,
+    /// The user is a member of the group already.
+    Membership,
+}
+
+impl Taken {
+    /// What a conflict on `constraint` means to a request; `None` when no request can cause it.
+    pub fn of(constraint: Constraint) -> Option<Self> {
+        match constraint {
+            Constraint::TenantId => Some(Self::TenantId),
+            Constraint::UserName => Some(Self::UserName),
+            Constraint::Email => Some(Self::Email),
+            Constraint::GroupDisplayName => Some(Self::GroupDisplayName),
+            Constraint::Membership => Some(Self::Membership),
+            Constraint::DefaultTenant
             | Constraint::TokenId
             | Constraint::TokenHash
             | Constraint::AccessKeyId
             | Constraint::UserId
             | Constraint::GroupId
-            | Constraint::Membership
             | Constraint::MembershipId
             | Constraint::Subgroup
             | Constraint::InstanceName
@@ -36,13 +49,29 @@ pub fn store_error(e: StoreError, not_found: fn() -> ScimError) -> ScimError {
             | Constraint::Assignment
             | Constraint::Provision
             | Constraint::OperationId
-            | Constraint::SignInKey,
-        )
-        | StoreError::LimitReached
-        | StoreError::InUse => {
-            tracing::error!(error = ?e, "unexpected store answer to a SCIM request");
-            ScimError::Internal
+            | Constraint::SignInKey => None,
         }
+    }
+}
+
+/// A store failure as a SCIM error; `not_found` says which resource was missing. Database
+/// errors are logged here, inside the request span, and never sent.
+pub fn store_error(e: StoreError, not_found: fn() -> ScimError) -> ScimError {
+    let unexpected = |e: StoreError| {
+        tracing::error!(error = ?e, "unexpected store answer to a SCIM request");
+        ScimError::Internal
+    };
+    match e {
+        StoreError::NotFound => not_found(),
+        StoreError::MemberNotFound => ScimError::member_not_found(),
+        StoreError::MemberLoop => ScimError::member_loop(),
+        StoreError::Conflict(constraint) => match Taken::of(constraint) {
+            Some(Taken::UserName | Taken::Email | Taken::GroupDisplayName) => {
+                ScimError::duplicate()
+            }
+            Some(Taken::TenantId | Taken::Membership) | None => unexpected(e),
+        },
+        StoreError::LimitReached | StoreError::InUse => unexpected(e),
         StoreError::Contended => ScimError::Throttled,
         StoreError::Database(_) => {
             tracing::error!(error = ?e, "store failure");

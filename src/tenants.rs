@@ -8,8 +8,9 @@ use serde::Serialize;
 
 use crate::auth::{MAX_ACCESS_KEYS, MAX_TOKENS, issue_access_key, issue_token};
 use crate::clock::timestamp;
+use crate::directory::Taken;
 use crate::scim::ScimError;
-use crate::store::{AccessKeyInfo, Constraint, Store, StoreError, Tenant, TenantInfo, TokenInfo};
+use crate::store::{AccessKeyInfo, Store, StoreError, Tenant, TenantInfo, TokenInfo};
 
 /// A tenant as the administration shows it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -73,46 +74,25 @@ pub struct NewToken {
 }
 
 fn tenant_error(e: StoreError) -> ScimError {
+    let failure = |e: StoreError| {
+        tracing::error!(error = ?e, "store failure");
+        ScimError::Internal
+    };
     match e {
         StoreError::NotFound => ScimError::NotFound("Tenant not found.".to_owned()),
-        StoreError::Conflict(Constraint::TenantId) => {
-            ScimError::Conflict("Tenant already exists.".to_owned())
-        }
+        StoreError::Conflict(constraint) => match Taken::of(constraint) {
+            Some(Taken::TenantId) => ScimError::Conflict("Tenant already exists.".to_owned()),
+            Some(Taken::UserName | Taken::Email | Taken::GroupDisplayName | Taken::Membership)
+            | None => failure(e),
+        },
         StoreError::LimitReached => ScimError::Conflict(format!(
             "A tenant holds at most {MAX_TOKENS} access tokens: delete one first."
         )),
         StoreError::Contended => ScimError::Throttled,
-        StoreError::Conflict(
-            Constraint::DefaultTenant
-            | Constraint::TokenId
-            | Constraint::TokenHash
-            | Constraint::AccessKeyId
-            | Constraint::UserId
-            | Constraint::UserName
-            | Constraint::Email
-            | Constraint::GroupId
-            | Constraint::GroupDisplayName
-            | Constraint::Membership
-            | Constraint::MembershipId
-            | Constraint::Subgroup
-            | Constraint::InstanceName
-            | Constraint::AccountId
-            | Constraint::PermissionSetId
-            | Constraint::PermissionSetName
-            | Constraint::AttachedPolicy
-            | Constraint::TagKey
-            | Constraint::Assignment
-            | Constraint::Provision
-            | Constraint::OperationId
-            | Constraint::SignInKey,
-        )
-        | StoreError::MemberNotFound
+        StoreError::MemberNotFound
         | StoreError::MemberLoop
         | StoreError::InUse
-        | StoreError::Database(_) => {
-            tracing::error!(error = ?e, "store failure");
-            ScimError::Internal
-        }
+        | StoreError::Database(_) => failure(e),
     }
 }
 
