@@ -8,7 +8,10 @@ use crate::sso::{
     self, Assignment, Invalid, OperationKind, OperationStatus, PermissionSetAttrs, Principal,
     PrincipalType, Tag,
 };
-use crate::store::{Constraint, OperationRecord, PermissionSetRecord, Store, StoreError, Tenant};
+use crate::store::{
+    AssignmentQuery, Constraint, ListArgs, OperationRecord, PermissionSetRecord, ProvisionQuery,
+    Store, StoreError, Tenant, all_pages, all_pages_by,
+};
 
 /// Why a change of account access was refused.
 #[derive(Debug)]
@@ -37,6 +40,62 @@ impl From<Invalid> for AccessError {
     fn from(e: Invalid) -> Self {
         Self::Invalid(e)
     }
+}
+
+/// Every permission set of a tenant, in id order (an instance holds at most
+/// `sso::MAX_PERMISSION_SETS`).
+pub async fn all_permission_sets(
+    store: &dyn Store,
+    tenant: &Tenant,
+) -> Result<Vec<PermissionSetRecord>, StoreError> {
+    all_pages(
+        |after| async move {
+            store
+                .list_permission_sets(tenant, ListArgs::scan(after.as_deref()))
+                .await
+        },
+        |p: &PermissionSetRecord| p.id.as_str(),
+    )
+    .await
+}
+
+/// The ids of the permission sets provisioned in an account: those with an assignment there.
+pub async fn provisioned_in(
+    store: &dyn Store,
+    tenant: &Tenant,
+    account_id: &str,
+) -> Result<Vec<String>, StoreError> {
+    all_pages(
+        |after| async move {
+            store
+                .list_provisioned(
+                    tenant,
+                    ProvisionQuery::PermissionSetsIn(account_id),
+                    None,
+                    ListArgs::scan(after.as_deref()),
+                )
+                .await
+        },
+        String::as_str,
+    )
+    .await
+}
+
+/// Every assignment a query selects.
+pub async fn all_assignments(
+    store: &dyn Store,
+    tenant: &Tenant,
+    query: AssignmentQuery<'_>,
+) -> Result<Vec<Assignment>, StoreError> {
+    all_pages_by(
+        |after| async move {
+            store
+                .list_assignments(tenant, query, ListArgs::scan(after.as_deref()))
+                .await
+        },
+        |a| query.key(a),
+    )
+    .await
 }
 
 /// The status object of an operation done now (they are done when answered).

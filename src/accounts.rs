@@ -10,7 +10,7 @@ use serde::Serialize;
 use crate::clock::timestamp;
 use crate::scim::ScimError;
 use crate::sso::Account;
-use crate::store::{AccountRecord, Constraint, ListArgs, Store, StoreError, all_pages};
+use crate::store::{AccountRecord, Constraint, ListArgs, Store, StoreError, Tenant, all_pages};
 use crate::tenants;
 
 /// An account as the administration shows it.
@@ -69,14 +69,12 @@ pub async fn create_account(
         .map_err(store_error)
 }
 
-/// A tenant's accounts, in id order.
-pub async fn list_accounts(
+/// Every account of a tenant, in id order.
+pub async fn all_accounts(
     store: &dyn Store,
-    tenant_id: &str,
-) -> Result<Vec<AccountView>, ScimError> {
-    let tenant = tenants::tenant(store, tenant_id).await?;
-    let tenant = &tenant;
-    let accounts = all_pages(
+    tenant: &Tenant,
+) -> Result<Vec<AccountRecord>, StoreError> {
+    all_pages(
         |after| async move {
             store
                 .list_accounts(tenant, ListArgs::scan(after.as_deref()))
@@ -85,7 +83,15 @@ pub async fn list_accounts(
         |a: &AccountRecord| a.account.account_id.as_str(),
     )
     .await
-    .map_err(store_error)?;
+}
+
+/// A tenant's accounts, in id order.
+pub async fn list_accounts(
+    store: &dyn Store,
+    tenant_id: &str,
+) -> Result<Vec<AccountView>, ScimError> {
+    let tenant = tenants::tenant(store, tenant_id).await?;
+    let accounts = all_accounts(store, &tenant).await.map_err(store_error)?;
     Ok(accounts.into_iter().map(AccountView::from).collect())
 }
 

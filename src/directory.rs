@@ -87,35 +87,50 @@ const ONE: ListArgs<'static> = ListArgs {
     with_total: false,
 };
 
-/// The user with this `userName` (case-insensitively).
+/// The user with this `userName` (case-insensitively), if there is one.
+pub async fn find_user(
+    store: &dyn Store,
+    tenant: &Tenant,
+    user_name: &str,
+) -> Result<Option<UserRecord>, StoreError> {
+    let query = UserQuery::UserName(user_name.to_owned());
+    let page = store.list_users(tenant, &query, ONE).await?;
+    Ok(page.items.into_iter().next())
+}
+
+/// The group with this `displayName` (case-insensitively), if there is one.
+pub async fn find_group(
+    store: &dyn Store,
+    tenant: &Tenant,
+    display_name: &str,
+) -> Result<Option<GroupRecord>, StoreError> {
+    let query = GroupQuery::DisplayName(display_name.to_owned());
+    let page = store.list_groups(tenant, &query, ONE).await?;
+    Ok(page.items.into_iter().next())
+}
+
+/// The user with this `userName`, or a SCIM error that says there is none.
 pub async fn user_named(
     store: &dyn Store,
     tenant: &Tenant,
     user_name: &str,
 ) -> Result<UserRecord, ScimError> {
-    let query = UserQuery::UserName(user_name.to_owned());
-    let page = store
-        .list_users(tenant, &query, ONE)
+    find_user(store, tenant, user_name)
         .await
-        .map_err(|e| store_error(e, ScimError::user_not_found))?;
-    page.items
-        .into_iter()
-        .next()
+        .map_err(|e| store_error(e, ScimError::user_not_found))?
         .ok_or_else(|| ScimError::NotFound(format!("No user has the userName \"{user_name}\".")))
 }
 
-/// The group with this `displayName` (case-insensitively).
+/// The group with this `displayName`, or a SCIM error that says there is none.
 pub async fn group_named(
     store: &dyn Store,
     tenant: &Tenant,
     display_name: &str,
 ) -> Result<GroupRecord, ScimError> {
-    let query = GroupQuery::DisplayName(display_name.to_owned());
-    let page = store
-        .list_groups(tenant, &query, ONE)
+    find_group(store, tenant, display_name)
         .await
-        .map_err(|e| store_error(e, ScimError::group_not_found))?;
-    page.items.into_iter().next().ok_or_else(|| {
-        ScimError::NotFound(format!("No group has the displayName \"{display_name}\"."))
-    })
+        .map_err(|e| store_error(e, ScimError::group_not_found))?
+        .ok_or_else(|| {
+            ScimError::NotFound(format!("No group has the displayName \"{display_name}\"."))
+        })
 }

@@ -23,9 +23,7 @@ use crate::extract::Path;
 use crate::scim::ScimError;
 use crate::sso::{self, Account, Assignment, PermissionSetAttrs, Principal, PrincipalType};
 use crate::state::SharedState;
-use crate::store::{
-    AssignmentQuery, ListArgs, PermissionSetRecord, ProvisionQuery, Store, Tenant, all_pages,
-};
+use crate::store::{AssignmentQuery, ListArgs, PermissionSetRecord, Store, Tenant};
 use crate::tenants;
 use crate::web::{ErrorPage, html};
 
@@ -61,8 +59,14 @@ pub fn routes() -> Router<SharedState> {
         )
 }
 
-/// The most assignments of one permission set in one account an account's page lists.
+/// The most assignments a page lists: of one permission set in an account, of a principal.
 const SHOWN: u32 = 100;
+
+const FIRST_SHOWN: ListArgs<'static> = ListArgs {
+    limit: SHOWN,
+    after: None,
+    with_total: false,
+};
 
 /// A refusal of account access as the console says it.
 fn refusal(e: AccessError) -> ScimError {
@@ -99,21 +103,13 @@ fn store_failure(e: crate::store::StoreError) -> ScimError {
     refusal(AccessError::Store(e))
 }
 
-/// Every permission set of a tenant, in id order (an instance holds at most 3,500).
 async fn all_permission_sets(
     store: &dyn Store,
     tenant: &Tenant,
 ) -> Result<Vec<PermissionSetRecord>, ScimError> {
-    all_pages(
-        |after| async move {
-            store
-                .list_permission_sets(tenant, ListArgs::scan(after.as_deref()))
-                .await
-        },
-        |r: &PermissionSetRecord| r.id.as_str(),
-    )
-    .await
-    .map_err(store_failure)
+    access::all_permission_sets(store, tenant)
+        .await
+        .map_err(store_failure)
 }
 
 /// The text of a page's error, and its status.
@@ -309,21 +305,9 @@ async fn account_page(
             other => store_failure(other),
         })?;
     let permission_sets = all_permission_sets(store, tenant).await?;
-    let provisioned = all_pages(
-        |after| async move {
-            store
-                .list_provisioned(
-                    tenant,
-                    ProvisionQuery::PermissionSetsIn(account_id),
-                    None,
-                    ListArgs::scan(after.as_deref()),
-                )
-                .await
-        },
-        |id: &String| id.as_str(),
-    )
-    .await
-    .map_err(store_failure)?;
+    let provisioned = access::provisioned_in(store, tenant, account_id)
+        .await
+        .map_err(store_failure)?;
     let by_id: HashMap<&str, &PermissionSetRecord> =
         permission_sets.iter().map(|p| (p.id.as_str(), p)).collect();
     let mut assigned = Vec::new();
@@ -335,13 +319,8 @@ async fn account_page(
             account_id,
             permission_set_id: id,
         };
-        let args = ListArgs {
-            limit: SHOWN,
-            after: None,
-            with_total: false,
-        };
         let page = store
-            .list_assignments(tenant, query, args)
+            .list_assignments(tenant, query, FIRST_SHOWN)
             .await
             .map_err(store_failure)?;
         let mut principals = Vec::with_capacity(page.items.len());
@@ -616,13 +595,8 @@ pub async fn access_of(
         principal,
         account_id: None,
     };
-    let args = ListArgs {
-        limit: SHOWN,
-        after: None,
-        with_total: false,
-    };
     let page = store
-        .list_assignments(tenant, query, args)
+        .list_assignments(tenant, query, FIRST_SHOWN)
         .await
         .map_err(store_failure)?;
     let mut accounts: HashMap<String, String> = HashMap::new();

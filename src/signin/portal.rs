@@ -11,10 +11,11 @@ use base64::Engine;
 use rand::{Rng, RngCore};
 
 use super::{Internal, internal, secrets};
+use crate::access::all_assignments;
 use crate::sso::{Principal, PrincipalType};
 use crate::store::{
     AssignmentQuery, ListArgs, MembershipQuery, Store, StoreError, Tenant, TokenKey, TokenRecord,
-    UserRecord, all_pages, all_pages_by, keyset,
+    UserRecord, all_pages, keyset,
 };
 
 /// The errors of the service model.
@@ -178,16 +179,9 @@ async fn reach(
             principal: &principal,
             account_id: None,
         };
-        let assignments = all_pages_by(
-            |after| async move {
-                store
-                    .list_assignments(tenant, query, ListArgs::scan(after.as_deref()))
-                    .await
-            },
-            |a| query.key(a),
-        )
-        .await
-        .map_err(internal::<PortalError>)?;
+        let assignments = all_assignments(store, tenant, query)
+            .await
+            .map_err(internal::<PortalError>)?;
         for a in assignments {
             reach
                 .entry(a.account_id)

@@ -7,8 +7,8 @@
 use std::sync::LazyLock;
 
 use super::{Internal, SESSION_LIFETIME_MS, internal, secrets};
-use crate::scim::query::UserQuery;
-use crate::store::{ListArgs, SessionRecord, Store, StoreError, Tenant, UserRecord};
+use crate::directory;
+use crate::store::{SessionRecord, Store, StoreError, Tenant, UserRecord};
 use crate::text::Class;
 
 /// IAM Identity Center's bounds on a password's length.
@@ -28,16 +28,8 @@ pub async fn find_user(
     if !Class::Identity.admits_all(user_name) {
         return Ok(None);
     }
-    let query = UserQuery::UserName(user_name.to_owned());
-    let args = ListArgs {
-        limit: 1,
-        after: None,
-        with_total: false,
-    };
-    store
-        .list_users(tenant, &query, args)
+    directory::find_user(store, tenant, user_name)
         .await
-        .map(|page| page.items.into_iter().next())
         .map_err(internal::<Internal>)
 }
 
