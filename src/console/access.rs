@@ -8,13 +8,12 @@ use std::collections::HashMap;
 
 use askama::Template;
 use axum::extract::State;
-use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::{get, post};
 use axum::{Form, Router};
 use serde::Deserialize;
 
-use super::{Console, Frame, done, given, instance_path};
+use super::{Console, Frame, done, given, instance_path, with_refusal};
 use crate::access::{self, AccessError};
 use crate::accounts::{self, AccountView};
 use crate::clock::timestamp;
@@ -25,7 +24,7 @@ use crate::sso::{self, Account, Assignment, PermissionSetAttrs, Principal, Princ
 use crate::state::SharedState;
 use crate::store::{AssignmentQuery, ListArgs, PermissionSetRecord, Store, Tenant};
 use crate::tenants;
-use crate::web::{ErrorPage, html};
+use crate::web::ErrorPage;
 
 pub fn routes() -> Router<SharedState> {
     Router::new()
@@ -112,17 +111,6 @@ async fn all_permission_sets(
         .map_err(store_failure)
 }
 
-/// The text of a page's error, and its status.
-fn shown(error: Option<ScimError>) -> (StatusCode, Option<String>) {
-    match error {
-        None => (StatusCode::OK, None),
-        Some(e) => {
-            let (status, detail) = e.status_and_detail();
-            (status, Some(detail.to_owned()))
-        }
-    }
-}
-
 #[derive(Debug, Default, Deserialize)]
 struct AccountForm {
     #[serde(default)]
@@ -151,15 +139,13 @@ async fn accounts_page(
     error: Option<ScimError>,
 ) -> Result<Response, ErrorPage> {
     let accounts = accounts::list_accounts(state.store.as_ref(), tenant_id).await?;
-    let (status, error) = shown(error);
-    let page = AccountsPage {
+    Ok(with_refusal(error, |error| AccountsPage {
         frame: console.frame("accounts", Some(tenant_id)),
         tenant_id: tenant_id.to_owned(),
         accounts,
         form,
         error,
-    };
-    Ok(html(status, &page))
+    }))
 }
 
 async fn accounts_list(
@@ -333,8 +319,7 @@ async fn account_page(
             more: page.more,
         });
     }
-    let (status, error) = shown(error);
-    let page = AccountPage {
+    Ok(with_refusal(error, |error| AccountPage {
         frame: console.frame("accounts", Some(&tenant.tenant_id)),
         tenant_id: tenant.tenant_id.clone(),
         account: AccountView::from(account),
@@ -342,8 +327,7 @@ async fn account_page(
         permission_sets,
         form,
         error,
-    };
-    Ok(html(status, &page))
+    }))
 }
 
 async fn account(
@@ -502,15 +486,13 @@ async fn permission_sets_page(
     error: Option<ScimError>,
 ) -> Result<Response, ErrorPage> {
     let permission_sets = all_permission_sets(state.store.as_ref(), tenant).await?;
-    let (status, error) = shown(error);
-    let page = PermissionSetsPage {
+    Ok(with_refusal(error, |error| PermissionSetsPage {
         frame: console.frame("permission-sets", Some(&tenant.tenant_id)),
         tenant_id: tenant.tenant_id.clone(),
         permission_sets,
         form,
         error,
-    };
-    Ok(html(status, &page))
+    }))
 }
 
 async fn permission_sets(

@@ -1,9 +1,9 @@
 //! An instance's groups: a table searched by `displayName`, a group's page (its account
 //! assignments, and its members paged through the store's keyset: a page of 50 costs the same
 //! in a group of 20,000 as in one of 20), members added by `userName` and removed, and create,
-//! rename and delete. The
-//! group is made by the SCIM rules of the instance's profile; membership changes are the ones
-//! a PATCH makes (adding a member twice or removing a non-member changes nothing).
+//! rename and delete. The group is made by the SCIM rules of the instance's profile;
+//! membership changes are the ones a PATCH makes (adding a member twice or removing a
+//! non-member changes nothing).
 
 use askama::Template;
 use axum::extract::{Query, State};
@@ -15,7 +15,9 @@ use serde_json::json;
 
 use super::access::{AccessView, access_of};
 use super::users::UserView;
-use super::{ConfirmPage, Console, Frame, PAGE_SIZE, Paging, done, given, instance_path};
+use super::{
+    ConfirmPage, Console, Frame, Paging, TableQuery, done, given, instance_path, with_refusal,
+};
 use crate::clock::timestamp;
 use crate::directory::{store_error, user_named};
 use crate::extract::Path;
@@ -24,9 +26,9 @@ use crate::scim::query::{GroupQuery, UserQuery};
 use crate::scim::{Profile, ScimError};
 use crate::sso::{Principal, PrincipalType};
 use crate::state::SharedState;
-use crate::store::{Constraint, GroupRecord, GroupUpdate, ListArgs, StoreError, Tenant};
+use crate::store::{Constraint, GroupRecord, GroupUpdate, StoreError, Tenant};
 use crate::tenants;
-use crate::web::{ErrorPage, Html, html};
+use crate::web::{ErrorPage, Html};
 
 pub fn routes() -> Router<SharedState> {
     Router::new()
@@ -87,42 +89,24 @@ struct GroupsPage {
     paging: Paging,
 }
 
-#[derive(Debug, Default, Deserialize)]
-struct ListQuery {
-    #[serde(default)]
-    q: String,
-    after: Option<String>,
-}
-
 async fn list(
     State(state): State<SharedState>,
     console: Console,
     Path(tenant_id): Path<String>,
-    Query(query): Query<ListQuery>,
+    Query(query): Query<TableQuery>,
 ) -> Result<Html<GroupsPage>, ErrorPage> {
     let tenant = tenants::tenant(state.store.as_ref(), &tenant_id).await?;
     let search = match given(&query.q) {
         Some(prefix) => GroupQuery::DisplayNamePrefix(prefix.to_owned()),
         None => GroupQuery::All,
     };
-    let args = ListArgs {
-        limit: PAGE_SIZE,
-        after: query.after.as_deref(),
-        with_total: true,
-    };
     let page = state
         .store
-        .list_groups(&tenant, &search, args)
+        .list_groups(&tenant, &search, query.page())
         .await
         .map_err(not_found)?;
     let base = instance_path(&tenant_id, "/groups");
-    let paging = Paging::of(
-        &page,
-        &base,
-        &[("q", &query.q)],
-        query.after.is_some(),
-        |g| g.id.clone(),
-    );
+    let paging = query.search_paging(&page, &base, |g| g.id.clone());
     Ok(Html(GroupsPage {
         frame: console.frame("groups", Some(&tenant_id)),
         tenant_id,
@@ -157,45 +141,34 @@ impl GroupPage {
     }
 }
 
-#[derive(Debug, Default, Deserialize)]
-struct ShowQuery {
-    /// Where the page of members starts (a user id).
-    after: Option<String>,
-}
-
-/// A group's page: the group and one page of its members, read by the store's keyset.
+/// A group's page: the group and one page of its members (the page `query` asks for), read by
+/// the store's keyset.
 async fn group_page(
     state: &SharedState,
     console: &Console,
     tenant: &Tenant,
     id: &str,
-    after: Option<&str>,
+    query: &TableQuery,
     add: (String, Option<ScimError>),
 ) -> Result<Response, ErrorPage> {
     let group = state.store.get_group(tenant, id).await.map_err(not_found)?;
-    let args = ListArgs {
-        limit: PAGE_SIZE,
-        after,
-        with_total: true,
-    };
     let members = state
         .store
-        .list_users(tenant, &UserQuery::Group(id.to_owned()), args)
+        .list_users(tenant, &UserQuery::Group(id.to_owned()), query.page())
         .await
         .map_err(not_found)?;
     let tenant_id = &tenant.tenant_id;
     let base = instance_path(tenant_id, &format!("/groups/{id}"));
-    let paging = Paging::of(&members, &base, &[], after.is_some(), |u| u.id.clone());
+    let paging = Paging::of(&members, &base, &[], query.after.is_some(), |u| {
+        u.id.clone()
+    });
     let principal = Principal {
         kind: PrincipalType::Group,
         id: id.to_owned(),
     };
     let access = access_of(state.store.as_ref(), tenant, &principal).await?;
     let (user_name, error) = add;
-    let status = error
-        .as_ref()
-        .map_or(axum::http::StatusCode::OK, |e| e.status_and_detail().0);
-    let page = GroupPage {
+    Ok(with_refusal(error, |error| GroupPage {
         frame: console.frame("groups", Some(tenant_id)),
         tenant_id: tenant_id.clone(),
         group,
@@ -206,21 +179,27 @@ async fn group_page(
             .collect(),
         paging,
         user_name,
-        error: error.map(|e| e.status_and_detail().1.to_owned()),
+        error,
         access,
-    };
-    Ok(html(status, &page))
+    }))
 }
 
 async fn show(
     State(state): State<SharedState>,
     console: Console,
     Path((tenant_id, id)): Path<(String, String)>,
-    Query(query): Query<ShowQuery>,
+    Query(query): Query<TableQuery>,
 ) -> Result<Response, ErrorPage> {
     let tenant = tenants::tenant(state.store.as_ref(), &tenant_id).await?;
-    let after = query.after.as_deref();
-    group_page(&state, &console, &tenant, &id, after, (String::new(), None)).await
+    group_page(
+        &state,
+        &console,
+        &tenant,
+        &id,
+        &query,
+        (String::new(), None),
+    )
+    .await
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -264,15 +243,9 @@ async fn add_member(
         )),
         Err(e @ ScimError::NotFound(_)) => Err(e.into()),
         Err(error) => {
-            group_page(
-                &state,
-                &console,
-                &tenant,
-                &id,
-                None,
-                (form.user_name, Some(error)),
-            )
-            .await
+            let first = TableQuery::default();
+            let add = (form.user_name, Some(error));
+            group_page(&state, &console, &tenant, &id, &first, add).await
         }
     }
 }
@@ -314,16 +287,6 @@ impl GroupFormPage {
             Some(id) => instance_path(&self.tenant_id, &format!("/groups/{id}/edit")),
             None => instance_path(&self.tenant_id, "/groups"),
         }
-    }
-
-    /// The form again, with what was refused, as a page with the refusal's status.
-    fn refused(self, error: ScimError) -> Response {
-        let (status, detail) = error.status_and_detail();
-        let page = Self {
-            error: Some(detail.to_owned()),
-            ..self
-        };
-        html(status, &page)
     }
 }
 
@@ -373,14 +336,13 @@ async fn create(
             &instance_path(&tenant_id, &format!("/groups/{}", group.id)),
             "group-created",
         )),
-        Err(error) => Ok(GroupFormPage {
+        Err(error) => Ok(with_refusal(Some(error), |error| GroupFormPage {
             frame: console.frame("groups", Some(&tenant_id)),
             tenant_id,
             id: None,
             display_name: form.display_name,
-            error: None,
-        }
-        .refused(error)),
+            error,
+        })),
     }
 }
 
@@ -429,14 +391,13 @@ async fn save(
             "group-saved",
         )),
         Err(e @ ScimError::NotFound(_)) => Err(e.into()),
-        Ok(Err(error)) | Err(error) => Ok(GroupFormPage {
+        Ok(Err(error)) | Err(error) => Ok(with_refusal(Some(error), |error| GroupFormPage {
             frame: console.frame("groups", Some(&tenant_id)),
             tenant_id,
             id: Some(id),
             display_name: form.display_name,
-            error: None,
-        }
-        .refused(error)),
+            error,
+        })),
     }
 }
 

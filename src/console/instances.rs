@@ -12,7 +12,7 @@ use axum::routing::{get, post};
 use axum::{Form, Router};
 use serde::Deserialize;
 
-use super::{ConfirmPage, Console, Frame, done, given, instance_path};
+use super::{ConfirmPage, Console, Frame, done, given, instance_path, with_refusal};
 use crate::auth::{MAX_ACCESS_KEYS, MAX_TOKENS};
 use crate::extract::Path;
 use crate::scim::ScimError;
@@ -87,16 +87,12 @@ async fn instances_page(
         .into_iter()
         .map(|view| Instance::new(view, console))
         .collect();
-    let status = error
-        .as_ref()
-        .map_or(StatusCode::OK, |e| e.status_and_detail().0);
-    let page = InstancesPage {
+    Ok(with_refusal(error, |error| InstancesPage {
         frame: console.frame("instances", None),
         instances,
         tenant_id,
-        error: error.map(|e| e.status_and_detail().1.to_owned()),
-    };
-    Ok(html(status, &page))
+        error,
+    }))
 }
 
 async fn list(State(state): State<SharedState>, console: Console) -> Result<Response, ErrorPage> {

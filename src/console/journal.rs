@@ -7,14 +7,13 @@
 
 use askama::Template;
 use axum::extract::{Query, State};
-use axum::http::StatusCode;
 use axum::http::header::{CONTENT_DISPOSITION, CONTENT_TYPE};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Form, Json, Router};
 use serde::{Deserialize, Serialize};
 
-use super::{Console, Frame, done, given, instance_path};
+use super::{Console, Frame, done, given, instance_path, with_refusal};
 use crate::controls::faults::{FaultSpec, RuleView};
 use crate::controls::fixtures::{self, Fixture, ResetTo};
 use crate::controls::journal::{self, Entry};
@@ -23,7 +22,7 @@ use crate::scim::ScimError;
 use crate::state::SharedState;
 use crate::store::Tenant;
 use crate::tenants;
-use crate::web::{ErrorPage, html};
+use crate::web::ErrorPage;
 
 pub fn routes() -> Router<SharedState> {
     Router::new()
@@ -195,10 +194,7 @@ async fn journal_page(
         Err(message) => (Vec::new(), Some(ScimError::invalid(message))),
     };
     let error = refused.error.or(filter_error);
-    let status = error
-        .as_ref()
-        .map_or(StatusCode::OK, |e| e.status_and_detail().0);
-    let page = JournalPage {
+    Ok(with_refusal(error, |error| JournalPage {
         frame: console.frame("journal", Some(tenant_id)),
         tenant_id: tenant_id.clone(),
         journal_on: journal.is_on(),
@@ -209,9 +205,8 @@ async fn journal_page(
         fault: refused.fault.unwrap_or_default(),
         fixture: refused.fixture.unwrap_or_default(),
         has_seed: state.controls.seeds.get(tenant_id).is_some(),
-        error: error.map(|e| e.status_and_detail().1.to_owned()),
-    };
-    Ok(html(status, &page))
+        error,
+    }))
 }
 
 /// The fault rules that apply to the instance: its own and those of every instance.

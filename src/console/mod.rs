@@ -18,6 +18,7 @@ mod journal;
 mod session;
 mod users;
 
+use askama::Template;
 use axum::Router;
 use axum::extract::FromRequestParts;
 use axum::http::StatusCode;
@@ -26,10 +27,12 @@ use axum::http::request::Parts;
 use axum::middleware::from_fn_with_state;
 use axum::response::Response;
 use axum::routing::{any, get, post};
+use serde::Deserialize;
 
+use crate::scim::ScimError;
 use crate::state::SharedState;
-use crate::store::Page;
-use crate::web::{self, CsrfToken, ErrorPage, see_other};
+use crate::store::{ListArgs, Page};
+use crate::web::{self, CsrfToken, ErrorPage, html, see_other};
 
 /// The console's routes with their middleware; none without an admin credential.
 pub fn router(state: &SharedState) -> Router<SharedState> {
@@ -230,8 +233,50 @@ fn given(field: &str) -> Option<&str> {
     (!field.is_empty()).then_some(field)
 }
 
+/// A page that shows why a form was refused, with the refusal's status; 200 when nothing was
+/// refused. `page` makes the page of the refusal's text.
+fn with_refusal<T: Template>(
+    error: Option<ScimError>,
+    page: impl FnOnce(Option<String>) -> T,
+) -> Response {
+    match error {
+        None => html(StatusCode::OK, &page(None)),
+        Some(error) => {
+            let (status, detail) = error.status_and_detail();
+            html(status, &page(Some(detail.to_owned())))
+        }
+    }
+}
+
 /// The rows of a page of a table.
 const PAGE_SIZE: u32 = 50;
+
+/// The query of a paged table: where the page starts (the key of the row before it), and the
+/// search of a table that has one.
+#[derive(Debug, Default, Deserialize)]
+struct TableQuery {
+    /// The start of the name searched for.
+    #[serde(default)]
+    q: String,
+    after: Option<String>,
+}
+
+impl TableQuery {
+    /// The page of the store's keyset that the query asks for, with the count of all rows.
+    fn page(&self) -> ListArgs<'_> {
+        ListArgs {
+            limit: PAGE_SIZE,
+            after: self.after.as_deref(),
+            with_total: true,
+        }
+    }
+
+    /// The paging of `page`, the page of the searched table at `base` that the query asked for.
+    fn search_paging<T>(&self, page: &Page<T>, base: &str, key: impl Fn(&T) -> String) -> Paging {
+        let params = [("q", self.q.as_str())];
+        Paging::of(page, base, &params, self.after.is_some(), key)
+    }
+}
 
 /// The paging of a table read through the store's keyset: how many rows match, and links to
 /// the first page (unless this is it) and the next one (when rows follow). Keyset pages

@@ -1,7 +1,8 @@
 //! An instance's users: a table searched by `userName` and paged through the store's keyset,
-//! a user's page (attributes, groups, account assignments), and create, edit and delete. What a form describes is
-//! made into a user by the SCIM rules of the instance's profile, as a `POST /Users` or a
-//! `PUT /Users/{id}` would be, so the console can write nothing SCIM would refuse.
+//! a user's page (attributes, groups, account assignments), and create, edit and delete. What
+//! a form describes is made into a user by the SCIM rules of the instance's profile, as a
+//! `POST /Users` or a `PUT /Users/{id}` would be, so the console can write nothing SCIM would
+//! refuse.
 
 use askama::Template;
 use axum::extract::{Query, State};
@@ -12,7 +13,9 @@ use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
 use super::access::{AccessView, access_of};
-use super::{ConfirmPage, Console, Frame, PAGE_SIZE, Paging, done, given, instance_path};
+use super::{
+    ConfirmPage, Console, Frame, Paging, TableQuery, done, given, instance_path, with_refusal,
+};
 use crate::clock::timestamp;
 use crate::directory::store_error;
 use crate::extract::Path;
@@ -21,9 +24,9 @@ use crate::scim::user::UserAttrs;
 use crate::scim::{Profile, ScimError};
 use crate::sso::{Principal, PrincipalType};
 use crate::state::SharedState;
-use crate::store::{Constraint, GroupRecord, ListArgs, StoreError, UserRecord};
+use crate::store::{Constraint, GroupRecord, StoreError, UserRecord};
 use crate::tenants;
-use crate::web::{ErrorPage, Html, html};
+use crate::web::{ErrorPage, Html};
 
 pub fn routes() -> Router<SharedState> {
     Router::new()
@@ -93,42 +96,24 @@ struct UsersPage {
     paging: Paging,
 }
 
-#[derive(Debug, Default, Deserialize)]
-struct ListQuery {
-    #[serde(default)]
-    q: String,
-    after: Option<String>,
-}
-
 async fn list(
     State(state): State<SharedState>,
     console: Console,
     Path(tenant_id): Path<String>,
-    Query(query): Query<ListQuery>,
+    Query(query): Query<TableQuery>,
 ) -> Result<Html<UsersPage>, ErrorPage> {
     let tenant = tenants::tenant(state.store.as_ref(), &tenant_id).await?;
     let search = match given(&query.q) {
         Some(prefix) => UserQuery::UserNamePrefix(prefix.to_owned()),
         None => UserQuery::All,
     };
-    let args = ListArgs {
-        limit: PAGE_SIZE,
-        after: query.after.as_deref(),
-        with_total: true,
-    };
     let page = state
         .store
-        .list_users(&tenant, &search, args)
+        .list_users(&tenant, &search, query.page())
         .await
         .map_err(not_found)?;
     let base = instance_path(&tenant_id, "/users");
-    let paging = Paging::of(
-        &page,
-        &base,
-        &[("q", &query.q)],
-        query.after.is_some(),
-        |u| u.id.clone(),
-    );
+    let paging = query.search_paging(&page, &base, |u| u.id.clone());
     Ok(Html(UsersPage {
         frame: console.frame("users", Some(&tenant_id)),
         tenant_id,
@@ -154,17 +139,11 @@ struct UserPage {
     access: (Vec<AccessView>, bool),
 }
 
-#[derive(Debug, Default, Deserialize)]
-struct ShowQuery {
-    /// Where the page of groups starts.
-    after: Option<String>,
-}
-
 async fn show(
     State(state): State<SharedState>,
     console: Console,
     Path((tenant_id, id)): Path<(String, String)>,
-    Query(query): Query<ShowQuery>,
+    Query(query): Query<TableQuery>,
 ) -> Result<Html<UserPage>, ErrorPage> {
     let tenant = tenants::tenant(state.store.as_ref(), &tenant_id).await?;
     let record = state
@@ -172,14 +151,9 @@ async fn show(
         .get_user(&tenant, &id)
         .await
         .map_err(not_found)?;
-    let args = ListArgs {
-        limit: PAGE_SIZE,
-        after: query.after.as_deref(),
-        with_total: true,
-    };
     let groups = state
         .store
-        .list_groups(&tenant, &GroupQuery::Member(id.clone()), args)
+        .list_groups(&tenant, &GroupQuery::Member(id.clone()), query.page())
         .await
         .map_err(not_found)?;
     let base = instance_path(&tenant_id, &format!("/users/{id}"));
@@ -299,16 +273,6 @@ impl UserFormPage {
             None => instance_path(&self.tenant_id, "/users"),
         }
     }
-
-    /// The form again, with what was refused, as a page with the refusal's status.
-    fn refused(self, error: ScimError) -> Response {
-        let (status, detail) = error.status_and_detail();
-        let page = Self {
-            error: Some(detail.to_owned()),
-            ..self
-        };
-        html(status, &page)
-    }
 }
 
 async fn new(
@@ -346,14 +310,13 @@ async fn create(
             &instance_path(&tenant_id, &format!("/users/{}", user.id)),
             "user-created",
         )),
-        Err(error) => Ok(UserFormPage {
+        Err(error) => Ok(with_refusal(Some(error), |error| UserFormPage {
             frame: console.frame("users", Some(&tenant_id)),
             tenant_id,
             id: None,
             form,
-            error: None,
-        }
-        .refused(error)),
+            error,
+        })),
     }
 }
 
@@ -398,14 +361,13 @@ async fn save(
             "user-saved",
         )),
         Err(e @ ScimError::NotFound(_)) => Err(e.into()),
-        Ok(Err(error)) | Err(error) => Ok(UserFormPage {
+        Ok(Err(error)) | Err(error) => Ok(with_refusal(Some(error), |error| UserFormPage {
             frame: console.frame("users", Some(&tenant_id)),
             tenant_id,
             id: Some(id),
             form,
-            error: None,
-        }
-        .refused(error)),
+            error,
+        })),
     }
 }
 
