@@ -405,70 +405,103 @@ pub async fn start_device_authorization(
     base_url: &str,
     now_ms: i64,
 ) -> Result<DeviceAuthorization> {
+    let client = authenticate_client(store, client_id, client_secret, now_ms).await?;
+    allows(&client, DEVICE_CODE_GRANT)?;
+    let start_url =
+        start_url.ok_or_else(|| OidcError::InvalidRequest("startUrl is required.".into()))?;
+    let tenant = tenant_of_url(store, start_url).await?.ok_or_else(|| {
+        OidcError::InvalidRequest(format!(
+            "startUrl {start_url} is not the start URL of an identity store of this server."
+        ))
+    })?;
+    if client
+        .tenant_id
+        .as_ref()
+        .is_some_and(|t| *t != tenant.tenant_id)
     {
-        let client = authenticate_client(store, client_id, client_secret, now_ms).await?;
-        allows(&client, DEVICE_CODE_GRANT)?;
-        let start_url =
-            start_url.ok_or_else(|| OidcError::InvalidRequest("startUrl is required.".into()))?;
-        let tenant = tenant_of_url(store, start_url).await?.ok_or_else(|| {
-            OidcError::InvalidRequest(format!(
-                "startUrl {start_url} is not the start URL of an identity store of this server."
-            ))
-        })?;
-        if client
-            .tenant_id
-            .as_ref()
-            .is_some_and(|t| *t != tenant.tenant_id)
-        {
-            return Err(OidcError::InvalidRequest(
-                "startUrl is not the issuer URL the client was registered with.".into(),
-            ));
-        }
-        for _ in 0..KEY_ATTEMPTS {
-            let device_code = secrets::random("", 64);
-            let user_code = secrets::user_code();
-            let record = AuthorizationRecord {
-                authorization_id: secrets::random("", 24),
-                tenant_id: tenant.tenant_id.clone(),
-                client_id: client.client_id.clone(),
-                flow: Flow::Device,
-                device_code_hash: Some(secrets::hash(&device_code)),
-                user_code_hash: Some(secrets::hash(&user_code)),
-                code_hash: None,
-                redirect_uri: None,
-                code_challenge: None,
-                client_state: None,
-                scopes: client.scopes.clone(),
-                status: AuthorizationStatus::Pending,
-                user_id: None,
-                interval_s: POLL_INTERVAL_S,
-                next_poll_ms: now_ms,
-                created_ms: now_ms,
-                expires_ms: now_ms + AUTHORIZATION_LIFETIME_MS,
-            };
-            match store.create_authorization(&record, now_ms).await {
-                Ok(()) => {
-                    let verification_uri = format!("{base_url}/{}/device", tenant.tenant_id);
-                    return Ok(DeviceAuthorization {
-                        authorization_id: record.authorization_id,
-                        tenant_id: record.tenant_id,
-                        device_code,
-                        verification_uri_complete: format!(
-                            "{verification_uri}?user_code={user_code}"
-                        ),
-                        verification_uri,
-                        user_code,
-                        expires_in: AUTHORIZATION_LIFETIME_MS / 1000,
-                        interval: POLL_INTERVAL_S,
-                    });
-                }
-                Err(StoreError::Conflict(Constraint::SignInKey)) => continue,
-                Err(e) => return Err(internal(e)),
-            }
-        }
-        tracing::error!("random user codes kept colliding");
-        Err(OidcError::Internal)
+        return Err(OidcError::InvalidRequest(
+            "startUrl is not the issuer URL the client was registered with.".into(),
+        ));
     }
+    let (record, (device_code, user_code)) = create_pending(store, now_ms, "user codes", || {
+        let device_code = secrets::random("", 64);
+        let user_code = secrets::user_code();
+        let record = AuthorizationRecord {
+            device_code_hash: Some(secrets::hash(&device_code)),
+            user_code_hash: Some(secrets::hash(&user_code)),
+            ..pending_authorization(
+                &client,
+                &tenant.tenant_id,
+                Flow::Device,
+                client.scopes.clone(),
+                now_ms,
+            )
+        };
+        (record, (device_code, user_code))
+    })
+    .await?;
+    let verification_uri = format!("{base_url}/{}/device", tenant.tenant_id);
+    Ok(DeviceAuthorization {
+        authorization_id: record.authorization_id,
+        tenant_id: record.tenant_id,
+        device_code,
+        verification_uri_complete: format!("{verification_uri}?user_code={user_code}"),
+        verification_uri,
+        user_code,
+        expires_in: AUTHORIZATION_LIFETIME_MS / 1000,
+        interval: POLL_INTERVAL_S,
+    })
+}
+
+/// A pending authorization of a client in a tenant, with a new random id, that lasts
+/// `AUTHORIZATION_LIFETIME_MS`; each flow adds the keys and the request it holds.
+fn pending_authorization(
+    client: &ClientRecord,
+    tenant_id: &str,
+    flow: Flow,
+    scopes: Vec<String>,
+    now_ms: i64,
+) -> AuthorizationRecord {
+    AuthorizationRecord {
+        authorization_id: secrets::random("", 24),
+        tenant_id: tenant_id.to_owned(),
+        client_id: client.client_id.clone(),
+        flow,
+        device_code_hash: None,
+        user_code_hash: None,
+        code_hash: None,
+        redirect_uri: None,
+        code_challenge: None,
+        client_state: None,
+        scopes,
+        status: AuthorizationStatus::Pending,
+        user_id: None,
+        interval_s: POLL_INTERVAL_S,
+        next_poll_ms: now_ms,
+        created_ms: now_ms,
+        expires_ms: now_ms + AUTHORIZATION_LIFETIME_MS,
+    }
+}
+
+/// Stores the authorization `make` makes, with what goes with it (its codes). Its random ids
+/// and codes are unique by chance only: on a collision `make` makes new ones, `KEY_ATTEMPTS`
+/// times at most (`keys` names them in the log).
+async fn create_pending<T>(
+    store: &dyn Store,
+    now_ms: i64,
+    keys: &str,
+    mut make: impl FnMut() -> (AuthorizationRecord, T),
+) -> Result<(AuthorizationRecord, T), Internal> {
+    for _ in 0..KEY_ATTEMPTS {
+        let (record, with) = make();
+        match store.create_authorization(&record, now_ms).await {
+            Ok(()) => return Ok((record, with)),
+            Err(StoreError::Conflict(Constraint::SignInKey)) => continue,
+            Err(e) => return Err(internal(e)),
+        }
+    }
+    tracing::error!("random {keys} kept colliding");
+    Err(Internal)
 }
 
 /// CreateToken's request.
@@ -609,6 +642,10 @@ async fn tenant(store: &dyn Store, tenant_id: &str) -> Result<Tenant> {
         .map_err(internal::<OidcError>)
 }
 
+/// One answer for a code that is unknown, used, or of another client: a client learns nothing
+/// of other clients' codes.
+const UNKNOWN_GRANT: &str = "Invalid grant: the code is unknown, used, or of another client.";
+
 /// The authorization a code names, if it was given to this client.
 async fn authorization_of_client(
     store: &dyn Store,
@@ -617,9 +654,7 @@ async fn authorization_of_client(
 ) -> Result<AuthorizationRecord> {
     match store.find_authorization(key).await {
         Ok(a) if a.client_id == client.client_id => Ok(a),
-        Ok(_) | Err(StoreError::NotFound) => Err(OidcError::InvalidGrant(
-            "Invalid grant: the code is unknown, used, or of another client.".into(),
-        )),
+        Ok(_) | Err(StoreError::NotFound) => Err(OidcError::InvalidGrant(UNKNOWN_GRANT.into())),
         Err(e) => Err(internal(e)),
     }
 }
@@ -688,9 +723,9 @@ async fn redeem(
     {
         Ok(()) => Ok(grant),
         // Redeemed by a request that came first, or the user was deleted meanwhile.
-        Err(StoreError::NotFound | StoreError::MemberNotFound) => Err(OidcError::InvalidGrant(
-            "Invalid grant: the code is unknown, used, or of another client.".into(),
-        )),
+        Err(StoreError::NotFound | StoreError::MemberNotFound) => {
+            Err(OidcError::InvalidGrant(UNKNOWN_GRANT.into()))
+        }
         Err(e) => Err(internal(e)),
     }
 }
@@ -842,38 +877,22 @@ pub async fn begin_authorization(
     {
         return Err(back("invalid_scope"));
     }
-    for _ in 0..KEY_ATTEMPTS {
+    let scopes = if scopes.is_empty() {
+        client.scopes.clone()
+    } else {
+        scopes
+    };
+    let (record, ()) = create_pending(store, now_ms, "authorization ids", || {
         let record = AuthorizationRecord {
-            authorization_id: secrets::random("", 24),
-            tenant_id: tenant_id.clone(),
-            client_id: client.client_id.clone(),
-            flow: Flow::Code,
-            device_code_hash: None,
-            user_code_hash: None,
-            code_hash: None,
             redirect_uri: Some(redirect_uri.to_owned()),
             code_challenge: Some(challenge.to_owned()),
             client_state: request.state.clone(),
-            scopes: if scopes.is_empty() {
-                client.scopes.clone()
-            } else {
-                scopes.clone()
-            },
-            status: AuthorizationStatus::Pending,
-            user_id: None,
-            interval_s: POLL_INTERVAL_S,
-            next_poll_ms: now_ms,
-            created_ms: now_ms,
-            expires_ms: now_ms + AUTHORIZATION_LIFETIME_MS,
+            ..pending_authorization(&client, &tenant_id, Flow::Code, scopes.clone(), now_ms)
         };
-        match store.create_authorization(&record, now_ms).await {
-            Ok(()) => return Ok(record),
-            Err(StoreError::Conflict(Constraint::SignInKey)) => continue,
-            Err(e) => return Err(internal(e)),
-        }
-    }
-    tracing::error!("random authorization ids kept colliding");
-    Err(AuthorizeError::Internal)
+        (record, ())
+    })
+    .await?;
+    Ok(record)
 }
 
 /// A pending, unexpired authorization of a tenant, by its id or by its user code.
