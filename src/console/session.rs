@@ -14,12 +14,12 @@
 use askama::Template;
 use axum::Form;
 use axum::extract::{Request, State};
-use axum::http::header::SET_COOKIE;
-use axum::http::{HeaderValue, Method, StatusCode};
+use axum::http::{Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use cookie::CookieBuilder;
 use hmac::{Hmac, Mac};
 use rand::RngCore;
 use serde::Deserialize;
@@ -90,13 +90,11 @@ impl SessionKey {
     }
 }
 
-fn set_cookie(value: &str, max_age: cookie::time::Duration) -> HeaderValue {
-    cookies::set(
-        cookie::Cookie::build((COOKIE_NAME, value))
-            .path("/console")
-            .same_site(cookie::SameSite::Strict)
-            .max_age(max_age),
-    )
+fn session_cookie(value: &str, max_age: cookie::time::Duration) -> CookieBuilder<'_> {
+    cookie::Cookie::build((COOKIE_NAME, value))
+        .path("/console")
+        .same_site(cookie::SameSite::Strict)
+        .max_age(max_age)
 }
 
 /// The middleware of every page but the sign-in page: without a valid session, a page is
@@ -187,21 +185,14 @@ pub async fn sign_in(
         return html(StatusCode::UNAUTHORIZED, &page);
     };
     let value = key.issue(state.clock.now_ms() + LIFETIME_MS);
-    let mut response = see_other(&next);
     let max_age = cookie::time::Duration::milliseconds(LIFETIME_MS);
-    response
-        .headers_mut()
-        .append(SET_COOKIE, set_cookie(&value, max_age));
-    response
+    cookies::see_other_setting(&next, session_cookie(&value, max_age))
 }
 
 /// `POST /console/sign-out`: the browser forgets its session.
 pub async fn sign_out() -> Response {
-    let mut response = see_other("/console/sign-in");
-    response
-        .headers_mut()
-        .append(SET_COOKIE, set_cookie("", cookie::time::Duration::ZERO));
-    response
+    let forgotten = session_cookie("", cookie::time::Duration::ZERO);
+    cookies::see_other_setting("/console/sign-in", forgotten)
 }
 
 #[cfg(test)]

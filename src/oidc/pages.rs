@@ -12,10 +12,10 @@
 use askama::Template;
 use axum::Router;
 use axum::extract::{Form, State};
-use axum::http::header::SET_COOKIE;
-use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
+use cookie::CookieBuilder;
 use serde::Deserialize;
 
 use crate::extract::{BaseUrl, Path, Query};
@@ -67,14 +67,14 @@ async fn signed_in(
 }
 
 /// The session cookie, scoped to the tenant's pages; `None` clears it.
-fn session_cookie(tenant_id: &str, secret: Option<&str>) -> HeaderValue {
+fn session_cookie(tenant_id: &str, secret: Option<&str>) -> CookieBuilder<'static> {
     let cookie = cookie::Cookie::build((SESSION_COOKIE, secret.unwrap_or_default().to_owned()))
         .path(format!("/{tenant_id}/"))
         .same_site(cookie::SameSite::Lax);
-    cookies::set(match secret {
+    match secret {
         Some(_) => cookie,
         None => cookie.removal(),
-    })
+    }
 }
 
 /// Where to go after signing in: a page of this tenant, or its start page.
@@ -301,11 +301,8 @@ async fn login(
         return Ok(html(StatusCode::UNAUTHORIZED, &page));
     };
     let secret = users::open_session(store, &tenant, &user.id, state.clock.now_ms()).await?;
-    let mut response = see_other(&next);
-    response
-        .headers_mut()
-        .append(SET_COOKIE, session_cookie(&tenant_id, Some(&secret)));
-    Ok(response)
+    let cookie = session_cookie(&tenant_id, Some(&secret));
+    Ok(cookies::see_other_setting(&next, cookie))
 }
 
 async fn logout(
@@ -316,11 +313,11 @@ async fn logout(
     if let Some(secret) = cookies::get(&headers, SESSION_COOKIE) {
         users::close_session(state.store.as_ref(), &secret).await?;
     }
-    let mut response = see_other(&format!("/{tenant_id}/login"));
-    response
-        .headers_mut()
-        .append(SET_COOKIE, session_cookie(&tenant_id, None));
-    Ok(response)
+    let login = format!("/{tenant_id}/login");
+    Ok(cookies::see_other_setting(
+        &login,
+        session_cookie(&tenant_id, None),
+    ))
 }
 
 #[derive(Debug, Deserialize)]
@@ -382,6 +379,9 @@ async fn device(
     )))
 }
 
+/// What the pages say of an authorization that is no longer pending.
+const ANSWERED: &str = "This request has expired or was answered already: start again.";
+
 /// A pending authorization of the tenant, or the page that says it is gone.
 async fn pending_page(
     state: &AppState,
@@ -391,9 +391,7 @@ async fn pending_page(
     let key = AuthorizationKey::Id(authorization_id);
     oidc::pending(state.store.as_ref(), key, tenant_id, state.clock.now_ms())
         .await?
-        .ok_or_else(|| {
-            ErrorPage::not_found("This request has expired or was answered already: start again.")
-        })
+        .ok_or_else(|| ErrorPage::not_found(ANSWERED))
 }
 
 async fn consent(
@@ -461,9 +459,7 @@ async fn decide(
         state.clock.now_ms(),
     )
     .await?
-    .ok_or_else(|| {
-        ErrorPage::not_found("This request has expired or was answered already: start again.")
-    })?;
+    .ok_or_else(|| ErrorPage::not_found(ANSWERED))?;
     let (title, message, tone) = match decided {
         Decided::Redirect(location) => return Ok(see_other(&location)),
         Decided::DeviceMayContinue if approve => (

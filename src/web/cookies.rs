@@ -2,9 +2,12 @@
 //! of a tenant's pages), read from a request and written `HttpOnly` (RFC 6265 §4.1): no script
 //! of a page ever needs one, so none can read one.
 
-use axum::http::header::COOKIE;
+use axum::http::header::{COOKIE, SET_COOKIE};
 use axum::http::{HeaderMap, HeaderValue};
+use axum::response::Response;
 use cookie::{Cookie, CookieBuilder};
+
+use super::see_other;
 
 /// The value of the cookie `name` that a request carries, if any.
 pub fn get(headers: &HeaderMap, name: &str) -> Option<String> {
@@ -25,4 +28,11 @@ pub fn set(cookie: CookieBuilder<'_>) -> HeaderValue {
     let cookie = cookie.http_only(true).build();
     HeaderValue::from_str(&cookie.to_string())
         .expect("a cookie of URL-safe parts is a header value")
+}
+
+/// A 303 to `location` that sets a cookie: what signing in and out answer.
+pub fn see_other_setting(location: &str, cookie: CookieBuilder<'_>) -> Response {
+    let mut response = see_other(location);
+    response.headers_mut().append(SET_COOKIE, set(cookie));
+    response
 }
