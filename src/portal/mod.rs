@@ -11,7 +11,7 @@ use axum::extract::State;
 use axum::http::header::CONTENT_TYPE;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{MethodRouter, get, post};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -30,9 +30,18 @@ const BEARER_HEADER: &str = "x-amz-sso_bearer_token";
 /// The API's routes, whose errors all have the API's body.
 pub fn router(state: &SharedState) -> Router<SharedState> {
     let routes = Router::new()
-        .route("/assignment/accounts", get(list_accounts))
-        .route("/assignment/roles", get(list_account_roles))
-        .route("/federation/credentials", get(get_role_credentials))
+        .route(
+            "/assignment/accounts",
+            get_with_query(Operation::ListAccounts),
+        )
+        .route(
+            "/assignment/roles",
+            get_with_query(Operation::ListAccountRoles),
+        )
+        .route(
+            "/federation/credentials",
+            get_with_query(Operation::GetRoleCredentials),
+        )
         .route("/logout", post(logout));
     middleware::tenant_body_layers(middleware::styled(routes, ErrorStyle::SsoPortal), state)
 }
@@ -183,43 +192,16 @@ fn required<'a>(value: &'a Option<String>, name: &str) -> Result<&'a str, Portal
         .ok_or_else(|| PortalError::InvalidRequest(format!("{name} is required.")))
 }
 
-async fn list_accounts(
-    State(state): State<SharedState>,
-    method: Method,
-    headers: HeaderMap,
-    Query(query): Query<ListQuery>,
-) -> Response {
-    serve(&state, &method, &headers, Operation::ListAccounts(query)).await
-}
-
-async fn list_account_roles(
-    State(state): State<SharedState>,
-    method: Method,
-    headers: HeaderMap,
-    Query(query): Query<ListQuery>,
-) -> Response {
-    serve(
-        &state,
-        &method,
-        &headers,
-        Operation::ListAccountRoles(query),
+/// The route of a `GET` operation, whose parameters are the query string's.
+fn get_with_query(operation: fn(ListQuery) -> Operation) -> MethodRouter<SharedState> {
+    get(
+        move |State(state): State<SharedState>,
+              method: Method,
+              headers: HeaderMap,
+              Query(query): Query<ListQuery>| async move {
+            serve(&state, &method, &headers, operation(query)).await
+        },
     )
-    .await
-}
-
-async fn get_role_credentials(
-    State(state): State<SharedState>,
-    method: Method,
-    headers: HeaderMap,
-    Query(query): Query<ListQuery>,
-) -> Response {
-    serve(
-        &state,
-        &method,
-        &headers,
-        Operation::GetRoleCredentials(query),
-    )
-    .await
 }
 
 async fn logout(State(state): State<SharedState>, method: Method, headers: HeaderMap) -> Response {
