@@ -269,7 +269,7 @@ async fn roles_in(
 }
 
 /// Everything a user reaches, as the start page shows it: each account (in id order) with the
-/// names of the user's roles there.
+/// names of the user's roles there. A permission set assigned in several accounts is read once.
 pub async fn access(
     store: &dyn Store,
     tenant: &Tenant,
@@ -277,13 +277,15 @@ pub async fn access(
 ) -> Result<Vec<(AccountInfo, Vec<String>)>> {
     let mut reach = reach(store, tenant, user_id).await?;
     let found = accounts(store, tenant, reach.keys().cloned().collect()).await?;
+    let ids: BTreeSet<String> = reach.values().flatten().cloned().collect();
+    let roles = roles(store, tenant, ids).await?;
     let mut access = Vec::with_capacity(found.len());
     for account in found {
         let ids = reach.remove(&account.account_id).unwrap_or_default();
-        let names = roles(store, tenant, ids)
-            .await?
-            .into_iter()
-            .map(|r| r.attrs.name);
+        let names = roles
+            .iter()
+            .filter(|r| ids.contains(&r.id))
+            .map(|r| r.attrs.name.clone());
         access.push((account, names.collect()));
     }
     Ok(access)
