@@ -63,22 +63,36 @@ pub enum Command {
     },
 }
 
+/// The tenant a command acts on.
+#[derive(Debug, Clone, clap::Args)]
+pub struct TenantArg {
+    /// The tenant id (default: the default tenant).
+    #[arg(long = "tenant", value_name = "TENANT")]
+    pub id: Option<String>,
+}
+
+impl TenantArg {
+    /// The tenant id given, or `default`'s.
+    pub fn or(self, default: &str) -> String {
+        self.id.unwrap_or_else(|| default.to_owned())
+    }
+}
+
 #[derive(Debug, Subcommand)]
 pub enum PasswordAction {
     /// Set a user's password (8 to 64 characters), read from --password,
     /// IDC_SCIM_PASSWORD or the first line of standard input.
     Set {
-        /// The tenant id (default: the default tenant).
-        #[arg(long)]
-        tenant: Option<String>,
+        #[command(flatten)]
+        tenant: TenantArg,
         #[arg(long, env = "IDC_SCIM_PASSWORD", hide_env_values = true)]
         password: Option<Secret>,
         user_name: String,
     },
     /// Remove a user's password: the user signs in by name alone.
     Remove {
-        #[arg(long)]
-        tenant: Option<String>,
+        #[command(flatten)]
+        tenant: TenantArg,
         user_name: String,
     },
 }
@@ -104,19 +118,18 @@ pub enum TenantAction {
 pub enum TokenAction {
     /// Generate an access token; the secret is printed once.
     Create {
-        /// The tenant id (default: the default tenant).
-        #[arg(long)]
-        tenant: Option<String>,
+        #[command(flatten)]
+        tenant: TenantArg,
     },
     /// List the tokens of a tenant: ids and dates, never secrets.
     List {
-        #[arg(long)]
-        tenant: Option<String>,
+        #[command(flatten)]
+        tenant: TenantArg,
     },
     /// Delete a token; it stops working at once.
     Delete {
-        #[arg(long)]
-        tenant: Option<String>,
+        #[command(flatten)]
+        tenant: TenantArg,
         token_id: String,
     },
 }
@@ -125,19 +138,18 @@ pub enum TokenAction {
 pub enum AccessKeyAction {
     /// Generate an access key; its secret is printed once.
     Create {
-        /// The tenant id (default: the default tenant).
-        #[arg(long)]
-        tenant: Option<String>,
+        #[command(flatten)]
+        tenant: TenantArg,
     },
     /// List the access keys of a tenant: ids and dates, never secrets.
     List {
-        #[arg(long)]
-        tenant: Option<String>,
+        #[command(flatten)]
+        tenant: TenantArg,
     },
     /// Delete an access key; requests signed with it are refused at once.
     Delete {
-        #[arg(long)]
-        tenant: Option<String>,
+        #[command(flatten)]
+        tenant: TenantArg,
         access_key_id: String,
     },
 }
@@ -146,9 +158,8 @@ pub enum AccessKeyAction {
 pub enum AccountAction {
     /// Declare an account: a 12-digit id, a name and the email of its root user.
     Create {
-        /// The tenant id (default: the default tenant).
-        #[arg(long)]
-        tenant: Option<String>,
+        #[command(flatten)]
+        tenant: TenantArg,
         #[arg(long)]
         account_id: String,
         #[arg(long)]
@@ -158,13 +169,13 @@ pub enum AccountAction {
     },
     /// List the accounts of a tenant.
     List {
-        #[arg(long)]
-        tenant: Option<String>,
+        #[command(flatten)]
+        tenant: TenantArg,
     },
     /// Delete an account, with every assignment to it.
     Delete {
-        #[arg(long)]
-        tenant: Option<String>,
+        #[command(flatten)]
+        tenant: TenantArg,
         account_id: String,
     },
 }

@@ -371,10 +371,9 @@ async fn token_command(
     action: TokenAction,
 ) -> anyhow::Result<()> {
     let now = SystemClock.now_ms();
-    let tenant_of = |t: &Option<String>| t.clone().unwrap_or_else(|| default.tenant_id.clone());
     match action {
         TokenAction::Create { tenant } => {
-            let tenant = tenant_of(&tenant);
+            let tenant = tenant.or(&default.tenant_id);
             let new = tenants::create_token(store, &tenant, now).await?;
             println!("Access token (shown once; only its hash is stored):");
             println!("{}", new.token);
@@ -383,7 +382,7 @@ async fn token_command(
             println!("  Tenant:   {tenant}");
         }
         TokenAction::List { tenant } => {
-            let tenant = tenant_of(&tenant);
+            let tenant = tenant.or(&default.tenant_id);
             let tokens = tenants::list_tokens(store, &tenant, now).await?;
             println!(
                 "{:<38} {:<21} {:<21} {:<21} STATUS",
@@ -394,7 +393,7 @@ async fn token_command(
             }
         }
         TokenAction::Delete { tenant, token_id } => {
-            let tenant = tenant_of(&tenant);
+            let tenant = tenant.or(&default.tenant_id);
             tenants::delete_token(store, &tenant, &token_id).await?;
             println!("Token {token_id} deleted: it no longer authenticates.");
         }
@@ -407,10 +406,9 @@ async fn access_key_command(
     default: &Tenant,
     action: AccessKeyAction,
 ) -> anyhow::Result<()> {
-    let tenant_of = |t: Option<String>| t.unwrap_or_else(|| default.tenant_id.clone());
     match action {
         AccessKeyAction::Create { tenant } => {
-            let tenant = tenant_of(tenant);
+            let tenant = tenant.or(&default.tenant_id);
             let new = tenants::create_access_key(store, &tenant, SystemClock.now_ms()).await?;
             println!("AWS access key (the secret is shown once):");
             println!("  Access key id:     {}", new.view.access_key_id);
@@ -418,7 +416,7 @@ async fn access_key_command(
             println!("  Tenant:            {tenant}");
         }
         AccessKeyAction::List { tenant } => {
-            let keys = tenants::list_access_keys(store, &tenant_of(tenant)).await?;
+            let keys = tenants::list_access_keys(store, &tenant.or(&default.tenant_id)).await?;
             println!(
                 "{:<22} {:<8} {:<21} LAST USED",
                 "ACCESS KEY ID", "STATUS", "CREATED"
@@ -437,7 +435,8 @@ async fn access_key_command(
             tenant,
             access_key_id,
         } => {
-            tenants::delete_access_key(store, &tenant_of(tenant), &access_key_id).await?;
+            tenants::delete_access_key(store, &tenant.or(&default.tenant_id), &access_key_id)
+                .await?;
             println!("Access key {access_key_id} deleted: requests signed with it are refused.");
         }
     }
@@ -470,7 +469,7 @@ async fn password_command(
         }
         PasswordAction::Remove { tenant, user_name } => (tenant, user_name, None),
     };
-    let tenant_id = tenant_id.unwrap_or_else(|| default.tenant_id.clone());
+    let tenant_id = tenant_id.or(&default.tenant_id);
     let tenant = tenants::tenant(store, &tenant_id).await?;
     users::set_password(store, &tenant, &user_name, password.as_deref(), now)
         .await
@@ -499,7 +498,6 @@ async fn account_command(
     action: AccountAction,
 ) -> anyhow::Result<()> {
     let now = SystemClock.now_ms();
-    let tenant_of = |t: Option<String>| t.unwrap_or_else(|| default.tenant_id.clone());
     match action {
         AccountAction::Create {
             tenant,
@@ -507,7 +505,7 @@ async fn account_command(
             name,
             email,
         } => {
-            let tenant = tenant_of(tenant);
+            let tenant = tenant.or(&default.tenant_id);
             let account = idc_scim::sso::Account {
                 account_id,
                 name,
@@ -517,7 +515,7 @@ async fn account_command(
             println!("Account {} declared in tenant {tenant}.", view.account_id);
         }
         AccountAction::List { tenant } => {
-            let accounts = accounts::list_accounts(store, &tenant_of(tenant)).await?;
+            let accounts = accounts::list_accounts(store, &tenant.or(&default.tenant_id)).await?;
             println!(
                 "{:<14} {:<24} {:<32} CREATED",
                 "ACCOUNT ID", "NAME", "EMAIL"
@@ -527,7 +525,7 @@ async fn account_command(
             }
         }
         AccountAction::Delete { tenant, account_id } => {
-            let tenant = tenant_of(tenant);
+            let tenant = tenant.or(&default.tenant_id);
             accounts::delete_account(store, &tenant, &account_id).await?;
             println!("Account {account_id} deleted from tenant {tenant}, with its assignments.");
         }
