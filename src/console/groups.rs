@@ -65,6 +65,21 @@ fn not_found(e: StoreError) -> ScimError {
     }
 }
 
+/// The group a page's path names, with the instance it is in.
+async fn group_at(
+    state: &SharedState,
+    tenant_id: &str,
+    id: &str,
+) -> Result<(Tenant, GroupRecord), ErrorPage> {
+    let tenant = tenants::tenant(state.store.as_ref(), tenant_id).await?;
+    let group = state
+        .store
+        .get_group(&tenant, id)
+        .await
+        .map_err(not_found)?;
+    Ok((tenant, group))
+}
+
 /// A group's attributes as a form gives them, through the SCIM rules; the rest of `current`
 /// (its `externalId`) is kept.
 fn group_of(
@@ -351,12 +366,7 @@ async fn edit(
     console: Console,
     Path((tenant_id, id)): Path<(String, String)>,
 ) -> Result<Html<GroupFormPage>, ErrorPage> {
-    let tenant = tenants::tenant(state.store.as_ref(), &tenant_id).await?;
-    let group = state
-        .store
-        .get_group(&tenant, &id)
-        .await
-        .map_err(not_found)?;
+    let (_, group) = group_at(&state, &tenant_id, &id).await?;
     Ok(Html(GroupFormPage {
         frame: console.frame("groups", Some(&tenant_id)),
         tenant_id,
@@ -406,12 +416,7 @@ async fn confirm_delete(
     console: Console,
     Path((tenant_id, id)): Path<(String, String)>,
 ) -> Result<Html<ConfirmPage>, ErrorPage> {
-    let tenant = tenants::tenant(state.store.as_ref(), &tenant_id).await?;
-    let group = state
-        .store
-        .get_group(&tenant, &id)
-        .await
-        .map_err(not_found)?;
+    let (_, group) = group_at(&state, &tenant_id, &id).await?;
     Ok(Html(ConfirmPage {
         frame: console.frame("groups", Some(&tenant_id)),
         title: format!("Delete group {}?", group.attrs.display_name),

@@ -24,7 +24,7 @@ use crate::scim::user::UserAttrs;
 use crate::scim::{Profile, ScimError};
 use crate::sso::{Principal, PrincipalType};
 use crate::state::SharedState;
-use crate::store::{Constraint, GroupRecord, StoreError, UserRecord};
+use crate::store::{Constraint, GroupRecord, StoreError, Tenant, UserRecord};
 use crate::tenants;
 use crate::web::{ErrorPage, Html};
 
@@ -56,6 +56,17 @@ fn not_found(e: StoreError) -> ScimError {
         StoreError::NotFound => ScimError::NotFound("There is no such user.".to_owned()),
         other => store_error(other, ScimError::user_not_found),
     }
+}
+
+/// The user a page's path names, with the instance it is in.
+async fn user_at(
+    state: &SharedState,
+    tenant_id: &str,
+    id: &str,
+) -> Result<(Tenant, UserRecord), ErrorPage> {
+    let tenant = tenants::tenant(state.store.as_ref(), tenant_id).await?;
+    let user = state.store.get_user(&tenant, id).await.map_err(not_found)?;
+    Ok((tenant, user))
 }
 
 /// A user as a table row or a page shows it.
@@ -145,12 +156,7 @@ async fn show(
     Path((tenant_id, id)): Path<(String, String)>,
     Query(query): Query<TableQuery>,
 ) -> Result<Html<UserPage>, ErrorPage> {
-    let tenant = tenants::tenant(state.store.as_ref(), &tenant_id).await?;
-    let record = state
-        .store
-        .get_user(&tenant, &id)
-        .await
-        .map_err(not_found)?;
+    let (tenant, record) = user_at(&state, &tenant_id, &id).await?;
     let groups = state
         .store
         .list_groups(&tenant, &GroupQuery::Member(id.clone()), query.page())
@@ -325,12 +331,7 @@ async fn edit(
     console: Console,
     Path((tenant_id, id)): Path<(String, String)>,
 ) -> Result<Html<UserFormPage>, ErrorPage> {
-    let tenant = tenants::tenant(state.store.as_ref(), &tenant_id).await?;
-    let user = state
-        .store
-        .get_user(&tenant, &id)
-        .await
-        .map_err(not_found)?;
+    let (_, user) = user_at(&state, &tenant_id, &id).await?;
     Ok(Html(UserFormPage {
         frame: console.frame("users", Some(&tenant_id)),
         tenant_id,
@@ -376,12 +377,7 @@ async fn confirm_delete(
     console: Console,
     Path((tenant_id, id)): Path<(String, String)>,
 ) -> Result<Html<ConfirmPage>, ErrorPage> {
-    let tenant = tenants::tenant(state.store.as_ref(), &tenant_id).await?;
-    let user = state
-        .store
-        .get_user(&tenant, &id)
-        .await
-        .map_err(not_found)?;
+    let (_, user) = user_at(&state, &tenant_id, &id).await?;
     Ok(Html(ConfirmPage {
         frame: console.frame("users", Some(&tenant_id)),
         title: format!("Delete user {}?", user.attrs.user_name),
