@@ -193,12 +193,22 @@ pub async fn create_token(
     })
 }
 
+/// A tenant's access tokens; 404 for an unknown tenant.
 pub async fn list_tokens(
     store: &dyn Store,
     tenant_id: &str,
     now_ms: i64,
 ) -> Result<Vec<TokenView>, ScimError> {
     store.get_tenant(tenant_id).await.map_err(tenant_error)?;
+    tokens_of(store, tenant_id, now_ms).await
+}
+
+/// The access tokens of a tenant known to exist.
+async fn tokens_of(
+    store: &dyn Store,
+    tenant_id: &str,
+    now_ms: i64,
+) -> Result<Vec<TokenView>, ScimError> {
     let tokens = store.list_tokens(tenant_id).await.map_err(tenant_error)?;
     Ok(tokens.iter().map(|t| TokenView::new(t, now_ms)).collect())
 }
@@ -270,16 +280,38 @@ pub async fn create_access_key(
     })
 }
 
+/// A tenant's AWS access keys; 404 for an unknown tenant.
 pub async fn list_access_keys(
     store: &dyn Store,
     tenant_id: &str,
 ) -> Result<Vec<AccessKeyView>, ScimError> {
     store.get_tenant(tenant_id).await.map_err(tenant_error)?;
+    access_keys_of(store, tenant_id).await
+}
+
+/// The AWS access keys of a tenant known to exist.
+async fn access_keys_of(
+    store: &dyn Store,
+    tenant_id: &str,
+) -> Result<Vec<AccessKeyView>, ScimError> {
     let keys = store
         .list_access_keys(tenant_id)
         .await
         .map_err(tenant_error)?;
     Ok(keys.iter().map(AccessKeyView::from).collect())
+}
+
+/// A tenant with its access tokens and AWS access keys, as the console's Settings shows them:
+/// the tenant is read once.
+pub async fn tenant_settings(
+    store: &dyn Store,
+    tenant_id: &str,
+    now_ms: i64,
+) -> Result<(TenantView, Vec<TokenView>, Vec<AccessKeyView>), ScimError> {
+    let view = get_tenant(store, tenant_id).await?;
+    let tokens = tokens_of(store, tenant_id, now_ms).await?;
+    let keys = access_keys_of(store, tenant_id).await?;
+    Ok((view, tokens, keys))
 }
 
 /// Deletes an access key: requests signed with it are refused at once.

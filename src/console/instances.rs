@@ -176,10 +176,8 @@ async fn settings_page(
     tenant_id: &str,
     made: Made,
 ) -> Result<Response, ErrorPage> {
-    let store = state.store.as_ref();
-    let view = tenants::get_tenant(store, tenant_id).await?;
-    let tokens = tenants::list_tokens(store, tenant_id, state.clock.now_ms()).await?;
-    let access_keys = tenants::list_access_keys(store, tenant_id).await?;
+    let (view, tokens, access_keys) =
+        tenants::tenant_settings(state.store.as_ref(), tenant_id, state.clock.now_ms()).await?;
     let (status, (new_token, token_error), (new_access_key, access_key_error)) = match made {
         Made::Nothing => (StatusCode::OK, (None, None), (None, None)),
         Made::Token(made) => {
