@@ -1,8 +1,8 @@
 //! The web layer that the HTML rooms share (the sign-in pages, the console): askama templates
-//! under `src/templates` (one base layout, `layout.html`, and form macros, `macros.html`), one
-//! stylesheet and a small script of our own embedded in the binary and served from it
-//! (`assets`), HTML responses and HTML error pages (`page`), CSRF protection for forms
-//! (`csrf`), and the rooms' cookies (`cookies`).
+//! under `src/templates` (one base layout, `layout.html`, and the macros of forms and tables,
+//! `macros.html`), one stylesheet and a small script of our own embedded in the binary and
+//! served from it (`assets`), HTML responses and HTML error pages (`page`), CSRF protection for
+//! forms (`csrf`), and the rooms' cookies (`cookies`).
 //!
 //! A room puts its routes behind `pages`: every unsafe request must then carry the CSRF token
 //! of its browser, every error leaves as an HTML page, and every answer carries the headers
