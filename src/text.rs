@@ -44,8 +44,15 @@ impl Class {
         }
     }
 
-    /// Whether every character of `s` is in the class.
+    /// Whether every character of `s` is in the class. ASCII, what nearly every request
+    /// holds, is checked by byte: both classes admit its printable characters and the layout
+    /// ones, and nothing else of it.
     pub fn admits_all(self, s: &str) -> bool {
+        if s.is_ascii() {
+            return s
+                .bytes()
+                .all(|b| matches!(b, b'\t' | b'\n' | b'\r' | b' '..=b'~'));
+        }
         s.chars().all(|c| self.admits(c))
     }
 }
@@ -71,37 +78,32 @@ impl PathStyle {
 /// value, that holds a character outside `class`; `None` when there is none. The path of a
 /// string at the top is empty.
 pub fn first_outside(value: &Value, class: Class, style: PathStyle) -> Option<String> {
-    let mut path = Vec::new();
-    walk(value, class, style, &mut path).then(|| path.join("."))
+    let mut path = walk(value, class, style)?;
+    path.reverse();
+    Some(path.join("."))
 }
 
-/// Whether a string outside `class` is in `value`; if so, `path` leads to it.
-fn walk(value: &Value, class: Class, style: PathStyle, path: &mut Vec<String>) -> bool {
+/// The path, innermost segment first, to the first string of `value` outside `class`. The
+/// path is built only once such a string is found, so a document that passes costs no
+/// allocation.
+fn walk(value: &Value, class: Class, style: PathStyle) -> Option<Vec<String>> {
     match value {
-        Value::String(s) => !class.admits_all(s),
+        Value::String(s) => (!class.admits_all(s)).then(Vec::new),
         Value::Array(items) => {
-            if let Some(item) = style.item {
-                path.push(item.to_owned());
-            }
-            if items.iter().any(|v| walk(v, class, style, path)) {
-                return true;
-            }
-            if style.item.is_some() {
-                path.pop();
-            }
-            false
+            let mut path = items.iter().find_map(|v| walk(v, class, style))?;
+            path.extend(style.item.map(str::to_owned));
+            Some(path)
         }
-        Value::Object(members) => {
-            for (name, v) in members {
-                path.push((style.member)(name));
-                if !class.admits_all(name) || walk(v, class, style, path) {
-                    return true;
-                }
-                path.pop();
-            }
-            false
-        }
-        Value::Null | Value::Bool(_) | Value::Number(_) => false,
+        Value::Object(members) => members.iter().find_map(|(name, v)| {
+            let mut path = if class.admits_all(name) {
+                walk(v, class, style)?
+            } else {
+                Vec::new()
+            };
+            path.push((style.member)(name));
+            Some(path)
+        }),
+        Value::Null | Value::Bool(_) | Value::Number(_) => None,
     }
 }
 
@@ -142,6 +144,27 @@ mod tests {
             "unassigned\u{378}",
         ] {
             assert!(!Class::Identity.admits_all(s), "{s:?}");
+        }
+    }
+
+    #[test]
+    fn ascii_is_judged_by_byte_as_by_character() {
+        for class in [Class::Identity, Class::NoControls] {
+            for b in 0u8..=127 {
+                let c = char::from(b);
+                let by_char = class.admits(c);
+                assert_eq!(
+                    class.admits_all(&format!("ok{c}")),
+                    by_char,
+                    "{class:?} {b:#x}"
+                );
+                // Past the fast path, through the per-character rule.
+                assert_eq!(
+                    class.admits_all(&format!("é{c}")),
+                    by_char,
+                    "{class:?} {b:#x}"
+                );
+            }
         }
     }
 

@@ -53,10 +53,15 @@ impl Throttle {
             return Ok(());
         };
         let mut buckets = self.buckets.lock().unwrap_or_else(|e| e.into_inner());
-        let bucket = buckets.entry(tenant.to_owned()).or_insert(Bucket {
-            tokens: limit.burst,
-            updated_ms: now_ms,
-        });
+        // The key is copied only for a bucket's first request.
+        if !buckets.contains_key(tenant) {
+            let fresh = Bucket {
+                tokens: limit.burst,
+                updated_ms: now_ms,
+            };
+            buckets.insert(tenant.to_owned(), fresh);
+        }
+        let bucket = buckets.get_mut(tenant).expect("inserted above");
         let elapsed = (now_ms - bucket.updated_ms).max(0) as f64 / 1000.0;
         bucket.tokens = (bucket.tokens + elapsed * limit.rate).min(limit.burst);
         bucket.updated_ms = bucket.updated_ms.max(now_ms);

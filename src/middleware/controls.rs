@@ -41,8 +41,12 @@ pub async fn admit(state: &AppState, request: Controlled<'_>) -> Option<Response
     {
         return Some(response);
     }
+    let throttle = &state.controls.throttle;
+    if throttle.limit().is_none() {
+        return None;
+    }
     let bucket = format!("{}/{}", request.tenant, request.api);
-    if let Err(retry_after) = state.controls.throttle.admit(&bucket, state.clock.now_ms()) {
+    if let Err(retry_after) = throttle.admit(&bucket, state.clock.now_ms()) {
         return Some(throttled(retry_after));
     }
     None
