@@ -57,11 +57,26 @@ pub type SqliteStore = SqlStore<Sqlite>;
 /// How long a request waits for a connection before it is answered as contended.
 const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// How long a PostgreSQL connection may sit idle before it is tested on its way out of the pool.
+const IDLE_BEFORE_PING: Duration = Duration::from_secs(30);
+
 impl SqlStore<Postgres> {
     pub async fn connect(url: &str) -> anyhow::Result<Self> {
         let pool = PgPoolOptions::new()
             .max_connections(16)
             .acquire_timeout(ACQUIRE_TIMEOUT)
+            // sqlx pings a connection on every acquire by default: a second round trip for
+            // every statement. Only one that sat idle long enough for the server or the
+            // network to have dropped it is tested.
+            .test_before_acquire(false)
+            .before_acquire(|conn, meta| {
+                Box::pin(async move {
+                    if meta.idle_for >= IDLE_BEFORE_PING {
+                        conn.ping().await?;
+                    }
+                    Ok(true)
+                })
+            })
             .connect(url)
             .await?;
         sqlx::migrate!("migrations/postgres").run(&pool).await?;
