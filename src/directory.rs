@@ -1,11 +1,106 @@
 //! A tenant's users and groups as the rooms that write them see them: store failures as the
 //! SCIM errors AWS answers with (the SCIM endpoint and the console report them alike), what a
-//! conflict took (`Taken`, for every room that writes tenants, users or groups), and the
-//! look-ups a person makes by name.
+//! conflict took (`Taken`, for every room that writes tenants, users or groups), what every
+//! room does alike to a user or a group (`Resource`), and the look-ups a person makes by name.
+
+use async_trait::async_trait;
 
 use crate::scim::ScimError;
 use crate::scim::query::{GroupQuery, UserQuery};
-use crate::store::{Constraint, GroupRecord, ListArgs, Store, StoreError, Tenant, UserRecord};
+use crate::store::{
+    Constraint, GroupRecord, ListArgs, Page, Store, StoreError, Tenant, UserRecord,
+};
+
+/// A user or a group as the store keeps it: what the rooms do alike to either (read one, list
+/// a page, delete one), so that a room writes such a step once for both.
+#[async_trait]
+pub trait Resource: Sized + Send + Sync {
+    /// What a listing of this kind can ask for (`UserQuery`, `GroupQuery`).
+    type Query: Send + Sync;
+
+    fn id(&self) -> &str;
+    /// The version a write increments (SCIM's ETag, the Identity Store's `Revision`).
+    fn version(&self) -> i64;
+    /// The SCIM error for an id that names none of this kind.
+    fn not_found() -> ScimError;
+
+    async fn get(store: &dyn Store, tenant: &Tenant, id: &str) -> Result<Self, StoreError>;
+    async fn list(
+        store: &dyn Store,
+        tenant: &Tenant,
+        query: &Self::Query,
+        args: ListArgs<'_>,
+    ) -> Result<Page<Self>, StoreError>;
+    async fn delete(store: &dyn Store, tenant: &Tenant, id: &str) -> Result<(), StoreError>;
+}
+
+#[async_trait]
+impl Resource for UserRecord {
+    type Query = UserQuery;
+
+    fn id(&self) -> &str {
+        &self.id
+    }
+
+    fn version(&self) -> i64 {
+        self.version
+    }
+
+    fn not_found() -> ScimError {
+        ScimError::user_not_found()
+    }
+
+    async fn get(store: &dyn Store, tenant: &Tenant, id: &str) -> Result<Self, StoreError> {
+        store.get_user(tenant, id).await
+    }
+
+    async fn list(
+        store: &dyn Store,
+        tenant: &Tenant,
+        query: &UserQuery,
+        args: ListArgs<'_>,
+    ) -> Result<Page<Self>, StoreError> {
+        store.list_users(tenant, query, args).await
+    }
+
+    async fn delete(store: &dyn Store, tenant: &Tenant, id: &str) -> Result<(), StoreError> {
+        store.delete_user(tenant, id).await
+    }
+}
+
+#[async_trait]
+impl Resource for GroupRecord {
+    type Query = GroupQuery;
+
+    fn id(&self) -> &str {
+        &self.id
+    }
+
+    fn version(&self) -> i64 {
+        self.version
+    }
+
+    fn not_found() -> ScimError {
+        ScimError::group_not_found()
+    }
+
+    async fn get(store: &dyn Store, tenant: &Tenant, id: &str) -> Result<Self, StoreError> {
+        store.get_group(tenant, id).await
+    }
+
+    async fn list(
+        store: &dyn Store,
+        tenant: &Tenant,
+        query: &GroupQuery,
+        args: ListArgs<'_>,
+    ) -> Result<Page<Self>, StoreError> {
+        store.list_groups(tenant, query, args).await
+    }
+
+    async fn delete(store: &dyn Store, tenant: &Tenant, id: &str) -> Result<(), StoreError> {
+        store.delete_group(tenant, id).await
+    }
+}
 
 /// What a request gave that another resource has: the uniquenesses a request's own values can
 /// break. The store's other constraints guard the ids, hashes and codes the server makes, and
@@ -87,15 +182,23 @@ const ONE: ListArgs<'static> = ListArgs {
     with_total: false,
 };
 
+/// The first user or group a query finds, if there is one: a look-up by a unique attribute.
+pub async fn first<K: Resource>(
+    store: &dyn Store,
+    tenant: &Tenant,
+    query: &K::Query,
+) -> Result<Option<K>, StoreError> {
+    let page = K::list(store, tenant, query, ONE).await?;
+    Ok(page.items.into_iter().next())
+}
+
 /// The user with this `userName` (case-insensitively), if there is one.
 pub async fn find_user(
     store: &dyn Store,
     tenant: &Tenant,
     user_name: &str,
 ) -> Result<Option<UserRecord>, StoreError> {
-    let query = UserQuery::UserName(user_name.to_owned());
-    let page = store.list_users(tenant, &query, ONE).await?;
-    Ok(page.items.into_iter().next())
+    first(store, tenant, &UserQuery::UserName(user_name.to_owned())).await
 }
 
 /// The group with this `displayName` (case-insensitively), if there is one.
@@ -104,9 +207,12 @@ pub async fn find_group(
     tenant: &Tenant,
     display_name: &str,
 ) -> Result<Option<GroupRecord>, StoreError> {
-    let query = GroupQuery::DisplayName(display_name.to_owned());
-    let page = store.list_groups(tenant, &query, ONE).await?;
-    Ok(page.items.into_iter().next())
+    first(
+        store,
+        tenant,
+        &GroupQuery::DisplayName(display_name.to_owned()),
+    )
+    .await
 }
 
 /// The user with this `userName`, or a SCIM error that says there is none.

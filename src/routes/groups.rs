@@ -5,20 +5,22 @@
 //! 200 with the group, as a PatchUser does: §3.5.2 allows 204 too, but clients written for
 //! other providers read the group from the answer.
 
+use async_trait::async_trait;
 use axum::Json;
 use axum::extract::{Extension, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
+use super::resource::{ScimResource, created, not_found};
 use super::rfc::{self, Preconditions, Render};
-use super::{ListParams, ListRequest, Meta, ResourceId, ScimJson, store_error, with_location};
+use super::{ListParams, ListRequest, Meta, ResourceId, ScimJson};
 use crate::scim::group::{GroupAttrs, GroupPatch, MemberChanges, replace_members};
 use crate::scim::query::{GroupQuery, group_query};
 use crate::scim::schema::{GROUP_RESOURCE, GROUP_URN};
 use crate::scim::{Profile, ScimError, patch};
 use crate::state::{Authenticated, SharedState};
-use crate::store::{GroupRecord, GroupUpdate, StoreError};
+use crate::store::{GroupRecord, GroupUpdate};
 
 /// A group as AWS renders it: `members` always empty, as AWS answers it.
 #[derive(Serialize)]
@@ -43,8 +45,19 @@ impl<'a> GroupBody<'a> {
     }
 }
 
-fn not_found(e: StoreError) -> ScimError {
-    store_error(e, ScimError::group_not_found)
+#[async_trait]
+impl ScimResource for GroupRecord {
+    const ENDPOINT: &'static str = "Groups";
+
+    async fn render(
+        &self,
+        render: &Render,
+        state: &SharedState,
+        auth: &Authenticated,
+        status: StatusCode,
+    ) -> Result<Response, ScimError> {
+        render.group(state, auth, self, status).await
+    }
 }
 
 pub async fn create(
@@ -59,33 +72,8 @@ pub async fn create(
         .store
         .create_group(&auth.tenant, &attrs, &members, state.clock.now_ms())
         .await
-        .map_err(not_found)?;
-    let mut response = render
-        .group(&state, &auth, &record, StatusCode::CREATED)
-        .await?;
-    with_location(
-        &mut response,
-        format!("{}/Groups/{}", auth.base_url, record.id),
-    );
-    Ok(response)
-}
-
-pub async fn get(
-    State(state): State<SharedState>,
-    Extension(auth): Extension<Authenticated>,
-    ResourceId(id): ResourceId,
-    preconditions: Preconditions,
-    render: Render,
-) -> Result<Response, ScimError> {
-    let record = state
-        .store
-        .get_group(&auth.tenant, &id)
-        .await
-        .map_err(not_found)?;
-    if let Some(response) = preconditions.not_modified(record.version) {
-        return Ok(response);
-    }
-    render.group(&state, &auth, &record, StatusCode::OK).await
+        .map_err(not_found::<GroupRecord>)?;
+    created(&state, &auth, &render, &record).await
 }
 
 pub async fn list(
@@ -102,7 +90,7 @@ pub async fn list(
         .store
         .list_groups(&auth.tenant, &query, request.args())
         .await
-        .map_err(not_found)?;
+        .map_err(not_found::<GroupRecord>)?;
     // Filtering on a member that is no user is a 404 in AWS. Only an empty answer needs the
     // check: a group found through the member proves the user exists.
     if let GroupQuery::Member(user) | GroupQuery::IdAndMember { member: user, .. } = &query
@@ -111,7 +99,7 @@ pub async fn list(
             .store
             .user_exists(&auth.tenant, user)
             .await
-            .map_err(not_found)?
+            .map_err(not_found::<GroupRecord>)?
     {
         return Err(ScimError::member_not_found());
     }
@@ -128,34 +116,31 @@ pub async fn patch(
     ScimJson(body): ScimJson,
 ) -> Result<Response, ScimError> {
     let plan = GroupPatch::plan_as(patch::parse_request(body)?, state.profile)?;
-    let now_ms = state.clock.now_ms();
     // Membership changes commute: unless the patch changes attributes, sets all members or
     // names a version, the group need not be read.
     let record =
         if plan.changes_attributes() || plan.replaces_members() || preconditions.has_if_match() {
-            state
-                .store
-                .update_group(
-                    &auth.tenant,
-                    &id,
-                    now_ms,
-                    plan.replaces_members(),
-                    |current, members| {
-                        preconditions.check(current.version)?;
-                        Ok(GroupUpdate {
-                            attrs: plan.apply(&current.attrs)?,
-                            members: plan.member_changes(members.unwrap_or_default()),
-                        })
-                    },
-                )
-                .await
-                .map_err(not_found)??
+            let edit = |current: &GroupRecord, members: Option<&[String]>| {
+                Ok(GroupUpdate {
+                    attrs: plan.apply(&current.attrs)?,
+                    members: plan.member_changes(members.unwrap_or_default()),
+                })
+            };
+            update(
+                &state,
+                &auth,
+                &id,
+                &preconditions,
+                plan.replaces_members(),
+                edit,
+            )
+            .await?
         } else {
             state
                 .store
-                .change_members(&auth.tenant, &id, &plan.members, now_ms)
+                .change_members(&auth.tenant, &id, &plan.members, state.clock.now_ms())
                 .await
-                .map_err(not_found)?
+                .map_err(not_found::<GroupRecord>)?
         };
     match state.profile {
         Profile::Aws => Ok(StatusCode::NO_CONTENT.into_response()),
@@ -174,44 +159,40 @@ pub async fn replace(
     ScimJson(body): ScimJson,
 ) -> Result<Response, ScimError> {
     let (attrs, wanted) = GroupAttrs::from_request_as(body, state.profile)?;
-    let record = state
-        .store
-        .update_group(
-            &auth.tenant,
-            &id,
-            state.clock.now_ms(),
-            true,
-            |current, members| {
-                preconditions.check(current.version)?;
-                Ok(GroupUpdate {
-                    attrs: attrs.clone(),
-                    members: replace_members(members.unwrap_or_default(), &wanted, true),
-                })
-            },
-        )
-        .await
-        .map_err(not_found)??;
+    let edit = |_: &GroupRecord, members: Option<&[String]>| {
+        Ok(GroupUpdate {
+            attrs: attrs.clone(),
+            members: replace_members(members.unwrap_or_default(), &wanted, true),
+        })
+    };
+    let record = update(&state, &auth, &id, &preconditions, true, edit).await?;
     render.group(&state, &auth, &record, StatusCode::OK).await
 }
 
-pub async fn delete(
-    State(state): State<SharedState>,
-    Extension(auth): Extension<Authenticated>,
-    ResourceId(id): ResourceId,
-    preconditions: Preconditions,
-) -> Result<StatusCode, ScimError> {
-    if preconditions.has_if_match() {
-        let current = state
-            .store
-            .get_group(&auth.tenant, &id)
-            .await
-            .map_err(not_found)?;
-        preconditions.check(current.version)?;
-    }
+/// PatchGroup and PutGroup as a read-modify-write: `edit` makes the next attributes and the
+/// membership changes of the current group (and its members, if `with_members`), once the
+/// preconditions hold for it.
+async fn update(
+    state: &SharedState,
+    auth: &Authenticated,
+    id: &str,
+    preconditions: &Preconditions,
+    with_members: bool,
+    edit: impl Fn(&GroupRecord, Option<&[String]>) -> Result<GroupUpdate, ScimError> + Send + Sync,
+) -> Result<GroupRecord, ScimError> {
+    let now_ms = state.clock.now_ms();
     state
         .store
-        .delete_group(&auth.tenant, &id)
+        .update_group(
+            &auth.tenant,
+            id,
+            now_ms,
+            with_members,
+            |current, members| {
+                preconditions.check(current.version)?;
+                edit(current, members)
+            },
+        )
         .await
-        .map_err(not_found)?;
-    Ok(StatusCode::NO_CONTENT)
+        .map_err(not_found::<GroupRecord>)?
 }

@@ -4,6 +4,7 @@
 pub mod discovery;
 pub mod groups;
 pub mod health;
+pub mod resource;
 pub mod rfc;
 pub mod users;
 
@@ -21,7 +22,7 @@ use crate::scim::schema::LIST_RESPONSE_URN;
 use crate::scim::search::SearchParams;
 use crate::scim::{Profile, ScimError};
 use crate::state::SharedState;
-use crate::store::{ListArgs, Page};
+use crate::store::{GroupRecord, ListArgs, Page, UserRecord};
 
 pub use crate::directory::store_error;
 pub use crate::extract::ScimJson;
@@ -39,7 +40,9 @@ pub fn router(profile: Profile) -> Router<SharedState> {
 /// The `rfc` profile adds the searches (`POST .../.search`) and PutGroup.
 fn scim_routes(prefix: &str, profile: Profile) -> Router<SharedState> {
     let at = |path: &str| format!("{prefix}{path}");
-    let group = get(groups::get).patch(groups::patch).delete(groups::delete);
+    let group = get(resource::get::<GroupRecord>)
+        .patch(groups::patch)
+        .delete(resource::delete::<GroupRecord>);
     let group = match profile {
         Profile::Aws => group.put(unsupported_operation),
         Profile::Rfc => group.put(groups::replace),
@@ -61,10 +64,10 @@ fn scim_routes(prefix: &str, profile: Profile) -> Router<SharedState> {
         .route(&at("/Users"), get(users::list).post(users::create))
         .route(
             &at("/Users/{id}"),
-            get(users::get)
+            get(resource::get::<UserRecord>)
                 .put(users::replace)
                 .patch(users::patch)
-                .delete(users::delete),
+                .delete(resource::delete::<UserRecord>),
         )
         .route(&at("/Groups"), get(groups::list).post(groups::create))
         .route(&at("/Groups/{id}"), group)

@@ -2,21 +2,23 @@
 //! DeleteUser; in the `rfc` profile with RFC 7644's lists, attribute selection, ETags and
 //! preconditions (`super::rfc`).
 
+use async_trait::async_trait;
 use axum::Json;
 use axum::extract::{Extension, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
+use super::resource::{ScimResource, created, not_found};
 use super::rfc::{self, Preconditions, Render};
-use super::{ListParams, ListRequest, Meta, ResourceId, ScimJson, store_error, with_location};
+use super::{ListParams, ListRequest, Meta, ResourceId, ScimJson};
 use crate::scim::query::user_query;
 use crate::scim::schema::{ENTERPRISE_URN, USER_RESOURCE, USER_URN};
 use crate::scim::user::{UserAttrs, patch_user};
 use crate::scim::{Profile, ScimError, patch};
 use crate::state::Authenticated;
 use crate::state::SharedState;
-use crate::store::{StoreError, UserRecord};
+use crate::store::UserRecord;
 
 /// The status of a successful PutUser and PatchUser: AWS's examples answer 200 with the user.
 const UPDATE_STATUS: StatusCode = StatusCode::OK;
@@ -46,8 +48,19 @@ impl<'a> UserBody<'a> {
     }
 }
 
-fn not_found(e: StoreError) -> ScimError {
-    store_error(e, ScimError::user_not_found)
+#[async_trait]
+impl ScimResource for UserRecord {
+    const ENDPOINT: &'static str = "Users";
+
+    async fn render(
+        &self,
+        render: &Render,
+        state: &SharedState,
+        auth: &Authenticated,
+        status: StatusCode,
+    ) -> Result<Response, ScimError> {
+        render.user(state, auth, self, status).await
+    }
 }
 
 pub async fn create(
@@ -61,33 +74,8 @@ pub async fn create(
         .store
         .create_user(&auth.tenant, &attrs, state.clock.now_ms())
         .await
-        .map_err(not_found)?;
-    let mut response = render
-        .user(&state, &auth, &record, StatusCode::CREATED)
-        .await?;
-    with_location(
-        &mut response,
-        format!("{}/Users/{}", auth.base_url, record.id),
-    );
-    Ok(response)
-}
-
-pub async fn get(
-    State(state): State<SharedState>,
-    Extension(auth): Extension<Authenticated>,
-    ResourceId(id): ResourceId,
-    preconditions: Preconditions,
-    render: Render,
-) -> Result<Response, ScimError> {
-    let record = state
-        .store
-        .get_user(&auth.tenant, &id)
-        .await
-        .map_err(not_found)?;
-    if let Some(response) = preconditions.not_modified(record.version) {
-        return Ok(response);
-    }
-    render.user(&state, &auth, &record, StatusCode::OK).await
+        .map_err(not_found::<UserRecord>)?;
+    created(&state, &auth, &render, &record).await
 }
 
 pub async fn list(
@@ -104,7 +92,7 @@ pub async fn list(
         .store
         .list_users(&auth.tenant, &query, request.args())
         .await
-        .map_err(not_found)?;
+        .map_err(not_found::<UserRecord>)?;
     let response = request.respond(&page, |r| &r.id, UserBody::new);
     Ok(Json(response).into_response())
 }
@@ -118,15 +106,8 @@ pub async fn replace(
     ScimJson(body): ScimJson,
 ) -> Result<Response, ScimError> {
     let attrs = UserAttrs::from_request_as(body, state.profile)?;
-    let record = state
-        .store
-        .update_user(&auth.tenant, &id, state.clock.now_ms(), |current| {
-            preconditions.check(current.version)?;
-            Ok(attrs.clone())
-        })
-        .await
-        .map_err(not_found)??;
-    render.user(&state, &auth, &record, UPDATE_STATUS).await
+    let edit = |_: &UserRecord| Ok(attrs.clone());
+    update(&state, &auth, &id, &preconditions, &render, edit).await
 }
 
 pub async fn patch(
@@ -139,35 +120,27 @@ pub async fn patch(
 ) -> Result<Response, ScimError> {
     let ops = patch::parse_request(body)?;
     let profile = state.profile;
-    let record = state
-        .store
-        .update_user(&auth.tenant, &id, state.clock.now_ms(), |current| {
-            preconditions.check(current.version)?;
-            patch_user(&current.attrs, &ops, profile)
-        })
-        .await
-        .map_err(not_found)??;
-    render.user(&state, &auth, &record, UPDATE_STATUS).await
+    let edit = |current: &UserRecord| patch_user(&current.attrs, &ops, profile);
+    update(&state, &auth, &id, &preconditions, &render, edit).await
 }
 
-pub async fn delete(
-    State(state): State<SharedState>,
-    Extension(auth): Extension<Authenticated>,
-    ResourceId(id): ResourceId,
-    preconditions: Preconditions,
-) -> Result<StatusCode, ScimError> {
-    if preconditions.has_if_match() {
-        let current = state
-            .store
-            .get_user(&auth.tenant, &id)
-            .await
-            .map_err(not_found)?;
-        preconditions.check(current.version)?;
-    }
-    state
+/// PutUser and PatchUser: `edit` makes the next attributes of the current user, once the
+/// preconditions hold for it.
+async fn update(
+    state: &SharedState,
+    auth: &Authenticated,
+    id: &str,
+    preconditions: &Preconditions,
+    render: &Render,
+    edit: impl Fn(&UserRecord) -> Result<UserAttrs, ScimError> + Send + Sync,
+) -> Result<Response, ScimError> {
+    let record = state
         .store
-        .delete_user(&auth.tenant, &id)
+        .update_user(&auth.tenant, id, state.clock.now_ms(), |current| {
+            preconditions.check(current.version)?;
+            edit(current)
+        })
         .await
-        .map_err(not_found)?;
-    Ok(StatusCode::NO_CONTENT)
+        .map_err(not_found::<UserRecord>)??;
+    render.user(state, auth, &record, UPDATE_STATUS).await
 }
