@@ -184,25 +184,19 @@ impl Service {
         }
     }
 
-    async fn call(
-        self,
-        state: &SharedState,
-        caller: &Caller,
-        operation: &str,
-        body: Value,
-    ) -> Response {
+    async fn call(self, ctx: &protocol::Ctx<'_>, body: Value) -> Response {
         match self {
-            Self::IdentityStore => {
-                match identitystore::call(state, caller, operation, body).await {
-                    Ok(body) => answer(body),
-                    Err(e) => e.into_response(),
-                }
-            }
-            Self::SsoAdmin => match ssoadmin::call(state, caller, operation, body).await {
-                Ok(body) => answer(body),
-                Err(e) => e.into_response(),
-            },
+            Self::IdentityStore => answer_or_error(identitystore::call(ctx, body).await),
+            Self::SsoAdmin => answer_or_error(ssoadmin::call(ctx, body).await),
         }
+    }
+}
+
+/// A service's answer, or its error.
+fn answer_or_error<E: IntoResponse>(answered: Result<Value, E>) -> Response {
+    match answered {
+        Ok(body) => answer(body),
+        Err(e) => e.into_response(),
     }
 }
 
@@ -279,12 +273,17 @@ async fn dispatch(state: &SharedState, req: Request) -> Result<Response, Protoco
     }
     // The controls and the journal of a tenant are its own: a caller that may not reach it
     // neither spends its throttle nor writes in its journal.
+    let ctx = protocol::Ctx {
+        state,
+        caller: &caller,
+        operation,
+    };
     let tenant = service
         .tenant_of(state, &body)
         .await
         .filter(|t| caller.may_reach(&t.tenant_id));
     let Some(tenant) = tenant else {
-        return Ok(service.call(state, &caller, operation, body).await);
+        return Ok(service.call(&ctx, body).await);
     };
     let path = format!("/{}/{operation}", service.name());
     let controlled = Controlled {
@@ -295,7 +294,7 @@ async fn dispatch(state: &SharedState, req: Request) -> Result<Response, Protoco
     };
     let mut response = match admit(state, controlled).await {
         Some(refused) => refused,
-        None => service.call(state, &caller, operation, body).await,
+        None => service.call(&ctx, body).await,
     };
     journal_as(&mut response, tenant.tenant_id, path);
     Ok(response)

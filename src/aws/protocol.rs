@@ -2,13 +2,40 @@
 //! answer: a body read into its request shape (unknown members ignored, a missing required
 //! member AWS's validation error, a member of the wrong JSON type a `SerializationException`),
 //! `MaxResults` (1 to 100, 100 when absent) and `NextToken`, an opaque keyset token
-//! (`store::keyset`) that any instance can continue.
+//! (`store::keyset`) that any instance can continue; and what an operation of either reaches
+//! (`Ctx`).
 
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
+use crate::aws::Caller;
 use crate::sso::Invalid;
+use crate::state::SharedState;
+use crate::store::Store;
 use crate::text::PathStyle;
+
+/// What an operation reaches: the store, the clock, the caller and the operation's name. Each
+/// service adds how it resolves what the caller may reach (an identity store, an instance).
+pub struct Ctx<'a> {
+    pub state: &'a SharedState,
+    pub caller: &'a Caller,
+    pub operation: &'a str,
+}
+
+impl Ctx<'_> {
+    pub fn store(&self) -> &dyn Store {
+        self.state.store.as_ref()
+    }
+
+    pub fn now_ms(&self) -> i64 {
+        self.state.clock.now_ms()
+    }
+}
+
+/// Epoch seconds, as AWS JSON renders a timestamp.
+pub fn epoch_seconds(ms: i64) -> f64 {
+    ms as f64 / 1000.0
+}
 
 /// Why a body does not fit its request shape.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -9,10 +9,13 @@ use super::shapes::{
     self, AlternateIdentifier, CreateGroupRequest, DeleteGroupRequest, DescribeGroupRequest,
     GetIdRequest, ListGroupsRequest, UpdateGroupRequest,
 };
-use super::{Ctx, SCIM_ISSUER, epoch_seconds, external_ids, next_token, reply, resource_arn};
+use super::{
+    Ctx, epoch_seconds, external_ids, filter_on, find_one, list_page, next_token, reply,
+    resource_arn, scim_external_id,
+};
 use crate::scim::group::{GroupAttrs, MemberChanges};
 use crate::scim::query::GroupQuery;
-use crate::store::{GroupRecord, GroupUpdate, ListArgs, StoreError, Tenant};
+use crate::store::{GroupRecord, GroupUpdate, StoreError, Tenant};
 
 fn not_found(id: &str) -> impl Fn(StoreError) -> ApiError + '_ {
     move |e| ApiError::from_store(e, ResourceType::Group, Some(id))
@@ -33,31 +36,12 @@ pub(super) async fn list(ctx: &Ctx<'_>, req: ListGroupsRequest) -> Result<Value>
     let tenant = ctx.tenant(&req.identity_store_id).await?;
     let limit = shapes::max_results(req.max_results)?;
     let after = next_token::decode(req.next_token.as_deref())?;
-    let query = match shapes::single_filter(req.filters.as_deref())? {
-        None => GroupQuery::All,
-        Some(f) if f.attribute_path.eq_ignore_ascii_case("DisplayName") => {
-            GroupQuery::DisplayName(super::filter_value(&f.attribute_value)?)
-        }
-        Some(f) => {
-            return Err(ApiError::invalid(format!(
-                "AttributePath {} is not supported; ListGroups filters on DisplayName.",
-                f.attribute_path
-            )));
-        }
-    };
-    let args = ListArgs {
-        limit,
-        after: after.as_deref(),
-        with_total: false,
-    };
-    let page = ctx
-        .store()
-        .list_groups(&tenant, &query, args)
-        .await
-        .map_err(|e| ApiError::from_store(e, ResourceType::Group, None))?;
-    let next = page.next_after(|r| &r.id).map(next_token::encode);
+    let query = filter_on(req.filters.as_deref(), "DisplayName", "ListGroups")?
+        .map_or(GroupQuery::All, GroupQuery::DisplayName);
+    let (groups, next) =
+        list_page::<GroupRecord>(ctx, &tenant, &query, limit, after, ResourceType::Group).await?;
     reply(shapes::ListGroupsResponse {
-        groups: page.items.iter().map(|r| group_shape(&tenant, r)).collect(),
+        groups: groups.iter().map(|r| group_shape(&tenant, r)).collect(),
         next_token: next,
     })
 }
@@ -66,11 +50,7 @@ pub(super) async fn get_id(ctx: &Ctx<'_>, req: GetIdRequest) -> Result<Value> {
     let tenant = ctx.tenant(&req.identity_store_id).await?;
     let query = match req.alternate_identifier {
         AlternateIdentifier::ExternalId(ext) => {
-            super::check_external_id(&ext)?;
-            if ext.issuer != SCIM_ISSUER {
-                return Err(ApiError::not_found(ResourceType::Group, None));
-            }
-            GroupQuery::ExternalId(ext.id)
+            GroupQuery::ExternalId(scim_external_id(ext, ResourceType::Group)?)
         }
         AlternateIdentifier::UniqueAttribute(attr) => {
             let value = super::unique_value(&attr)?;
@@ -83,20 +63,7 @@ pub(super) async fn get_id(ctx: &Ctx<'_>, req: GetIdRequest) -> Result<Value> {
             GroupQuery::DisplayName(value)
         }
     };
-    let args = ListArgs {
-        limit: 1,
-        after: None,
-        with_total: false,
-    };
-    let page = ctx
-        .store()
-        .list_groups(&tenant, &query, args)
-        .await
-        .map_err(|e| ApiError::from_store(e, ResourceType::Group, None))?;
-    let group = page
-        .items
-        .first()
-        .ok_or_else(|| ApiError::not_found(ResourceType::Group, None))?;
+    let group: GroupRecord = find_one(ctx, &tenant, &query, ResourceType::Group).await?;
     reply(json!({
         "IdentityStoreId": tenant.identity_store_id,
         "GroupId": group.id,
@@ -167,21 +134,8 @@ pub(super) async fn update(ctx: &Ctx<'_>, req: UpdateGroupRequest) -> Result<Val
 pub(super) async fn delete(ctx: &Ctx<'_>, req: DeleteGroupRequest) -> Result<Value> {
     let tenant = ctx.tenant(&req.identity_store_id).await?;
     let id = shapes::resource_id("groupId", &req.group_id)?;
-    if let Some(rev) = shapes::revision(req.revision.as_deref())? {
-        let current = ctx
-            .store()
-            .get_group(&tenant, id)
-            .await
-            .map_err(not_found(id))?;
-        if current.version != rev {
-            return Err(ApiError::concurrent_modification());
-        }
-    }
-    ctx.store()
-        .delete_group(&tenant, id)
-        .await
-        .map_err(not_found(id))?;
-    reply(json!({}))
+    let revision = req.revision.as_deref();
+    super::delete::<GroupRecord>(ctx, &tenant, id, revision, ResourceType::Group).await
 }
 
 /// The SCIM group rules, on a group in its SCIM representation.

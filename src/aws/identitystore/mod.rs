@@ -16,11 +16,12 @@ pub mod shapes;
 mod users;
 
 use serde::Serialize;
-use serde_json::Value;
+use serde_json::{Value, json};
 
-use crate::aws::Caller;
+use crate::aws::protocol::{Ctx, epoch_seconds};
+use crate::directory::{self, Resource};
 use crate::state::SharedState;
-use crate::store::{Store, Tenant};
+use crate::store::{ListArgs, Tenant};
 use error::{ApiError, ResourceType, Result};
 use shapes::parse;
 
@@ -40,38 +41,28 @@ pub const SERVICE: &str = "identitystore";
 /// match only this issuer.
 pub const SCIM_ISSUER: &str = "scim";
 
-/// Runs one operation, asked by `caller`, on its (JSON object) body.
-pub async fn call(
-    state: &SharedState,
-    caller: &Caller,
-    operation: &str,
-    body: Value,
-) -> Result<Value> {
-    let ctx = Ctx {
-        state,
-        caller,
-        operation,
-    };
-    match operation {
-        "DescribeUser" => users::describe(&ctx, parse(body)?).await,
-        "ListUsers" => users::list(&ctx, parse(body)?).await,
-        "GetUserId" => users::get_id(&ctx, parse(body)?).await,
-        "CreateUser" => users::create(&ctx, parse(body)?).await,
-        "UpdateUser" => users::update(&ctx, parse(body)?).await,
-        "DeleteUser" => users::delete(&ctx, parse(body)?).await,
-        "DescribeGroup" => groups::describe(&ctx, parse(body)?).await,
-        "ListGroups" => groups::list(&ctx, parse(body)?).await,
-        "GetGroupId" => groups::get_id(&ctx, parse(body)?).await,
-        "CreateGroup" => groups::create(&ctx, parse(body)?).await,
-        "UpdateGroup" => groups::update(&ctx, parse(body)?).await,
-        "DeleteGroup" => groups::delete(&ctx, parse(body)?).await,
-        "ListGroupMemberships" => memberships::list(&ctx, parse(body)?).await,
-        "ListGroupMembershipsForMember" => memberships::list_for_member(&ctx, parse(body)?).await,
-        "GetGroupMembershipId" => memberships::get_id(&ctx, parse(body)?).await,
-        "DescribeGroupMembership" => memberships::describe(&ctx, parse(body)?).await,
-        "IsMemberInGroups" => memberships::is_member_in_groups(&ctx, parse(body)?).await,
-        "CreateGroupMembership" => memberships::create(&ctx, parse(body)?).await,
-        "DeleteGroupMembership" => memberships::delete(&ctx, parse(body)?).await,
+/// Runs one operation, asked by `ctx.caller`, on its (JSON object) body.
+pub async fn call(ctx: &Ctx<'_>, body: Value) -> Result<Value> {
+    match ctx.operation {
+        "DescribeUser" => users::describe(ctx, parse(body)?).await,
+        "ListUsers" => users::list(ctx, parse(body)?).await,
+        "GetUserId" => users::get_id(ctx, parse(body)?).await,
+        "CreateUser" => users::create(ctx, parse(body)?).await,
+        "UpdateUser" => users::update(ctx, parse(body)?).await,
+        "DeleteUser" => users::delete(ctx, parse(body)?).await,
+        "DescribeGroup" => groups::describe(ctx, parse(body)?).await,
+        "ListGroups" => groups::list(ctx, parse(body)?).await,
+        "GetGroupId" => groups::get_id(ctx, parse(body)?).await,
+        "CreateGroup" => groups::create(ctx, parse(body)?).await,
+        "UpdateGroup" => groups::update(ctx, parse(body)?).await,
+        "DeleteGroup" => groups::delete(ctx, parse(body)?).await,
+        "ListGroupMemberships" => memberships::list(ctx, parse(body)?).await,
+        "ListGroupMembershipsForMember" => memberships::list_for_member(ctx, parse(body)?).await,
+        "GetGroupMembershipId" => memberships::get_id(ctx, parse(body)?).await,
+        "DescribeGroupMembership" => memberships::describe(ctx, parse(body)?).await,
+        "IsMemberInGroups" => memberships::is_member_in_groups(ctx, parse(body)?).await,
+        "CreateGroupMembership" => memberships::create(ctx, parse(body)?).await,
+        "DeleteGroupMembership" => memberships::delete(ctx, parse(body)?).await,
         _ => Err(ApiError::UnknownOperation),
     }
 }
@@ -84,23 +75,8 @@ pub async fn tenant_of(state: &SharedState, body: &Value) -> Option<Tenant> {
     state.store.tenant_by_identity_store(id).await.ok()
 }
 
-/// What an operation reaches: the store, the clock, and the tenant of an identity store id
-/// if the caller may reach it.
-struct Ctx<'a> {
-    state: &'a SharedState,
-    caller: &'a Caller,
-    operation: &'a str,
-}
-
+/// What an operation of this service reaches besides the store and the clock.
 impl Ctx<'_> {
-    fn store(&self) -> &dyn Store {
-        self.state.store.as_ref()
-    }
-
-    fn now_ms(&self) -> i64 {
-        self.state.clock.now_ms()
-    }
-
     /// The tenant an `IdentityStoreId` names, if the caller may reach it: an unknown one is a
     /// `ResourceNotFoundException` of type `IDENTITY_STORE`, as in AWS within one's own account;
     /// another tenant's an `AccessDeniedException`, as another account's.
@@ -130,11 +106,6 @@ fn reply<T: Serialize>(response: T) -> Result<Value> {
 /// The ARN of a user, group or membership, in the form of the model's `ResourceArn`.
 fn resource_arn(kind: &str, id: &str) -> String {
     format!("arn:aws:identitystore:::{kind}/{id}")
-}
-
-/// Epoch seconds, as AWS JSON renders a timestamp.
-fn epoch_seconds(ms: i64) -> f64 {
-    ms as f64 / 1000.0
 }
 
 /// `ExternalIds` of a resource: its SCIM `externalId` under `SCIM_ISSUER`.
@@ -185,6 +156,90 @@ fn filter_value(value: &str) -> Result<String> {
         ));
     }
     Ok(value.to_owned())
+}
+
+/// The value of the one filter ListUsers and ListGroups take, on `path` (`UserName`,
+/// `DisplayName`); `None` without a filter.
+fn filter_on(
+    filters: Option<&[shapes::Filter]>,
+    path: &str,
+    operation: &str,
+) -> Result<Option<String>> {
+    match shapes::single_filter(filters)? {
+        None => Ok(None),
+        Some(f) if f.attribute_path.eq_ignore_ascii_case(path) => {
+            filter_value(&f.attribute_value).map(Some)
+        }
+        Some(f) => Err(ApiError::invalid(format!(
+            "AttributePath {} is not supported; {operation} filters on {path}.",
+            f.attribute_path
+        ))),
+    }
+}
+
+/// One page of users or groups (ListUsers, ListGroups), and the `NextToken` of the next.
+async fn list_page<K: Resource>(
+    ctx: &Ctx<'_>,
+    tenant: &Tenant,
+    query: &K::Query,
+    limit: u32,
+    after: Option<String>,
+    kind: ResourceType,
+) -> Result<(Vec<K>, Option<String>)> {
+    let args = ListArgs {
+        limit,
+        after: after.as_deref(),
+        with_total: false,
+    };
+    let page = K::list(ctx.store(), tenant, query, args)
+        .await
+        .map_err(|e| ApiError::from_store(e, kind, None))?;
+    let next = page.next_after(|r| r.id()).map(next_token::encode);
+    Ok((page.items, next))
+}
+
+/// The SCIM `externalId` an `ExternalId` alternate identifier (GetUserId, GetGroupId) names:
+/// only `SCIM_ISSUER`'s are known.
+fn scim_external_id(ext: shapes::ExternalId, kind: ResourceType) -> Result<String> {
+    check_external_id(&ext)?;
+    if ext.issuer != SCIM_ISSUER {
+        return Err(ApiError::not_found(kind, None));
+    }
+    Ok(ext.id)
+}
+
+/// The user or group GetUserId or GetGroupId finds.
+async fn find_one<K: Resource>(
+    ctx: &Ctx<'_>,
+    tenant: &Tenant,
+    query: &K::Query,
+    kind: ResourceType,
+) -> Result<K> {
+    directory::first(ctx.store(), tenant, query)
+        .await
+        .map_err(|e| ApiError::from_store(e, kind, None))?
+        .ok_or_else(|| ApiError::not_found(kind, None))
+}
+
+/// DeleteUser and DeleteGroup; with a `Revision`, only that version.
+async fn delete<K: Resource>(
+    ctx: &Ctx<'_>,
+    tenant: &Tenant,
+    id: &str,
+    revision: Option<&str>,
+    kind: ResourceType,
+) -> Result<Value> {
+    let not_found = |e| ApiError::from_store(e, kind, Some(id));
+    if let Some(rev) = shapes::revision(revision)? {
+        let current = K::get(ctx.store(), tenant, id).await.map_err(not_found)?;
+        if current.version() != rev {
+            return Err(ApiError::concurrent_modification());
+        }
+    }
+    K::delete(ctx.store(), tenant, id)
+        .await
+        .map_err(not_found)?;
+    reply(json!({}))
 }
 
 /// `NextToken`: a keyset token (`store::keyset`), at most 65535 characters as the model says.

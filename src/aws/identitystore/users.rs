@@ -14,11 +14,14 @@ use super::shapes::{
     self, AlternateIdentifier, CreateUserRequest, DeleteUserRequest, DescribeUserRequest,
     GetIdRequest, ListUsersRequest, TypedValue, UpdateUserRequest,
 };
-use super::{Ctx, SCIM_ISSUER, epoch_seconds, external_ids, next_token, reply, resource_arn};
+use super::{
+    Ctx, epoch_seconds, external_ids, filter_on, find_one, list_page, next_token, reply,
+    resource_arn, scim_external_id,
+};
 use crate::scim::query::UserQuery;
 use crate::scim::schema::ENTERPRISE_URN;
 use crate::scim::user::UserAttrs;
-use crate::store::{ListArgs, StoreError, Tenant, UserRecord};
+use crate::store::{StoreError, Tenant, UserRecord};
 
 /// The one extension the API knows; it holds SCIM's enterprise attributes.
 pub const ENTERPRISE_EXTENSION: &str = "aws:identitystore:enterprise";
@@ -78,32 +81,12 @@ pub(super) async fn list(ctx: &Ctx<'_>, req: ListUsersRequest) -> Result<Value> 
     let enterprise = wants_enterprise(req.extensions.as_deref())?;
     let limit = shapes::max_results(req.max_results)?;
     let after = next_token::decode(req.next_token.as_deref())?;
-    let query = match shapes::single_filter(req.filters.as_deref())? {
-        None => UserQuery::All,
-        Some(f) if f.attribute_path.eq_ignore_ascii_case("UserName") => {
-            UserQuery::UserName(super::filter_value(&f.attribute_value)?)
-        }
-        Some(f) => {
-            return Err(ApiError::invalid(format!(
-                "AttributePath {} is not supported; ListUsers filters on UserName.",
-                f.attribute_path
-            )));
-        }
-    };
-    let args = ListArgs {
-        limit,
-        after: after.as_deref(),
-        with_total: false,
-    };
-    let page = ctx
-        .store()
-        .list_users(&tenant, &query, args)
-        .await
-        .map_err(|e| ApiError::from_store(e, ResourceType::User, None))?;
-    let next = page.next_after(|r| &r.id).map(next_token::encode);
+    let query = filter_on(req.filters.as_deref(), "UserName", "ListUsers")?
+        .map_or(UserQuery::All, UserQuery::UserName);
+    let (users, next) =
+        list_page::<UserRecord>(ctx, &tenant, &query, limit, after, ResourceType::User).await?;
     reply(shapes::ListUsersResponse {
-        users: page
-            .items
+        users: users
             .iter()
             .map(|r| user_shape(&tenant, r, enterprise))
             .collect(),
@@ -115,11 +98,7 @@ pub(super) async fn get_id(ctx: &Ctx<'_>, req: GetIdRequest) -> Result<Value> {
     let tenant = ctx.tenant(&req.identity_store_id).await?;
     let query = match req.alternate_identifier {
         AlternateIdentifier::ExternalId(ext) => {
-            super::check_external_id(&ext)?;
-            if ext.issuer != SCIM_ISSUER {
-                return Err(ApiError::not_found(ResourceType::User, None));
-            }
-            UserQuery::ExternalId(ext.id)
+            UserQuery::ExternalId(scim_external_id(ext, ResourceType::User)?)
         }
         AlternateIdentifier::UniqueAttribute(attr) => {
             let value = super::unique_value(&attr)?;
@@ -135,20 +114,7 @@ pub(super) async fn get_id(ctx: &Ctx<'_>, req: GetIdRequest) -> Result<Value> {
             }
         }
     };
-    let args = ListArgs {
-        limit: 1,
-        after: None,
-        with_total: false,
-    };
-    let page = ctx
-        .store()
-        .list_users(&tenant, &query, args)
-        .await
-        .map_err(|e| ApiError::from_store(e, ResourceType::User, None))?;
-    let user = page
-        .items
-        .first()
-        .ok_or_else(|| ApiError::not_found(ResourceType::User, None))?;
+    let user: UserRecord = find_one(ctx, &tenant, &query, ResourceType::User).await?;
     reply(json!({
         "IdentityStoreId": tenant.identity_store_id,
         "UserId": user.id,
@@ -258,21 +224,8 @@ pub(super) async fn update(ctx: &Ctx<'_>, req: UpdateUserRequest) -> Result<Valu
 pub(super) async fn delete(ctx: &Ctx<'_>, req: DeleteUserRequest) -> Result<Value> {
     let tenant = ctx.tenant(&req.identity_store_id).await?;
     let id = shapes::resource_id("userId", &req.user_id)?;
-    if let Some(rev) = shapes::revision(req.revision.as_deref())? {
-        let current = ctx
-            .store()
-            .get_user(&tenant, id)
-            .await
-            .map_err(not_found(id))?;
-        if current.version != rev {
-            return Err(ApiError::concurrent_modification());
-        }
-    }
-    ctx.store()
-        .delete_user(&tenant, id)
-        .await
-        .map_err(not_found(id))?;
-    reply(json!({}))
+    let revision = req.revision.as_deref();
+    super::delete::<UserRecord>(ctx, &tenant, id, revision, ResourceType::User).await
 }
 
 /// `CreateUserResponse` and `UpdateUserResponse`.

@@ -22,10 +22,10 @@ mod tags;
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::aws::{Caller, protocol};
+use crate::aws::protocol::{self, Ctx, epoch_seconds};
 use crate::sso::{self, Arn, Invalid};
 use crate::state::SharedState;
-use crate::store::{ListArgs, PermissionSetRecord, Store, StoreError, Tenant};
+use crate::store::{ListArgs, PermissionSetRecord, StoreError, Tenant};
 use error::{ApiError, Result};
 use protocol::parse;
 
@@ -41,89 +41,76 @@ pub const SERVICE: &str = "sso-admin";
 /// The longest `NextToken` the model allows.
 const MAX_TOKEN: usize = 2048;
 
-/// Runs one operation, asked by `caller`, on its (JSON object) body.
-pub async fn call(
-    state: &SharedState,
-    caller: &Caller,
-    operation: &str,
-    body: Value,
-) -> Result<Value> {
-    let ctx = Ctx {
-        state,
-        caller,
-        operation,
-    };
-    match operation {
-        "ListInstances" => instances::list(&ctx, parse(body)?).await,
-        "DescribeInstance" => instances::describe(&ctx, parse(body)?).await,
-        "UpdateInstance" => instances::update(&ctx, parse(body)?).await,
-        "CreateInstance" => instances::create(&ctx, parse(body)?).await,
-        "DeleteInstance" => instances::delete(&ctx, parse(body)?).await,
-        "CreatePermissionSet" => permission_sets::create(&ctx, parse(body)?).await,
-        "DescribePermissionSet" => permission_sets::describe(&ctx, parse(body)?).await,
-        "ListPermissionSets" => permission_sets::list(&ctx, parse(body)?).await,
-        "UpdatePermissionSet" => permission_sets::update(&ctx, parse(body)?).await,
-        "DeletePermissionSet" => permission_sets::delete(&ctx, parse(body)?).await,
-        "PutInlinePolicyToPermissionSet" => policies::put_inline(&ctx, parse(body)?).await,
-        "GetInlinePolicyForPermissionSet" => policies::get_inline(&ctx, parse(body)?).await,
-        "DeleteInlinePolicyFromPermissionSet" => policies::delete_inline(&ctx, parse(body)?).await,
-        "AttachManagedPolicyToPermissionSet" => policies::attach_managed(&ctx, parse(body)?).await,
-        "ListManagedPoliciesInPermissionSet" => policies::list_managed(&ctx, parse(body)?).await,
-        "DetachManagedPolicyFromPermissionSet" => {
-            policies::detach_managed(&ctx, parse(body)?).await
-        }
+/// Runs one operation, asked by `ctx.caller`, on its (JSON object) body.
+pub async fn call(ctx: &Ctx<'_>, body: Value) -> Result<Value> {
+    match ctx.operation {
+        "ListInstances" => instances::list(ctx, parse(body)?).await,
+        "DescribeInstance" => instances::describe(ctx, parse(body)?).await,
+        "UpdateInstance" => instances::update(ctx, parse(body)?).await,
+        "CreateInstance" => instances::create(ctx, parse(body)?).await,
+        "DeleteInstance" => instances::delete(ctx, parse(body)?).await,
+        "CreatePermissionSet" => permission_sets::create(ctx, parse(body)?).await,
+        "DescribePermissionSet" => permission_sets::describe(ctx, parse(body)?).await,
+        "ListPermissionSets" => permission_sets::list(ctx, parse(body)?).await,
+        "UpdatePermissionSet" => permission_sets::update(ctx, parse(body)?).await,
+        "DeletePermissionSet" => permission_sets::delete(ctx, parse(body)?).await,
+        "PutInlinePolicyToPermissionSet" => policies::put_inline(ctx, parse(body)?).await,
+        "GetInlinePolicyForPermissionSet" => policies::get_inline(ctx, parse(body)?).await,
+        "DeleteInlinePolicyFromPermissionSet" => policies::delete_inline(ctx, parse(body)?).await,
+        "AttachManagedPolicyToPermissionSet" => policies::attach_managed(ctx, parse(body)?).await,
+        "ListManagedPoliciesInPermissionSet" => policies::list_managed(ctx, parse(body)?).await,
+        "DetachManagedPolicyFromPermissionSet" => policies::detach_managed(ctx, parse(body)?).await,
         "AttachCustomerManagedPolicyReferenceToPermissionSet" => {
-            policies::attach_customer(&ctx, parse(body)?).await
+            policies::attach_customer(ctx, parse(body)?).await
         }
         "ListCustomerManagedPolicyReferencesInPermissionSet" => {
-            policies::list_customer(&ctx, parse(body)?).await
+            policies::list_customer(ctx, parse(body)?).await
         }
         "DetachCustomerManagedPolicyReferenceFromPermissionSet" => {
-            policies::detach_customer(&ctx, parse(body)?).await
+            policies::detach_customer(ctx, parse(body)?).await
         }
-        "PutPermissionsBoundaryToPermissionSet" => policies::put_boundary(&ctx, parse(body)?).await,
-        "GetPermissionsBoundaryForPermissionSet" => {
-            policies::get_boundary(&ctx, parse(body)?).await
-        }
+        "PutPermissionsBoundaryToPermissionSet" => policies::put_boundary(ctx, parse(body)?).await,
+        "GetPermissionsBoundaryForPermissionSet" => policies::get_boundary(ctx, parse(body)?).await,
         "DeletePermissionsBoundaryFromPermissionSet" => {
-            policies::delete_boundary(&ctx, parse(body)?).await
+            policies::delete_boundary(ctx, parse(body)?).await
         }
-        "TagResource" => tags::tag(&ctx, parse(body)?).await,
-        "UntagResource" => tags::untag(&ctx, parse(body)?).await,
-        "ListTagsForResource" => tags::list(&ctx, parse(body)?).await,
-        "CreateAccountAssignment" => assignments::create(&ctx, parse(body)?).await,
-        "DeleteAccountAssignment" => assignments::delete(&ctx, parse(body)?).await,
+        "TagResource" => tags::tag(ctx, parse(body)?).await,
+        "UntagResource" => tags::untag(ctx, parse(body)?).await,
+        "ListTagsForResource" => tags::list(ctx, parse(body)?).await,
+        "CreateAccountAssignment" => assignments::create(ctx, parse(body)?).await,
+        "DeleteAccountAssignment" => assignments::delete(ctx, parse(body)?).await,
         "DescribeAccountAssignmentCreationStatus" => {
-            assignments::describe_creation(&ctx, parse(body)?).await
+            assignments::describe_creation(ctx, parse(body)?).await
         }
         "DescribeAccountAssignmentDeletionStatus" => {
-            assignments::describe_deletion(&ctx, parse(body)?).await
+            assignments::describe_deletion(ctx, parse(body)?).await
         }
         "ListAccountAssignmentCreationStatus" => {
-            assignments::list_creations(&ctx, parse(body)?).await
+            assignments::list_creations(ctx, parse(body)?).await
         }
         "ListAccountAssignmentDeletionStatus" => {
-            assignments::list_deletions(&ctx, parse(body)?).await
+            assignments::list_deletions(ctx, parse(body)?).await
         }
-        "ListAccountAssignments" => assignments::list(&ctx, parse(body)?).await,
+        "ListAccountAssignments" => assignments::list(ctx, parse(body)?).await,
         "ListAccountAssignmentsForPrincipal" => {
-            assignments::list_for_principal(&ctx, parse(body)?).await
+            assignments::list_for_principal(ctx, parse(body)?).await
         }
-        "ProvisionPermissionSet" => assignments::provision(&ctx, parse(body)?).await,
+        "ProvisionPermissionSet" => assignments::provision(ctx, parse(body)?).await,
         "DescribePermissionSetProvisioningStatus" => {
-            assignments::describe_provisioning(&ctx, parse(body)?).await
+            assignments::describe_provisioning(ctx, parse(body)?).await
         }
         "ListPermissionSetProvisioningStatus" => {
-            assignments::list_provisionings(&ctx, parse(body)?).await
+            assignments::list_provisionings(ctx, parse(body)?).await
         }
         "ListAccountsForProvisionedPermissionSet" => {
-            assignments::list_accounts_for_permission_set(&ctx, parse(body)?).await
+            assignments::list_accounts_for_permission_set(ctx, parse(body)?).await
         }
         "ListPermissionSetsProvisionedToAccount" => {
-            assignments::list_permission_sets_in_account(&ctx, parse(body)?).await
+            assignments::list_permission_sets_in_account(ctx, parse(body)?).await
         }
         _ => Err(ApiError::UnknownOperation(format!(
-            "{TARGET_PREFIX}.{operation} is not an operation this server supports."
+            "{TARGET_PREFIX}.{} is not an operation this server supports.",
+            ctx.operation
         ))),
     }
 }
@@ -165,22 +152,8 @@ impl Instance {
     }
 }
 
-/// What an operation reaches: the store, the clock, and the instances the caller may use.
-struct Ctx<'a> {
-    state: &'a SharedState,
-    caller: &'a Caller,
-    operation: &'a str,
-}
-
+/// What an operation of this service reaches besides the store and the clock.
 impl Ctx<'_> {
-    fn store(&self) -> &dyn Store {
-        self.state.store.as_ref()
-    }
-
-    fn now_ms(&self) -> i64 {
-        self.state.clock.now_ms()
-    }
-
     /// Whether this request may see a tenant's instance: the caller's access key is one of the
     /// tenant's (or, with `--aws-auth any`, any caller sees every instance). `ListInstances` and
     /// every resolution of an `InstanceArn` go through it.
@@ -250,11 +223,6 @@ fn reply<T: Serialize>(response: T) -> Result<Value> {
         tracing::error!(error = %e, "response did not serialise");
         ApiError::Internal
     })
-}
-
-/// Epoch seconds, as AWS JSON renders a timestamp.
-fn epoch_seconds(ms: i64) -> f64 {
-    ms as f64 / 1000.0
 }
 
 /// Where a listing starts and how much it holds.
