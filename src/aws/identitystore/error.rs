@@ -13,10 +13,11 @@ use serde_json::json;
 
 use crate::aws::ProtocolError;
 use crate::aws::protocol::ShapeError;
+use crate::directory::Taken;
 use crate::http_error::AwsJsonError;
 use crate::scim::ScimError;
 use crate::sso::Invalid;
-use crate::store::{Constraint, StoreError};
+use crate::store::StoreError;
 
 pub type Result<T, E = ApiError> = std::result::Result<T, E>;
 
@@ -115,44 +116,27 @@ impl ApiError {
             StoreError::MemberNotFound => Self::not_found(ResourceType::User, None),
             // The API's members are users: it never nests groups.
             StoreError::MemberLoop => ScimError::member_loop().into(),
-            StoreError::Conflict(Constraint::UserName) => Self::duplicate("UserName"),
-            StoreError::Conflict(Constraint::Email) => Self::duplicate("Email"),
-            StoreError::Conflict(Constraint::GroupDisplayName) => {
-                Self::duplicate("GroupDisplayName")
-            }
-            StoreError::Conflict(Constraint::Membership) => Self::Conflict {
-                reason: ConflictReason::UniquenessConstraintViolation,
-                message: "The member already belongs to the group.".to_owned(),
+            StoreError::Conflict(constraint) => match Taken::of(constraint) {
+                Some(Taken::UserName) => Self::duplicate("UserName"),
+                Some(Taken::Email) => Self::duplicate("Email"),
+                Some(Taken::GroupDisplayName) => Self::duplicate("GroupDisplayName"),
+                Some(Taken::Membership) => Self::Conflict {
+                    reason: ConflictReason::UniquenessConstraintViolation,
+                    message: "The member already belongs to the group.".to_owned(),
+                },
+                Some(Taken::TenantId) | None => Self::unexpected(e),
             },
             StoreError::Contended => Self::concurrent_modification(),
-            StoreError::Conflict(
-                Constraint::TenantId
-                | Constraint::DefaultTenant
-                | Constraint::TokenId
-                | Constraint::TokenHash
-                | Constraint::AccessKeyId
-                | Constraint::UserId
-                | Constraint::GroupId
-                | Constraint::MembershipId
-                | Constraint::Subgroup
-                | Constraint::InstanceName
-                | Constraint::AccountId
-                | Constraint::PermissionSetId
-                | Constraint::PermissionSetName
-                | Constraint::AttachedPolicy
-                | Constraint::TagKey
-                | Constraint::Assignment
-                | Constraint::Provision
-                | Constraint::OperationId
-                | Constraint::SignInKey,
-            )
-            | StoreError::LimitReached
-            | StoreError::InUse
-            | StoreError::Database(_) => {
-                tracing::error!(error = ?e, "store failure");
-                Self::Internal
+            StoreError::LimitReached | StoreError::InUse | StoreError::Database(_) => {
+                Self::unexpected(e)
             }
         }
+    }
+
+    /// A store failure no request of this API can cause: logged here, never sent.
+    fn unexpected(e: StoreError) -> Self {
+        tracing::error!(error = ?e, "store failure");
+        Self::Internal
     }
 }
 

@@ -144,31 +144,23 @@ pub(super) async fn create(ctx: &Ctx<'_>, req: CreateUserRequest) -> Result<Valu
         ("locale", req.locale),
         ("timezone", req.timezone),
     ];
+    let to_json = |v: Value| Some(v).filter(|v| !v.is_null());
+    let multi = [
+        ("name", req.name.and_then(|n| to_json(json!(n)))),
+        ("emails", req.emails.and_then(|v| to_json(json!(v)))),
+        ("addresses", req.addresses.and_then(|v| to_json(json!(v)))),
+        (
+            "phoneNumbers",
+            req.phone_numbers.and_then(|v| to_json(json!(v))),
+        ),
+        ("roles", req.roles.and_then(|v| to_json(json!(v)))),
+    ];
     let mut ops: Vec<(UserPath, Option<Value>)> = strings
         .into_iter()
-        .map(|(attr, v)| (UserPath::Attribute(attr), v.map(Value::String)))
+        .map(|(attr, v)| (attr, v.map(Value::String)))
+        .chain(multi)
+        .map(|(attr, v)| (UserPath::Attribute(attr), v))
         .collect();
-    let to_json = |v: Option<Value>| v.filter(|v| !v.is_null());
-    ops.push((
-        UserPath::Attribute("name"),
-        to_json(req.name.map(|n| json!(n))),
-    ));
-    ops.push((
-        UserPath::Attribute("emails"),
-        to_json(req.emails.map(|v| json!(v))),
-    ));
-    ops.push((
-        UserPath::Attribute("addresses"),
-        to_json(req.addresses.map(|v| json!(v))),
-    ));
-    ops.push((
-        UserPath::Attribute("phoneNumbers"),
-        to_json(req.phone_numbers.map(|v| json!(v))),
-    ));
-    ops.push((
-        UserPath::Attribute("roles"),
-        to_json(req.roles.map(|v| json!(v))),
-    ));
     for (name, value) in req.extensions.unwrap_or_default() {
         if name != ENTERPRISE_EXTENSION {
             return Err(unknown_extension(&name));
