@@ -16,7 +16,8 @@ use serde_json::json;
 use super::access::{AccessView, access_of};
 use super::users::UserView;
 use super::{
-    ConfirmPage, Console, Frame, Paging, TableQuery, done, given, instance_path, with_refusal,
+    ConfirmPage, Console, Entry, Frame, Paging, TableQuery, done, entry_at, given, instance_path,
+    with_refusal,
 };
 use crate::clock::timestamp;
 use crate::directory::{store_error, user_named};
@@ -41,7 +42,7 @@ pub fn routes() -> Router<SharedState> {
         )
         .route(
             "/console/instances/{tenant}/groups/{id}/delete",
-            get(confirm_delete).post(delete),
+            get(confirm_delete).post(super::delete::<GroupRecord>),
         )
         .route(
             "/console/instances/{tenant}/groups/{id}/members",
@@ -65,19 +66,13 @@ fn not_found(e: StoreError) -> ScimError {
     }
 }
 
-/// The group a page's path names, with the instance it is in.
-async fn group_at(
-    state: &SharedState,
-    tenant_id: &str,
-    id: &str,
-) -> Result<(Tenant, GroupRecord), ErrorPage> {
-    let tenant = tenants::tenant(state.store.as_ref(), tenant_id).await?;
-    let group = state
-        .store
-        .get_group(&tenant, id)
-        .await
-        .map_err(not_found)?;
-    Ok((tenant, group))
+impl Entry for GroupRecord {
+    const TABLE: &'static str = "/groups";
+    const DELETED: &'static str = "group-deleted";
+
+    fn refusal(e: StoreError) -> ScimError {
+        not_found(e)
+    }
 }
 
 /// A group's attributes as a form gives them, through the SCIM rules; the rest of `current`
@@ -366,7 +361,7 @@ async fn edit(
     console: Console,
     Path((tenant_id, id)): Path<(String, String)>,
 ) -> Result<Html<GroupFormPage>, ErrorPage> {
-    let (_, group) = group_at(&state, &tenant_id, &id).await?;
+    let (_, group) = entry_at::<GroupRecord>(&state, &tenant_id, &id).await?;
     Ok(Html(GroupFormPage {
         frame: console.frame("groups", Some(&tenant_id)),
         tenant_id,
@@ -416,7 +411,7 @@ async fn confirm_delete(
     console: Console,
     Path((tenant_id, id)): Path<(String, String)>,
 ) -> Result<Html<ConfirmPage>, ErrorPage> {
-    let (_, group) = group_at(&state, &tenant_id, &id).await?;
+    let (_, group) = entry_at::<GroupRecord>(&state, &tenant_id, &id).await?;
     Ok(Html(ConfirmPage {
         frame: console.frame("groups", Some(&tenant_id)),
         title: format!("Delete group {}?", group.attrs.display_name),
@@ -425,17 +420,4 @@ async fn confirm_delete(
         button: "Delete group",
         back: instance_path(&tenant_id, &format!("/groups/{id}")),
     }))
-}
-
-async fn delete(
-    State(state): State<SharedState>,
-    Path((tenant_id, id)): Path<(String, String)>,
-) -> Result<Response, ErrorPage> {
-    let tenant = tenants::tenant(state.store.as_ref(), &tenant_id).await?;
-    state
-        .store
-        .delete_group(&tenant, &id)
-        .await
-        .map_err(not_found)?;
-    Ok(done(&instance_path(&tenant_id, "/groups"), "group-deleted"))
 }

@@ -21,6 +21,7 @@ mod users;
 use askama::Template;
 use axum::Router;
 use axum::extract::FromRequestParts;
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::http::header::HOST;
 use axum::http::request::Parts;
@@ -29,9 +30,12 @@ use axum::response::Response;
 use axum::routing::{any, get, post};
 use serde::Deserialize;
 
+use crate::directory::Resource;
+use crate::extract::Path;
 use crate::scim::ScimError;
 use crate::state::SharedState;
-use crate::store::{ListArgs, Page};
+use crate::store::{ListArgs, Page, StoreError, Tenant};
+use crate::tenants;
 use crate::web::{self, CsrfToken, ErrorPage, html, see_other};
 
 /// The console's routes with their middleware; none without an admin credential.
@@ -211,6 +215,42 @@ fn notice(key: &str) -> Option<&'static str> {
         .iter()
         .find(|(k, _)| *k == key)
         .map(|(_, text)| *text)
+}
+
+/// A user or a group as the console's pages name it: what `users` and `groups` do alike.
+trait Entry: Resource {
+    /// The instance's table of this kind: `/users`, `/groups`.
+    const TABLE: &'static str;
+    /// The notice once one is deleted.
+    const DELETED: &'static str;
+
+    /// A store failure as the page says it.
+    fn refusal(e: StoreError) -> ScimError;
+}
+
+/// The user or group a page's path names, with the instance it is in.
+async fn entry_at<K: Entry>(
+    state: &SharedState,
+    tenant_id: &str,
+    id: &str,
+) -> Result<(Tenant, K), ErrorPage> {
+    let tenant = tenants::tenant(state.store.as_ref(), tenant_id).await?;
+    let entry = K::get(state.store.as_ref(), &tenant, id)
+        .await
+        .map_err(K::refusal)?;
+    Ok((tenant, entry))
+}
+
+/// Deletes a user or a group, then shows its table.
+async fn delete<K: Entry>(
+    State(state): State<SharedState>,
+    Path((tenant_id, id)): Path<(String, String)>,
+) -> Result<Response, ErrorPage> {
+    let tenant = tenants::tenant(state.store.as_ref(), &tenant_id).await?;
+    K::delete(state.store.as_ref(), &tenant, &id)
+        .await
+        .map_err(K::refusal)?;
+    Ok(done(&instance_path(&tenant_id, K::TABLE), K::DELETED))
 }
 
 /// A 303 to a page of the console with the notice of what was done.

@@ -14,7 +14,8 @@ use serde_json::{Map, Value, json};
 
 use super::access::{AccessView, access_of};
 use super::{
-    ConfirmPage, Console, Frame, Paging, TableQuery, done, given, instance_path, with_refusal,
+    ConfirmPage, Console, Entry, Frame, Paging, TableQuery, done, entry_at, given, instance_path,
+    with_refusal,
 };
 use crate::clock::timestamp;
 use crate::directory::store_error;
@@ -24,7 +25,7 @@ use crate::scim::user::UserAttrs;
 use crate::scim::{Profile, ScimError};
 use crate::sso::{Principal, PrincipalType};
 use crate::state::SharedState;
-use crate::store::{Constraint, GroupRecord, StoreError, Tenant, UserRecord};
+use crate::store::{Constraint, GroupRecord, StoreError, UserRecord};
 use crate::tenants;
 use crate::web::{ErrorPage, Html};
 
@@ -39,7 +40,7 @@ pub fn routes() -> Router<SharedState> {
         )
         .route(
             "/console/instances/{tenant}/users/{id}/delete",
-            get(confirm_delete).post(delete),
+            get(confirm_delete).post(super::delete::<UserRecord>),
         )
 }
 
@@ -58,15 +59,13 @@ fn not_found(e: StoreError) -> ScimError {
     }
 }
 
-/// The user a page's path names, with the instance it is in.
-async fn user_at(
-    state: &SharedState,
-    tenant_id: &str,
-    id: &str,
-) -> Result<(Tenant, UserRecord), ErrorPage> {
-    let tenant = tenants::tenant(state.store.as_ref(), tenant_id).await?;
-    let user = state.store.get_user(&tenant, id).await.map_err(not_found)?;
-    Ok((tenant, user))
+impl Entry for UserRecord {
+    const TABLE: &'static str = "/users";
+    const DELETED: &'static str = "user-deleted";
+
+    fn refusal(e: StoreError) -> ScimError {
+        not_found(e)
+    }
 }
 
 /// A user as a table row or a page shows it.
@@ -156,7 +155,7 @@ async fn show(
     Path((tenant_id, id)): Path<(String, String)>,
     Query(query): Query<TableQuery>,
 ) -> Result<Html<UserPage>, ErrorPage> {
-    let (tenant, record) = user_at(&state, &tenant_id, &id).await?;
+    let (tenant, record) = entry_at::<UserRecord>(&state, &tenant_id, &id).await?;
     let groups = state
         .store
         .list_groups(&tenant, &GroupQuery::Member(id.clone()), query.page())
@@ -331,7 +330,7 @@ async fn edit(
     console: Console,
     Path((tenant_id, id)): Path<(String, String)>,
 ) -> Result<Html<UserFormPage>, ErrorPage> {
-    let (_, user) = user_at(&state, &tenant_id, &id).await?;
+    let (_, user) = entry_at::<UserRecord>(&state, &tenant_id, &id).await?;
     Ok(Html(UserFormPage {
         frame: console.frame("users", Some(&tenant_id)),
         tenant_id,
@@ -377,7 +376,7 @@ async fn confirm_delete(
     console: Console,
     Path((tenant_id, id)): Path<(String, String)>,
 ) -> Result<Html<ConfirmPage>, ErrorPage> {
-    let (_, user) = user_at(&state, &tenant_id, &id).await?;
+    let (_, user) = entry_at::<UserRecord>(&state, &tenant_id, &id).await?;
     Ok(Html(ConfirmPage {
         frame: console.frame("users", Some(&tenant_id)),
         title: format!("Delete user {}?", user.attrs.user_name),
@@ -388,17 +387,4 @@ async fn confirm_delete(
         button: "Delete user",
         back: instance_path(&tenant_id, &format!("/users/{id}")),
     }))
-}
-
-async fn delete(
-    State(state): State<SharedState>,
-    Path((tenant_id, id)): Path<(String, String)>,
-) -> Result<Response, ErrorPage> {
-    let tenant = tenants::tenant(state.store.as_ref(), &tenant_id).await?;
-    state
-        .store
-        .delete_user(&tenant, &id)
-        .await
-        .map_err(not_found)?;
-    Ok(done(&instance_path(&tenant_id, "/users"), "user-deleted"))
 }
