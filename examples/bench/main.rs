@@ -172,34 +172,25 @@ struct Selection {
 /// The floors and phases `requested` names, and those they need; a phase that checks the
 /// outcome of others (`Phase::verifies`) runs when they do.
 fn select(requested: &[String], phases: &[Phase]) -> anyhow::Result<Selection> {
+    let names: Vec<&'static str> = Floor::ALL
+        .iter()
+        .map(|f| f.name())
+        .chain(phases.iter().map(|p| p.name))
+        .collect();
     let mut wanted = HashSet::new();
     for name in requested.iter().map(|n| n.trim()) {
         match name {
-            "all" => wanted.extend(
-                Floor::ALL
-                    .iter()
-                    .map(|f| f.name())
-                    .chain(phases.iter().map(|p| p.name)),
-            ),
+            "all" => wanted.extend(names.iter().copied()),
             "floors" => wanted.extend(Floor::ALL.iter().map(|f| f.name())),
-            _ => {
-                let known = Floor::ALL.iter().map(|f| f.name());
-                let Some(name) = known
-                    .chain(phases.iter().map(|p| p.name))
-                    .find(|&n| n == name)
-                else {
-                    let names: Vec<_> = Floor::ALL
-                        .iter()
-                        .map(|f| f.name())
-                        .chain(phases.iter().map(|p| p.name))
-                        .collect();
-                    anyhow::bail!(
-                        "--phases: no phase {name:?} in this run; there are all, floors, {}",
-                        names.join(", ")
-                    );
-                };
-                wanted.insert(name);
-            }
+            _ => match names.iter().find(|&&n| n == name) {
+                Some(&name) => {
+                    wanted.insert(name);
+                }
+                None => anyhow::bail!(
+                    "--phases: no phase {name:?} in this run; there are all, floors, {}",
+                    names.join(", ")
+                ),
+            },
         }
     }
     // A phase needs only phases before it: one pass from the end gathers them all.
