@@ -49,7 +49,8 @@
 //! With `--url`, the server runs elsewhere; the HTTP floor is still measured in this process,
 //! and the database floors on `--database-url` when it is given (it should name the database
 //! that server uses). `--rss` reports the resident memory (VmRSS) after `create` and at the
-//! end: of this process, or of the server `--server-pid` names.
+//! end: of this process (the client with the in-process server: the client keeps every
+//! user's id), or of the server `--server-pid` names.
 //!
 //! ```text
 //! # SQLite, in process:
