@@ -4,9 +4,9 @@ FROM rust:1.95-slim-bookworm AS build
 WORKDIR /src
 # Dependencies first, so that they are cached apart from the sources.
 COPY Cargo.toml Cargo.lock ./
-RUN mkdir -p src examples tests/api \
+RUN mkdir -p src examples/bench tests/api \
     && echo 'fn main() {}' > src/main.rs && touch src/lib.rs \
-    && echo 'fn main() {}' > examples/bench.rs && echo '' > tests/api/main.rs \
+    && echo 'fn main() {}' > examples/bench/main.rs && echo '' > tests/api/main.rs \
     && cargo build --release --locked --bin idc-scim \
     && rm -rf src examples tests
 COPY askama.toml ./
