@@ -46,6 +46,13 @@ pub enum Kind {
     AccessKey,
 }
 
+/// What a tenant is looked up by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TenantKey {
+    Id,
+    IdentityStore,
+}
+
 /// What a stored credential opens. `Debug` shows no secret.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Credential {
@@ -219,16 +226,13 @@ impl AuthCache {
             .collect()
     }
 
-    /// A cached tenant, by its id.
-    pub fn tenant(&self, tenant_id: &str) -> Option<TenantInfo> {
+    /// A cached tenant.
+    pub fn tenant(&self, by: TenantKey, value: &str) -> Option<TenantInfo> {
         let entries = self.entries.read().expect("auth cache lock");
-        entries.tenants.get(tenant_id).cloned()
-    }
-
-    /// A cached tenant, by its identity store id.
-    pub fn tenant_of_identity_store(&self, identity_store_id: &str) -> Option<TenantInfo> {
-        let entries = self.entries.read().expect("auth cache lock");
-        let tenant_id = entries.identity_stores.get(identity_store_id)?;
+        let tenant_id = match by {
+            TenantKey::Id => value,
+            TenantKey::IdentityStore => entries.identity_stores.get(value)?,
+        };
         entries.tenants.get(tenant_id).cloned()
     }
 
@@ -295,12 +299,9 @@ mod tests {
         let next = cache.checked(now, 2);
         assert_ne!(next, epoch);
         assert!(cache.credential(Kind::Token, "h").is_none());
-        assert!(cache.tenant(&t.tenant.tenant_id).is_none());
-        assert!(
-            cache
-                .tenant_of_identity_store(&t.tenant.identity_store_id)
-                .is_none()
-        );
+        assert!(cache.tenant(TenantKey::Id, &t.tenant.tenant_id).is_none());
+        let store_id = &t.tenant.identity_store_id;
+        assert!(cache.tenant(TenantKey::IdentityStore, store_id).is_none());
     }
 
     #[test]
@@ -314,10 +315,8 @@ mod tests {
         let epoch = cache.checked(Instant::now(), 0);
         let t = info();
         cache.keep_tenant(epoch, &t);
-        assert_eq!(
-            cache.tenant_of_identity_store(&t.tenant.identity_store_id),
-            Some(t)
-        );
+        let store_id = &t.tenant.identity_store_id;
+        assert_eq!(cache.tenant(TenantKey::IdentityStore, store_id), Some(t));
     }
 
     #[test]

@@ -13,10 +13,10 @@ use sqlx::Connection;
 
 use super::connections::Connections;
 use super::dialect::{Bind, Dialect, Fields, Run};
-use super::query::tenant_from_row;
+use super::query::{TENANT_COLUMNS, get, tenant_from_row, tenant_info_from_row};
 use super::{ACQUIRE_TIMEOUT, SqlStore};
-use crate::store::auth_cache::{AuthCache, Credential, FLUSH_DELAY, Kind};
-use crate::store::{Result, StoreError};
+use crate::store::auth_cache::{AuthCache, Credential, FLUSH_DELAY, Kind, TenantKey};
+use crate::store::{Result, StoreError, TenantInfo};
 
 impl<DB: Dialect> SqlStore<DB> {
     /// The epoch of the cache once it may be trusted: the count of changes is read first if
@@ -38,6 +38,28 @@ impl<DB: Dialect> SqlStore<DB> {
             .ok_or(StoreError::NotFound)?
             .field("changes")?;
         Ok(self.auth.checked(at, changes))
+    }
+
+    /// A tenant, from the cache or else the database.
+    pub(super) async fn tenant(&self, by: TenantKey, value: &str) -> Result<TenantInfo> {
+        let epoch = self.auth_epoch().await?;
+        if let Some(info) = self.auth.tenant(by, value) {
+            return Ok(info);
+        }
+        let column = match by {
+            TenantKey::Id => "tenant_id",
+            TenantKey::IdentityStore => "identity_store_id",
+        };
+        let sql = format!("SELECT {TENANT_COLUMNS} FROM tenants WHERE {column} = $1");
+        let mut conn = self.read().await?;
+        let info = get(
+            &mut *conn,
+            Self::query(&sql).arg(value),
+            tenant_info_from_row::<DB>,
+        );
+        let info = info.await?;
+        self.auth.keep_tenant(epoch, &info);
+        Ok(info)
     }
 
     /// A stored credential that `accept`s and has not expired at `now_ms`, from the cache or

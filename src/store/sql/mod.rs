@@ -29,7 +29,7 @@ use self::query::{
     membership_from_row, push_list, push_page, tenant_from_row, tenant_info_from_row, user_data,
     user_from_row,
 };
-use super::auth_cache::{AuthCache, Kind};
+use super::auth_cache::{AuthCache, Kind, TenantKey};
 use super::{
     GroupEdit, GroupRecord, ListArgs, Membership, MembershipQuery, Page, Result, Store, StoreError,
     Tenant, TenantInfo, TokenInfo, UserEdit, UserRecord,
@@ -336,16 +336,7 @@ impl<DB: Dialect> Store for SqlStore<DB> {
     }
 
     async fn get_tenant(&self, tenant_id: &str) -> Result<TenantInfo> {
-        let epoch = self.auth_epoch().await?;
-        if let Some(info) = self.auth.tenant(tenant_id) {
-            return Ok(info);
-        }
-        let mut conn = self.read().await?;
-        let sql = format!("SELECT {TENANT_COLUMNS} FROM tenants WHERE tenant_id = $1");
-        let query = Self::query(&sql).arg(tenant_id);
-        let info = get(&mut *conn, query, tenant_info_from_row::<DB>).await?;
-        self.auth.keep_tenant(epoch, &info);
-        Ok(info)
+        self.tenant(TenantKey::Id, tenant_id).await
     }
 
     async fn list_tenants(&self) -> Result<Vec<TenantInfo>> {
@@ -747,16 +738,8 @@ impl<DB: Dialect> Store for SqlStore<DB> {
     }
 
     async fn tenant_by_identity_store(&self, identity_store_id: &str) -> Result<Tenant> {
-        let epoch = self.auth_epoch().await?;
-        if let Some(info) = self.auth.tenant_of_identity_store(identity_store_id) {
-            return Ok(info.tenant);
-        }
-        let mut conn = self.read().await?;
-        let sql = format!("SELECT {TENANT_COLUMNS} FROM tenants WHERE identity_store_id = $1");
-        let query = Self::query(&sql).arg(identity_store_id);
-        let info = get(&mut *conn, query, tenant_info_from_row::<DB>).await?;
-        self.auth.keep_tenant(epoch, &info);
-        Ok(info.tenant)
+        let info = self.tenant(TenantKey::IdentityStore, identity_store_id);
+        Ok(info.await?.tenant)
     }
 
     async fn list_memberships(
