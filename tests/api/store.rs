@@ -425,6 +425,9 @@ async fn eventually(limit: Duration, what: &str, mut holds: impl AsyncFnMut() ->
 /// machine.
 const ELSEWHERE: Duration = Duration::from_secs(3);
 
+/// How long a use waits to be written (two seconds), with room for a busy machine.
+const FLUSH_WAIT: Duration = Duration::from_secs(6);
+
 #[tokio::test]
 async fn a_token_deleted_by_another_server_stops_there_too() {
     let (here, there, _dir) = two_stores().await;
@@ -573,9 +576,6 @@ async fn uses_are_written_in_batches_and_when_the_store_closes() {
     let keys = here.list_access_keys(&t.tenant_id).await.unwrap();
     assert_eq!(keys[0].last_used_ms, Some(START_MS + 7), "written on close");
 }
-
-/// How long a use waits to be written, with room for a busy machine.
-const FLUSH_WAIT: Duration = Duration::from_secs(6);
 
 #[tokio::test]
 async fn a_tenant_holds_at_most_the_tokens_it_is_allowed() {

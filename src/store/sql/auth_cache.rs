@@ -5,7 +5,8 @@
 //! `auth_changes`: it is read, at most once per `CHECK_INTERVAL`, before the cache is trusted.
 //! A reading of it costs a round trip per interval, not per request, and bounds how long a
 //! change made elsewhere goes unseen whatever becomes of the connections between; no
-//! connection is kept waiting for notifications, and there is no task to stop.
+//! connection is held open to wait for notifications, and nothing runs in the background but
+//! the write of the recorded uses, `FLUSH_DELAY` after the first.
 
 use std::time::Instant;
 
@@ -52,12 +53,8 @@ impl<DB: Dialect> SqlStore<DB> {
         };
         let sql = format!("SELECT {TENANT_COLUMNS} FROM tenants WHERE {column} = $1");
         let mut conn = self.read().await?;
-        let info = get(
-            &mut *conn,
-            Self::query(&sql).arg(value),
-            tenant_info_from_row::<DB>,
-        );
-        let info = info.await?;
+        let query = Self::query(&sql).arg(value);
+        let info = get(&mut *conn, query, tenant_info_from_row::<DB>).await?;
         self.auth.keep_tenant(epoch, &info);
         Ok(info)
     }
