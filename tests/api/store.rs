@@ -2,7 +2,7 @@
 
 use std::str::FromStr;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use idc_scim::auth::issue_access_key;
 use idc_scim::scim::Profile;
@@ -14,7 +14,10 @@ use idc_scim::store::{
 };
 use serde_json::json;
 
-use crate::helpers::{START_MS, TempDir, TestApp, add_tenant, test_store, user_body};
+use crate::helpers::{
+    ELSEWHERE, START_MS, TempDir, TestApp, add_tenant, eventually, test_store, two_stores,
+    user_body,
+};
 
 /// AWS's first members of a group: users only.
 fn users_only(ids: &[String]) -> MemberChanges {
@@ -396,34 +399,6 @@ async fn stored_tokens_open_only_their_tenant_until_they_expire() {
         Err(StoreError::NotFound)
     ));
 }
-
-/// Two stores on one database, as two servers (or a server and the command line) have: the
-/// test database when one is set, else a SQLite file (in the directory answered with them).
-async fn two_stores() -> (Arc<dyn Store>, Arc<dyn Store>, Option<TempDir>) {
-    let (url, dir) = match std::env::var("IDC_SCIM_TEST_DATABASE_URL") {
-        Ok(url) if !url.is_empty() => (url, None),
-        _ => {
-            let dir = TempDir::new();
-            (dir.sqlite_url("shared.db"), Some(dir))
-        }
-    };
-    let first = idc_scim::store::connect(&url).await.unwrap();
-    let second = idc_scim::store::connect(&url).await.unwrap();
-    (first, second, dir)
-}
-
-/// Waits until `holds` does, for at most `limit`; panics if it never does.
-async fn eventually(limit: Duration, what: &str, mut holds: impl AsyncFnMut() -> bool) {
-    let start = Instant::now();
-    while !holds().await {
-        assert!(start.elapsed() < limit, "{what}: not within {limit:?}");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-}
-
-/// What another process's change takes to reach a store: a second, with room for a busy
-/// machine.
-const ELSEWHERE: Duration = Duration::from_secs(3);
 
 /// How long a use waits to be written (two seconds), with room for a busy machine.
 const FLUSH_WAIT: Duration = Duration::from_secs(6);
