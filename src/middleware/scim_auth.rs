@@ -72,7 +72,8 @@ async fn tenant_of_request(
             .as_ref()
             .is_some_and(|known| known.matches(&hash));
     let lookup = if static_ok {
-        // The provisioning switch may have been turned by another process.
+        // The provisioning switch may have been turned by another process: the store's
+        // cache of tenants learns of it within a moment (`store::auth_cache`).
         state
             .store
             .get_tenant(&default.tenant_id)

@@ -44,13 +44,13 @@ pub trait AccessKeyStore: Send + Sync {
         secret: &str,
         max: usize,
     ) -> Result<()>;
-    /// The keys of a tenant, oldest first.
+    /// The keys of a tenant, oldest first, each with its last use.
     async fn list_access_keys(&self, tenant_id: &str) -> Result<Vec<AccessKeyInfo>>;
     /// Deletes a key of a tenant (`NotFound` if the tenant has no such key); it stops working
-    /// at once.
+    /// at once, and on the other servers of the database within `auth_cache::CHECK_INTERVAL`.
     async fn delete_access_key(&self, tenant_id: &str, access_key_id: &str) -> Result<()>;
     /// The tenant and the secret of a key, if it exists. Records the use (to
-    /// `LAST_USED_RESOLUTION_MS`).
+    /// `LAST_USED_RESOLUTION_MS`, in batches, as `Store::tenant_for_token` does).
     async fn access_key_owner(
         &self,
         access_key_id: &str,

@@ -3,9 +3,12 @@
 //! `signin.rs`, the AWS access keys in `access_keys.rs`, each a trait of its own). The store
 //! never sees HTTP; filters reach it in the allow-listed form of `scim::query`, and every value
 //! is a bound parameter. Writers of one resource are ordered by the store, never turned away:
-//! see `Store::edit_user` and `Store::change_members`.
+//! see `Store::edit_user` and `Store::change_members`. What authenticates a request (tokens,
+//! access keys, tenants) is answered from memory, kept right across processes:
+//! `auth_cache.rs`.
 
 mod access_keys;
+mod auth_cache;
 mod signin;
 mod sql;
 mod sqlite_file;
@@ -537,7 +540,8 @@ where
 pub trait Store: SsoAdminStore + SignInStore + AccessKeyStore + Send + Sync + 'static {
     /// Answers when the database does.
     async fn ping(&self) -> Result<()>;
-    /// Closes the connections (SQLite checkpoints and removes its write-ahead log).
+    /// Writes the uses of credentials not yet written, then closes the connections (SQLite
+    /// checkpoints and removes its write-ahead log).
     async fn close(&self);
     /// The tenant served at `/scim/v2/`, created with `candidate`'s ids if there is none yet.
     async fn ensure_default_tenant(&self, candidate: &Tenant, now_ms: i64) -> Result<Tenant>;
@@ -551,7 +555,10 @@ pub trait Store: SsoAdminStore + SignInStore + AccessKeyStore + Send + Sync + 's
     async fn clear_tenant(&self, tenant: &Tenant) -> Result<()>;
     async fn set_provisioning(&self, tenant_id: &str, enabled: bool) -> Result<()>;
     /// The tenant a stored token opens, if the token is known, belongs to `tenant_id` and has
-    /// not expired at `now_ms`. Records the use (to `LAST_USED_RESOLUTION_MS`).
+    /// not expired at `now_ms`. Records the use (to `LAST_USED_RESOLUTION_MS`, written in
+    /// batches: `list_tokens` writes those not yet written first). Answered from memory once
+    /// the token was seen, as `get_tenant` and `tenant_by_identity_store` are: see
+    /// `auth_cache`.
     async fn tenant_for_token(
         &self,
         tenant_id: &str,
@@ -567,6 +574,7 @@ pub trait Store: SsoAdminStore + SignInStore + AccessKeyStore + Send + Sync + 's
         token_hash: &str,
         max: usize,
     ) -> Result<()>;
+    /// A tenant's tokens, each with its last use.
     async fn list_tokens(&self, tenant_id: &str) -> Result<Vec<TokenInfo>>;
     async fn delete_token(&self, tenant_id: &str, token_id: &str) -> Result<()>;
 

@@ -5,6 +5,7 @@
 //! tenant of its own, so tests can share one PostgreSQL database.
 
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::body::Body;
@@ -35,6 +36,34 @@ pub async fn test_store() -> Arc<dyn Store> {
             .expect("sqlite memory"),
     }
 }
+
+/// Two stores on one database, as two servers (or a server and the command line) have: the
+/// test database when one is set, else a SQLite file (in the directory answered with them).
+pub async fn two_stores() -> (Arc<dyn Store>, Arc<dyn Store>, Option<TempDir>) {
+    let (url, dir) = match std::env::var("IDC_SCIM_TEST_DATABASE_URL") {
+        Ok(url) if !url.is_empty() => (url, None),
+        _ => {
+            let dir = TempDir::new();
+            (dir.sqlite_url("shared.db"), Some(dir))
+        }
+    };
+    let first = store::connect(&url).await.unwrap();
+    let second = store::connect(&url).await.unwrap();
+    (first, second, dir)
+}
+
+/// Waits until `holds` does, for at most `limit`; panics if it never does.
+pub async fn eventually(limit: Duration, what: &str, mut holds: impl AsyncFnMut() -> bool) {
+    let start = Instant::now();
+    while !holds().await {
+        assert!(start.elapsed() < limit, "{what}: not within {limit:?}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// How long another process's change may take to reach a store (a quarter of a second), with
+/// room for a busy machine.
+pub const ELSEWHERE: Duration = Duration::from_secs(3);
 
 /// A directory of its own for a test, removed when dropped.
 pub struct TempDir(pub std::path::PathBuf);
@@ -116,7 +145,8 @@ impl TestApp {
         Self::configured(test_store().await, configure).await
     }
 
-    async fn configured(
+    /// A test app on `store` whose state the test sets up, as `with`.
+    pub async fn configured(
         store: Arc<dyn Store>,
         configure: impl FnOnce(AppState) -> AppState,
     ) -> Self {

@@ -2,7 +2,9 @@
 
 use std::str::FromStr;
 use std::sync::Arc;
+use std::time::Duration;
 
+use idc_scim::auth::issue_access_key;
 use idc_scim::scim::Profile;
 use idc_scim::scim::group::{GroupAttrs, MemberChanges};
 use idc_scim::scim::query::{GroupQuery, UserQuery};
@@ -12,7 +14,10 @@ use idc_scim::store::{
 };
 use serde_json::json;
 
-use crate::helpers::{START_MS, TempDir, TestApp, add_tenant, test_store, user_body};
+use crate::helpers::{
+    ELSEWHERE, START_MS, TempDir, TestApp, add_tenant, eventually, test_store, two_stores,
+    user_body,
+};
 
 /// AWS's first members of a group: users only.
 fn users_only(ids: &[String]) -> MemberChanges {
@@ -393,6 +398,158 @@ async fn stored_tokens_open_only_their_tenant_until_they_expire() {
         store.delete_token(&t.tenant_id, &tok.token_id).await,
         Err(StoreError::NotFound)
     ));
+}
+
+/// How long a use waits to be written (two seconds), with room for a busy machine.
+const FLUSH_WAIT: Duration = Duration::from_secs(6);
+
+#[tokio::test]
+async fn a_token_deleted_by_another_server_stops_there_too() {
+    let (here, there, _dir) = two_stores().await;
+    let (t, _) = add_tenant(&here).await;
+    let (hash, tok) = (random_hash(), token(START_MS, START_MS + 120_000));
+    here.add_token(&t.tenant_id, &tok, &hash, 2).await.unwrap();
+    for store in [&here, &there] {
+        let found = store.tenant_for_token(&t.tenant_id, &hash, START_MS).await;
+        assert_eq!(found.unwrap(), Some(t.clone()));
+    }
+    here.delete_token(&t.tenant_id, &tok.token_id)
+        .await
+        .unwrap();
+    let found = here.tenant_for_token(&t.tenant_id, &hash, START_MS).await;
+    assert_eq!(found.unwrap(), None, "at once where it was deleted");
+    eventually(
+        ELSEWHERE,
+        "the token stops on the other server",
+        async || {
+            let found = there.tenant_for_token(&t.tenant_id, &hash, START_MS).await;
+            found.unwrap().is_none()
+        },
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn provisioning_turned_off_by_another_server_closes_the_tenant_there_too() {
+    let (here, there, _dir) = two_stores().await;
+    let (t, _) = add_tenant(&here).await;
+    let hash = random_hash();
+    let tok = token(START_MS, START_MS + 120_000);
+    here.add_token(&t.tenant_id, &tok, &hash, 2).await.unwrap();
+    let opened = |found: Option<Tenant>| found.unwrap().provisioning_enabled;
+    let found = there.tenant_for_token(&t.tenant_id, &hash, START_MS).await;
+    assert!(opened(found.unwrap()));
+    let info = there.get_tenant(&t.tenant_id).await.unwrap();
+    assert!(info.tenant.provisioning_enabled);
+    let by_store = there.tenant_by_identity_store(&t.identity_store_id).await;
+    assert!(by_store.unwrap().provisioning_enabled);
+    here.set_provisioning(&t.tenant_id, false).await.unwrap();
+    let info = here.get_tenant(&t.tenant_id).await.unwrap();
+    assert!(
+        !info.tenant.provisioning_enabled,
+        "at once where it changed"
+    );
+    eventually(ELSEWHERE, "the other server sees the switch", async || {
+        let found = there.tenant_for_token(&t.tenant_id, &hash, START_MS).await;
+        let info = there.get_tenant(&t.tenant_id).await.unwrap();
+        let by_store = there.tenant_by_identity_store(&t.identity_store_id).await;
+        !opened(found.unwrap())
+            && !info.tenant.provisioning_enabled
+            && !by_store.unwrap().provisioning_enabled
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_tenant_deleted_by_another_server_takes_its_credentials_with_it_there_too() {
+    let (here, there, _dir) = two_stores().await;
+    let (t, _) = add_tenant(&here).await;
+    let (hash, tok) = (random_hash(), token(START_MS, START_MS + 120_000));
+    here.add_token(&t.tenant_id, &tok, &hash, 2).await.unwrap();
+    let (key, _) = issue_access_key(here.as_ref(), &t.tenant_id, START_MS)
+        .await
+        .unwrap();
+    let id = key.access_key_id;
+    let found = there.tenant_for_token(&t.tenant_id, &hash, START_MS).await;
+    assert!(found.unwrap().is_some());
+    let owner = there.access_key_owner(&id, START_MS).await.unwrap();
+    assert_eq!(owner.unwrap().tenant, t);
+    assert!(there.get_tenant(&t.tenant_id).await.is_ok());
+    here.delete_tenant(&t.tenant_id).await.unwrap();
+    eventually(
+        ELSEWHERE,
+        "the tenant goes on the other server",
+        async || {
+            let found = there.tenant_for_token(&t.tenant_id, &hash, START_MS).await;
+            let owner = there.access_key_owner(&id, START_MS).await;
+            let info = there.get_tenant(&t.tenant_id).await;
+            found.unwrap().is_none()
+                && owner.unwrap().is_none()
+                && matches!(info, Err(StoreError::NotFound))
+        },
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn an_access_key_deleted_by_another_server_stops_there_too() {
+    let (here, there, _dir) = two_stores().await;
+    let (t, _) = add_tenant(&here).await;
+    let (key, secret) = issue_access_key(here.as_ref(), &t.tenant_id, START_MS)
+        .await
+        .unwrap();
+    let id = key.access_key_id;
+    for store in [&here, &there] {
+        let owner = store
+            .access_key_owner(&id, START_MS)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            (&owner.tenant, owner.secret.as_str()),
+            (&t, secret.as_str())
+        );
+    }
+    here.delete_access_key(&t.tenant_id, &id).await.unwrap();
+    let owner = here.access_key_owner(&id, START_MS).await.unwrap();
+    assert_eq!(owner, None, "at once where it was deleted");
+    eventually(ELSEWHERE, "the key stops on the other server", async || {
+        there
+            .access_key_owner(&id, START_MS)
+            .await
+            .unwrap()
+            .is_none()
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn uses_are_written_in_batches_and_when_the_store_closes() {
+    let (here, there, _dir) = two_stores().await;
+    let (t, _) = add_tenant(&here).await;
+    let (hash, tok) = (random_hash(), token(START_MS, START_MS + 120_000));
+    here.add_token(&t.tenant_id, &tok, &hash, 2).await.unwrap();
+    let found = there
+        .tenant_for_token(&t.tenant_id, &hash, START_MS + 5)
+        .await;
+    assert!(found.unwrap().is_some());
+    // Written by the server that saw the use, a moment later, without its listing them.
+    eventually(FLUSH_WAIT, "the use is written", async || {
+        let tokens = here.list_tokens(&t.tenant_id).await.unwrap();
+        let listed = tokens.iter().find(|k| k.token_id == tok.token_id);
+        listed.unwrap().last_used_ms == Some(START_MS + 5)
+    })
+    .await;
+    let (key, _) = issue_access_key(here.as_ref(), &t.tenant_id, START_MS)
+        .await
+        .unwrap();
+    let owner = there
+        .access_key_owner(&key.access_key_id, START_MS + 7)
+        .await;
+    assert!(owner.unwrap().is_some());
+    there.close().await;
+    let keys = here.list_access_keys(&t.tenant_id).await.unwrap();
+    assert_eq!(keys[0].last_used_ms, Some(START_MS + 7), "written on close");
 }
 
 #[tokio::test]

@@ -3,10 +3,13 @@
 
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode};
+use idc_scim::auth::TokenHash;
 use idc_scim::state::AppState;
 use serde_json::{Value, json};
 
-use crate::helpers::{ADMIN_TOKEN, TestApp, add_tenant, assert_error, user_body};
+use crate::helpers::{
+    ADMIN_TOKEN, ELSEWHERE, TestApp, add_tenant, assert_error, eventually, two_stores, user_body,
+};
 
 const PATCH_OP: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
 
@@ -420,4 +423,59 @@ async fn no_token_secret_is_stored() {
         assert!(haystack.contains(&hash), "the hash is what is stored");
     }
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test]
+async fn another_instance_on_the_database_follows_deleted_tokens_and_the_provisioning_switch() {
+    let (here, there, _dir) = two_stores().await;
+    let a = TestApp::with_store(here).await;
+    let static_token = "the-static-token-of-the-other-instance";
+    let b = TestApp::configured(there, |state| AppState {
+        static_token: Some(TokenHash::of(static_token)),
+        ..state
+    })
+    .await;
+    // Each serves every tenant of the database: b serves a's with a's tokens.
+    let users = format!("{}/Users", a.base());
+    let status_at_b = async |token: &str| {
+        let r = b.send(request(Method::GET, &users, token, None)).await;
+        r.status
+    };
+    let tokens = format!("/tenants/{}/tokens", a.tenant.tenant_id);
+    let listed = a.admin(Method::GET, &tokens, None).await.body;
+    let first_id = listed[0]["tokenId"].as_str().unwrap();
+    let second = a.admin(Method::POST, &tokens, None).await;
+    let second = second.body["token"].as_str().unwrap().to_owned();
+    assert_eq!(status_at_b(&a.token).await, StatusCode::OK);
+    assert_eq!(status_at_b(&second).await, StatusCode::OK);
+    let r = a
+        .admin(Method::DELETE, &format!("{tokens}/{first_id}"), None)
+        .await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT);
+    assert_eq!(scim_status(&a, &a.token).await, StatusCode::UNAUTHORIZED);
+    eventually(ELSEWHERE, "the deleted token stops at b", async || {
+        status_at_b(&a.token).await == StatusCode::UNAUTHORIZED
+    })
+    .await;
+    assert_eq!(status_at_b(&second).await, StatusCode::OK);
+    // The switch turned at a closes the tenant at b, for its stored tokens and for b's own
+    // command-line token of its default tenant.
+    let static_at_b = async || {
+        let path = format!("{}/Users", b.base());
+        b.send(request(Method::GET, &path, static_token, None))
+            .await
+    };
+    assert_eq!(static_at_b().await.status, StatusCode::OK);
+    for tenant in [&a.tenant, &b.tenant] {
+        let path = format!("/tenants/{}", tenant.tenant_id);
+        let off = Some(json!({"provisioningEnabled": false}));
+        let r = a.admin(Method::PATCH, &path, off).await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    }
+    eventually(ELSEWHERE, "the switch reaches b", async || {
+        status_at_b(&second).await == StatusCode::NOT_FOUND
+            && static_at_b().await.status == StatusCode::NOT_FOUND
+    })
+    .await;
+    assert_error(&static_at_b().await, 404, "TENANT does not exist.");
 }

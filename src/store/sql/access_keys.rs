@@ -1,15 +1,15 @@
 //! The SQL of the tenants' credentials beside the tenants themselves: AWS access keys
-//! (`AccessKeyStore`), and the two steps they share with the SCIM access tokens, a capped
-//! insert and the recording of a use.
+//! (`AccessKeyStore`), and the capped insert they share with the SCIM access tokens. Both are
+//! looked up, and their uses recorded, through the store's cache (`auth_cache.rs`).
 
 use async_trait::async_trait;
 use sqlx::Connection;
 
 use super::SqlStore;
 use super::dialect::{Bind, Dialect, Fields, Run, Statement};
-use super::query::tenant_from_row;
 use crate::store::access_keys::{AccessKeyInfo, AccessKeyOwner, AccessKeyStore};
-use crate::store::{LAST_USED_RESOLUTION_MS, Result, StoreError};
+use crate::store::auth_cache::Kind;
+use crate::store::{Result, StoreError};
 
 impl<DB: Dialect> SqlStore<DB> {
     /// Runs `insert`, which adds a credential to the tenant, unless the tenant already holds
@@ -45,30 +45,6 @@ impl<DB: Dialect> SqlStore<DB> {
         tx.commit().await?;
         Ok(())
     }
-
-    /// Records that the credential whose `column` is `key` in `table` was used at `now_ms`,
-    /// unless the use recorded last (`last_used`) is recent: a write per request would cost
-    /// more than the request.
-    pub(super) async fn record_use(
-        &self,
-        table: &str,
-        column: &str,
-        key: &str,
-        last_used: Option<i64>,
-        now_ms: i64,
-    ) -> Result<()> {
-        if last_used.is_some_and(|t| now_ms - t < LAST_USED_RESOLUTION_MS) {
-            return Ok(());
-        }
-        let sql = format!("UPDATE {table} SET last_used_ms = $1 WHERE {column} = $2");
-        let mut conn = self.write().await?;
-        Self::query(&sql)
-            .arg(now_ms)
-            .arg(key)
-            .execute_in(&mut *conn)
-            .await?;
-        Ok(())
-    }
 }
 
 #[async_trait]
@@ -93,6 +69,7 @@ impl<DB: Dialect> AccessKeyStore for SqlStore<DB> {
     }
 
     async fn list_access_keys(&self, tenant_id: &str) -> Result<Vec<AccessKeyInfo>> {
+        self.flush_uses().await;
         let mut conn = self.read().await?;
         let rows = Self::query(
             "SELECT access_key_id, created_ms, last_used_ms FROM access_keys \
@@ -119,8 +96,9 @@ impl<DB: Dialect> AccessKeyStore for SqlStore<DB> {
                 .arg(tenant_id)
                 .arg(access_key_id)
                 .execute_in(&mut *conn)
-                .await?;
-        if deleted == 0 {
+                .await;
+        self.auth.invalidate();
+        if deleted? == 0 {
             return Err(StoreError::NotFound);
         }
         Ok(())
@@ -131,31 +109,12 @@ impl<DB: Dialect> AccessKeyStore for SqlStore<DB> {
         access_key_id: &str,
         now_ms: i64,
     ) -> Result<Option<AccessKeyOwner>> {
-        let mut conn = self.read().await?;
-        let row = Self::query(
-            "SELECT t.tenant_id, t.identity_store_id, t.provisioning_enabled, k.secret, \
-             k.last_used_ms FROM access_keys k JOIN tenants t ON t.tenant_id = k.tenant_id \
-             WHERE k.access_key_id = $1",
-        )
-        .arg(access_key_id)
-        .fetch_optional_in(&mut *conn)
-        .await?;
-        drop(conn);
-        let Some(row) = row else {
-            return Ok(None);
-        };
-        let last_used: Option<i64> = row.field("last_used_ms")?;
-        self.record_use(
-            "access_keys",
-            "access_key_id",
-            access_key_id,
-            last_used,
-            now_ms,
-        )
-        .await?;
-        Ok(Some(AccessKeyOwner {
-            tenant: tenant_from_row::<DB>(&row)?,
-            secret: row.field("secret")?,
+        let found = self
+            .credential(Kind::AccessKey, access_key_id, now_ms, |_| true)
+            .await?;
+        Ok(found.map(|key| AccessKeyOwner {
+            tenant: key.tenant,
+            secret: key.secret.unwrap_or_default(),
         }))
     }
 }

@@ -6,6 +6,7 @@
 //! built with `QueryBuilder` and bound parameters: a filter value never becomes SQL text.
 
 mod access_keys;
+mod auth_cache;
 mod connections;
 mod dialect;
 mod query;
@@ -13,6 +14,7 @@ mod signin;
 mod ssoadmin;
 
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -27,6 +29,7 @@ use self::query::{
     membership_from_row, push_list, push_page, tenant_from_row, tenant_info_from_row, user_data,
     user_from_row,
 };
+use super::auth_cache::{AuthCache, Kind, TenantKey};
 use super::{
     GroupEdit, GroupRecord, ListArgs, Membership, MembershipQuery, Page, Result, Store, StoreError,
     Tenant, TenantInfo, TokenInfo, UserEdit, UserRecord,
@@ -46,6 +49,10 @@ pub struct SqlStore<DB: Database> {
     reads: Connections<DB>,
     /// For statements and transactions that write.
     writes: Connections<DB>,
+    /// What authenticates whom (`store::auth_cache`).
+    auth: Arc<AuthCache>,
+    /// Taken by the one request that reads the count of changes for the others.
+    auth_check: tokio::sync::Mutex<()>,
 }
 
 /// PostgreSQL, for deployments; several instances may share one database.
@@ -80,10 +87,10 @@ impl SqlStore<Postgres> {
             .connect(url)
             .await?;
         sqlx::migrate!("migrations/postgres").run(&pool).await?;
-        Ok(Self {
-            reads: Connections::Pool(pool.clone()),
-            writes: Connections::Pool(pool),
-        })
+        Ok(Self::new(
+            Connections::Pool(pool.clone()),
+            Connections::Pool(pool),
+        ))
     }
 }
 
@@ -127,11 +134,20 @@ impl SqlStore<Sqlite> {
                 .await?;
             Connections::Pool(pool)
         };
-        Ok(Self { reads, writes })
+        Ok(Self::new(reads, writes))
     }
 }
 
 impl<DB: Dialect> SqlStore<DB> {
+    fn new(reads: Connections<DB>, writes: Connections<DB>) -> Self {
+        Self {
+            reads,
+            writes,
+            auth: Arc::default(),
+            auth_check: tokio::sync::Mutex::new(()),
+        }
+    }
+
     /// `sqlx::query` on this store's backend.
     fn query(sql: &str) -> Statement<'_, '_, DB> {
         sqlx::query(sql)
@@ -298,6 +314,7 @@ impl<DB: Dialect> Store for SqlStore<DB> {
     }
 
     async fn close(&self) {
+        self.flush_uses().await;
         // The writer last: closing the last connection checkpoints SQLite's log.
         self.reads.close().await;
         self.writes.close().await;
@@ -334,10 +351,7 @@ impl<DB: Dialect> Store for SqlStore<DB> {
     }
 
     async fn get_tenant(&self, tenant_id: &str) -> Result<TenantInfo> {
-        let mut conn = self.read().await?;
-        let sql = format!("SELECT {TENANT_COLUMNS} FROM tenants WHERE tenant_id = $1");
-        let query = Self::query(&sql).arg(tenant_id);
-        get(&mut *conn, query, tenant_info_from_row::<DB>).await
+        self.tenant(TenantKey::Id, tenant_id).await
     }
 
     async fn list_tenants(&self) -> Result<Vec<TenantInfo>> {
@@ -352,8 +366,9 @@ impl<DB: Dialect> Store for SqlStore<DB> {
         let deleted = Self::query("DELETE FROM tenants WHERE tenant_id = $1")
             .arg(tenant_id)
             .execute_in(&mut *conn)
-            .await?;
-        if deleted == 0 {
+            .await;
+        self.auth.invalidate();
+        if deleted? == 0 {
             return Err(StoreError::NotFound);
         }
         Ok(())
@@ -382,8 +397,9 @@ impl<DB: Dialect> Store for SqlStore<DB> {
                 .arg(enabled)
                 .arg(tenant_id)
                 .execute_in(&mut *conn)
-                .await?;
-        if updated == 0 {
+                .await;
+        self.auth.invalidate();
+        if updated? == 0 {
             return Err(StoreError::NotFound);
         }
         Ok(())
@@ -395,25 +411,12 @@ impl<DB: Dialect> Store for SqlStore<DB> {
         token_hash: &str,
         now_ms: i64,
     ) -> Result<Option<Tenant>> {
-        let mut conn = self.read().await?;
-        let row = Self::query(
-            "SELECT t.tenant_id, t.identity_store_id, t.provisioning_enabled, k.last_used_ms \
-             FROM tokens k JOIN tenants t ON t.tenant_id = k.tenant_id \
-             WHERE k.token_hash = $1 AND k.tenant_id = $2 AND k.expires_ms > $3",
-        )
-        .arg(token_hash)
-        .arg(tenant_id)
-        .arg(now_ms)
-        .fetch_optional_in(&mut *conn)
-        .await?;
-        drop(conn);
-        let Some(row) = row else {
-            return Ok(None);
-        };
-        let last_used: Option<i64> = row.field("last_used_ms")?;
-        self.record_use("tokens", "token_hash", token_hash, last_used, now_ms)
+        let found = self
+            .credential(Kind::Token, token_hash, now_ms, |token| {
+                token.tenant.tenant_id == tenant_id
+            })
             .await?;
-        tenant_from_row::<DB>(&row).map(Some)
+        Ok(found.map(|token| token.tenant))
     }
 
     async fn add_token(
@@ -436,6 +439,7 @@ impl<DB: Dialect> Store for SqlStore<DB> {
     }
 
     async fn list_tokens(&self, tenant_id: &str) -> Result<Vec<TokenInfo>> {
+        self.flush_uses().await;
         let mut conn = self.read().await?;
         let rows = Self::query(
             "SELECT token_id, created_ms, expires_ms, last_used_ms FROM tokens \
@@ -462,8 +466,9 @@ impl<DB: Dialect> Store for SqlStore<DB> {
             .arg(tenant_id)
             .arg(token_id)
             .execute_in(&mut *conn)
-            .await?;
-        if deleted == 0 {
+            .await;
+        self.auth.invalidate();
+        if deleted? == 0 {
             return Err(StoreError::NotFound);
         }
         Ok(())
@@ -748,10 +753,8 @@ impl<DB: Dialect> Store for SqlStore<DB> {
     }
 
     async fn tenant_by_identity_store(&self, identity_store_id: &str) -> Result<Tenant> {
-        let mut conn = self.read().await?;
-        let sql = format!("SELECT {TENANT_COLUMNS} FROM tenants WHERE identity_store_id = $1");
-        let query = Self::query(&sql).arg(identity_store_id);
-        get(&mut *conn, query, tenant_from_row::<DB>).await
+        let info = self.tenant(TenantKey::IdentityStore, identity_store_id);
+        Ok(info.await?.tenant)
     }
 
     async fn list_memberships(
