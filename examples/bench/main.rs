@@ -94,6 +94,11 @@ use crate::run::{Phase, Target};
 use crate::server::{LocalServer, TempDir};
 use crate::workload::{GroupPlan, Workload};
 
+/// The server's allocator (see `src/main.rs`), so that the in-process server measures as the
+/// binary runs.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Runs an IdP-style workload against idc-scim and reports throughput and latency per phase,
 /// against floors measured in the same run.
 #[derive(Parser)]
