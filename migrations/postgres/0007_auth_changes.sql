@@ -3,6 +3,8 @@
 -- server on the database caches what its credentials open, and reads this count before it trusts
 -- its cache again (store::auth_cache): a token deleted by another server or by the command line
 -- stops everywhere. One row, kept by the triggers. migrations/sqlite holds the same table.
+-- On PostgreSQL the triggers also NOTIFY `auth_changes`, delivered when the change commits: the
+-- servers that LISTEN forget their cache at once instead of at their next reading of the count.
 --
 -- A change locks the row until it commits. Row triggers that fire after the change run once
 -- the whole statement is done, cascades included, so the row is the last lock the statements
@@ -16,6 +18,7 @@ INSERT INTO auth_changes (changes) VALUES (0);
 CREATE FUNCTION count_auth_change() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     UPDATE auth_changes SET changes = changes + 1;
+    PERFORM pg_notify('auth_changes', '');
     RETURN NULL;
 END
 $$;

@@ -1147,3 +1147,68 @@ async fn member_groups_are_kept_apart_and_never_close_a_loop() {
     store.delete_group(&t, &inner).await.unwrap();
     assert!(store.list_subgroups(&t).await.unwrap().is_empty());
 }
+
+/// PostgreSQL tells every server of a change as it commits (NOTIFY `auth_changes`): a server
+/// forgets its cache on the notification alone. In a database of its own, so that no other
+/// test's change can reach the count: the token is removed with the triggers off (neither
+/// counted nor notified), and is still accepted from the cache past several readings of the
+/// count, until a notification sent by hand.
+#[tokio::test]
+async fn a_notification_makes_a_postgres_server_forget_its_cache() {
+    use sqlx::Connection;
+    let Some(url) = std::env::var("IDC_SCIM_TEST_DATABASE_URL")
+        .ok()
+        .filter(|u| u.starts_with("postgres"))
+    else {
+        return;
+    };
+    let name = format!("idc_notify_{}", uuid::Uuid::new_v4().simple());
+    let mut admin = sqlx::PgConnection::connect(&url).await.unwrap();
+    sqlx::query(&format!("CREATE DATABASE {name}"))
+        .execute(&mut admin)
+        .await
+        .unwrap();
+    let own = format!("{}/{name}", url.rsplit_once('/').unwrap().0);
+    let store = idc_scim::store::connect(&own).await.unwrap();
+    let (t, _) = add_tenant(&store).await;
+    let (hash, tok) = (random_hash(), token(START_MS, START_MS + 120_000));
+    store.add_token(&t.tenant_id, &tok, &hash, 2).await.unwrap();
+    let accepted = async || {
+        let found = store.tenant_for_token(&t.tenant_id, &hash, START_MS).await;
+        found.unwrap().is_some()
+    };
+    assert!(accepted().await);
+
+    let mut raw = sqlx::PgConnection::connect(&own).await.unwrap();
+    sqlx::query("SET session_replication_role = replica")
+        .execute(&mut raw)
+        .await
+        .unwrap();
+    sqlx::query("DELETE FROM tokens WHERE token_hash = $1")
+        .bind(&hash)
+        .execute(&mut raw)
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    assert!(
+        accepted().await,
+        "uncounted and unnotified, the cache still answers"
+    );
+    sqlx::query("SELECT pg_notify('auth_changes', '')")
+        .execute(&mut raw)
+        .await
+        .unwrap();
+    eventually(
+        ELSEWHERE,
+        "the notification empties the cache",
+        async || !accepted().await,
+    )
+    .await;
+
+    raw.close().await.unwrap();
+    store.close().await;
+    sqlx::query(&format!("DROP DATABASE {name} WITH (FORCE)"))
+        .execute(&mut admin)
+        .await
+        .unwrap();
+}

@@ -4,13 +4,17 @@
 //! Other processes' changes are learnt from the count that migration `0007`'s triggers keep in
 //! `auth_changes`: it is read, at most once per `CHECK_INTERVAL`, before the cache is trusted.
 //! A reading of it costs a round trip per interval, not per request, and bounds how long a
-//! change made elsewhere goes unseen whatever becomes of the connections between; no
-//! connection is held open to wait for notifications, and nothing runs in the background but
-//! the write of the recorded uses, `FLUSH_DELAY` after the first.
+//! change made elsewhere goes unseen whatever becomes of the connections between. On
+//! PostgreSQL the triggers also notify the channel `auth_changes` when the change commits, and
+//! each server listens (`listen_for_changes`): its cache is forgotten at once, the count being
+//! the bound if a notification is lost with its connection. Besides that listener, nothing
+//! runs in the background but the write of the recorded uses, `FLUSH_DELAY` after the first.
 
-use std::time::Instant;
+use std::sync::Weak;
+use std::time::{Duration, Instant};
 
-use sqlx::Connection;
+use sqlx::postgres::PgListener;
+use sqlx::{Connection, PgPool};
 
 use super::connections::Connections;
 use super::dialect::{Bind, Dialect, Fields, Run};
@@ -176,6 +180,43 @@ impl<DB: Dialect> SqlStore<DB> {
         };
         if let Err(e) = written.await {
             tracing::warn!(error = ?e, "the last use of credentials could not be recorded");
+        }
+    }
+}
+
+/// The channel on which migration `0007`'s triggers notify a change (PostgreSQL).
+const CHANNEL: &str = "auth_changes";
+
+/// How long the listener waits before it connects again after a failure.
+const RELISTEN_DELAY: Duration = Duration::from_secs(1);
+
+/// Forgets `auth` whenever PostgreSQL notifies a change of credentials or tenants, or when the
+/// listening connection was lost (a notification may have been lost with it). Ends when the
+/// pool closes or the cache is dropped.
+pub(super) async fn listen_for_changes(pool: PgPool, auth: Weak<AuthCache>) {
+    while !pool.is_closed() {
+        let listening = async {
+            let mut listener = PgListener::connect_with(&pool).await?;
+            listener.listen(CHANNEL).await?;
+            // Whatever changed before LISTEN took effect is covered by the count.
+            loop {
+                let notified = listener.try_recv().await?;
+                let Some(auth) = auth.upgrade() else {
+                    return Ok(());
+                };
+                auth.invalidate();
+                if notified.is_none() {
+                    tracing::warn!("lost the connection that listens for credential changes");
+                }
+            }
+        };
+        match listening.await {
+            Ok(()) => return,
+            Err(sqlx::Error::PoolClosed) => return,
+            Err(e) => {
+                tracing::warn!(error = ?e, "cannot listen for credential changes; retrying");
+                tokio::time::sleep(RELISTEN_DELAY).await;
+            }
         }
     }
 }

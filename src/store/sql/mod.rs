@@ -87,10 +87,13 @@ impl SqlStore<Postgres> {
             .connect(url)
             .await?;
         sqlx::migrate!("migrations/postgres").run(&pool).await?;
-        Ok(Self::new(
+        let store = Self::new(
             Connections::Pool(pool.clone()),
-            Connections::Pool(pool),
-        ))
+            Connections::Pool(pool.clone()),
+        );
+        let auth = Arc::downgrade(&store.auth);
+        tokio::spawn(auth_cache::listen_for_changes(pool, auth));
+        Ok(store)
     }
 }
 
