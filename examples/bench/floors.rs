@@ -14,22 +14,19 @@
 //! PostgreSQL gets a pool of 16 connections, the server's size. The scratch table is dropped
 //! at the end.
 
-use std::str::FromStr;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use anyhow::Context;
 use axum::Router;
 use axum::extract::Path;
 use axum::routing::get;
+use idc_scim::store;
 use reqwest::header::CONTENT_TYPE;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
-use sqlx::postgres::{PgPool, PgPoolOptions};
-use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePool, SqlitePoolOptions,
-    SqliteSynchronous,
-};
+use sqlx::postgres::PgPool;
+use sqlx::sqlite::{SqliteConnection, SqlitePool};
 use sqlx::{ConnectOptions, Connection, Row};
 use tokio::net::TcpListener;
 use tokio::sync::{Mutex, oneshot};
@@ -57,15 +54,6 @@ impl Floor {
         }
     }
 }
-
-/// How long the connections of the database floors wait, as the server's do.
-const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(10);
-
-/// The server's SQLite readers (`SqlStore::connect`).
-const SQLITE_READERS: u32 = 8;
-
-/// The server's PostgreSQL pool (`SqlStore::connect`).
-const PG_CONNECTIONS: u32 = 16;
 
 /// Measures the HTTP floor: `ops` GETs over `workers` workers with `client`.
 pub async fn http(
@@ -138,11 +126,7 @@ enum Db {
 impl Db {
     async fn open(url: &str) -> anyhow::Result<Self> {
         if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-            let pool = PgPoolOptions::new()
-                .max_connections(PG_CONNECTIONS)
-                .acquire_timeout(ACQUIRE_TIMEOUT)
-                .connect(url)
-                .await?;
+            let pool = store::pg_pool_options().connect(url).await?;
             return Ok(Self::Postgres(pool));
         }
         anyhow::ensure!(
@@ -153,21 +137,11 @@ impl Db {
             !url.contains(":memory:") && !url.contains("mode=memory"),
             "the database floors need a database file, not one in memory"
         );
-        let options = SqliteConnectOptions::from_str(url)?
-            // The server's file: a URL that names none is a mistake.
-            .create_if_missing(false)
-            .journal_mode(SqliteJournalMode::Wal)
-            .synchronous(SqliteSynchronous::Normal)
-            .busy_timeout(ACQUIRE_TIMEOUT)
-            .foreign_keys(true)
-            .pragma("journal_size_limit", "67108864");
+        // The server's file, opened with the server's settings: a URL that names none is a
+        // mistake.
+        let options = store::sqlite_options(url)?.create_if_missing(false);
         let writer = options.connect().await?;
-        let readers = SqlitePoolOptions::new()
-            .max_connections(SQLITE_READERS)
-            .acquire_timeout(ACQUIRE_TIMEOUT)
-            .test_before_acquire(false)
-            .idle_timeout(None)
-            .max_lifetime(None)
+        let readers = store::sqlite_reader_pool_options()
             .connect_with(options.pragma("query_only", "ON"))
             .await?;
         Ok(Self::Sqlite {

@@ -28,7 +28,10 @@ pub use signin::{
     AuthorizationKey, AuthorizationRecord, AuthorizationStatus, ClientRecord, Decision, Flow,
     SessionRecord, SignInStore, TokenKey, TokenRecord,
 };
-pub use sql::{PgStore, SqliteStore};
+pub use sql::{
+    PgStore, SQLITE_READERS, SqliteStore, pg_pool_options, sqlite_options,
+    sqlite_reader_pool_options,
+};
 pub use ssoadmin::{
     AccountRecord, AssignmentQuery, OperationRecord, PermissionSetChange, PermissionSetRecord,
     ProvisionQuery, SsoAdminStore,

@@ -67,25 +67,62 @@ const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long a PostgreSQL connection may sit idle before it is tested on its way out of the pool.
 const IDLE_BEFORE_PING: Duration = Duration::from_secs(30);
 
+/// How PostgreSQL connections are pooled: 16, each tested only after `IDLE_BEFORE_PING` of
+/// idleness. The benchmark's database floors pool theirs the same way.
+pub fn pg_pool_options() -> PgPoolOptions {
+    PgPoolOptions::new()
+        .max_connections(16)
+        .acquire_timeout(ACQUIRE_TIMEOUT)
+        // sqlx pings a connection on every acquire by default: a second round trip for
+        // every statement. Only one that sat idle long enough for the server or the
+        // network to have dropped it is tested.
+        .test_before_acquire(false)
+        .before_acquire(|conn, meta| {
+            Box::pin(async move {
+                if meta.idle_for >= IDLE_BEFORE_PING {
+                    conn.ping().await?;
+                }
+                Ok(true)
+            })
+        })
+}
+
+/// How a SQLite file is opened (its writer; the readers add `query_only`). The benchmark's
+/// database floors open the server's file the same way.
+pub fn sqlite_options(url: &str) -> Result<SqliteConnectOptions, sqlx::Error> {
+    Ok(SqliteConnectOptions::from_str(url)?
+        .create_if_missing(true)
+        // In WAL mode with synchronous=NORMAL a commit is in the log (in the operating
+        // system's cache) when it is acknowledged: it survives the process, if not the
+        // machine.
+        .journal_mode(SqliteJournalMode::Wal)
+        .synchronous(SqliteSynchronous::Normal)
+        // Only another process can hold the write lock: wait for it as long as for a
+        // connection.
+        .busy_timeout(ACQUIRE_TIMEOUT)
+        .foreign_keys(true)
+        // Readers that never pause keep the log from restarting; this bounds what a
+        // checkpoint leaves of it on disk.
+        .pragma("journal_size_limit", "67108864"))
+}
+
+/// How SQLite's read-only connections are pooled: up to `SQLITE_READERS`, never tested (a
+/// connection to a local file does not break) and never retired.
+pub fn sqlite_reader_pool_options() -> SqlitePoolOptions {
+    SqlitePoolOptions::new()
+        .max_connections(SQLITE_READERS)
+        .acquire_timeout(ACQUIRE_TIMEOUT)
+        .test_before_acquire(false)
+        .idle_timeout(None)
+        .max_lifetime(None)
+}
+
+/// The most read-only connections to a SQLite file.
+pub const SQLITE_READERS: u32 = 8;
+
 impl SqlStore<Postgres> {
     pub async fn connect(url: &str) -> anyhow::Result<Self> {
-        let pool = PgPoolOptions::new()
-            .max_connections(16)
-            .acquire_timeout(ACQUIRE_TIMEOUT)
-            // sqlx pings a connection on every acquire by default: a second round trip for
-            // every statement. Only one that sat idle long enough for the server or the
-            // network to have dropped it is tested.
-            .test_before_acquire(false)
-            .before_acquire(|conn, meta| {
-                Box::pin(async move {
-                    if meta.idle_for >= IDLE_BEFORE_PING {
-                        conn.ping().await?;
-                    }
-                    Ok(true)
-                })
-            })
-            .connect(url)
-            .await?;
+        let pool = pg_pool_options().connect(url).await?;
         sqlx::migrate!("migrations/postgres").run(&pool).await?;
         let store = Self::new(
             Connections::Pool(pool.clone()),
@@ -98,26 +135,12 @@ impl SqlStore<Postgres> {
 }
 
 impl SqlStore<Sqlite> {
-    /// Opens a database file with one writer connection and up to `READERS` readers; a
+    /// Opens a database file with one writer connection and up to `SQLITE_READERS` readers; a
     /// database in memory (a database of its own for each connection) with one connection
     /// for both.
     pub async fn connect(url: &str) -> anyhow::Result<Self> {
-        const READERS: u32 = 8;
         super::sqlite_file::create_private(url)?;
-        let options = SqliteConnectOptions::from_str(url)?
-            .create_if_missing(true)
-            // In WAL mode with synchronous=NORMAL a commit is in the log (in the operating
-            // system's cache) when it is acknowledged: it survives the process, if not the
-            // machine.
-            .journal_mode(SqliteJournalMode::Wal)
-            .synchronous(SqliteSynchronous::Normal)
-            // Only another process can hold the write lock: wait for it as long as for a
-            // connection.
-            .busy_timeout(ACQUIRE_TIMEOUT)
-            .foreign_keys(true)
-            // Readers that never pause keep the log from restarting; this bounds what a
-            // checkpoint leaves of it on disk.
-            .pragma("journal_size_limit", "67108864");
+        let options = sqlite_options(url)?;
         let mut writer = options.connect().await?;
         sqlx::migrate!("migrations/sqlite").run(&mut writer).await?;
         let writes = Connections::one(writer);
@@ -125,13 +148,7 @@ impl SqlStore<Sqlite> {
         let reads = if in_memory {
             writes.share()
         } else {
-            let pool = SqlitePoolOptions::new()
-                .max_connections(READERS)
-                .acquire_timeout(ACQUIRE_TIMEOUT)
-                // A connection to a local file does not break: no round trip to test it.
-                .test_before_acquire(false)
-                .idle_timeout(None)
-                .max_lifetime(None)
+            let pool = sqlite_reader_pool_options()
                 // A write on a reader would contend for the lock the writer holds.
                 .connect_with(options.pragma("query_only", "ON"))
                 .await?;
