@@ -173,6 +173,47 @@ impl<DB: Dialect> SqlStore<DB> {
         sqlx::query(sql)
     }
 
+    /// Writes a user's new attributes over `current`, if it is still the version stored;
+    /// whether it was.
+    async fn update_user(
+        conn: &mut DB::Connection,
+        tenant: &Tenant,
+        id: &str,
+        attrs: &UserAttrs,
+        current: &UserRecord,
+        now_ms: i64,
+    ) -> Result<bool> {
+        let written = Self::query(
+            "UPDATE users SET user_name = $1, user_name_lower = $2, external_id = $3, \
+             email_lower = $4, manager_id = $5, data = $6, version = $7, modified_ms = $8 \
+             WHERE tenant_id = $9 AND id = $10 AND version = $11",
+        )
+        .arg(&attrs.user_name)
+        .arg(attrs.user_name_key())
+        .arg(&attrs.external_id)
+        .arg(attrs.email_key())
+        .arg(attrs.manager_id())
+        .arg(user_data(attrs))
+        .arg(current.version + 1)
+        .arg(now_ms)
+        .arg(&tenant.tenant_id)
+        .arg(id)
+        .arg(current.version)
+        .execute_in(conn)
+        .await?;
+        Ok(written == 1)
+    }
+
+    /// The record `update_user` wrote.
+    fn edited(current: UserRecord, attrs: UserAttrs, now_ms: i64) -> UserRecord {
+        UserRecord {
+            version: current.version + 1,
+            modified_ms: now_ms,
+            attrs,
+            ..current
+        }
+    }
+
     async fn read(&self) -> Result<Conn<'_, DB>> {
         self.reads.acquire(ACQUIRE_TIMEOUT).await
     }
@@ -545,6 +586,11 @@ impl<DB: Dialect> Store for SqlStore<DB> {
         list(&mut *conn, qb, args, user_from_row::<DB>).await
     }
 
+    /// First without a lock: the user is read on a reader and written by one statement that
+    /// applies only if its version is still the one read, a single round trip on the writer
+    /// in the common case. If another write came between, the edit is made again on the
+    /// writer, the row locked from its read to its write: a PATCH is never refused for a
+    /// concurrent one.
     async fn edit_user(
         &self,
         tenant: &Tenant,
@@ -552,7 +598,15 @@ impl<DB: Dialect> Store for SqlStore<DB> {
         now_ms: i64,
         edit: &mut UserEdit<'_>,
     ) -> Result<Option<UserRecord>> {
+        let current = self.get_user(tenant, id).await?;
+        let Some(attrs) = edit(&current) else {
+            return Ok(None);
+        };
         let mut conn = self.write().await?;
+        let written = Self::update_user(&mut conn, tenant, id, &attrs, &current, now_ms).await?;
+        if written {
+            return Ok(Some(Self::edited(current, attrs, now_ms)));
+        }
         let mut tx = conn.begin_with(DB::BEGIN_WRITE).await?;
         let sql = format!(
             "SELECT {USER_COLUMNS} FROM users WHERE tenant_id = $1 AND id = $2{}",
@@ -563,31 +617,9 @@ impl<DB: Dialect> Store for SqlStore<DB> {
         let Some(attrs) = edit(&current) else {
             return Ok(None);
         };
-        let version = current.version + 1;
-        Self::query(
-            "UPDATE users SET user_name = $1, user_name_lower = $2, external_id = $3, \
-             email_lower = $4, manager_id = $5, data = $6, version = $7, modified_ms = $8 \
-             WHERE tenant_id = $9 AND id = $10",
-        )
-        .arg(&attrs.user_name)
-        .arg(attrs.user_name_key())
-        .arg(&attrs.external_id)
-        .arg(attrs.email_key())
-        .arg(attrs.manager_id())
-        .arg(user_data(&attrs))
-        .arg(version)
-        .arg(now_ms)
-        .arg(&tenant.tenant_id)
-        .arg(id)
-        .execute_in(&mut *tx)
-        .await?;
+        Self::update_user(&mut tx, tenant, id, &attrs, &current, now_ms).await?;
         tx.commit().await?;
-        Ok(Some(UserRecord {
-            version,
-            modified_ms: now_ms,
-            attrs,
-            ..current
-        }))
+        Ok(Some(Self::edited(current, attrs, now_ms)))
     }
 
     async fn delete_user(&self, tenant: &Tenant, id: &str) -> Result<()> {
