@@ -43,8 +43,9 @@ use crate::scim::user::UserAttrs;
 /// Concurrent writes of one resource are ordered, never refused: a read-modify-write locks
 /// the row it reads until it has written (`Dialect::LOCK_ROWS`) — a user's first tries a
 /// write conditional on the version it read without a lock, and locks only if another write
-/// came between — and membership changes are statements that commute. On SQLite every write goes through one connection, so that
-/// writes queue in this process, in order, instead of sleeping in SQLite's busy handler.
+/// came between — and membership changes are statements that commute. On SQLite every write
+/// goes through one connection, so that writes queue in this process, in order, instead of
+/// sleeping in SQLite's busy handler.
 pub struct SqlStore<DB: Database> {
     /// For statements that only read.
     reads: Connections<DB>,
