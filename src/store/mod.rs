@@ -596,9 +596,10 @@ pub trait Store: SsoAdminStore + SignInStore + AccessKeyStore + Send + Sync + 's
     ) -> Result<Page<UserRecord>>;
     /// Read-modify-write of a user: `edit` gets the current record and gives the attributes
     /// to write as the next version. Concurrent edits of one user run one after another, each
-    /// on the record the one before wrote, so none is lost or turned away; the edit runs while the
-    /// user is locked, so it must be quick and pure. `None` from it writes nothing and answers
-    /// `None`. Callers use `<dyn Store>::update_user`, which gives the edit an error type of its
+    /// on the record the one before wrote, so none is lost or turned away. The edit may run
+    /// twice (first on a record read without a lock; again, the user locked, if another write
+    /// came between), so it must be quick and pure, and only its last answer counts. `None`
+    /// from it writes nothing and answers `None`. Callers use `<dyn Store>::update_user`, which gives the edit an error type of its
     /// own.
     async fn edit_user(
         &self,
