@@ -1,5 +1,6 @@
 //! The SQL of the tenants' credentials beside the tenants themselves: AWS access keys
-//! (`AccessKeyStore`), and the capped insert they share with the SCIM access tokens. Both are
+//! (`AccessKeyStore`), and the capped insert and the delete they share with the SCIM access
+//! tokens. Both are
 //! looked up, and their uses recorded, through the store's cache (`auth_cache.rs`).
 
 use async_trait::async_trait;
@@ -43,6 +44,29 @@ impl<DB: Dialect> SqlStore<DB> {
         }
         insert.execute_in(&mut *tx).await?;
         tx.commit().await?;
+        Ok(())
+    }
+
+    /// Deletes the tenant's credential whose `column` of `table` is `id`, and forgets what the
+    /// cache knew, whether or not the delete succeeded; `NotFound` if there is none.
+    pub(super) async fn delete_credential(
+        &self,
+        table: &str,
+        column: &str,
+        tenant_id: &str,
+        id: &str,
+    ) -> Result<()> {
+        let mut conn = self.write().await?;
+        let sql = format!("DELETE FROM {table} WHERE tenant_id = $1 AND {column} = $2");
+        let deleted = Self::query(&sql)
+            .arg(tenant_id)
+            .arg(id)
+            .execute_in(&mut *conn)
+            .await;
+        self.auth.invalidate();
+        if deleted? == 0 {
+            return Err(StoreError::NotFound);
+        }
         Ok(())
     }
 }
@@ -90,18 +114,8 @@ impl<DB: Dialect> AccessKeyStore for SqlStore<DB> {
     }
 
     async fn delete_access_key(&self, tenant_id: &str, access_key_id: &str) -> Result<()> {
-        let mut conn = self.write().await?;
-        let deleted =
-            Self::query("DELETE FROM access_keys WHERE tenant_id = $1 AND access_key_id = $2")
-                .arg(tenant_id)
-                .arg(access_key_id)
-                .execute_in(&mut *conn)
-                .await;
-        self.auth.invalidate();
-        if deleted? == 0 {
-            return Err(StoreError::NotFound);
-        }
-        Ok(())
+        self.delete_credential("access_keys", "access_key_id", tenant_id, access_key_id)
+            .await
     }
 
     async fn access_key_owner(

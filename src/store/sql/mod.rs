@@ -524,17 +524,8 @@ impl<DB: Dialect> Store for SqlStore<DB> {
     }
 
     async fn delete_token(&self, tenant_id: &str, token_id: &str) -> Result<()> {
-        let mut conn = self.write().await?;
-        let deleted = Self::query("DELETE FROM tokens WHERE tenant_id = $1 AND token_id = $2")
-            .arg(tenant_id)
-            .arg(token_id)
-            .execute_in(&mut *conn)
-            .await;
-        self.auth.invalidate();
-        if deleted? == 0 {
-            return Err(StoreError::NotFound);
-        }
-        Ok(())
+        self.delete_credential("tokens", "token_id", tenant_id, token_id)
+            .await
     }
 
     async fn create_user(
