@@ -332,6 +332,24 @@ async fn the_binary_seeds_throttles_and_injects_faults_from_its_flags() {
     assert!(status.success());
 }
 
+/// `idc-scim serve` with `args` exits with an error, and says so on stderr.
+fn assert_serve_refuses(args: &[&str]) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_idc-scim"))
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--database-url",
+            "sqlite::memory:",
+        ])
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(!out.status.success(), "{args:?} was accepted");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("error"), "{args:?}: {stderr}");
+}
+
 #[tokio::test]
 async fn the_binary_refuses_bad_control_flags() {
     for args in [
@@ -339,20 +357,7 @@ async fn the_binary_refuses_bad_control_flags() {
         vec!["--throttle-rate", "0"],
         vec!["--seed", "/no/such/seed.json"],
     ] {
-        let out = std::process::Command::new(env!("CARGO_BIN_EXE_idc-scim"))
-            .args([
-                "serve",
-                "--listen",
-                "127.0.0.1:0",
-                "--database-url",
-                "sqlite::memory:",
-            ])
-            .args(&args)
-            .output()
-            .unwrap();
-        assert!(!out.status.success(), "{args:?} was accepted");
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        assert!(stderr.contains("error"), "{args:?}: {stderr}");
+        assert_serve_refuses(&args);
     }
 }
 
@@ -661,19 +666,6 @@ fn a_secret_in_a_flag_and_in_a_file_is_refused_and_so_is_a_missing_file() {
         vec!["--token", "a", "--token-file", "/dev/null"],
         vec!["--admin-token-file", "/no/such/file"],
     ] {
-        let out = std::process::Command::new(env!("CARGO_BIN_EXE_idc-scim"))
-            .args([
-                "serve",
-                "--listen",
-                "127.0.0.1:0",
-                "--database-url",
-                "sqlite::memory:",
-            ])
-            .args(&args)
-            .output()
-            .unwrap();
-        assert!(!out.status.success(), "{args:?} was accepted");
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        assert!(stderr.contains("error"), "{args:?}: {stderr}");
+        assert_serve_refuses(&args);
     }
 }
