@@ -86,7 +86,8 @@ struct Entries {
     epoch: u64,
     /// When the count of changes was last read, and what it was.
     checked: Option<(Instant, i64)>,
-    credentials: HashMap<CredentialKey, Entry>,
+    /// Kind → key → what it opens: a request looks its credential up by a borrowed key.
+    credentials: HashMap<Kind, HashMap<String, Entry>>,
     tenants: HashMap<String, TenantInfo>,
     /// Identity store id → tenant id.
     identity_stores: HashMap<String, String>,
@@ -149,7 +150,7 @@ impl AuthCache {
     /// A cached credential and the use last recorded of it.
     pub fn credential(&self, kind: Kind, key: &str) -> Option<(Credential, Option<i64>)> {
         let entries = self.entries.read().expect("auth cache lock");
-        let entry = entries.credentials.get(&(kind, key.to_owned()))?;
+        let entry = entries.credentials.get(&kind)?.get(key)?;
         Some((entry.credential.clone(), entry.last_used_ms))
     }
 
@@ -167,14 +168,15 @@ impl AuthCache {
         if entries.epoch != epoch {
             return;
         }
-        if entries.credentials.len() >= CAPACITY {
-            entries.credentials.clear();
+        let credentials = entries.credentials.entry(kind).or_default();
+        if credentials.len() >= CAPACITY {
+            credentials.clear();
         }
         let entry = Entry {
             credential,
             last_used_ms,
         };
-        entries.credentials.insert((kind, key.to_owned()), entry);
+        credentials.insert(key.to_owned(), entry);
     }
 
     /// Records a use of a credential at `now_ms`, unless one was recorded (`last_used_ms`, or
@@ -183,10 +185,10 @@ impl AuthCache {
         if !due(last_used_ms, now_ms) {
             return;
         }
-        let key = (kind, key.to_owned());
         {
             let mut entries = self.entries.write().expect("auth cache lock");
-            if let Some(entry) = entries.credentials.get_mut(&key) {
+            let cached = entries.credentials.get_mut(&kind);
+            if let Some(entry) = cached.and_then(|c| c.get_mut(key)) {
                 if !due(entry.last_used_ms, now_ms) {
                     return;
                 }
@@ -194,7 +196,7 @@ impl AuthCache {
             }
         }
         let mut uses = self.uses.lock().expect("auth cache lock");
-        let when = uses.pending.entry(key).or_insert(now_ms);
+        let when = uses.pending.entry((kind, key.to_owned())).or_insert(now_ms);
         *when = (*when).max(now_ms);
     }
 
