@@ -33,7 +33,7 @@ impl TokenHash {
 
     /// The hex form the database keeps.
     pub fn to_hex(&self) -> String {
-        self.0.iter().map(|b| format!("{b:02x}")).collect()
+        crate::text::hex(&self.0)
     }
 
     /// Whether two hashes are equal, compared in constant time (`secret::eq`).

@@ -39,7 +39,7 @@ pub(super) fn strip_partition(value: &str) -> Option<&str> {
 
 fn checksum(identity_store_id: &str) -> String {
     let digest = Sha256::digest(identity_store_id.as_bytes());
-    digest[..3].iter().map(|b| format!("{b:02x}")).collect()
+    crate::text::hex(&digest[..3])
 }
 
 /// The instance id of a tenant: `ssoins-` and 16 hex digits.

@@ -43,7 +43,7 @@ static ETAGS: LazyLock<Vec<HeaderValue>> = LazyLock::new(|| {
         .iter()
         .map(|file| {
             let digest = Sha256::digest(file.body.as_bytes());
-            let hex: String = digest[..8].iter().map(|b| format!("{b:02x}")).collect();
+            let hex = crate::text::hex(&digest[..8]);
             HeaderValue::from_str(&format!("\"{hex}\"")).expect("hex is a header value")
         })
         .collect()
