@@ -35,12 +35,18 @@ pub(super) async fn authenticate(
     let token = bearer(&req).map(TokenHash::of);
     let tenant = match tenant_of_request(&state, token, &wanted).await {
         Ok(tenant) => tenant,
-        Err(error) => {
+        Err(Refused { error, exists }) => {
             let mut response = error.into_response();
             // A failure is journaled when the tenant exists, and only then: made-up tenant
             // ids must not grow the journal.
-            if state.controls.journal.is_on() && state.store.get_tenant(&wanted).await.is_ok() {
-                journal_as(&mut response, wanted, path);
+            if state.controls.journal.is_on() {
+                let exists = match exists {
+                    Some(exists) => exists,
+                    None => state.store.get_tenant(&wanted).await.is_ok(),
+                };
+                if exists {
+                    journal_as(&mut response, wanted, path);
+                }
             }
             return response;
         }
@@ -59,11 +65,26 @@ pub(super) async fn authenticate(
 }
 
 /// The tenant a request's token opens at the tenant it addresses, or AWS's 401.
+/// A request refused, and whether its tenant exists if the refusal found out.
+struct Refused {
+    error: ScimError,
+    exists: Option<bool>,
+}
+
+impl From<ScimError> for Refused {
+    fn from(error: ScimError) -> Self {
+        Self {
+            error,
+            exists: None,
+        }
+    }
+}
+
 async fn tenant_of_request(
     state: &AppState,
     token: Option<TokenHash>,
     wanted: &str,
-) -> Result<Tenant, ScimError> {
+) -> Result<Tenant, Refused> {
     let hash = token.ok_or(ScimError::Unauthorized)?;
     let default = &state.default_tenant;
     let static_ok = wanted == default.tenant_id
@@ -91,17 +112,21 @@ async fn tenant_of_request(
     };
     let Some(tenant) = lookup.map_err(failed)? else {
         // AWS answers a tenant id it does not know with a 404, whatever the token.
-        return match state.store.get_tenant(wanted).await {
-            Ok(_) => Err(ScimError::Unauthorized),
-            Err(StoreError::NotFound) => Err(ScimError::tenant_not_found()),
-            Err(e) => Err(failed(e)),
+        let (error, exists) = match state.store.get_tenant(wanted).await {
+            Ok(_) => (ScimError::Unauthorized, Some(true)),
+            Err(StoreError::NotFound) => (ScimError::tenant_not_found(), Some(false)),
+            Err(e) => (failed(e), None),
         };
+        return Err(Refused { error, exists });
     };
     if !tenant.provisioning_enabled {
         // Disabling automatic provisioning deletes AWS's SCIM tenant: its URL then answers
         // as an unknown tenant's (inferred from a capture after a disable and re-enable).
         tracing::info!("automatic provisioning is disabled for this tenant");
-        return Err(ScimError::tenant_not_found());
+        return Err(Refused {
+            error: ScimError::tenant_not_found(),
+            exists: Some(true),
+        });
     }
     Ok(tenant)
 }
