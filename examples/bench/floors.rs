@@ -10,9 +10,10 @@
 //!
 //! SQLite is opened with the server's settings (`SqlStore::connect`: WAL, `synchronous=NORMAL`,
 //! a busy timeout) and used as the server uses it: the inserts of all workers go through one
-//! connection, SQLite's one writer, and the selects through a pool of 8 read-only connections.
-//! PostgreSQL gets a pool of 16 connections, the server's size. The scratch table is dropped
-//! at the end.
+//! connection, SQLite's one writer, and the selects through the server's 8 read-only
+//! connections. PostgreSQL gets the server's 16 connections. Both are the server's own kind of
+//! pool (`store::Kept`), which gives a connection back without testing it. The scratch table
+//! is dropped at the end.
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -22,12 +23,12 @@ use axum::Router;
 use axum::extract::Path;
 use axum::routing::get;
 use idc_scim::store;
+use idc_scim::store::Kept;
 use reqwest::header::CONTENT_TYPE;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
-use sqlx::postgres::PgPool;
-use sqlx::sqlite::{SqliteConnection, SqlitePool};
-use sqlx::{ConnectOptions, Connection, Row};
+use sqlx::sqlite::SqliteConnection;
+use sqlx::{ConnectOptions, Connection, Postgres, Row, Sqlite};
 use tokio::net::TcpListener;
 use tokio::sync::{Mutex, oneshot};
 
@@ -118,16 +119,18 @@ pub async fn http(
 enum Db {
     Sqlite {
         writer: Mutex<SqliteConnection>,
-        readers: SqlitePool,
+        readers: Arc<Kept<Sqlite>>,
     },
-    Postgres(PgPool),
+    Postgres(Arc<Kept<Postgres>>),
 }
+
+/// How long a worker waits for a connection.
+const ACQUIRE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
 impl Db {
     async fn open(url: &str) -> anyhow::Result<Self> {
         if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-            let pool = store::pg_pool_options().connect(url).await?;
-            return Ok(Self::Postgres(pool));
+            return Ok(Self::Postgres(store::pg_connections(url).await?));
         }
         anyhow::ensure!(
             url.starts_with("sqlite:"),
@@ -141,9 +144,7 @@ impl Db {
         // mistake.
         let options = store::sqlite_options(url)?.create_if_missing(false);
         let writer = options.connect().await?;
-        let readers = store::sqlite_reader_pool_options()
-            .connect_with(options.pragma("query_only", "ON"))
-            .await?;
+        let readers = store::sqlite_readers(options).await?;
         Ok(Self::Sqlite {
             writer: Mutex::new(writer),
             readers,
@@ -168,7 +169,8 @@ impl Db {
                 for bind in binds {
                     query = query.bind(*bind);
                 }
-                Ok(query.execute(pool).await?.rows_affected())
+                let mut conn = pool.acquire(ACQUIRE_TIMEOUT).await?;
+                Ok(query.execute(&mut *conn).await?.rows_affected())
             }
         }
     }
@@ -177,11 +179,19 @@ impl Db {
     async fn fetch_id(&self, sql: &str, bind: &str) -> Result<Option<String>, sqlx::Error> {
         match self {
             Self::Sqlite { readers, .. } => {
-                let row = sqlx::query(sql).bind(bind).fetch_optional(readers).await?;
+                let mut conn = readers.acquire(ACQUIRE_TIMEOUT).await?;
+                let row = sqlx::query(sql)
+                    .bind(bind)
+                    .fetch_optional(&mut *conn)
+                    .await?;
                 row.map(|r| r.try_get("id")).transpose()
             }
             Self::Postgres(pool) => {
-                let row = sqlx::query(sql).bind(bind).fetch_optional(pool).await?;
+                let mut conn = pool.acquire(ACQUIRE_TIMEOUT).await?;
+                let row = sqlx::query(sql)
+                    .bind(bind)
+                    .fetch_optional(&mut *conn)
+                    .await?;
                 row.map(|r| r.try_get("id")).transpose()
             }
         }

@@ -29,8 +29,8 @@ pub use signin::{
     SessionRecord, SignInStore, TokenKey, TokenRecord,
 };
 pub use sql::{
-    PgStore, SQLITE_READERS, SqliteStore, pg_pool_options, sqlite_options,
-    sqlite_reader_pool_options,
+    Kept, KeptConn, PG_CONNECTIONS, PgStore, SQLITE_READERS, SqliteStore, is_connection_failure,
+    pg_connections, sqlite_options, sqlite_readers,
 };
 pub use ssoadmin::{
     AccountRecord, AssignmentQuery, OperationRecord, PermissionSetChange, PermissionSetRecord,
@@ -293,6 +293,8 @@ impl Constraint {
 
 impl From<sqlx::Error> for StoreError {
     fn from(e: sqlx::Error) -> Self {
+        // A broken connection is not given back to be used again.
+        is_connection_failure(&e);
         if matches!(e, sqlx::Error::PoolTimedOut) {
             return Self::Contended;
         }

@@ -607,7 +607,12 @@ async fn concurrent_token_creation_respects_the_limit() {
         .collect();
     let mut added = 0;
     for task in tasks {
-        match task.await.unwrap() {
+        // A refused insert ends its transaction at once: the next ones do not wait for its
+        // lock on the tenant.
+        let added_one = tokio::time::timeout(Duration::from_secs(20), task)
+            .await
+            .expect("a refused insert kept its lock");
+        match added_one.unwrap() {
             Ok(()) => added += 1,
             Err(StoreError::LimitReached) => {}
             Err(e) => panic!("{e:?}"),
@@ -1206,6 +1211,69 @@ async fn a_notification_makes_a_postgres_server_forget_its_cache() {
     .await;
 
     raw.close().await.unwrap();
+    store.close().await;
+    sqlx::query(&format!("DROP DATABASE {name} WITH (FORCE)"))
+        .execute(&mut admin)
+        .await
+        .unwrap();
+}
+
+/// The store keeps its PostgreSQL connections and gives them back untested: when they are all
+/// cut (a restart of the server, a proxy's timeout), at most one statement fails, and the
+/// store connects again. In a database of its own, whose connections the test terminates.
+#[tokio::test]
+async fn a_postgres_store_connects_again_after_its_connections_are_cut() {
+    use sqlx::Connection;
+    let Some(url) = std::env::var("IDC_SCIM_TEST_DATABASE_URL")
+        .ok()
+        .filter(|u| u.starts_with("postgres"))
+    else {
+        return;
+    };
+    let name = format!("idc_cut_{}", uuid::Uuid::new_v4().simple());
+    let mut admin = sqlx::PgConnection::connect(&url).await.unwrap();
+    sqlx::query(&format!("CREATE DATABASE {name}"))
+        .execute(&mut admin)
+        .await
+        .unwrap();
+    let own = format!("{}/{name}", url.rsplit_once('/').unwrap().0);
+    let store = idc_scim::store::connect(&own).await.unwrap();
+    let (t, _) = add_tenant(&store).await;
+    let user = store
+        .create_user(&t, &attrs("cut@x.y"), START_MS)
+        .await
+        .unwrap();
+    // Several connections in the pool, all idle.
+    let read = || store.get_user(&t, &user.id);
+    let (a, b, c, d) = tokio::join!(read(), read(), read(), read());
+    for read in [a, b, c, d] {
+        read.unwrap();
+    }
+
+    let cut = sqlx::query(
+        "SELECT count(pg_terminate_backend(pid)) AS cut FROM pg_stat_activity \
+         WHERE datname = $1 AND pid <> pg_backend_pid()",
+    )
+    .bind(&name)
+    .fetch_one(&mut admin)
+    .await
+    .unwrap();
+    let cut: i64 = sqlx::Row::get(&cut, "cut");
+    assert!(cut >= 2, "the store's connections and its listener: {cut}");
+
+    let mut failed = 0;
+    for _ in 0..5 {
+        match store.get_user(&t, &user.id).await {
+            Ok(read) => assert_eq!(read, user),
+            Err(e) => {
+                assert!(matches!(e, StoreError::Database(_)), "{e:?}");
+                failed += 1;
+            }
+        }
+    }
+    assert!(failed <= 1, "{failed} reads failed after the cut");
+    assert!(store.get_user(&t, &user.id).await.is_ok());
+
     store.close().await;
     sqlx::query(&format!("DROP DATABASE {name} WITH (FORCE)"))
         .execute(&mut admin)

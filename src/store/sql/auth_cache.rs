@@ -10,13 +10,13 @@
 //! the bound if a notification is lost with its connection. Besides that listener, nothing
 //! runs in the background but the write of the recorded uses, `FLUSH_DELAY` after the first.
 
-use std::sync::Weak;
+use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant};
 
 use sqlx::postgres::PgListener;
-use sqlx::{Connection, PgPool};
+use sqlx::{Connection, Postgres};
 
-use super::connections::Connections;
+use super::connections::{Connections, Kept};
 use super::dialect::{Bind, Dialect, Fields, Run};
 use super::query::{TENANT_COLUMNS, get, tenant_from_row, tenant_info_from_row};
 use super::{ACQUIRE_TIMEOUT, SqlStore};
@@ -192,11 +192,15 @@ const RELISTEN_DELAY: Duration = Duration::from_secs(1);
 
 /// Forgets `auth` whenever PostgreSQL notifies a change of credentials or tenants, or when the
 /// listening connection was lost (a notification may have been lost with it). Ends when the
-/// pool closes or the cache is dropped.
-pub(super) async fn listen_for_changes(pool: PgPool, auth: Weak<AuthCache>) {
-    while !pool.is_closed() {
+/// store's connections close or the cache is dropped.
+pub(super) async fn listen_for_changes(
+    url: String,
+    store: Arc<Kept<Postgres>>,
+    auth: Weak<AuthCache>,
+) {
+    while !store.is_closed() {
         let listening = async {
-            let mut listener = PgListener::connect_with(&pool).await?;
+            let mut listener = PgListener::connect(&url).await?;
             listener.listen(CHANNEL).await?;
             // Whatever changed before LISTEN took effect is covered by the count.
             loop {

@@ -18,11 +18,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use sqlx::postgres::PgPoolOptions;
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::postgres::PgConnectOptions;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
 use sqlx::{ConnectOptions, Connection, Database, Postgres, QueryBuilder, Sqlite};
 
 use self::connections::{Conn, Connections};
+pub use self::connections::{Kept, KeptConn, is_connection_failure};
 use self::dialect::{Bind, Dialect, Fields, Push, Run, Statement};
 use self::query::{
     GROUP_COLUMNS, MEMBERSHIP_COLUMNS, TENANT_COLUMNS, USER_COLUMNS, get, group_from_row, list,
@@ -69,24 +70,19 @@ const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long a PostgreSQL connection may sit idle before it is tested on its way out of the pool.
 const IDLE_BEFORE_PING: Duration = Duration::from_secs(30);
 
-/// How PostgreSQL connections are pooled: 16, each tested only after `IDLE_BEFORE_PING` of
-/// idleness. The benchmark's database floors pool theirs the same way.
-pub fn pg_pool_options() -> PgPoolOptions {
-    PgPoolOptions::new()
-        .max_connections(16)
-        .acquire_timeout(ACQUIRE_TIMEOUT)
-        // sqlx pings a connection on every acquire by default: a second round trip for
-        // every statement. Only one that sat idle long enough for the server or the
-        // network to have dropped it is tested.
-        .test_before_acquire(false)
-        .before_acquire(|conn, meta| {
-            Box::pin(async move {
-                if meta.idle_for >= IDLE_BEFORE_PING {
-                    conn.ping().await?;
-                }
-                Ok(true)
-            })
-        })
+/// The most connections to PostgreSQL, per server.
+pub const PG_CONNECTIONS: u32 = 16;
+
+/// The connections to PostgreSQL: up to `PG_CONNECTIONS`, each tested only after
+/// `IDLE_BEFORE_PING` of idleness (`Kept`). The benchmark's database floors connect the
+/// same way.
+pub async fn pg_connections(url: &str) -> Result<Arc<Kept<Postgres>>, sqlx::Error> {
+    Kept::open(
+        PgConnectOptions::from_str(url)?,
+        PG_CONNECTIONS,
+        Some(IDLE_BEFORE_PING),
+    )
+    .await
 }
 
 /// How a SQLite file is opened (its writer; the readers add `query_only`). The benchmark's
@@ -108,15 +104,14 @@ pub fn sqlite_options(url: &str) -> Result<SqliteConnectOptions, sqlx::Error> {
         .pragma("journal_size_limit", "67108864"))
 }
 
-/// How SQLite's read-only connections are pooled: up to `SQLITE_READERS`, never tested (a
-/// connection to a local file does not break) and never retired.
-pub fn sqlite_reader_pool_options() -> SqlitePoolOptions {
-    SqlitePoolOptions::new()
-        .max_connections(SQLITE_READERS)
-        .acquire_timeout(ACQUIRE_TIMEOUT)
-        .test_before_acquire(false)
-        .idle_timeout(None)
-        .max_lifetime(None)
+/// The read-only connections to a SQLite file opened with `options` (`sqlite_options`): up
+/// to `SQLITE_READERS`, never tested (a connection to a local file does not break). The
+/// benchmark's database floors read the same way.
+pub async fn sqlite_readers(
+    options: SqliteConnectOptions,
+) -> Result<Arc<Kept<Sqlite>>, sqlx::Error> {
+    // A write on a reader would contend for the lock the writer holds.
+    Kept::open(options.pragma("query_only", "ON"), SQLITE_READERS, None).await
 }
 
 /// The most read-only connections to a SQLite file.
@@ -124,14 +119,19 @@ pub const SQLITE_READERS: u32 = 8;
 
 impl SqlStore<Postgres> {
     pub async fn connect(url: &str) -> anyhow::Result<Self> {
-        let pool = pg_pool_options().connect(url).await?;
-        sqlx::migrate!("migrations/postgres").run(&pool).await?;
+        let kept = pg_connections(url).await?;
+        {
+            let mut conn = kept.acquire(ACQUIRE_TIMEOUT).await?;
+            sqlx::migrate!("migrations/postgres")
+                .run(&mut *conn)
+                .await?;
+        }
         let store = Self::new(
-            Connections::Pool(pool.clone()),
-            Connections::Pool(pool.clone()),
+            Connections::Kept(kept.clone()),
+            Connections::Kept(kept.clone()),
         );
         let auth = Arc::downgrade(&store.auth);
-        tokio::spawn(auth_cache::listen_for_changes(pool, auth));
+        tokio::spawn(auth_cache::listen_for_changes(url.to_owned(), kept, auth));
         Ok(store)
     }
 }
@@ -150,11 +150,7 @@ impl SqlStore<Sqlite> {
         let reads = if in_memory {
             writes.share()
         } else {
-            let pool = sqlite_reader_pool_options()
-                // A write on a reader would contend for the lock the writer holds.
-                .connect_with(options.pragma("query_only", "ON"))
-                .await?;
-            Connections::Pool(pool)
+            Connections::Kept(sqlite_readers(options).await?)
         };
         Ok(Self::new(reads, writes))
     }
