@@ -101,7 +101,7 @@ pub async fn all_assignments(
 /// The status object of an operation done now (they are done when answered).
 pub fn operation(kind: OperationKind, permission_set_id: &str, now_ms: i64) -> OperationRecord {
     OperationRecord {
-        request_id: uuid::Uuid::new_v4().to_string(),
+        request_id: crate::text::random_uuid().to_string(),
         kind,
         status: OperationStatus::Succeeded,
         failure_reason: None,

@@ -76,7 +76,7 @@ pub async fn issue_token(
 ) -> StoreResult<(TokenInfo, String)> {
     let token = generate_token();
     let info = TokenInfo {
-        token_id: uuid::Uuid::new_v4().to_string(),
+        token_id: crate::text::random_uuid().to_string(),
         created_ms: now_ms,
         expires_ms: now_ms + TOKEN_LIFETIME_MS,
         last_used_ms: None,

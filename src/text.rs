@@ -68,6 +68,13 @@ pub fn hex(bytes: &[u8]) -> String {
     out
 }
 
+/// A random (version 4) UUID from the thread's generator (`rand::rng`, seeded from the
+/// operating system), which the server's secrets also come from: `Uuid::new_v4` asks the
+/// operating system for every id, a system call in every request.
+pub fn random_uuid() -> uuid::Uuid {
+    uuid::Builder::from_random_bytes(rand::random()).into_uuid()
+}
+
 /// How `first_outside` names where it found a string.
 #[derive(Debug, Clone, Copy)]
 pub struct PathStyle {
@@ -125,6 +132,16 @@ mod tests {
     use super::*;
 
     const AS_IS: PathStyle = PathStyle::AS_SENT;
+
+    #[test]
+    fn random_uuids_are_version_4_and_differ() {
+        let ids: std::collections::HashSet<_> = (0..1000).map(|_| random_uuid()).collect();
+        assert_eq!(ids.len(), 1000);
+        for id in ids {
+            assert_eq!(id.get_version(), Some(uuid::Version::Random));
+            assert_eq!(id.get_variant(), uuid::Variant::RFC4122);
+        }
+    }
 
     #[test]
     fn the_identity_class_is_the_models_pattern() {

@@ -40,7 +40,11 @@ pub fn standard(app: Router<SharedState>, state: &SharedState) -> Router<SharedS
             // AWS makes its own id for every request, whatever the client sent.
             .layer(SetRequestHeaderLayer::overriding(
                 request_id.clone(),
-                |_: &Request| HeaderValue::from_str(&uuid::Uuid::new_v4().to_string()).ok(),
+                |_: &Request| {
+                    let mut text = [0; uuid::fmt::Hyphenated::LENGTH];
+                    let id = crate::text::random_uuid().hyphenated();
+                    HeaderValue::from_str(id.encode_lower(&mut text)).ok()
+                },
             ))
             .layer(PropagateRequestIdLayer::new(request_id))
             .layer(SetSensitiveRequestHeadersLayer::new([AUTHORIZATION]))

@@ -750,7 +750,7 @@ fn mint(
         SESSION_LIFETIME_MS
     };
     let record = TokenRecord {
-        token_id: uuid::Uuid::new_v4().to_string(),
+        token_id: crate::text::random_uuid().to_string(),
         tenant_id: tenant_id.to_owned(),
         user_id: user_id.to_owned(),
         client_id: client.client_id.clone(),

@@ -81,7 +81,7 @@ pub fn permission_set_arn(instance_id: &str, permission_set_id: &str) -> String 
 
 /// A new permission set id: `ps-` and 16 hex digits.
 pub fn new_permission_set_id() -> String {
-    let hex = uuid::Uuid::new_v4().simple().to_string();
+    let hex = crate::text::random_uuid().simple().to_string();
     format!("ps-{}", &hex[..16])
 }
 

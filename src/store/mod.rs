@@ -345,9 +345,9 @@ pub struct Tenant {
 impl Tenant {
     /// A new tenant with fresh ids.
     pub fn generate() -> Self {
-        let hex = uuid::Uuid::new_v4().simple().to_string();
+        let hex = crate::text::random_uuid().simple().to_string();
         Self {
-            tenant_id: uuid::Uuid::new_v4().to_string(),
+            tenant_id: crate::text::random_uuid().to_string(),
             identity_store_id: format!("d-{}", &hex[..10]),
             provisioning_enabled: true,
         }
@@ -359,7 +359,7 @@ impl Tenant {
             .identity_store_id
             .strip_prefix("d-")
             .unwrap_or(&self.identity_store_id);
-        format!("{prefix}-{}", uuid::Uuid::new_v4())
+        format!("{prefix}-{}", crate::text::random_uuid())
     }
 }
 
