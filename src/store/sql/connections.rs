@@ -6,7 +6,7 @@
 //! connection on its way back (a `ping`: on PostgreSQL a second round trip for every
 //! statement, on SQLite a second trip to the connection's thread), which cost a GET a fifth of
 //! its time. Instead, a connection that has been idle for a while is tested before it is
-//! handed out, and a connection-level error (`is_connection_failure`) retires the connections
+//! handed out, one idle much longer is closed (`Upkeep`), and a connection-level error (`is_connection_failure`) retires the connections
 //! that were in use when it happened and those idle then: after a restart of the database
 //! server, the requests that were running fail, and the next ones get fresh connections.
 //! A connection given back with a statement still to send (the `ROLLBACK` of a transaction
@@ -109,9 +109,20 @@ pub struct Kept<DB: Database> {
     /// One permit per connection that may be open; closed when the pool is.
     permits: Arc<Semaphore>,
     size: u32,
-    /// A connection idle this long is tested before it is handed out (`None`: never tested;
-    /// a connection to a local file does not break).
-    test_after: Option<Duration>,
+    /// `None`: connections are never tested nor closed for idleness (a connection to a local
+    /// file does not break).
+    upkeep: Option<Upkeep>,
+}
+
+/// What becomes of idle connections to a server.
+#[derive(Debug, Clone, Copy)]
+pub struct Upkeep {
+    /// A connection idle this long is tested before it is handed out: the server or the
+    /// network may have dropped it.
+    pub test_after: Duration,
+    /// A connection idle this long is closed (when another is given back): a pool sized for
+    /// a burst does not hold the server's connections ever after.
+    pub close_after: Duration,
 }
 
 struct Idle<DB: Database> {
@@ -127,7 +138,7 @@ impl<DB: Database> Kept<DB> {
     pub async fn open(
         options: <DB::Connection as Connection>::Options,
         size: u32,
-        test_after: Option<Duration>,
+        upkeep: Option<Upkeep>,
     ) -> std::result::Result<Arc<Self>, sqlx::Error> {
         let first = options.connect().await?;
         let kept = Self {
@@ -135,7 +146,7 @@ impl<DB: Database> Kept<DB> {
             idle: Mutex::new(Vec::with_capacity(size as usize)),
             permits: Arc::new(Semaphore::new(size as usize)),
             size,
-            test_after,
+            upkeep,
         };
         kept.give_back(first, FAILURES.load(Ordering::Relaxed));
         Ok(Arc::new(kept))
@@ -146,15 +157,33 @@ impl<DB: Database> Kept<DB> {
     }
 
     fn give_back(&self, conn: DB::Connection, epoch: u64) {
-        self.idle().push(Idle {
+        let mut idle = self.idle();
+        idle.push(Idle {
             conn,
             since: Instant::now(),
             epoch,
         });
+        // The stack is in the order the connections came back: the longest idle first.
+        let Some(upkeep) = self.upkeep else {
+            return;
+        };
+        let old = idle
+            .iter()
+            .take_while(|i| i.since.elapsed() >= upkeep.close_after)
+            .count();
+        let closing: Vec<_> = idle.drain(..old).collect();
+        drop(idle);
+        if let (false, Ok(runtime)) = (closing.is_empty(), tokio::runtime::Handle::try_current()) {
+            runtime.spawn(async move {
+                for idle in closing {
+                    let _ = idle.conn.close().await;
+                }
+            });
+        }
     }
 
     /// A connection, within `timeout`: the one given back last (its pages and statements
-    /// are the warmest), tested first if it idled past `test_after`, or a new one.
+    /// are the warmest), tested first if it idled past `Upkeep::test_after`, or a new one.
     pub async fn acquire(
         self: &Arc<Self>,
         timeout: Duration,
@@ -171,7 +200,9 @@ impl<DB: Database> Kept<DB> {
                 // Opened or used before a connection failed: not trusted.
                 Some(idle) if idle.epoch != epoch => continue,
                 Some(mut idle) => {
-                    let stale = self.test_after.is_some_and(|t| idle.since.elapsed() >= t);
+                    let stale = self
+                        .upkeep
+                        .is_some_and(|u| idle.since.elapsed() >= u.test_after);
                     if stale && idle.conn.ping().await.is_err() {
                         continue;
                     }
@@ -301,6 +332,31 @@ mod tests {
         Kept::open(options, size, None).await.unwrap()
     }
 
+    #[tokio::test]
+    async fn connections_idle_past_their_time_are_closed_when_another_comes_back() {
+        let _counting = COUNTING.lock().await;
+        let options = SqliteConnectOptions::from_str("sqlite::memory:").unwrap();
+        let upkeep = Upkeep {
+            test_after: Duration::from_millis(10),
+            close_after: Duration::from_millis(200),
+        };
+        let kept = Kept::<Sqlite>::open(options, 3, Some(upkeep))
+            .await
+            .unwrap();
+        let (a, b, c) = tokio::join!(kept.acquire(WAIT), kept.acquire(WAIT), kept.acquire(WAIT));
+        let (a, b, c) = (a.unwrap(), b.unwrap(), c.unwrap());
+        drop((a, b));
+        assert_eq!(kept.idle().len(), 2);
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        // Tested past `test_after`, and handed out.
+        let mut tested = kept.acquire(WAIT).await.unwrap();
+        sqlx::query("SELECT 1").execute(&mut *tested).await.unwrap();
+        drop(c);
+        assert_eq!(kept.idle().len(), 1, "the other idle one was closed");
+        drop(tested);
+        assert_eq!(kept.idle().len(), 2);
+    }
+
     async fn marked(conn: &mut KeptConn<Sqlite>) -> bool {
         sqlx::query("SELECT 1 FROM sqlite_temp_master WHERE name = 'mark'")
             .fetch_optional(&mut **conn)
@@ -311,9 +367,13 @@ mod tests {
 
     const WAIT: Duration = Duration::from_millis(50);
 
-    /// One test, so that its failure count is not raised by another test between its steps.
+    /// Held by the tests that count failures or idle connections: a failure counted by one
+    /// retires the connections of the others.
+    static COUNTING: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
     #[tokio::test]
     async fn connections_are_given_back_as_they_are_unless_a_connection_failed() {
+        let _counting = COUNTING.lock().await;
         let kept = memory(2).await;
         let mut conn = kept.acquire(WAIT).await.unwrap();
         sqlx::query("CREATE TEMP TABLE mark (x)")

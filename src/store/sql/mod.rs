@@ -23,7 +23,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
 use sqlx::{ConnectOptions, Connection, Database, Postgres, QueryBuilder, Sqlite};
 
 use self::connections::{Conn, Connections};
-pub use self::connections::{Kept, KeptConn, is_connection_failure};
+pub use self::connections::{Kept, KeptConn, Upkeep, is_connection_failure};
 use self::dialect::{Bind, Dialect, Fields, Push, Run, Statement};
 use self::query::{
     GROUP_COLUMNS, MEMBERSHIP_COLUMNS, TENANT_COLUMNS, USER_COLUMNS, get, group_from_row, list,
@@ -67,20 +67,23 @@ pub type SqliteStore = SqlStore<Sqlite>;
 /// How long a request waits for a connection before it is answered as contended.
 const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// How long a PostgreSQL connection may sit idle before it is tested on its way out of the pool.
-const IDLE_BEFORE_PING: Duration = Duration::from_secs(30);
+/// What becomes of idle PostgreSQL connections: tested after 30 s, closed after 10 minutes.
+const PG_UPKEEP: Upkeep = Upkeep {
+    test_after: Duration::from_secs(30),
+    close_after: Duration::from_secs(600),
+};
 
 /// The most connections to PostgreSQL, per server.
 pub const PG_CONNECTIONS: u32 = 16;
 
-/// The connections to PostgreSQL: up to `PG_CONNECTIONS`, each tested only after
-/// `IDLE_BEFORE_PING` of idleness (`Kept`). The benchmark's database floors connect the
-/// same way.
+/// The connections to PostgreSQL: up to `PG_CONNECTIONS`, each tested only after 30 s of
+/// idleness and closed after 10 minutes of it (`PG_UPKEEP`). The benchmark's database floors
+/// connect the same way.
 pub async fn pg_connections(url: &str) -> Result<Arc<Kept<Postgres>>, sqlx::Error> {
     Kept::open(
         PgConnectOptions::from_str(url)?,
         PG_CONNECTIONS,
-        Some(IDLE_BEFORE_PING),
+        Some(PG_UPKEEP),
     )
     .await
 }
