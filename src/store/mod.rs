@@ -29,7 +29,7 @@ pub use signin::{
     SessionRecord, SignInStore, TokenKey, TokenRecord,
 };
 pub use sql::{
-    Kept, KeptConn, PG_CONNECTIONS, PgStore, SQLITE_READERS, SqliteStore, is_connection_failure,
+    Kept, KeptConn, PG_CONNECTIONS, PgStore, SQLITE_READERS, SqliteStore, count_connection_failure,
     pg_connections, sqlite_options, sqlite_readers,
 };
 pub use ssoadmin::{
@@ -294,7 +294,7 @@ impl Constraint {
 impl From<sqlx::Error> for StoreError {
     fn from(e: sqlx::Error) -> Self {
         // A broken connection is not given back to be used again.
-        is_connection_failure(&e);
+        count_connection_failure(&e);
         if matches!(e, sqlx::Error::PoolTimedOut) {
             return Self::Contended;
         }

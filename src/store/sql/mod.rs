@@ -23,7 +23,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
 use sqlx::{ConnectOptions, Connection, Database, Postgres, QueryBuilder, Sqlite};
 
 use self::connections::{Conn, Connections};
-pub use self::connections::{Kept, KeptConn, Upkeep, is_connection_failure};
+pub use self::connections::{Kept, KeptConn, Upkeep, count_connection_failure};
 use self::dialect::{Bind, Dialect, Fields, Push, Run, Statement};
 use self::query::{
     GROUP_COLUMNS, MEMBERSHIP_COLUMNS, TENANT_COLUMNS, USER_COLUMNS, get, group_from_row, list,
