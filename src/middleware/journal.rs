@@ -12,6 +12,7 @@ use std::time::Instant;
 
 use axum::body::{Body, Bytes, HttpBody};
 use axum::extract::{Request, State};
+use axum::http::{HeaderMap, HeaderValue};
 use axum::middleware::Next;
 use axum::response::Response;
 use bytes::BytesMut;
@@ -47,7 +48,7 @@ pub(super) async fn layer(State(state): State<SharedState>, req: Request, next: 
     let started = Instant::now();
     let method = req.method().clone();
     let query = req.uri().query().map(str::to_owned);
-    let headers = req.headers().clone();
+    let headers = detached(req.headers());
     let request_id = headers
         .get(REQUEST_ID_HEADER)
         .and_then(|v| v.to_str().ok())
@@ -87,6 +88,19 @@ pub(super) async fn layer(State(state): State<SharedState>, req: Request, next: 
         },
     );
     Response::from_parts(parts, Body::from(bytes))
+}
+
+/// A copy of request headers that shares no memory with the request: the values hyper parses
+/// are slices of the connection's read buffer, and a journal entry that kept them would keep
+/// that buffer alive, so that hyper allocated a new one for every request.
+fn detached(headers: &HeaderMap) -> HeaderMap {
+    let mut copy = HeaderMap::with_capacity(headers.len());
+    for (name, value) in headers {
+        let mut owned = HeaderValue::from_bytes(value.as_bytes()).unwrap_or_else(|_| value.clone());
+        owned.set_sensitive(value.is_sensitive());
+        copy.append(name.clone(), owned);
+    }
+    copy
 }
 
 /// A response whose body fails, which makes the server drop the connection.
@@ -132,5 +146,35 @@ impl HttpBody for Recorded {
 
     fn size_hint(&self) -> SizeHint {
         self.inner.size_hint()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use axum::http::{HeaderMap, HeaderValue};
+    use bytes::Bytes;
+
+    use super::detached;
+
+    /// What the journal keeps of the headers holds none of the buffer they were parsed from.
+    #[test]
+    fn detached_headers_share_nothing_with_the_request() {
+        let buffer = Bytes::from(b"GET / HTTP/1.1\r\nx-test: value\r\n".to_vec());
+        let mut headers = HeaderMap::new();
+        let value = HeaderValue::from_maybe_shared(buffer.slice(24..29)).unwrap();
+        headers.insert("x-test", value);
+        let mut secret = HeaderValue::from_static("Bearer t");
+        secret.set_sensitive(true);
+        headers.insert("authorization", secret);
+        assert!(
+            !buffer.is_unique(),
+            "the request's header shares the buffer"
+        );
+
+        let kept = detached(&headers);
+        drop(headers);
+        assert!(buffer.is_unique(), "the copy keeps the buffer alive");
+        assert_eq!(kept["x-test"], "value");
+        assert!(kept["authorization"].is_sensitive());
     }
 }
