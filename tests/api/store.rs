@@ -1153,6 +1153,47 @@ async fn member_groups_are_kept_apart_and_never_close_a_loop() {
     assert!(store.list_subgroups(&t).await.unwrap().is_empty());
 }
 
+/// A PostgreSQL database of the test's own, when the tests run on PostgreSQL, with a store
+/// on it: what no other test can reach, for tests that change the database behind the store.
+struct OwnPostgres {
+    admin: sqlx::PgConnection,
+    name: String,
+    url: String,
+    store: Arc<dyn Store>,
+}
+
+impl OwnPostgres {
+    async fn create(prefix: &str) -> Option<Self> {
+        use sqlx::Connection;
+        let url = std::env::var("IDC_SCIM_TEST_DATABASE_URL")
+            .ok()
+            .filter(|u| u.starts_with("postgres"))?;
+        let name = format!("{prefix}_{}", uuid::Uuid::new_v4().simple());
+        let mut admin = sqlx::PgConnection::connect(&url).await.unwrap();
+        sqlx::query(&format!("CREATE DATABASE {name}"))
+            .execute(&mut admin)
+            .await
+            .unwrap();
+        let url = format!("{}/{name}", url.rsplit_once('/').unwrap().0);
+        let store = idc_scim::store::connect(&url).await.unwrap();
+        Some(Self {
+            admin,
+            name,
+            url,
+            store,
+        })
+    }
+
+    /// Closes the store and drops the database.
+    async fn drop_database(mut self) {
+        self.store.close().await;
+        sqlx::query(&format!("DROP DATABASE {} WITH (FORCE)", self.name))
+            .execute(&mut self.admin)
+            .await
+            .unwrap();
+    }
+}
+
 /// PostgreSQL tells every server of a change as it commits (NOTIFY `auth_changes`): a server
 /// forgets its cache on the notification alone. In a database of its own, so that no other
 /// test's change can reach the count: the token is removed with the triggers off (neither
@@ -1161,21 +1202,11 @@ async fn member_groups_are_kept_apart_and_never_close_a_loop() {
 #[tokio::test]
 async fn a_notification_makes_a_postgres_server_forget_its_cache() {
     use sqlx::Connection;
-    let Some(url) = std::env::var("IDC_SCIM_TEST_DATABASE_URL")
-        .ok()
-        .filter(|u| u.starts_with("postgres"))
-    else {
+    let Some(own) = OwnPostgres::create("idc_notify").await else {
         return;
     };
-    let name = format!("idc_notify_{}", uuid::Uuid::new_v4().simple());
-    let mut admin = sqlx::PgConnection::connect(&url).await.unwrap();
-    sqlx::query(&format!("CREATE DATABASE {name}"))
-        .execute(&mut admin)
-        .await
-        .unwrap();
-    let own = format!("{}/{name}", url.rsplit_once('/').unwrap().0);
-    let store = idc_scim::store::connect(&own).await.unwrap();
-    let (t, _) = add_tenant(&store).await;
+    let store = &own.store;
+    let (t, _) = add_tenant(store).await;
     let (hash, tok) = (random_hash(), token(START_MS, START_MS + 120_000));
     store.add_token(&t.tenant_id, &tok, &hash, 2).await.unwrap();
     let accepted = async || {
@@ -1184,7 +1215,7 @@ async fn a_notification_makes_a_postgres_server_forget_its_cache() {
     };
     assert!(accepted().await);
 
-    let mut raw = sqlx::PgConnection::connect(&own).await.unwrap();
+    let mut raw = sqlx::PgConnection::connect(&own.url).await.unwrap();
     sqlx::query("SET session_replication_role = replica")
         .execute(&mut raw)
         .await
@@ -1211,11 +1242,7 @@ async fn a_notification_makes_a_postgres_server_forget_its_cache() {
     .await;
 
     raw.close().await.unwrap();
-    store.close().await;
-    sqlx::query(&format!("DROP DATABASE {name} WITH (FORCE)"))
-        .execute(&mut admin)
-        .await
-        .unwrap();
+    own.drop_database().await;
 }
 
 /// The store keeps its PostgreSQL connections and gives them back untested: when they are all
@@ -1223,21 +1250,10 @@ async fn a_notification_makes_a_postgres_server_forget_its_cache() {
 /// store connects again. In a database of its own, whose connections the test terminates.
 #[tokio::test]
 async fn a_postgres_store_connects_again_after_its_connections_are_cut() {
-    use sqlx::Connection;
-    let Some(url) = std::env::var("IDC_SCIM_TEST_DATABASE_URL")
-        .ok()
-        .filter(|u| u.starts_with("postgres"))
-    else {
+    let Some(mut own) = OwnPostgres::create("idc_cut").await else {
         return;
     };
-    let name = format!("idc_cut_{}", uuid::Uuid::new_v4().simple());
-    let mut admin = sqlx::PgConnection::connect(&url).await.unwrap();
-    sqlx::query(&format!("CREATE DATABASE {name}"))
-        .execute(&mut admin)
-        .await
-        .unwrap();
-    let own = format!("{}/{name}", url.rsplit_once('/').unwrap().0);
-    let store = idc_scim::store::connect(&own).await.unwrap();
+    let store = own.store.clone();
     let (t, _) = add_tenant(&store).await;
     let user = store
         .create_user(&t, &attrs("cut@x.y"), START_MS)
@@ -1254,8 +1270,8 @@ async fn a_postgres_store_connects_again_after_its_connections_are_cut() {
         "SELECT count(pg_terminate_backend(pid)) AS cut FROM pg_stat_activity \
          WHERE datname = $1 AND pid <> pg_backend_pid()",
     )
-    .bind(&name)
-    .fetch_one(&mut admin)
+    .bind(&own.name)
+    .fetch_one(&mut own.admin)
     .await
     .unwrap();
     let cut: i64 = sqlx::Row::get(&cut, "cut");
@@ -1274,9 +1290,5 @@ async fn a_postgres_store_connects_again_after_its_connections_are_cut() {
     assert!(failed <= 1, "{failed} reads failed after the cut");
     assert!(store.get_user(&t, &user.id).await.is_ok());
 
-    store.close().await;
-    sqlx::query(&format!("DROP DATABASE {name} WITH (FORCE)"))
-        .execute(&mut admin)
-        .await
-        .unwrap();
+    own.drop_database().await;
 }
