@@ -9,7 +9,7 @@
 //! * a connection is closed when a request's headers take longer than `header_read_timeout`
 //!   (counted from the connection's start, or from the first byte of a later request), and
 //!   when it idles between requests longer than `idle_timeout` (`Activity`, watched by
-//!   `watchdog`).
+//!   `watchdog`, which a request does not wake: it looks at its deadlines).
 //! * a request body must arrive within `body_read_timeout` of its headers, and the bodies read
 //!   by all requests together hold at most `max_body_memory` bytes: a request whose body would
 //!   pass it waits for room (within its timeout). Room is reserved when a handler first reads
@@ -38,7 +38,7 @@ use hyper_util::rt::TokioIo;
 use hyper_util::server::graceful::{GracefulShutdown, Watcher};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{OwnedSemaphorePermit, Semaphore, watch};
+use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore};
 use tokio::task::JoinSet;
 use tokio::time::{Instant, Sleep};
 use tower::ServiceExt;
@@ -130,12 +130,12 @@ struct Shared {
     /// One permit per byte of request body held in memory.
     bodies: Arc<Semaphore>,
     /// The activity of every open connection, by a number of its own.
-    open: Mutex<HashMap<u64, watch::Sender<Phase>>>,
+    open: Mutex<HashMap<u64, Activity>>,
     next_id: AtomicU64,
 }
 
 impl Shared {
-    fn open(&self) -> std::sync::MutexGuard<'_, HashMap<u64, watch::Sender<Phase>>> {
+    fn open(&self) -> std::sync::MutexGuard<'_, HashMap<u64, Activity>> {
         self.open.lock().unwrap_or_else(|e| e.into_inner())
     }
 
@@ -144,13 +144,16 @@ impl Shared {
         let open = self.open();
         let mut waiting: Vec<_> = open
             .values()
-            .filter_map(|phase| phase.borrow().waiting_since().map(|since| (since, phase)))
+            .filter_map(|activity| {
+                let since = activity.phase().waiting_since()?;
+                Some((since, activity))
+            })
             .collect();
         waiting.sort_by_key(|(since, _)| *since);
         // The first that still waits when told: another may have started a request meanwhile.
         let evicted = waiting
             .into_iter()
-            .any(|(_, phase)| phase.send_if_modified(Phase::close_if_waiting));
+            .any(|(_, activity)| activity.close_if_waiting());
         if evicted {
             tracing::info!("connection limit reached: closed the connection idle the longest");
         }
@@ -158,8 +161,8 @@ impl Shared {
 
     /// Closes every connection that waits for a request (on shutdown).
     fn close_the_waiting(&self) {
-        for phase in self.open().values() {
-            phase.send_if_modified(Phase::close_if_waiting);
+        for activity in self.open().values() {
+            activity.close_if_waiting();
         }
     }
 
@@ -171,15 +174,15 @@ impl Shared {
         graceful: Watcher,
     ) {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
-        let (phase, watched) = watch::channel(Phase::Head(Instant::now()));
-        let activity = Activity(Arc::new(phase));
-        self.open().insert(id, (*activity.0).clone());
+        let activity = Activity::new();
+        self.open().insert(id, activity.clone());
         let io = TokioIo::new(Observed {
             inner: stream,
             activity: activity.clone(),
         });
         let shared = self.clone();
         let requests = activity.clone();
+        let watched = activity.clone();
         let service =
             service_fn(move |req: Request<Incoming>| shared.clone().request(req, requests.clone()));
         let conn = http1::Builder::new()
@@ -260,61 +263,84 @@ impl Phase {
     }
 }
 
-/// The activity of a connection, shared by its reader, its requests and its watchdog.
+/// The activity of a connection, shared by its reader, its requests and its watchdog. Its
+/// phase changes without waking anyone (a request would otherwise wake its connection's task
+/// three times over); only a close wakes the watchdog.
 #[derive(Clone)]
-struct Activity(Arc<watch::Sender<Phase>>);
+struct Activity(Arc<Watched>);
+
+struct Watched {
+    phase: Mutex<Phase>,
+    closing: Notify,
+}
 
 impl Activity {
+    fn new() -> Self {
+        Self(Arc::new(Watched {
+            phase: Mutex::new(Phase::Head(Instant::now())),
+            closing: Notify::new(),
+        }))
+    }
+
+    fn current(&self) -> std::sync::MutexGuard<'_, Phase> {
+        self.0.phase.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn phase(&self) -> Phase {
+        *self.current()
+    }
+
     fn set(&self, phase: Phase) {
-        self.0.send_if_modified(|current| {
-            let changed = *current != phase && *current != Phase::Closing;
-            if changed {
-                *current = phase;
-            }
-            changed
-        });
+        let mut current = self.current();
+        if *current != Phase::Closing {
+            *current = phase;
+        }
     }
 
     /// Bytes arrived: on an idle connection, they begin the headers of the next request.
     fn bytes_arrived(&self) {
-        self.0.send_if_modified(|current| match current {
-            Phase::Idle(_) => {
-                *current = Phase::Head(Instant::now());
-                true
-            }
-            Phase::Head(_) | Phase::Busy | Phase::Closing => false,
-        });
+        let mut current = self.current();
+        if let Phase::Idle(_) = *current {
+            *current = Phase::Head(Instant::now());
+        }
+    }
+
+    /// Closes the connection if it waits for a request; whether it did.
+    fn close_if_waiting(&self) -> bool {
+        let closed = self.current().close_if_waiting();
+        if closed {
+            self.0.closing.notify_one();
+        }
+        closed
     }
 }
 
 /// Completes when the connection is to be closed: its headers or its idleness took too long,
 /// or it was told to close.
-async fn watchdog(mut phase: watch::Receiver<Phase>, limits: Limits) {
+///
+/// Nothing tells it of a new phase: it looks at the phase at the phase's deadline and at least
+/// every `recheck`, the shorter timeout. That keeps every deadline exact: a phase that began
+/// after one look began at most `recheck` before the next, and its deadline is at least
+/// `recheck` after its beginning, so the next look is never past it.
+async fn watchdog(activity: Activity, limits: Limits) {
+    let recheck = limits.header_read_timeout.min(limits.idle_timeout);
     loop {
-        let current = *phase.borrow_and_update();
+        let current = activity.phase();
         let deadline = match current {
-            Phase::Head(since) => since + limits.header_read_timeout,
-            Phase::Idle(since) => since + limits.idle_timeout,
-            Phase::Busy => {
-                if phase.changed().await.is_err() {
-                    return;
-                }
-                continue;
-            }
+            Phase::Head(since) => Some(since + limits.header_read_timeout),
+            Phase::Idle(since) => Some(since + limits.idle_timeout),
+            Phase::Busy => None,
             Phase::Closing => return,
         };
+        let now = Instant::now();
+        if deadline.is_some_and(|deadline| deadline <= now) {
+            tracing::debug!(?current, "connection timed out");
+            return;
+        }
+        let look = deadline.map_or(now + recheck, |deadline| deadline.min(now + recheck));
         tokio::select! {
-            () = tokio::time::sleep_until(deadline) => {
-                if *phase.borrow() == current {
-                    tracing::debug!(?current, "connection timed out");
-                    return;
-                }
-            }
-            changed = phase.changed() => {
-                if changed.is_err() {
-                    return;
-                }
-            }
+            () = tokio::time::sleep_until(look) => {}
+            () = activity.0.closing.notified() => return,
         }
     }
 }

@@ -96,6 +96,33 @@ async fn silent_trickling_and_idle_connections_are_closed_after_their_timeouts()
 }
 
 #[tokio::test]
+async fn a_kept_alive_connection_that_stalls_in_its_next_request_is_closed_after_the_header_timeout()
+ {
+    let server = Binary::start_with("t", |_| {
+        flags(&[("--header-read-timeout", "1"), ("--idle-timeout", "4")])
+    });
+    let mut stream = TcpStream::connect(&server.addr()).await.unwrap();
+    stream
+        .write_all(b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n")
+        .await
+        .unwrap();
+    assert_eq!(
+        status_line(&mut stream, Duration::from_secs(5)).await,
+        "HTTP/1.1 200 OK"
+    );
+    // Idle for a while, then half the headers of the next request, and nothing more: the
+    // header timeout counts from its first byte (the idle one would close it 2.5 s later).
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    stream.write_all(b"GET /health HTTP/1.1\r\n").await.unwrap();
+    let waited = closed_after(&mut stream, Duration::from_secs(5)).await;
+    assert!(
+        waited >= Duration::from_millis(900) && waited < Duration::from_millis(2000),
+        "{waited:?}"
+    );
+    server.stop();
+}
+
+#[tokio::test]
 async fn an_unauthenticated_upload_is_answered_before_its_body_is_read() {
     let server = Binary::start_with("t", |_| flags(&[("--aws-auth", "verify")]));
     let addr = server.addr();
