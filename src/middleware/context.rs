@@ -28,7 +28,9 @@ use tracing::Span;
 use super::ScimTarget;
 use crate::http_error::{SCIM_JSON, with_error_body};
 use crate::scim::{Profile, ScimError};
-use crate::state::{ErrorStyle, MAX_BODY_BYTES, REQUEST_ID_HEADER, RequestContext, SharedState};
+use crate::state::{
+    AppState, ErrorStyle, MAX_BODY_BYTES, REQUEST_ID_HEADER, RequestContext, SharedState,
+};
 
 /// Wraps every route of `app` in the standard stack (outermost first, as listed in the
 /// module's doc). Added with `Router::layer`, it runs after routing, so the span names the
@@ -142,13 +144,8 @@ pub(super) async fn restyle(style: ErrorStyle, req: Request, next: Next) -> Resp
 }
 
 /// Gives the JSON of a SCIM response the SCIM media type in the `rfc` profile (RFC 7644
-/// §3.1). Inside the journal, so that the journal records what is sent.
-pub(super) async fn scim_media_type(
-    State(state): State<SharedState>,
-    req: Request,
-    next: Next,
-) -> Response {
-    let mut response = next.run(req).await;
+/// §3.1).
+pub(super) fn scim_media_type(state: &AppState, mut response: Response) -> Response {
     if state.profile == Profile::Rfc {
         let headers = response.headers_mut();
         if headers.get(CONTENT_TYPE) == Some(&HeaderValue::from_static("application/json")) {

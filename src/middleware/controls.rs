@@ -1,20 +1,17 @@
 //! The controls of a request of a known tenant: an injected fault, then the throttle (`admit`).
-//! The SCIM routes run them in `guard`, between authentication and the handlers; a room whose
+//! The SCIM routes run them after authentication (`scim_auth`); a room whose
 //! requests name their tenant only in the body (the AWS JSON APIs) calls `admit` itself once
 //! it knows the tenant. Only requests of existing tenants reach them, so that per-tenant state
 //! is kept only for tenants that exist.
 
-use axum::extract::{Request, State};
 use axum::http::{Method, StatusCode};
-use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
-use super::ScimTarget;
 use super::journal::fail_the_connection;
 use crate::controls::faults::Fault;
 use crate::http_error::throttled;
 use crate::scim::ScimError;
-use crate::state::{AppState, Authenticated, SharedState};
+use crate::state::AppState;
 
 /// A request as the controls see it.
 #[derive(Debug, Clone, Copy)]
@@ -49,22 +46,6 @@ pub async fn admit(state: &AppState, request: Controlled<'_>) -> Option<Response
         return Some(throttled(retry_after));
     }
     None
-}
-
-pub(super) async fn guard(State(state): State<SharedState>, req: Request, next: Next) -> Response {
-    let Some(auth) = req.extensions().get::<Authenticated>() else {
-        return next.run(req).await;
-    };
-    let request = Controlled {
-        tenant: &auth.tenant.tenant_id,
-        api: "scim",
-        method: req.method(),
-        path: ScimTarget::of(req.uri().path()).resource_path,
-    };
-    if let Some(response) = admit(&state, request).await {
-        return response;
-    }
-    next.run(req).await
 }
 
 /// What a fault does to a request: wait, then drop the connection or answer its status with

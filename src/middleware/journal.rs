@@ -11,15 +11,14 @@ use std::task::{Context, Poll, ready};
 use std::time::Instant;
 
 use axum::body::{Body, Bytes, HttpBody};
-use axum::extract::{Request, State};
+use axum::extract::Request;
 use axum::http::{HeaderMap, HeaderValue};
-use axum::middleware::Next;
 use axum::response::Response;
 use bytes::BytesMut;
 use http_body::{Frame, SizeHint};
 
 use crate::controls::journal::{Journal, MAX_KEPT_BODY, Record};
-use crate::state::{REQUEST_ID_HEADER, SharedState};
+use crate::state::{AppState, REQUEST_ID_HEADER};
 
 /// Marks a response as one to journal, in the journal of this tenant, under this path.
 #[derive(Debug, Clone)]
@@ -38,12 +37,16 @@ pub fn journal_as(response: &mut Response, tenant: impl Into<String>, path: impl
     });
 }
 
-/// Outside authentication: runs the request and journals both sides, unless the journal is
-/// off or the response is not marked by `journal_as`.
-pub(super) async fn layer(State(state): State<SharedState>, req: Request, next: Next) -> Response {
+/// Outside authentication: runs the request (`run`) and journals both sides, unless the
+/// journal is off or the response is not marked by `journal_as`.
+pub(super) async fn recorded(
+    state: &AppState,
+    req: Request,
+    run: impl AsyncFnOnce(Request) -> Response,
+) -> Response {
     let journal = &state.controls.journal;
     if !journal.is_on() {
-        return next.run(req).await;
+        return run(req).await;
     }
     let started = Instant::now();
     let method = req.method().clone();
@@ -61,7 +64,7 @@ pub(super) async fn layer(State(state): State<SharedState>, req: Request, next: 
             kept: kept.clone(),
         })
     });
-    let mut response = next.run(req).await;
+    let mut response = run(req).await;
     let Some(JournalAs { tenant, path }) = response.extensions_mut().remove::<JournalAs>() else {
         return response;
     };

@@ -2,9 +2,10 @@
 //!
 //! Every request passes the standard stack of `standard` (tower-http's request id, tracing,
 //! panic catching, timeout and body limit, and our request context, which gives every error
-//! its body). SCIM requests then pass `scim_layers`: the journal, the `rfc` profile's media
-//! type, bearer authentication (`scim_auth`) and the controls guard (`controls`: injected
-//! faults, then the throttle); the admin API passes `admin_layers`.
+//! its body). SCIM requests then pass `scim_layers`, one middleware (each layer costs a boxed
+//! future and a clone of the service below it) that runs, outermost first: the journal, the
+//! `rfc` profile's media type, bearer authentication (`scim_auth`) and the controls
+//! (`controls`: injected faults, then the throttle). The admin API passes `admin_layers`.
 //!
 //! A room whose requests name their tenant only in the body (the AWS JSON APIs) passes
 //! `tenant_body_layers` (the journal) and, once it knows the tenant, calls `admit` (the same
@@ -18,7 +19,7 @@ mod journal;
 mod scim_auth;
 
 use axum::Router;
-use axum::extract::Request;
+use axum::extract::{Request, State};
 use axum::http::{Method, Uri};
 use axum::middleware::{Next, from_fn, from_fn_with_state, map_request};
 use axum::response::Response;
@@ -29,15 +30,20 @@ pub use context::standard;
 pub use controls::{Controlled, admit};
 pub use journal::journal_as;
 
-/// Wraps the SCIM routes in their middleware, outermost first: journal, `rfc` media type,
-/// authentication, controls guard. Unsupported methods on SCIM paths are authenticated too,
-/// as AWS does.
+/// Wraps the SCIM routes in their middleware (`scim_request`). Unsupported methods on SCIM
+/// paths are authenticated too, as AWS does.
 pub fn scim_layers(routes: Router<SharedState>, state: &SharedState) -> Router<SharedState> {
-    routes
-        .layer(from_fn_with_state(state.clone(), controls::guard))
-        .layer(from_fn_with_state(state.clone(), scim_auth::authenticate))
-        .layer(from_fn_with_state(state.clone(), context::scim_media_type))
-        .layer(from_fn_with_state(state.clone(), journal::layer))
+    routes.layer(from_fn_with_state(state.clone(), scim_request))
+}
+
+/// A SCIM request, outermost first: journaled, its answer given the `rfc` profile's media
+/// type (inside the journal, which records what is sent), authenticated, and controlled.
+async fn scim_request(State(state): State<SharedState>, req: Request, next: Next) -> Response {
+    journal::recorded(&state, req, async |req| {
+        let response = scim_auth::authenticate(&state, req, next).await;
+        context::scim_media_type(&state, response)
+    })
+    .await
 }
 
 /// Runs a request of a room that learned its tenant from the request itself: the tenant's
@@ -78,7 +84,11 @@ pub fn styled(routes: Router<SharedState>, style: ErrorStyle) -> Router<SharedSt
 /// Wraps routes that learn their tenant from the request body in the journal; the room calls
 /// `admit` and `journal_as` itself.
 pub fn tenant_body_layers(routes: Router<SharedState>, state: &SharedState) -> Router<SharedState> {
-    routes.layer(from_fn_with_state(state.clone(), journal::layer))
+    routes.layer(from_fn_with_state(state.clone(), journaled))
+}
+
+async fn journaled(State(state): State<SharedState>, req: Request, next: Next) -> Response {
+    journal::recorded(&state, req, async |req| next.run(req).await).await
 }
 
 /// Puts the admin API behind the admin credential.

@@ -4,17 +4,18 @@
 //! AWS's 404 "TENANT does not exist." (`docs/aws-behaviour.md`). The token is hashed at once;
 //! neither it nor its hash is logged.
 
-use axum::extract::{Request, State};
+use axum::extract::Request;
 use axum::http::header::AUTHORIZATION;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
 use super::ScimTarget;
+use super::controls::{Controlled, admit};
 use super::journal::journal_as;
 use crate::auth::TokenHash;
 use crate::extract::BaseUrl;
 use crate::scim::ScimError;
-use crate::state::{AppState, Authenticated, SharedState};
+use crate::state::{AppState, Authenticated};
 use crate::store::{StoreError, Tenant};
 
 fn bearer(req: &Request) -> Option<&str> {
@@ -24,16 +25,13 @@ fn bearer(req: &Request) -> Option<&str> {
     (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
 }
 
-pub(super) async fn authenticate(
-    State(state): State<SharedState>,
-    mut req: Request,
-    next: Next,
-) -> Response {
+/// Authenticates a SCIM request, then runs its controls (`admit`) and `next`.
+pub(super) async fn authenticate(state: &AppState, mut req: Request, next: Next) -> Response {
     let target = ScimTarget::of(req.uri().path());
     let wanted = target.tenant(&state.default_tenant.tenant_id).to_owned();
     let path = target.resource_path.to_owned();
     let token = bearer(&req).map(TokenHash::of);
-    let tenant = match tenant_of_request(&state, token, &wanted).await {
+    let tenant = match tenant_of_request(state, token, &wanted).await {
         Ok(tenant) => tenant,
         Err(Refused { error, exists }) => {
             let mut response = error.into_response();
@@ -56,10 +54,22 @@ pub(super) async fn authenticate(
         Some(t) => format!("{server}/{t}/scim/v2"),
         None => format!("{server}/scim/v2"),
     };
+    let controlled = Controlled {
+        tenant: &tenant.tenant_id,
+        api: "scim",
+        method: req.method(),
+        path: &path,
+    };
+    let refused = admit(state, controlled).await;
     let tenant_id = tenant.tenant_id.clone();
-    req.extensions_mut()
-        .insert(Authenticated { tenant, base_url });
-    let mut response = next.run(req).await;
+    let mut response = match refused {
+        Some(refused) => refused,
+        None => {
+            req.extensions_mut()
+                .insert(Authenticated { tenant, base_url });
+            next.run(req).await
+        }
+    };
     journal_as(&mut response, tenant_id, path);
     response
 }
