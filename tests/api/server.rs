@@ -168,6 +168,11 @@ impl Binary {
         std::mem::take(&mut self.dir)
     }
 
+    /// What the server has logged so far.
+    fn logs_so_far(&self) -> String {
+        std::fs::read_to_string(self.dir.join("stderr")).unwrap()
+    }
+
     /// Stops the server with SIGTERM and returns its logs.
     pub fn stop(mut self) -> (std::process::ExitStatus, String) {
         let killed = std::process::Command::new("kill")
@@ -475,6 +480,30 @@ async fn pretty_logs_carry_the_request_line_without_colours_off_a_terminal() {
     ] {
         assert!(line.contains(field), "{field} missing from {line}");
     }
+}
+
+/// Log lines are written in batches, but a request's line reaches stderr while the server
+/// runs, within a moment.
+#[tokio::test]
+async fn request_lines_reach_the_log_while_the_server_runs() {
+    let server = Binary::start("running-token");
+    let r = reqwest::Client::new()
+        .get(format!("{}/Users", server.alias()))
+        .bearer_auth("running-token")
+        .send()
+        .await
+        .unwrap();
+    let request_id = r.headers()["x-amzn-requestid"].to_str().unwrap().to_owned();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);
+    while !server.logs_so_far().contains(&request_id) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no line for the request after 2 s:\n{}",
+            server.logs_so_far()
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    server.stop();
 }
 
 /// Calls the Identity Store's ListUsers on a server, signed with the key `(id, secret)` now;
