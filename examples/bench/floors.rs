@@ -1,7 +1,10 @@
 //! The floors the phases are compared to, measured in the same run at the same concurrency:
 //!
 //! * `http-floor`: the same HTTP client against a trivial handler in this process, which
-//!   answers every GET with the same user-sized JSON (the client checks its `id`, as `get` does);
+//!   answers every GET with the same user-sized JSON (the client checks its `id`, as `get` does).
+//!   The handler is served by a runtime of its own, with as many threads as the server's, as a
+//!   server process is: on the client's runtime, client and handler tasks met on one thread at
+//!   times, and the floor swung between runs by half;
 //! * `db-insert-floor`: one-row inserts, each a transaction of its own (an autocommit
 //!   `INSERT`, as the server's create is), through sqlx, into a scratch table shaped like the
 //!   users (a text primary key, a unique index of a lowercased name, a JSON text column) in the
@@ -80,16 +83,24 @@ pub async fn http(
             async move { ([(CONTENT_TYPE, "application/scim+json")], body) }
         }),
     );
-    let listener = TcpListener::bind("127.0.0.1:0").await?;
+    let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+    listener.set_nonblocking(true)?;
     let addr = listener.local_addr()?;
     let (stop, stopped) = oneshot::channel::<()>();
-    let server = tokio::spawn(
-        axum::serve(listener, router)
-            .with_graceful_shutdown(async {
-                let _ = stopped.await;
-            })
-            .into_future(),
-    );
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the HTTP floor's runtime")?;
+    let server = std::thread::spawn(move || {
+        runtime.block_on(async move {
+            let listener = TcpListener::from_std(listener)?;
+            axum::serve(listener, router)
+                .with_graceful_shutdown(async {
+                    let _ = stopped.await;
+                })
+                .await
+        })
+    });
     let target = Arc::new(Target {
         client: client.clone(),
         base: format!("http://{addr}/floor"),
@@ -111,7 +122,10 @@ pub async fn http(
     );
     let result = measure(Floor::Http.name(), workers, job, None).await;
     let _ = stop.send(());
-    server.await?.context("serving the HTTP floor")?;
+    tokio::task::spawn_blocking(move || server.join())
+        .await?
+        .map_err(|_| anyhow::anyhow!("the HTTP floor's server panicked"))?
+        .context("serving the HTTP floor")?;
     Ok(result)
 }
 
