@@ -450,19 +450,24 @@ fn neither_help_nor_logs_show_the_database_password() {
     assert!(!stderr.contains("database-password-42"), "{stderr}");
 }
 
+/// Lists the users of `server` with `token`; the request id its log line carries.
+async fn list_users_logged(server: &Binary, token: &str) -> String {
+    let r = reqwest::Client::new()
+        .get(format!("{}/Users", server.alias()))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    r.headers()["x-amzn-requestid"].to_str().unwrap().to_owned()
+}
+
 #[tokio::test]
 async fn pretty_logs_carry_the_request_line_without_colours_off_a_terminal() {
     let server = Binary::start_with("pretty-token", |_| {
         vec!["--log-format".into(), "pretty".into()]
     });
-    let r = reqwest::Client::new()
-        .get(format!("{}/Users", server.alias()))
-        .bearer_auth("pretty-token")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 200);
-    let request_id = r.headers()["x-amzn-requestid"].to_str().unwrap().to_owned();
+    let request_id = list_users_logged(&server, "pretty-token").await;
     let (_, logs) = server.stop();
     assert!(
         !logs.contains('\u{1b}'),
@@ -487,13 +492,7 @@ async fn pretty_logs_carry_the_request_line_without_colours_off_a_terminal() {
 #[tokio::test]
 async fn request_lines_reach_the_log_while_the_server_runs() {
     let server = Binary::start("running-token");
-    let r = reqwest::Client::new()
-        .get(format!("{}/Users", server.alias()))
-        .bearer_auth("running-token")
-        .send()
-        .await
-        .unwrap();
-    let request_id = r.headers()["x-amzn-requestid"].to_str().unwrap().to_owned();
+    let request_id = list_users_logged(&server, "running-token").await;
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);
     while !server.logs_so_far().contains(&request_id) {
         assert!(

@@ -331,24 +331,21 @@ mod tests {
 
     use super::*;
 
-    /// Connections to a database in memory: a temporary table, which only the connection
-    /// that made it sees, tells them apart.
-    async fn memory(size: u32) -> Arc<Kept<Sqlite>> {
+    /// Connections to a database in memory: a temporary table (`mark`), which only the
+    /// connection that made it sees, tells them apart.
+    async fn memory(size: u32, upkeep: Option<Upkeep>) -> Arc<Kept<Sqlite>> {
         let options = SqliteConnectOptions::from_str("sqlite::memory:").unwrap();
-        Kept::open(options, size, None).await.unwrap()
+        Kept::open(options, size, upkeep).await.unwrap()
     }
 
     #[tokio::test]
     async fn connections_idle_past_their_time_are_closed_when_another_comes_back() {
         let _counting = COUNTING.lock().await;
-        let options = SqliteConnectOptions::from_str("sqlite::memory:").unwrap();
         let upkeep = Upkeep {
             test_after: Duration::from_millis(10),
             close_after: Duration::from_millis(200),
         };
-        let kept = Kept::<Sqlite>::open(options, 3, Some(upkeep))
-            .await
-            .unwrap();
+        let kept = memory(3, Some(upkeep)).await;
         let (a, b, c) = tokio::join!(kept.acquire(WAIT), kept.acquire(WAIT), kept.acquire(WAIT));
         let (a, b, c) = (a.unwrap(), b.unwrap(), c.unwrap());
         drop((a, b));
@@ -361,6 +358,13 @@ mod tests {
         assert_eq!(kept.idle().len(), 1, "the other idle one was closed");
         drop(tested);
         assert_eq!(kept.idle().len(), 2);
+    }
+
+    async fn mark(conn: &mut KeptConn<Sqlite>) {
+        sqlx::query("CREATE TEMP TABLE mark (x)")
+            .execute(&mut **conn)
+            .await
+            .unwrap();
     }
 
     async fn marked(conn: &mut KeptConn<Sqlite>) -> bool {
@@ -380,12 +384,9 @@ mod tests {
     #[tokio::test]
     async fn connections_are_given_back_as_they_are_unless_a_connection_failed() {
         let _counting = COUNTING.lock().await;
-        let kept = memory(2).await;
+        let kept = memory(2, None).await;
         let mut conn = kept.acquire(WAIT).await.unwrap();
-        sqlx::query("CREATE TEMP TABLE mark (x)")
-            .execute(&mut *conn)
-            .await
-            .unwrap();
+        mark(&mut conn).await;
         drop(conn);
         let mut again = kept.acquire(WAIT).await.unwrap();
         assert!(marked(&mut again).await, "the same connection, given back");
@@ -395,10 +396,7 @@ mod tests {
         drop(again);
         let mut fresh = kept.acquire(WAIT).await.unwrap();
         assert!(!marked(&mut fresh).await, "a new connection");
-        sqlx::query("CREATE TEMP TABLE mark (x)")
-            .execute(&mut *fresh)
-            .await
-            .unwrap();
+        mark(&mut fresh).await;
         drop(fresh);
 
         // One that idled when a connection failed is not handed out again.
@@ -411,10 +409,7 @@ mod tests {
         // Errors of a statement or of the pool retire nothing.
         assert!(!count_connection_failure(&sqlx::Error::RowNotFound));
         assert!(!count_connection_failure(&sqlx::Error::PoolTimedOut));
-        sqlx::query("CREATE TEMP TABLE mark (x)")
-            .execute(&mut *fresh)
-            .await
-            .unwrap();
+        mark(&mut fresh).await;
         drop(fresh);
         let mut same = kept.acquire(WAIT).await.unwrap();
         assert!(marked(&mut same).await);
@@ -422,7 +417,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_full_pool_times_out_and_a_closed_one_refuses() {
-        let kept = memory(2).await;
+        let kept = memory(2, None).await;
         let first = kept.acquire(WAIT).await.unwrap();
         let second = kept.acquire(WAIT).await.unwrap();
         assert!(matches!(
@@ -454,7 +449,7 @@ mod tests {
 
     #[tokio::test]
     async fn waiting_requests_are_served_in_the_order_they_came() {
-        let kept = memory(1).await;
+        let kept = memory(1, None).await;
         let held = kept.acquire(WAIT).await.unwrap();
         let order = Arc::new(Mutex::new(Vec::new()));
         let mut waiting = Vec::new();
