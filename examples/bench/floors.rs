@@ -26,7 +26,7 @@ use axum::Router;
 use axum::extract::Path;
 use axum::routing::get;
 use idc_scim::store;
-use idc_scim::store::Kept;
+use idc_scim::store::{ACQUIRE_TIMEOUT, Kept};
 use reqwest::header::CONTENT_TYPE;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
@@ -137,9 +137,6 @@ enum Db {
     },
     Postgres(Arc<Kept<Postgres>>),
 }
-
-/// How long a worker waits for a connection.
-const ACQUIRE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
 impl Db {
     async fn open(url: &str) -> anyhow::Result<Self> {

@@ -29,8 +29,8 @@ pub use signin::{
     SessionRecord, SignInStore, TokenKey, TokenRecord,
 };
 pub use sql::{
-    Kept, KeptConn, PG_CONNECTIONS, PgStore, SQLITE_READERS, SqliteStore, count_connection_failure,
-    pg_connections, sqlite_options, sqlite_readers,
+    ACQUIRE_TIMEOUT, Kept, KeptConn, PG_CONNECTIONS, PgStore, SQLITE_READERS, SqliteStore,
+    count_connection_failure, pg_connections, sqlite_options, sqlite_readers,
 };
 pub use ssoadmin::{
     AccountRecord, AssignmentQuery, OperationRecord, PermissionSetChange, PermissionSetRecord,

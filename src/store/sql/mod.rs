@@ -65,7 +65,7 @@ pub type PgStore = SqlStore<Postgres>;
 pub type SqliteStore = SqlStore<Sqlite>;
 
 /// How long a request waits for a connection before it is answered as contended.
-const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(10);
+pub const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// What becomes of idle PostgreSQL connections: tested after 30 s, closed after 10 minutes.
 const PG_UPKEEP: Upkeep = Upkeep {
