@@ -193,20 +193,29 @@ impl TestApp {
     /// Sends one PATCH of `path` per list of operations, all at once (each on a task of its
     /// own); the answers come in the order of `operations`.
     pub async fn race_patches(&self, path: &str, operations: Vec<Value>) -> Vec<TestResponse> {
-        let tasks: Vec<_> = operations
+        let requests = operations
             .into_iter()
             .map(|ops| {
                 let body = json!({
                     "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
                     "Operations": ops,
                 });
-                let req = Request::patch(format!("{}{path}", self.base()))
+                Request::patch(format!("{}{path}", self.base()))
                     .header("authorization", format!("Bearer {}", self.token))
                     .header("content-type", "application/scim+json")
                     .body(Body::from(body.to_string()))
-                    .unwrap();
-                tokio::spawn(respond(self.router.clone(), req))
+                    .unwrap()
             })
+            .collect();
+        self.race(requests).await
+    }
+
+    /// Sends `requests` all at once (each on a task of its own); the answers come in their
+    /// order.
+    pub async fn race(&self, requests: Vec<Request<Body>>) -> Vec<TestResponse> {
+        let tasks: Vec<_> = requests
+            .into_iter()
+            .map(|req| tokio::spawn(respond(self.router.clone(), req)))
             .collect();
         let mut responses = Vec::with_capacity(tasks.len());
         for task in tasks {

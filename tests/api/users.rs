@@ -296,6 +296,72 @@ async fn filter_values_with_quotes_and_unicode_are_matched_exactly() {
     assert_eq!(l["totalResults"], 0);
 }
 
+/// GetUser and the userName lookup, by id and by name, of users of the tenant, of none, and
+/// of the tenant's users through another tenant's endpoint.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn racing_gets_and_lookups_each_find_their_own_user_and_no_other_tenants() {
+    let app = TestApp::new().await;
+    let (other, other_token) = add_tenant(&app.state.store).await;
+    let mut users = Vec::new();
+    for i in 0..30 {
+        let name = format!("Racer{i}@Example.com");
+        users.push((app.user_id(&name).await, name));
+    }
+    let request = |tenant: &str, token: &str, path: String| {
+        Request::get(format!("/{tenant}/scim/v2{path}"))
+            .header("authorization", format!("Bearer {token}"))
+            .body(Body::empty())
+            .unwrap()
+    };
+    let lookup = |name: &str| {
+        format!(
+            "/Users?filter={}",
+            form_encode(&format!("userName eq \"{name}\""))
+        )
+    };
+    // (request, the id it finds or None)
+    let mut cases: Vec<(Request<Body>, Option<String>)> = Vec::new();
+    let (own, token) = (app.tenant.tenant_id.as_str(), app.token.as_str());
+    for (i, (id, name)) in users.iter().enumerate() {
+        cases.push((
+            request(own, token, format!("/Users/{id}")),
+            Some(id.clone()),
+        ));
+        let asked = if i % 2 == 0 {
+            name.to_uppercase()
+        } else {
+            name.to_lowercase()
+        };
+        cases.push((request(own, token, lookup(&asked)), Some(id.clone())));
+        if i % 5 == 0 {
+            let other_path = format!("/Users/{id}");
+            cases.push((request(&other.tenant_id, &other_token, other_path), None));
+            cases.push((request(&other.tenant_id, &other_token, lookup(name)), None));
+            let missing = format!("/Users/{}", uuid::Uuid::new_v4());
+            cases.push((request(own, token, missing), None));
+            cases.push((request(own, token, lookup(&format!("x{name}"))), None));
+        }
+    }
+    let (requests, expected): (Vec<_>, Vec<_>) = cases.into_iter().unzip();
+    let responses = app.race(requests).await;
+    for (r, expected) in responses.iter().zip(expected) {
+        let found = if r.body.get("Resources").is_some() {
+            assert_eq!(r.status, StatusCode::OK);
+            assert_eq!(
+                r.body["totalResults"],
+                json!(usize::from(expected.is_some()))
+            );
+            r.body["Resources"][0]["id"].as_str().map(str::to_owned)
+        } else if r.status == StatusCode::OK {
+            r.body["id"].as_str().map(str::to_owned)
+        } else {
+            assert_eq!(r.status, StatusCode::NOT_FOUND, "{}", r.body);
+            None
+        };
+        assert_eq!(found, expected, "{}", r.body);
+    }
+}
+
 #[tokio::test]
 async fn unsupported_filters_and_counts_are_400() {
     let app = TestApp::new().await;

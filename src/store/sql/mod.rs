@@ -12,6 +12,7 @@ mod dialect;
 mod query;
 mod signin;
 mod ssoadmin;
+mod user_reads;
 
 use std::str::FromStr;
 use std::sync::Arc;
@@ -30,6 +31,7 @@ use self::query::{
     membership_from_row, push_list, push_page, tenant_from_row, tenant_info_from_row, user_data,
     user_from_row,
 };
+use self::user_reads::{UserKey, UserReads};
 use super::auth_cache::{AuthCache, Kind, TenantKey};
 use super::{
     GroupEdit, GroupRecord, ListArgs, Membership, MembershipQuery, Page, Result, Store, StoreError,
@@ -56,6 +58,8 @@ pub struct SqlStore<DB: Database> {
     auth: Arc<AuthCache>,
     /// Taken by the one request that reads the count of changes for the others.
     auth_check: tokio::sync::Mutex<()>,
+    /// The reads of one user, read together when they come together (`user_reads`).
+    users: Arc<UserReads<DB>>,
 }
 
 /// PostgreSQL, for deployments; several instances may share one database.
@@ -162,6 +166,7 @@ impl SqlStore<Sqlite> {
 impl<DB: Dialect> SqlStore<DB> {
     fn new(reads: Connections<DB>, writes: Connections<DB>) -> Self {
         Self {
+            users: UserReads::new(reads.share(), user_reads::AT_ONCE),
             reads,
             writes,
             auth: Arc::default(),
@@ -561,10 +566,9 @@ impl<DB: Dialect> Store for SqlStore<DB> {
     }
 
     async fn get_user(&self, tenant: &Tenant, id: &str) -> Result<UserRecord> {
-        let mut conn = self.read().await?;
-        let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE tenant_id = $1 AND id = $2");
-        let query = Self::query(&sql).arg(&tenant.tenant_id).arg(id);
-        get(&mut *conn, query, user_from_row::<DB>).await
+        let key = UserKey::Id(id.to_owned());
+        let found = self.users.read(&tenant.tenant_id, key).await?;
+        found.ok_or(StoreError::NotFound)
     }
 
     async fn list_users(
@@ -573,6 +577,22 @@ impl<DB: Dialect> Store for SqlStore<DB> {
         query: &UserQuery,
         args: ListArgs<'_>,
     ) -> Result<Page<UserRecord>> {
+        // The lookup before a write: one user at most, read with the others that come along.
+        if let (UserQuery::UserName(name), None, 1..) = (query, args.after, args.limit) {
+            let key = UserKey::UserName(name.to_lowercase());
+            let items: Vec<_> = self
+                .users
+                .read(&tenant.tenant_id, key)
+                .await?
+                .into_iter()
+                .collect();
+            let total = args.with_total.then_some(items.len() as i64);
+            return Ok(Page {
+                items,
+                total,
+                more: false,
+            });
+        }
         let mut conn = self.read().await?;
         let qb = query::users::<DB>(tenant, query, args);
         list(&mut *conn, qb, args, user_from_row::<DB>).await
