@@ -7,14 +7,17 @@
 //! when the program ends. A process killed outright loses at most the last `FLUSH_INTERVAL`
 //! of info lines.
 
+use std::cell::RefCell;
 use std::io::{IsTerminal, Write};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, MutexGuard, Once};
-use std::time::Duration;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use tracing::{Level, Metadata};
 use tracing_subscriber::EnvFilter;
 use tracing_subscriber::fmt::MakeWriter;
+use tracing_subscriber::fmt::format::Writer;
+use tracing_subscriber::fmt::time::FormatTime;
 
 use crate::config::LogFormat;
 
@@ -35,6 +38,7 @@ pub fn init(format: LogFormat) {
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(Stderr)
+        .with_timer(LineTime)
         .with_ansi(std::io::stderr().is_terminal());
     static FLUSHER: Once = Once::new();
     FLUSHER.call_once(|| {
@@ -56,6 +60,33 @@ pub fn init(format: LogFormat) {
             .flatten_event(true)
             .with_current_span(true)
             .init(),
+    }
+}
+
+/// The time of a line as tracing's own `SystemTime` writes it, RFC 3339 in UTC to the
+/// microsecond (`2026-11-27T01:44:35.444606Z`), with the part up to the second formatted
+/// once a second (on each thread) instead of on every line.
+struct LineTime;
+
+impl FormatTime for LineTime {
+    fn format_time(&self, w: &mut Writer<'_>) -> std::fmt::Result {
+        thread_local! {
+            static SECOND: RefCell<(u64, String)> = const { RefCell::new((u64::MAX, String::new())) };
+        }
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or_default();
+        SECOND.with_borrow_mut(|(second, text)| {
+            if *second != now.as_secs() {
+                *second = now.as_secs();
+                let secs = i64::try_from(now.as_secs()).unwrap_or_default();
+                *text = chrono::DateTime::from_timestamp(secs, 0)
+                    .unwrap_or_default()
+                    .format("%Y-%m-%dT%H:%M:%S")
+                    .to_string();
+            }
+            write!(w, "{text}.{:06}Z", now.subsec_micros())
+        })
     }
 }
 
@@ -120,6 +151,34 @@ impl<'a> MakeWriter<'a> for Stderr {
     fn make_writer_for(&'a self, meta: &Metadata<'_>) -> Line {
         Line {
             urgent: *meta.level() <= Level::WARN || !LINES.flushed.load(Ordering::Relaxed),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use tracing_subscriber::fmt::format::Writer;
+    use tracing_subscriber::fmt::time::{FormatTime, SystemTime};
+
+    use super::LineTime;
+
+    fn time(timer: &impl FormatTime) -> String {
+        let mut text = String::new();
+        timer.format_time(&mut Writer::new(&mut text)).unwrap();
+        text
+    }
+
+    #[test]
+    fn lines_are_timed_as_tracing_times_them() {
+        for _ in 0..3 {
+            let (ours, theirs) = (time(&LineTime), time(&SystemTime));
+            let parsed = chrono::DateTime::parse_from_rfc3339(&ours).unwrap();
+            let expected = chrono::DateTime::parse_from_rfc3339(&theirs).unwrap();
+            assert_eq!(ours.len(), theirs.len(), "{ours} {theirs}");
+            assert!(ours.ends_with('Z') && ours.as_bytes()[19] == b'.', "{ours}");
+            let apart = (expected - parsed).num_milliseconds();
+            assert!((0..1000).contains(&apart), "{ours} {theirs}");
+            std::thread::sleep(std::time::Duration::from_millis(600));
         }
     }
 }
