@@ -7,6 +7,7 @@
 
 mod access_keys;
 mod auth_cache;
+mod batch;
 mod connections;
 mod dialect;
 mod query;
@@ -166,7 +167,7 @@ impl SqlStore<Sqlite> {
 impl<DB: Dialect> SqlStore<DB> {
     fn new(reads: Connections<DB>, writes: Connections<DB>) -> Self {
         Self {
-            users: UserReads::new(reads.share(), user_reads::AT_ONCE),
+            users: UserReads::new(reads.share()),
             reads,
             writes,
             auth: Arc::default(),

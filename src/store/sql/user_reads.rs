@@ -1,38 +1,20 @@
-//! Reads of one user each that arrive together are read together: by id (GetUser, and the
-//! read before a PUT or PATCH) or by `userName` (the lookup identity providers make before
-//! every write), one statement for up to `MOST` of them.
-//!
-//! A statement of one row costs a round trip to the database (on SQLite, to the thread of
-//! the connection and back: two context switches and a wake-up each way) far beyond the row
-//! itself; read together, the rows of eight requests cost about a third of eight statements.
-//! A read waits in `Queue` and a task (`drain`) takes what waits once a statement may start
-//! (`AT_ONCE` run at a time) and its connection is free: alone, a read runs at once, as
-//! before; under load, the reads that came while the others ran go in one statement. Every
-//! read in a statement was asked for before the statement began, so it sees every write
-//! answered before it was asked for.
-//!
-//! The task runs apart from the requests, so that a request that goes away (its client
-//! gone, its time up) leaves those in its statement their answers.
+//! Reads of one user each that come together are read together (`batch`): by id (GetUser,
+//! and the read before a PUT or PATCH) or by `userName` (the lookup identity providers make
+//! before every write), one statement per tenant and column. The rows of eight requests read
+//! together cost about a third of eight statements.
 
 use std::pin::Pin;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::Arc;
 
 use sqlx::{Database, QueryBuilder};
-use tokio::sync::{Semaphore, oneshot};
+use tokio::sync::oneshot;
 
 use super::ACQUIRE_TIMEOUT;
+use super::batch::{self, Batches, copy_of};
 use super::connections::Connections;
 use super::dialect::{Dialect, Fields, Push, Run};
 use super::query::{USER_COLUMNS, push_list, user_from_row};
 use crate::store::{Result, StoreError, UserRecord};
-
-/// The most reads in one statement.
-pub const MOST: usize = 32;
-
-/// The statements that run at once: one reads the most per second on two cores, on both
-/// backends. A point read waits for no writer (PostgreSQL reads a snapshot, SQLite's readers
-/// read the log), so one statement holds up the next only as long as it runs.
-pub const AT_ONCE: usize = 1;
 
 /// How a user is asked for.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -69,37 +51,23 @@ struct Wanted {
     answer: oneshot::Sender<Result<Option<UserRecord>>>,
 }
 
-#[derive(Default)]
-struct Queue {
-    waiting: Vec<Wanted>,
-    /// Whether a task is on its way to take what waits.
-    draining: bool,
-}
-
 pub struct UserReads<DB: Database> {
     reads: Connections<DB>,
-    queue: Mutex<Queue>,
-    /// One permit per statement that may run at once.
-    running: Arc<Semaphore>,
+    batches: Batches<Wanted>,
     /// The statements run, for the tests.
     #[cfg(test)]
     statements: std::sync::atomic::AtomicUsize,
 }
 
 impl<DB: Dialect> UserReads<DB> {
-    /// Reads on `reads`, at most `at_once` statements at a time.
-    pub fn new(reads: Connections<DB>, at_once: usize) -> Arc<Self> {
+    /// Reads on `reads`.
+    pub fn new(reads: Connections<DB>) -> Arc<Self> {
         Arc::new(Self {
             reads,
-            queue: Mutex::default(),
-            running: Arc::new(Semaphore::new(at_once.max(1))),
+            batches: Batches::new(batch::AT_ONCE),
             #[cfg(test)]
             statements: Default::default(),
         })
-    }
-
-    fn queue(&self) -> MutexGuard<'_, Queue> {
-        self.queue.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// The user of `tenant_id` that `key` names, if there is one.
@@ -109,49 +77,34 @@ impl<DB: Dialect> UserReads<DB> {
         key: UserKey,
     ) -> Result<Option<UserRecord>> {
         let (answer, answered) = oneshot::channel();
-        let start = {
-            let mut queue = self.queue();
-            queue.waiting.push(Wanted {
-                tenant_id: tenant_id.to_owned(),
-                key,
-                answer,
-            });
-            !std::mem::replace(&mut queue.draining, true)
+        let wanted = Wanted {
+            tenant_id: tenant_id.to_owned(),
+            key,
+            answer,
         };
-        if start {
+        if self.batches.push(wanted) {
             tokio::spawn(self.clone().drain());
         }
-        // The task drops the answer unsent only if it panicked or the runtime is going away.
-        answered
-            .await
-            .unwrap_or_else(|_| Err(StoreError::Database(sqlx::Error::WorkerCrashed)))
+        batch::answer(answered).await
     }
 
-    /// Waits for a statement to be allowed and for a connection, then reads what waits then
-    /// (up to `MOST`; another task takes the rest). Boxed, as a task that may start another
-    /// like itself.
+    /// Waits for its turn and a connection, then reads what waits then (another task takes
+    /// what one statement does not hold). Boxed, as a task that may start another like itself.
     fn drain(self: Arc<Self>) -> Pin<Box<dyn Future<Output = ()> + Send>> {
         Box::pin(async move { self.read_waiting().await })
     }
 
     async fn read_waiting(self: Arc<Self>) {
-        let _permit = self.running.clone().acquire_owned().await;
+        let _turn = self.batches.turn().await;
         let conn = self.reads.acquire(ACQUIRE_TIMEOUT).await;
-        let batch: Vec<Wanted> = {
-            let mut queue = self.queue();
-            let n = queue.waiting.len().min(MOST);
-            let batch = queue.waiting.drain(..n).collect();
-            queue.draining = !queue.waiting.is_empty();
-            if queue.draining {
-                tokio::spawn(self.clone().drain());
-            }
-            batch
-        };
+        let (mut batch, more) = self.batches.take();
+        if more {
+            tokio::spawn(self.clone().drain());
+        }
         let mut conn = match conn {
             Ok(conn) => conn,
             Err(e) => return answer_all(batch, &e),
         };
-        let mut batch = batch;
         while let Some(first) = batch.first() {
             // The reads of one tenant by one column, in one statement.
             let (tenant_id, key) = (first.tenant_id.clone(), first.key.clone());
@@ -223,25 +176,6 @@ fn answer_all(wanted: Vec<Wanted>, e: &StoreError) {
     }
 }
 
-/// The same error for another read of the statement that failed: a database error as its
-/// message (what the request's log line and answer make of it).
-fn copy_of(e: &StoreError) -> StoreError {
-    match e {
-        StoreError::NotFound => StoreError::NotFound,
-        StoreError::Conflict(c) => StoreError::Conflict(*c),
-        StoreError::LimitReached => StoreError::LimitReached,
-        StoreError::MemberNotFound => StoreError::MemberNotFound,
-        StoreError::MemberLoop => StoreError::MemberLoop,
-        StoreError::InUse => StoreError::InUse,
-        StoreError::Contended => StoreError::Contended,
-        StoreError::Database(e) => StoreError::Database(match e {
-            sqlx::Error::PoolClosed => sqlx::Error::PoolClosed,
-            sqlx::Error::WorkerCrashed => sqlx::Error::WorkerCrashed,
-            e => sqlx::Error::Protocol(e.to_string()),
-        }),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use std::sync::atomic::Ordering;
@@ -291,7 +225,7 @@ mod tests {
             })
             .collect();
         let asked = reads.len();
-        while store.users.queue().waiting.len() < asked {
+        while store.users.batches.waiting() < asked {
             tokio::task::yield_now().await;
         }
         if cancel_first {
@@ -350,7 +284,7 @@ mod tests {
 
     #[tokio::test]
     async fn more_reads_than_a_statement_holds_are_all_answered() {
-        let (store, a, _, users) = store(super::MOST + 8).await;
+        let (store, a, _, users) = store(super::batch::MOST + 8).await;
         let keys = users
             .iter()
             .map(|u| (&a, UserKey::Id(u.id.clone())))
