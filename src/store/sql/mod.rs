@@ -13,6 +13,7 @@ mod dialect;
 mod query;
 mod signin;
 mod ssoadmin;
+mod user_creates;
 mod user_reads;
 
 use std::str::FromStr;
@@ -32,6 +33,7 @@ use self::query::{
     membership_from_row, push_list, push_page, tenant_from_row, tenant_info_from_row, user_data,
     user_from_row,
 };
+use self::user_creates::{NewUser, UserCreates};
 use self::user_reads::{UserKey, UserReads};
 use super::auth_cache::{AuthCache, Kind, TenantKey};
 use super::{
@@ -61,6 +63,8 @@ pub struct SqlStore<DB: Database> {
     auth_check: tokio::sync::Mutex<()>,
     /// The reads of one user, read together when they come together (`user_reads`).
     users: Arc<UserReads<DB>>,
+    /// New users, written together when they come together (`user_creates`).
+    creates: Arc<UserCreates<DB>>,
 }
 
 /// PostgreSQL, for deployments; several instances may share one database.
@@ -168,6 +172,7 @@ impl<DB: Dialect> SqlStore<DB> {
     fn new(reads: Connections<DB>, writes: Connections<DB>) -> Self {
         Self {
             users: UserReads::new(reads.share()),
+            creates: UserCreates::new(writes.share()),
             reads,
             writes,
             auth: Arc::default(),
@@ -540,23 +545,8 @@ impl<DB: Dialect> Store for SqlStore<DB> {
         now_ms: i64,
     ) -> Result<UserRecord> {
         let id = tenant.new_resource_id();
-        let mut conn = self.write().await?;
-        Self::query(
-            "INSERT INTO users (tenant_id, id, user_name, user_name_lower, external_id, \
-             email_lower, manager_id, data, version, created_ms, modified_ms) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 1, $9, $9)",
-        )
-        .arg(&tenant.tenant_id)
-        .arg(&id)
-        .arg(&attrs.user_name)
-        .arg(attrs.user_name_key())
-        .arg(&attrs.external_id)
-        .arg(attrs.email_key())
-        .arg(attrs.manager_id())
-        .arg(user_data(attrs))
-        .arg(now_ms)
-        .execute_in(&mut *conn)
-        .await?;
+        let row = NewUser::new(tenant, &id, attrs, now_ms);
+        self.creates.create(row).await?;
         Ok(UserRecord {
             id,
             version: 1,
