@@ -13,11 +13,14 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, MutexGuard, Once};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use tracing::{Level, Metadata};
+use tracing::field::{Field, Visit};
+use tracing::{Event, Level, Metadata, Subscriber};
 use tracing_subscriber::EnvFilter;
-use tracing_subscriber::fmt::MakeWriter;
-use tracing_subscriber::fmt::format::Writer;
+use tracing_subscriber::field::{MakeVisitor, VisitFmt, VisitOutput};
+use tracing_subscriber::fmt::format::{DefaultVisitor, Format, Full, Writer};
 use tracing_subscriber::fmt::time::FormatTime;
+use tracing_subscriber::fmt::{FmtContext, FormatEvent, FormatFields, FormattedFields, MakeWriter};
+use tracing_subscriber::registry::LookupSpan;
 
 use crate::config::LogFormat;
 
@@ -54,7 +57,10 @@ pub fn init(format: LogFormat) {
         LINES.flushed.store(spawned.is_ok(), Ordering::Relaxed);
     });
     match format {
-        LogFormat::Pretty => builder.init(),
+        LogFormat::Pretty => builder
+            .fmt_fields(LineFields)
+            .event_format(LineFormat::default())
+            .init(),
         LogFormat::Json => builder
             .json()
             .flatten_event(true)
@@ -87,6 +93,204 @@ impl FormatTime for LineTime {
             }
             write!(w, "{text}.{:06}Z", now.subsec_micros())
         })
+    }
+}
+
+/// The lines of the `pretty` format as tracing's own (`Full`) writes them, without colours
+/// written directly instead of through its styling (about 5k of the 17k instructions a
+/// request spends on its span and line). With colours (on a terminal), and for events of the
+/// `log` crate, tracing's own writes them.
+struct LineFormat {
+    stock: Format<Full, LineTime>,
+}
+
+impl Default for LineFormat {
+    fn default() -> Self {
+        Self {
+            stock: tracing_subscriber::fmt::format().with_timer(LineTime),
+        }
+    }
+}
+
+impl LineFormat {
+    fn level(level: &Level) -> &'static str {
+        match *level {
+            Level::TRACE => "TRACE",
+            Level::DEBUG => "DEBUG",
+            Level::INFO => " INFO",
+            Level::WARN => " WARN",
+            Level::ERROR => "ERROR",
+        }
+    }
+}
+
+impl<S, N> FormatEvent<S, N> for LineFormat
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+    N: for<'a> FormatFields<'a> + 'static,
+{
+    fn format_event(
+        &self,
+        ctx: &FmtContext<'_, S, N>,
+        mut writer: Writer<'_>,
+        event: &Event<'_>,
+    ) -> std::fmt::Result {
+        let meta = event.metadata();
+        if writer.has_ansi_escapes() || meta.fields().field("log.target").is_some() {
+            return self.stock.format_event(ctx, writer, event);
+        }
+        if LineTime.format_time(&mut writer).is_err() {
+            writer.write_str("<unknown time>")?;
+        }
+        writer.write_char(' ')?;
+        writer.write_str(Self::level(meta.level()))?;
+        writer.write_char(' ')?;
+        if let Some(scope) = ctx.event_scope() {
+            let mut seen = false;
+            for span in scope.from_root() {
+                writer.write_str(span.metadata().name())?;
+                seen = true;
+                let extensions = span.extensions();
+                if let Some(fields) = extensions.get::<FormattedFields<N>>()
+                    && !fields.is_empty()
+                {
+                    writer.write_char('{')?;
+                    writer.write_str(fields)?;
+                    writer.write_char('}')?;
+                }
+                writer.write_char(':')?;
+            }
+            if seen {
+                writer.write_char(' ')?;
+            }
+        }
+        writer.write_str(meta.target())?;
+        writer.write_str(": ")?;
+        ctx.format_fields(writer.by_ref(), event)?;
+        writer.write_char('\n')
+    }
+}
+
+/// The fields of a line as tracing's own (`DefaultFields`) writes them, with a plain string
+/// or number field (most of a request's: its id, path and route) written directly instead of
+/// through `Debug` and the styling of its name.
+struct LineFields;
+
+impl<'a> MakeVisitor<Writer<'a>> for LineFields {
+    type Visitor = LineVisitor<'a>;
+
+    fn make_visitor(&self, writer: Writer<'a>) -> LineVisitor<'a> {
+        LineVisitor {
+            writer,
+            empty: true,
+            result: Ok(()),
+        }
+    }
+}
+
+struct LineVisitor<'a> {
+    writer: Writer<'a>,
+    /// Whether no field has been written yet (the next is not preceded by a space).
+    empty: bool,
+    result: std::fmt::Result,
+}
+
+impl LineVisitor<'_> {
+    /// The field as tracing's own visitor writes it.
+    fn stock(&mut self, record: impl FnOnce(&mut DefaultVisitor<'_>)) {
+        let mut visitor = DefaultVisitor::new(self.writer.by_ref(), self.empty);
+        record(&mut visitor);
+        self.result = self.result.and(visitor.finish());
+        self.empty = false;
+    }
+
+    /// Whether the field is written here: a named field (not the message, nor one of
+    /// `log`'s, nor a raw identifier), without colours.
+    fn plain(&self, field: &Field) -> bool {
+        let name = field.name();
+        name != "message"
+            && !name.starts_with("log.")
+            && !name.starts_with("r#")
+            && !self.writer.has_ansi_escapes()
+    }
+
+    fn name(&mut self, field: &Field) {
+        if !self.empty {
+            self.result = self.result.and(self.writer.write_char(' '));
+        }
+        self.empty = false;
+        self.result = self
+            .result
+            .and(self.writer.write_str(field.name()))
+            .and(self.writer.write_char('='));
+    }
+}
+
+impl Visit for LineVisitor<'_> {
+    fn record_str(&mut self, field: &Field, value: &str) {
+        // What `Debug` writes unchanged: printable ASCII but for `"` and `\`.
+        let unescaped = value
+            .bytes()
+            .all(|b| (b' '..=b'~').contains(&b) && b != b'"' && b != b'\\');
+        if !(unescaped && self.plain(field)) {
+            return self.stock(|v| v.record_str(field, value));
+        }
+        self.name(field);
+        self.result = self
+            .result
+            .and(self.writer.write_char('"'))
+            .and(self.writer.write_str(value))
+            .and(self.writer.write_char('"'));
+    }
+
+    fn record_u64(&mut self, field: &Field, value: u64) {
+        if !self.plain(field) {
+            return self.stock(|v| v.record_u64(field, value));
+        }
+        self.name(field);
+        self.result = self.result.and(write!(self.writer, "{value}"));
+    }
+
+    fn record_i64(&mut self, field: &Field, value: i64) {
+        if !self.plain(field) {
+            return self.stock(|v| v.record_i64(field, value));
+        }
+        self.name(field);
+        self.result = self.result.and(write!(self.writer, "{value}"));
+    }
+
+    fn record_bool(&mut self, field: &Field, value: bool) {
+        if !self.plain(field) {
+            return self.stock(|v| v.record_bool(field, value));
+        }
+        self.name(field);
+        self.result = self
+            .result
+            .and(self.writer.write_str(if value { "true" } else { "false" }));
+    }
+
+    fn record_f64(&mut self, field: &Field, value: f64) {
+        self.stock(|v| v.record_f64(field, value));
+    }
+
+    fn record_error(&mut self, field: &Field, value: &(dyn std::error::Error + 'static)) {
+        self.stock(|v| v.record_error(field, value));
+    }
+
+    fn record_debug(&mut self, field: &Field, value: &dyn std::fmt::Debug) {
+        self.stock(|v| v.record_debug(field, value));
+    }
+}
+
+impl VisitOutput<std::fmt::Result> for LineVisitor<'_> {
+    fn finish(self) -> std::fmt::Result {
+        self.result
+    }
+}
+
+impl VisitFmt for LineVisitor<'_> {
+    fn writer(&mut self) -> &mut dyn std::fmt::Write {
+        &mut self.writer
     }
 }
 
@@ -157,10 +361,114 @@ impl<'a> MakeWriter<'a> for Stderr {
 
 #[cfg(test)]
 mod tests {
+    use std::sync::{Arc, Mutex};
+
+    use tracing::Level;
     use tracing_subscriber::fmt::format::Writer;
     use tracing_subscriber::fmt::time::{FormatTime, SystemTime};
 
-    use super::LineTime;
+    use super::{LineFields, LineFormat, LineTime};
+
+    /// What `emit` logs through tracing's own format (`ours` false) or ours, without colours,
+    /// each line without its time.
+    fn logged(ours: bool, emit: fn()) -> Vec<String> {
+        let buffer = Arc::new(Mutex::new(Vec::new()));
+        let sink = buffer.clone();
+        let builder = tracing_subscriber::fmt()
+            .with_ansi(false)
+            .with_max_level(Level::TRACE)
+            .with_timer(LineTime)
+            .with_writer(move || Sink(sink.clone()));
+        if ours {
+            let subscriber = builder
+                .fmt_fields(LineFields)
+                .event_format(LineFormat::default())
+                .finish();
+            tracing::subscriber::with_default(subscriber, emit);
+        } else {
+            tracing::subscriber::with_default(builder.finish(), emit);
+        }
+        let text = String::from_utf8(buffer.lock().unwrap().clone()).unwrap();
+        text.lines()
+            .map(|line| line.split_once(' ').unwrap().1.to_owned())
+            .collect()
+    }
+
+    struct Sink(Arc<Mutex<Vec<u8>>>);
+
+    impl std::io::Write for Sink {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(bytes);
+            Ok(bytes.len())
+        }
+
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    fn events() {
+        let request = tracing::info_span!(
+            "request",
+            request_id = "4f1c-9b",
+            method = %"GET",
+            path = "/scim/v2/Users/\"x\"\\y",
+            route = Some("/scim/v2/Users/{id}"),
+        );
+        let _entered = request.enter();
+        tracing::info!(status = 200u16, latency_ms = 0.427943, "request");
+        tracing::warn!(
+            name = "tab\there",
+            count = -3i64,
+            flag = true,
+            "with \"quotes\" and \x1b[31m escapes"
+        );
+        let source = std::io::Error::other("disk full");
+        let error = std::io::Error::other(Wrapped(source));
+        tracing::error!(error = &error as &dyn std::error::Error, "failed");
+        tracing::info!(
+            r#type = "raw",
+            unicode = "zoë",
+            empty = "",
+            dir = "C:\\tmp",
+            "fields"
+        );
+        tracing::info!(debug = ?vec![1, 2], display = %"shown", big = u64::MAX);
+        let later = tracing::debug_span!("later", filled = tracing::field::Empty, n = 1u64);
+        later.record("filled", "now");
+        let _inner = later.enter();
+        tracing::trace!("no fields");
+        let empty = tracing::info_span!("empty");
+        let _in_empty = empty.enter();
+        tracing::info!(only = 1u64);
+    }
+
+    #[derive(Debug)]
+    struct Wrapped(std::io::Error);
+
+    impl std::fmt::Display for Wrapped {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            write!(f, "could not write")
+        }
+    }
+
+    impl std::error::Error for Wrapped {
+        fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+            Some(&self.0)
+        }
+    }
+
+    #[test]
+    fn lines_are_written_as_tracing_writes_them() {
+        let (ours, theirs) = (logged(true, events), logged(false, events));
+        assert_eq!(theirs.len(), 7, "{theirs:#?}");
+        assert_eq!(ours, theirs);
+        assert!(
+            ours[0].contains(r#"route="/scim/v2/Users/{id}"}"#),
+            "{}",
+            ours[0]
+        );
+    }
 
     fn time(timer: &impl FormatTime) -> String {
         let mut text = String::new();
