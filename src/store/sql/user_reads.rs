@@ -116,7 +116,7 @@ impl<DB: Dialect> UserReads<DB> {
             self.statements
                 .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             match Self::select(&mut conn, &tenant_id, key.column(), &these).await {
-                Ok(rows) => answer(these, &rows),
+                Ok(rows) => answer(these, rows),
                 Err(e) => answer_all(these, &e),
             }
         }
@@ -156,14 +156,26 @@ impl<DB: Dialect> UserReads<DB> {
     }
 }
 
-/// Gives each read the row of its key, or none.
-fn answer(wanted: Vec<Wanted>, rows: &[(String, Result<UserRecord>)]) {
-    for w in wanted {
-        let found = rows.iter().find(|(key, _)| key == w.key.value());
-        let answer = match found {
-            None => Ok(None),
-            Some((_, Ok(record))) => Ok(Some(record.clone())),
-            Some((_, Err(e))) => Err(copy_of(e)),
+/// Gives each read the row of its key, or none: the row itself to the last read of it, a
+/// copy to any before.
+fn answer(wanted: Vec<Wanted>, rows: Vec<(String, Result<UserRecord>)>) {
+    let mut rows: Vec<(String, Option<Result<UserRecord>>)> = rows
+        .into_iter()
+        .map(|(key, row)| (key, Some(row)))
+        .collect();
+    let last: Vec<bool> = (0..wanted.len())
+        .map(|i| {
+            let key = wanted[i].key.value();
+            !wanted[i + 1..].iter().any(|w| w.key.value() == key)
+        })
+        .collect();
+    for (w, last) in wanted.into_iter().zip(last) {
+        let found = rows.iter_mut().find(|(key, _)| key == w.key.value());
+        let answer = match found.map(|(_, row)| row) {
+            None | Some(None) => Ok(None),
+            Some(row) if last => row.take().map_or(Ok(None), |row| row.map(Some)),
+            Some(Some(Ok(record))) => Ok(Some(record.clone())),
+            Some(Some(Err(e))) => Err(copy_of(e)),
         };
         // A read whose request went away is not answered.
         let _ = w.answer.send(answer);
