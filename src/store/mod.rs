@@ -5,7 +5,8 @@
 //! is a bound parameter. Writers of one resource are ordered by the store, never turned away:
 //! see `Store::edit_user` and `Store::change_members`. What authenticates a request (tokens,
 //! access keys, tenants) is answered from memory, kept right across processes:
-//! `auth_cache.rs`.
+//! `auth_cache.rs`. Reads of one user and new users that come together go to the database
+//! together, one statement for many: `sql/batch.rs`.
 
 mod access_keys;
 mod auth_cache;
