@@ -23,6 +23,7 @@ use axum::extract::{Request, State};
 use axum::http::{Method, Uri};
 use axum::middleware::{Next, from_fn, from_fn_with_state, map_request};
 use axum::response::Response;
+use tower::ServiceBuilder;
 
 use crate::state::{AppState, ErrorStyle, SharedState};
 
@@ -96,13 +97,15 @@ pub fn admin_layers(routes: Router<SharedState>, state: &SharedState) -> Router<
     routes.layer(from_fn_with_state(state.clone(), admin_auth::authenticate))
 }
 
-/// Wraps the whole application: normalises the path before the router matches it (layers on
-/// a router with only a fallback run before the inner router's matching).
+/// Wraps the whole application: normalises the path before the router matches it (the
+/// layers wrap the router as a service, the one route of a router that serves it, so that a
+/// request clones one boxed route for them rather than one per layer).
 pub fn normalized(app: Router) -> Router {
-    Router::new()
-        .fallback_service(app)
-        .layer(map_request(normalize_path))
+    let service = ServiceBuilder::new()
         .layer(from_fn(context::no_body_for_head))
+        .layer(map_request(normalize_path))
+        .service(app);
+    Router::new().fallback_service(service)
 }
 
 /// Collapses repeated slashes and drops a trailing one: IdPs configured with a base URL ending
