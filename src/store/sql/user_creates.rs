@@ -140,10 +140,13 @@ impl<DB: Dialect> UserCreates<DB> {
                 #[cfg(test)]
                 self.statements
                     .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                // Failing as a whole, every row is tried alone.
+                // Failing as a whole, every row is tried alone (and answers its own error).
                 Self::insert_all(&mut conn, &batch)
                     .await
-                    .unwrap_or_default()
+                    .unwrap_or_else(|e| {
+                        tracing::debug!(error = %e, rows = batch.len(), "creates written one by one");
+                        Vec::new()
+                    })
             }
         };
         for w in batch {
