@@ -28,17 +28,17 @@ const UPDATE_STATUS: StatusCode = StatusCode::OK;
 pub struct UserBody<'a> {
     id: &'a str,
     meta: Meta,
-    schemas: Vec<&'static str>,
+    schemas: &'static [&'static str],
     #[serde(flatten)]
     attrs: &'a UserAttrs,
 }
 
 impl<'a> UserBody<'a> {
     pub(super) fn new(record: &'a UserRecord) -> Self {
-        let mut schemas = vec![USER_URN];
-        if record.attrs.enterprise.is_some() {
-            schemas.push(ENTERPRISE_URN);
-        }
+        let schemas: &[&str] = match record.attrs.enterprise {
+            Some(_) => &[USER_URN, ENTERPRISE_URN],
+            None => &[USER_URN],
+        };
         UserBody {
             id: &record.id,
             meta: Meta::new("User", record.created_ms, record.modified_ms),
