@@ -123,12 +123,30 @@ impl AppState {
 
 pub type SharedState = Arc<AppState>;
 
-/// The tenant a SCIM request was authenticated for, and the base URL it was addressed to.
+/// The tenant a SCIM request was authenticated for, and the base URL it was addressed to;
+/// shared, as each handler's extractor takes a copy.
 #[derive(Debug, Clone)]
-pub struct Authenticated {
+pub struct Authenticated(Arc<Authentication>);
+
+#[derive(Debug)]
+pub struct Authentication {
     pub tenant: Tenant,
     /// `http://host/{tenant}/scim/v2` or `http://host/scim/v2`, as the client wrote it.
     pub base_url: String,
+}
+
+impl Authenticated {
+    pub fn new(tenant: Tenant, base_url: String) -> Self {
+        Self(Arc::new(Authentication { tenant, base_url }))
+    }
+}
+
+impl std::ops::Deref for Authenticated {
+    type Target = Authentication;
+
+    fn deref(&self) -> &Authentication {
+        &self.0
+    }
 }
 
 /// Which body an error of a request gets.

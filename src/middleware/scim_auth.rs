@@ -66,7 +66,7 @@ pub(super) async fn authenticate(state: &AppState, mut req: Request, next: Next)
         Some(refused) => refused,
         None => {
             req.extensions_mut()
-                .insert(Authenticated { tenant, base_url });
+                .insert(Authenticated::new(tenant, base_url));
             next.run(req).await
         }
     };
