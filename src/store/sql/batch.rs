@@ -14,8 +14,11 @@
 
 use std::sync::{Arc, Mutex, MutexGuard};
 
+use sqlx::Database;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, oneshot};
 
+use super::ACQUIRE_TIMEOUT;
+use super::connections::{Conn, Connections};
 use crate::store::{Result, StoreError};
 
 /// The most requests in one statement.
@@ -62,14 +65,41 @@ impl<T> Batches<T> {
         !std::mem::replace(&mut queue.draining, true)
     }
 
-    /// Waits until a statement may start; it may while the permit is held.
-    pub async fn turn(&self) -> Option<OwnedSemaphorePermit> {
+    /// What the task that `push` asked for runs: it waits for the turn of a statement (held
+    /// while the permit is) and for a connection of `conns`; then, if `gather`, lets the tasks
+    /// that are ready run first, so that the requests they make join this statement; then takes
+    /// what waits, up to `MOST`, calling `more` to start another task for the rest. Without a
+    /// connection, what it took is answered with the error, and there is nothing to run.
+    pub async fn next<'c, DB: Database>(
+        &self,
+        conns: &'c Connections<DB>,
+        gather: bool,
+        more: impl FnOnce(),
+    ) -> Option<(Option<OwnedSemaphorePermit>, Conn<'c, DB>, Vec<T>)>
+    where
+        T: Waiting,
+    {
         // The semaphore is never closed.
-        self.running.clone().acquire_owned().await.ok()
+        let turn = self.running.clone().acquire_owned().await.ok();
+        let conn = conns.acquire(ACQUIRE_TIMEOUT).await;
+        if gather {
+            tokio::task::yield_now().await;
+        }
+        let (batch, left) = self.take();
+        if left {
+            more();
+        }
+        match conn {
+            Ok(conn) => Some((turn, conn, batch)),
+            Err(e) => {
+                fail_all(batch, &e);
+                None
+            }
+        }
     }
 
     /// Takes what waits, up to `MOST`, and whether another task is to start for the rest.
-    pub fn take(&self) -> (Vec<T>, bool) {
+    fn take(&self) -> (Vec<T>, bool) {
         let mut queue = self.queue();
         let n = queue.waiting.len().min(MOST);
         let batch = queue.waiting.drain(..n).collect();
@@ -81,6 +111,18 @@ impl<T> Batches<T> {
     #[cfg(test)]
     pub fn waiting(&self) -> usize {
         self.queue().waiting.len()
+    }
+}
+
+/// A request that waits in `Batches`, which can be answered with the error of its statement.
+pub trait Waiting {
+    fn fail(self, e: &StoreError);
+}
+
+/// Answers each of `batch` with `e`.
+pub fn fail_all<T: Waiting>(batch: Vec<T>, e: &StoreError) {
+    for request in batch {
+        request.fail(e);
     }
 }
 

@@ -12,13 +12,12 @@ use std::sync::Arc;
 use sqlx::{Database, QueryBuilder};
 use tokio::sync::oneshot;
 
-use super::ACQUIRE_TIMEOUT;
-use super::batch::{self, Batches, copy_of};
+use super::batch::{self, Batches, Waiting, copy_of};
 use super::connections::Connections;
 use super::dialect::{Dialect, Fields, Push, Run};
 use super::query::{push_list, user_data};
 use crate::scim::user::UserAttrs;
-use crate::store::{Result, Tenant};
+use crate::store::{Result, StoreError, Tenant};
 
 /// The columns of a new user's row, in the order of `NewUser::push`.
 const COLUMNS: &str = "tenant_id, id, user_name, user_name_lower, external_id, email_lower, \
@@ -84,6 +83,12 @@ struct Wanted {
     answer: oneshot::Sender<Result<()>>,
 }
 
+impl Waiting for Wanted {
+    fn fail(self, e: &StoreError) {
+        let _ = self.answer.send(Err(copy_of(e)));
+    }
+}
+
 pub struct UserCreates<DB: Database> {
     writes: Connections<DB>,
     batches: Batches<Wanted>,
@@ -119,20 +124,12 @@ impl<DB: Dialect> UserCreates<DB> {
     }
 
     async fn write_waiting(self: Arc<Self>) {
-        let _turn = self.batches.turn().await;
-        let conn = self.writes.acquire(ACQUIRE_TIMEOUT).await;
-        let (batch, more) = self.batches.take();
-        if more {
+        let more = || {
             tokio::spawn(self.clone().drain());
-        }
-        let mut conn = match conn {
-            Ok(conn) => conn,
-            Err(e) => {
-                for w in batch {
-                    let _ = w.answer.send(Err(copy_of(&e)));
-                }
-                return;
-            }
+        };
+        let Some((_turn, mut conn, batch)) = self.batches.next(&self.writes, false, more).await
+        else {
+            return;
         };
         let inserted = match batch.len() {
             1 => Vec::new(),

@@ -9,8 +9,7 @@ use std::sync::Arc;
 use sqlx::{Database, QueryBuilder};
 use tokio::sync::oneshot;
 
-use super::ACQUIRE_TIMEOUT;
-use super::batch::{self, Batches, copy_of};
+use super::batch::{self, Batches, Waiting, copy_of, fail_all};
 use super::connections::Connections;
 use super::dialect::{Dialect, Fields, Push, Run};
 use super::query::{USER_COLUMNS, push_list, user_from_row};
@@ -95,19 +94,15 @@ impl<DB: Dialect> UserReads<DB> {
     }
 
     async fn read_waiting(self: Arc<Self>) {
-        let _turn = self.batches.turn().await;
-        let conn = self.reads.acquire(ACQUIRE_TIMEOUT).await;
-        // The requests that are ready run first, and the reads they ask for join this
-        // statement: on SQLite a statement then holds about 14 reads instead of 4, and a GET
-        // costs the server a tenth less (creates gain nothing from it).
-        tokio::task::yield_now().await;
-        let (mut batch, more) = self.batches.take();
-        if more {
+        // Gathering (the requests that are ready run first, and the reads they ask for join
+        // this statement): on SQLite a statement then holds about 14 reads instead of 4, and a
+        // GET costs the server a tenth less (creates gain nothing from it).
+        let more = || {
             tokio::spawn(self.clone().drain());
-        }
-        let mut conn = match conn {
-            Ok(conn) => conn,
-            Err(e) => return answer_all(batch, &e),
+        };
+        let Some((_turn, mut conn, mut batch)) = self.batches.next(&self.reads, true, more).await
+        else {
+            return;
         };
         while let Some(first) = batch.first() {
             // The reads of one tenant by one column, in one statement.
@@ -121,7 +116,7 @@ impl<DB: Dialect> UserReads<DB> {
                 .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             match Self::select(&mut conn, &tenant_id, key.column(), &these).await {
                 Ok(rows) => answer(these, rows),
-                Err(e) => answer_all(these, &e),
+                Err(e) => fail_all(these, &e),
             }
         }
     }
@@ -186,9 +181,9 @@ fn answer(wanted: Vec<Wanted>, rows: Vec<(String, Result<UserRecord>)>) {
     }
 }
 
-fn answer_all(wanted: Vec<Wanted>, e: &StoreError) {
-    for w in wanted {
-        let _ = w.answer.send(Err(copy_of(e)));
+impl Waiting for Wanted {
+    fn fail(self, e: &StoreError) {
+        let _ = self.answer.send(Err(copy_of(e)));
     }
 }
 
