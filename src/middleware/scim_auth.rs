@@ -9,9 +9,8 @@ use axum::http::header::AUTHORIZATION;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
-use super::ScimTarget;
-use super::controls::{Controlled, admit};
 use super::journal::journal_as;
+use super::{ScimTarget, as_tenant};
 use crate::auth::TokenHash;
 use crate::extract::BaseUrl;
 use crate::scim::ScimError;
@@ -25,7 +24,8 @@ fn bearer(req: &Request) -> Option<&str> {
     (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
 }
 
-/// Authenticates a SCIM request, then runs its controls (`admit`) and `next`.
+/// Authenticates a SCIM request, then runs it as its tenant's (`as_tenant`: its controls,
+/// then `next`).
 pub(super) async fn authenticate(state: &AppState, mut req: Request, next: Next) -> Response {
     let target = ScimTarget::of(req.uri().path());
     let wanted = target.tenant(&state.default_tenant.tenant_id).to_owned();
@@ -54,24 +54,19 @@ pub(super) async fn authenticate(state: &AppState, mut req: Request, next: Next)
         Some(t) => format!("{server}/{t}/scim/v2"),
         None => format!("{server}/scim/v2"),
     };
-    let controlled = Controlled {
-        tenant: &tenant.tenant_id,
-        api: "scim",
-        method: req.method(),
-        path: &path,
-    };
-    let refused = admit(state, controlled).await;
     let tenant_id = tenant.tenant_id.clone();
-    let mut response = match refused {
-        Some(refused) => refused,
-        None => {
-            req.extensions_mut()
-                .insert(Authenticated::new(tenant, base_url));
-            next.run(req).await
-        }
-    };
-    journal_as(&mut response, tenant_id, path);
-    response
+    let method = req.method().clone();
+    req.extensions_mut()
+        .insert(Authenticated::new(tenant, base_url));
+    as_tenant(
+        state,
+        Some(&tenant_id),
+        "scim",
+        &method,
+        &path,
+        next.run(req),
+    )
+    .await
 }
 
 /// The tenant a request's token opens at the tenant it addresses, or AWS's 401.
