@@ -270,7 +270,11 @@ impl Visit for LineVisitor<'_> {
     }
 
     fn record_f64(&mut self, field: &Field, value: f64) {
-        self.stock(|v| v.record_f64(field, value));
+        if !self.plain(field) {
+            return self.stock(|v| v.record_f64(field, value));
+        }
+        self.name(field);
+        self.result = self.result.and(write!(self.writer, "{value:?}"));
     }
 
     fn record_error(&mut self, field: &Field, value: &(dyn std::error::Error + 'static)) {
@@ -278,7 +282,11 @@ impl Visit for LineVisitor<'_> {
     }
 
     fn record_debug(&mut self, field: &Field, value: &dyn std::fmt::Debug) {
-        self.stock(|v| v.record_debug(field, value));
+        if !self.plain(field) {
+            return self.stock(|v| v.record_debug(field, value));
+        }
+        self.name(field);
+        self.result = self.result.and(write!(self.writer, "{value:?}"));
     }
 }
 
@@ -421,6 +429,8 @@ mod tests {
             name = "tab\there",
             count = -3i64,
             flag = true,
+            whole = 2.0f64,
+            tiny = 1e-9f64,
             "with \"quotes\" and \x1b[31m escapes"
         );
         let source = std::io::Error::other("disk full");
