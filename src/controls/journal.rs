@@ -75,13 +75,45 @@ pub struct Record {
     /// The path below `/scim/v2`, or `/<service>/<Operation>`.
     pub path: String,
     pub query: Option<String>,
-    pub headers: HeaderMap,
+    pub headers: Headers,
     /// The beginning of the body as the handler read it, `MAX_KEPT_BODY` at most.
     pub body: Bytes,
     pub status: u16,
     /// Made with `Journal::kept`.
     pub response_body: Bytes,
     pub duration_ms: f64,
+}
+
+/// Request headers as the journal keeps them: a copy in one buffer of `name:value` lines (a
+/// header value holds no line break, a name no colon), which shares nothing with the request
+/// (whose values are slices of the connection's read buffer, which an entry would keep alive)
+/// and costs one allocation, however many headers there are.
+pub struct Headers(Box<[u8]>);
+
+impl Headers {
+    pub fn of(headers: &HeaderMap) -> Self {
+        let size = headers
+            .iter()
+            .map(|(name, value)| name.as_str().len() + value.len() + 2)
+            .sum();
+        let mut text = Vec::with_capacity(size);
+        for (name, value) in headers {
+            text.extend_from_slice(name.as_str().as_bytes());
+            text.push(b':');
+            text.extend_from_slice(value.as_bytes());
+            text.push(b'\n');
+        }
+        Self(text.into_boxed_slice())
+    }
+
+    /// The headers in the order received, a repeated one once for each time.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &[u8])> {
+        self.0.split(|b| *b == b'\n').filter_map(|line| {
+            let colon = line.iter().position(|b| *b == b':')?;
+            let name = std::str::from_utf8(&line[..colon]).ok()?;
+            Some((name, &line[colon + 1..]))
+        })
+    }
 }
 
 impl Record {
@@ -133,7 +165,11 @@ impl Journal {
         }
         let sequence = self.sequence.fetch_add(1, Ordering::Relaxed) + 1;
         let mut tenants = self.tenants.lock().unwrap_or_else(|e| e.into_inner());
-        let ring = tenants.entry(tenant.to_owned()).or_default();
+        // The tenant's name is copied only for its first request.
+        let ring = match tenants.get_mut(tenant) {
+            Some(ring) => ring,
+            None => tenants.entry(tenant.to_owned()).or_default(),
+        };
         if ring.len() == self.capacity {
             ring.pop_front();
         }
@@ -252,23 +288,22 @@ fn masked(mut body: Value) -> Value {
     body
 }
 
-fn masked_headers(headers: &HeaderMap) -> BTreeMap<String, String> {
+fn masked_headers(headers: &Headers) -> BTreeMap<String, String> {
     headers
         .iter()
         .map(|(name, value)| {
-            let shown = if SECRET_HEADERS.contains(&name.as_str()) {
+            let shown = if SECRET_HEADERS.contains(&name) {
                 "****".to_owned()
             } else if name == axum::http::header::AUTHORIZATION {
-                let scheme = value
-                    .to_str()
+                let scheme = std::str::from_utf8(value)
                     .ok()
                     .and_then(|v| v.split_whitespace().next())
                     .unwrap_or("");
                 format!("{scheme} ****").trim().to_owned()
             } else {
-                String::from_utf8_lossy(value.as_bytes()).into_owned()
+                String::from_utf8_lossy(value).into_owned()
             };
-            (name.as_str().to_owned(), shown)
+            (name.to_owned(), shown)
         })
         .collect()
 }
@@ -277,7 +312,7 @@ fn masked_headers(headers: &HeaderMap) -> BTreeMap<String, String> {
 mod tests {
     use serde_json::json;
 
-    use super::{masked, masked_headers};
+    use super::{Headers, masked, masked_headers};
 
     #[test]
     fn secrets_are_masked_in_bodies_and_headers() {
@@ -295,8 +330,45 @@ mod tests {
         let mut headers = axum::http::HeaderMap::new();
         headers.insert("x-amz-sso_bearer_token", "aoa-secret".parse().unwrap());
         headers.insert("authorization", "Bearer secret".parse().unwrap());
-        let shown = masked_headers(&headers);
+        let shown = masked_headers(&Headers::of(&headers));
         assert_eq!(shown["x-amz-sso_bearer_token"], "****");
         assert_eq!(shown["authorization"], "Bearer ****");
+    }
+
+    /// What the journal keeps of the headers is every header as sent, and holds none of the
+    /// buffer they were parsed from.
+    #[test]
+    fn kept_headers_are_copies_of_all_headers() {
+        use axum::http::{HeaderMap, HeaderValue};
+        use bytes::Bytes;
+
+        let buffer = Bytes::from(b"GET / HTTP/1.1\r\nx-test: value: 2\r\n".to_vec());
+        let mut headers = HeaderMap::new();
+        let value = HeaderValue::from_maybe_shared(buffer.slice(24..32)).unwrap();
+        headers.insert("x-test", value);
+        headers.append("accept", HeaderValue::from_static("a/b"));
+        headers.append("accept", HeaderValue::from_static("c/d"));
+        headers.insert("x-raw", HeaderValue::from_bytes(b"caf\xe9 \t!").unwrap());
+        headers.insert("x-empty", HeaderValue::from_static(""));
+        assert!(
+            !buffer.is_unique(),
+            "the request's header shares the buffer"
+        );
+
+        let kept = Headers::of(&headers);
+        drop(headers);
+        assert!(buffer.is_unique(), "the copy keeps the buffer alive");
+        let all: Vec<(&str, &[u8])> = kept.iter().collect();
+        let expected: [(&str, &[u8]); 5] = [
+            ("x-test", b"value: 2"),
+            ("accept", b"a/b"),
+            ("accept", b"c/d"),
+            ("x-raw", b"caf\xe9 \t!"),
+            ("x-empty", b""),
+        ];
+        assert_eq!(all, expected);
+        let shown = masked_headers(&kept);
+        assert_eq!(shown["accept"], "c/d");
+        assert_eq!(shown["x-raw"], "caf\u{fffd} \t!");
     }
 }
