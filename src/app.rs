@@ -33,8 +33,7 @@ pub fn build_router(state: SharedState) -> Router {
         .merge(oidc::pages())
         .merge(portal::router(&state))
         .fallback(not_found);
-    let app = middleware::standard(app, &state).with_state(state);
-    middleware::normalized(app)
+    middleware::wrapped(app, state)
 }
 
 /// Serves until `shutdown` completes, then finishes the requests in flight within the

@@ -16,8 +16,10 @@ use crate::controls::Controls;
 use crate::scim::Profile;
 use crate::store::{Store, Tenant};
 
-/// The name of the header that carries the request id, as AWS spells it.
-pub const REQUEST_ID_HEADER: &str = "x-amzn-RequestId";
+/// The header that carries the request id (AWS spells it `x-amzn-RequestId`; HTTP/1
+/// header names are case-insensitive, and hyper writes them in lower case).
+pub const REQUEST_ID_HEADER: axum::http::HeaderName =
+    axum::http::HeaderName::from_static("x-amzn-requestid");
 
 /// The largest request body accepted, by every API.
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;

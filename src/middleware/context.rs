@@ -1,8 +1,9 @@
-//! The standard stack every request passes, built from tower-http: a fresh `x-amzn-RequestId`
-//! on the request and the response, a tracing span per request (request id, method, path,
-//! matched route) closed by one log line with status and latency, our request context (the
-//! task-local that error rendering reads), a caught panic answered 500 with AWS's body, the
-//! body limit, and a timeout.
+//! What every request passes. Before routing (`outermost`): its path normalised, a fresh
+//! `x-amzn-RequestId` on the request and the response, and no body in an answer to HEAD.
+//! After routing, the standard stack, built from tower-http: a tracing span per request
+//! (request id, method, path, matched route) closed by one log line with status and latency,
+//! our request context (the task-local that error rendering reads), a caught panic answered
+//! 500 with AWS's body, the body limit, and a timeout.
 
 use std::any::Any;
 use std::time::Duration;
@@ -10,17 +11,16 @@ use std::time::Duration;
 use axum::Router;
 use axum::body::Body;
 use axum::extract::{MatchedPath, Request, State};
+use axum::http::header::Entry;
 use axum::http::header::{AUTHORIZATION, CONTENT_TYPE};
-use axum::http::{HeaderName, HeaderValue, Method, StatusCode};
+use axum::http::{HeaderValue, Method, StatusCode};
 use axum::middleware::{Next, from_fn_with_state};
 use axum::response::{IntoResponse, Response};
 use tower::ServiceBuilder;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::map_request_body::MapRequestBodyLayer;
-use tower_http::request_id::PropagateRequestIdLayer;
 use tower_http::sensitive_headers::SetSensitiveRequestHeadersLayer;
-use tower_http::set_header::SetRequestHeaderLayer;
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 use tracing::Span;
@@ -35,20 +35,9 @@ use crate::state::{
 /// Wraps every route of `app` in the standard stack (outermost first, as listed in the
 /// module's doc). Added with `Router::layer`, it runs after routing, so the span names the
 /// matched route.
-pub fn standard(app: Router<SharedState>, state: &SharedState) -> Router<SharedState> {
-    let request_id = HeaderName::from_static("x-amzn-requestid");
+pub(super) fn standard(app: Router<SharedState>, state: &SharedState) -> Router<SharedState> {
     app.layer(
         ServiceBuilder::new()
-            // AWS makes its own id for every request, whatever the client sent.
-            .layer(SetRequestHeaderLayer::overriding(
-                request_id.clone(),
-                |_: &Request| {
-                    let mut text = [0; uuid::fmt::Hyphenated::LENGTH];
-                    let id = crate::text::random_uuid().hyphenated();
-                    HeaderValue::from_str(id.encode_lower(&mut text)).ok()
-                },
-            ))
-            .layer(PropagateRequestIdLayer::new(request_id))
             .layer(SetSensitiveRequestHeadersLayer::new([AUTHORIZATION]))
             .layer(
                 TraceLayer::new_for_http()
@@ -155,10 +144,22 @@ pub(super) fn scim_media_type(state: &AppState, mut response: Response) -> Respo
     response
 }
 
-/// A response to HEAD has headers only, also when it is an error.
-pub(super) async fn no_body_for_head(req: Request, next: Next) -> Response {
+/// Before routing: normalises the path (`normalize_path`) and gives the request a fresh
+/// request id (AWS makes its own for every request, whatever the client sent), which its
+/// answer carries too unless a room set its own; an answer to HEAD has headers only, also when
+/// it is an error.
+pub(super) async fn outermost(mut req: Request, next: Next) -> Response {
+    super::normalize_path(&mut req);
+    let mut text = [0; uuid::fmt::Hyphenated::LENGTH];
+    let id = crate::text::random_uuid().hyphenated();
+    let id = HeaderValue::from_str(id.encode_lower(&mut text))
+        .unwrap_or_else(|_| HeaderValue::from_static(""));
+    req.headers_mut().insert(REQUEST_ID_HEADER, id.clone());
     let head = req.method() == Method::HEAD;
-    let response = next.run(req).await;
+    let mut response = next.run(req).await;
+    if let Entry::Vacant(vacant) = response.headers_mut().entry(REQUEST_ID_HEADER) {
+        vacant.insert(id);
+    }
     if head {
         let (mut parts, _) = response.into_parts();
         parts.headers.remove(axum::http::header::CONTENT_LENGTH);

@@ -21,13 +21,12 @@ mod scim_auth;
 use axum::Router;
 use axum::extract::{Request, State};
 use axum::http::{Method, Uri};
-use axum::middleware::{Next, from_fn, from_fn_with_state, map_request};
+use axum::middleware::{Next, from_fn, from_fn_with_state};
 use axum::response::Response;
 use tower::ServiceBuilder;
 
 use crate::state::{AppState, ErrorStyle, SharedState};
 
-pub use context::standard;
 pub use controls::{Controlled, admit};
 pub use journal::journal_as;
 
@@ -97,20 +96,23 @@ pub fn admin_layers(routes: Router<SharedState>, state: &SharedState) -> Router<
     routes.layer(from_fn_with_state(state.clone(), admin_auth::authenticate))
 }
 
-/// Wraps the whole application: normalises the path before the router matches it (the
-/// layers wrap the router as a service, the one route of a router that serves it, so that a
-/// request clones one boxed route for them rather than one per layer).
-pub fn normalized(app: Router) -> Router {
+/// Wraps the whole application: its routes in the standard stack (`context::standard`, which
+/// runs after routing, so that the request's span names the matched route), and the router in
+/// what runs before routing (`context::outermost`: the path normalised before the router
+/// matches it, the request id). That layer wraps the router as a service, the one route of a
+/// router that serves it, so that a request clones one boxed route for it rather than one per
+/// route.
+pub fn wrapped(app: Router<SharedState>, state: SharedState) -> Router {
+    let app = context::standard(app, &state).with_state(state);
     let service = ServiceBuilder::new()
-        .layer(from_fn(context::no_body_for_head))
-        .layer(map_request(normalize_path))
+        .layer(from_fn(context::outermost))
         .service(app);
     Router::new().fallback_service(service)
 }
 
 /// Collapses repeated slashes and drops a trailing one: IdPs configured with a base URL ending
 /// in `/` send `.../scim/v2//Users`, and `.../Users/` must resolve as `.../Users`.
-async fn normalize_path(mut req: Request) -> Request {
+fn normalize_path(req: &mut Request) {
     let path = req.uri().path();
     if path.contains("//") || (path.len() > 1 && path.ends_with('/')) {
         let mut clean = String::with_capacity(path.len());
@@ -133,7 +135,6 @@ async fn normalize_path(mut req: Request) -> Request {
             }
         }
     }
-    req
 }
 
 /// Where a SCIM request is addressed: the tenant (from `/{tenant}/scim/v2/...`, or the

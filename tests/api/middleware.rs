@@ -64,7 +64,7 @@ async fn a_panicking_handler_is_answered_500_with_the_request_id_and_logged_with
         panic!("the handler broke on purpose");
     }
     let boom = Router::new().route("/boom", get(breaks));
-    let router = middleware::standard(boom, &app.state).with_state(app.state.clone());
+    let router = middleware::wrapped(boom, app.state.clone());
     let logs = logs();
 
     let response = router

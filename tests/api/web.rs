@@ -34,7 +34,7 @@ async fn pages() -> Router {
             "/fail",
             get(|| async { ScimError::NotFound("no such thing".into()) }),
         );
-    idc_scim::middleware::standard(web::pages(routes), &app.state).with_state(app.state.clone())
+    idc_scim::middleware::wrapped(web::pages(routes), app.state.clone())
 }
 
 async fn send(router: &Router, req: Request<Body>) -> RawResponse {
