@@ -1,6 +1,11 @@
 //! Logging: tracing with an env filter (`RUST_LOG`), human-readable or JSON, to stderr;
 //! colours only when stderr is a terminal.
 //!
+//! The lines written while a request is served carry its fields as a `request` span would
+//! (`request{request_id=".." method=GET path=".." route=".."}:`, or `span` and `spans` in
+//! JSON), from a task-local the middleware sets (`RequestLine`): unlike a span, it costs a
+//! request nothing until a line is written.
+//!
 //! Lines are written to stderr in batches (`Batched`), so that the request line costs a
 //! request no system call: a line waits at most `FLUSH_INTERVAL` in memory, warnings and
 //! errors are written at once (after the lines before them), and `flush` writes what waits
@@ -8,19 +13,22 @@
 //! of info lines.
 
 use std::cell::RefCell;
+use std::fmt::Write as _;
 use std::io::{IsTerminal, Write};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Mutex, MutexGuard, Once};
+use std::sync::{Arc, Mutex, MutexGuard, Once};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use axum::http::Method;
 use tracing::field::{Field, Visit};
 use tracing::{Event, Level, Metadata, Subscriber};
 use tracing_subscriber::EnvFilter;
 use tracing_subscriber::field::{MakeVisitor, VisitFmt, VisitOutput};
-use tracing_subscriber::fmt::format::{DefaultVisitor, Format, Full, Writer};
+use tracing_subscriber::fmt::format::{DefaultVisitor, Format, Full, Json, JsonFields, Writer};
 use tracing_subscriber::fmt::time::FormatTime;
 use tracing_subscriber::fmt::{FmtContext, FormatEvent, FormatFields, FormattedFields, MakeWriter};
 use tracing_subscriber::registry::LookupSpan;
+use tracing_subscriber::util::SubscriberInitExt;
 
 use crate::config::LogFormat;
 
@@ -38,11 +46,6 @@ static LINES: Batched = Batched {
 pub fn init(format: LogFormat) {
     let filter = EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,tower_http=warn"));
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(Stderr)
-        .with_timer(LineTime)
-        .with_ansi(std::io::stderr().is_terminal());
     static FLUSHER: Once = Once::new();
     FLUSHER.call_once(|| {
         let spawned = std::thread::Builder::new()
@@ -56,16 +59,39 @@ pub fn init(format: LogFormat) {
         // Without the thread, every line is written at once.
         LINES.flushed.store(spawned.is_ok(), Ordering::Relaxed);
     });
+    let ansi = std::io::stderr().is_terminal();
+    subscriber(format, filter, Stderr, ansi).init();
+}
+
+/// The subscriber that `init` installs, its lines written with `writer` (a test's), those of
+/// `filter`, in colour if `ansi`.
+pub fn subscriber<W>(
+    format: LogFormat,
+    filter: EnvFilter,
+    writer: W,
+    ansi: bool,
+) -> Box<dyn Subscriber + Send + Sync>
+where
+    W: for<'a> MakeWriter<'a> + Send + Sync + 'static,
+{
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(writer)
+        .with_timer(LineTime)
+        .with_ansi(ansi);
     match format {
-        LogFormat::Pretty => builder
-            .fmt_fields(LineFields)
-            .event_format(LineFormat::default())
-            .init(),
-        LogFormat::Json => builder
-            .json()
-            .flatten_event(true)
-            .with_current_span(true)
-            .init(),
+        LogFormat::Pretty => Box::new(
+            builder
+                .fmt_fields(LineFields)
+                .event_format(LineFormat::default())
+                .finish(),
+        ),
+        LogFormat::Json => Box::new(
+            builder
+                .fmt_fields(JsonFields::new())
+                .event_format(JsonLine::default())
+                .finish(),
+        ),
     }
 }
 
@@ -96,6 +122,147 @@ impl FormatTime for LineTime {
     }
 }
 
+/// The request being served, whose fields the lines written while it is served carry, as
+/// those of a `request` span (its root) would: set by the middleware for the request's
+/// duration (`scope`).
+pub struct RequestLine {
+    pub id: Arc<str>,
+    pub method: Method,
+    pub path: Box<str>,
+    /// The route the path matched, if any.
+    pub route: Option<Arc<str>>,
+}
+
+tokio::task_local! {
+    static REQUEST: RequestLine;
+}
+
+impl RequestLine {
+    /// Runs `f` as the serving of this request.
+    pub async fn scope<F: Future>(self, f: F) -> F::Output {
+        REQUEST.scope(self, f).await
+    }
+
+    /// The request's span as tracing's own `Full` format writes it, with our fields
+    /// (`LineFields`): `request{request_id="4f1c" method=GET path="/" route="/"}:`.
+    fn write_span(&self, w: &mut Writer<'_>) -> std::fmt::Result {
+        let ansi = w.has_ansi_escapes();
+        let bold = |w: &mut Writer<'_>, text: &str| match ansi {
+            true => write!(w, "\x1b[{BOLD}m{text}\x1b[0m"),
+            false => w.write_str(text),
+        };
+        bold(w, "request")?;
+        bold(w, "{")?;
+        let name = |w: &mut Writer<'_>, name: &str, first: bool| {
+            let space = if first { "" } else { " " };
+            match ansi {
+                true => write!(
+                    w,
+                    "{space}\x1b[{ITALIC}m{name}\x1b[0m\x1b[{DIMMED}m=\x1b[0m"
+                ),
+                false => write!(w, "{space}{name}="),
+            }
+        };
+        name(w, "request_id", true)?;
+        write_quoted(w, &self.id)?;
+        name(w, "method", false)?;
+        w.write_str(self.method.as_str())?;
+        name(w, "path", false)?;
+        write_quoted(w, &self.path)?;
+        if let Some(route) = &self.route {
+            name(w, "route", false)?;
+            write_quoted(w, route)?;
+        }
+        bold(w, "}")?;
+        match ansi {
+            true => write!(w, "\x1b[{DIMMED}m:\x1b[0m"),
+            false => w.write_char(':'),
+        }
+    }
+
+    /// The request's span as tracing's own `Json` format writes the current span and the
+    /// list of spans: `,"span":{...},"spans":[{...}]`.
+    fn json_span(&self) -> String {
+        let string = |text: &str| serde_json::to_string(text).unwrap_or_default();
+        let mut span = format!(
+            "{{\"request_id\":{},\"method\":{},\"path\":{}",
+            string(&self.id),
+            string(self.method.as_str()),
+            string(&self.path)
+        );
+        if let Some(route) = &self.route {
+            let _ = write!(span, ",\"route\":{}", string(route));
+        }
+        span.push_str(",\"name\":\"request\"}");
+        format!(",\"span\":{span},\"spans\":[{span}]")
+    }
+}
+
+/// A string field's value as `Debug` writes it (quoted, escaped), without the work of
+/// escaping when nothing needs it: printable ASCII but for `"` and `\\`.
+fn write_quoted(w: &mut impl std::fmt::Write, value: &str) -> std::fmt::Result {
+    let unescaped = value
+        .bytes()
+        .all(|b| (b' '..=b'~').contains(&b) && b != b'"' && b != b'\\');
+    if !unescaped {
+        return write!(w, "{value:?}");
+    }
+    w.write_char('"')?;
+    w.write_str(value)?;
+    w.write_char('"')
+}
+
+/// The lines of the `json` format as tracing's own writes them (flattened, with the current
+/// span and the list of spans), with the request's span (`RequestLine`) when the line is
+/// written while a request is served and in no span of tracing's.
+struct JsonLine {
+    stock: Format<Json, LineTime>,
+}
+
+impl Default for JsonLine {
+    fn default() -> Self {
+        Self {
+            stock: tracing_subscriber::fmt::format()
+                .with_timer(LineTime)
+                .json()
+                .flatten_event(true)
+                .with_current_span(true),
+        }
+    }
+}
+
+impl<S, N> FormatEvent<S, N> for JsonLine
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+    N: for<'a> FormatFields<'a> + 'static,
+{
+    fn format_event(
+        &self,
+        ctx: &FmtContext<'_, S, N>,
+        mut writer: Writer<'_>,
+        event: &Event<'_>,
+    ) -> std::fmt::Result {
+        let span = match ctx.lookup_current() {
+            None => REQUEST.try_with(RequestLine::json_span).ok(),
+            Some(_) => None,
+        };
+        let Some(span) = span else {
+            return self.stock.format_event(ctx, writer, event);
+        };
+        let mut line = String::new();
+        self.stock
+            .format_event(ctx, Writer::new(&mut line), event)?;
+        match line.trim_end().strip_suffix('}') {
+            Some(open) => {
+                writer.write_str(open)?;
+                writer.write_str(&span)?;
+                writer.write_str("}\n")
+            }
+            None => writer.write_str(&line),
+        }
+    }
+}
+
 /// The lines of the `pretty` format as tracing's own (`Full`) writes them, without colours
 /// written directly instead of through its styling (about 5k of the 17k instructions a
 /// request spends on its span and line). With colours (on a terminal), and for events of the
@@ -113,13 +280,14 @@ impl Default for LineFormat {
 }
 
 impl LineFormat {
-    fn level(level: &Level) -> &'static str {
+    /// A level's colour (its ANSI code) and text.
+    fn level(level: &Level) -> (u8, &'static str) {
         match *level {
-            Level::TRACE => "TRACE",
-            Level::DEBUG => "DEBUG",
-            Level::INFO => " INFO",
-            Level::WARN => " WARN",
-            Level::ERROR => "ERROR",
+            Level::TRACE => (35, "TRACE"),
+            Level::DEBUG => (34, "DEBUG"),
+            Level::INFO => (32, " INFO"),
+            Level::WARN => (33, " WARN"),
+            Level::ERROR => (31, "ERROR"),
         }
     }
 }
@@ -136,40 +304,64 @@ where
         event: &Event<'_>,
     ) -> std::fmt::Result {
         let meta = event.metadata();
-        if writer.has_ansi_escapes() || meta.fields().field("log.target").is_some() {
+        let ansi = writer.has_ansi_escapes();
+        // With colours, outside a request, tracing's own writes the line just as well.
+        if meta.fields().field("log.target").is_some()
+            || (ansi && REQUEST.try_with(|_| ()).is_err())
+        {
             return self.stock.format_event(ctx, writer, event);
+        }
+        let style = |w: &mut Writer<'_>, code: u8, text: &str| match ansi {
+            true => write!(w, "\x1b[{code}m{text}\x1b[0m"),
+            false => w.write_str(text),
+        };
+        if ansi {
+            writer.write_str("\x1b[2m")?;
         }
         if LineTime.format_time(&mut writer).is_err() {
             writer.write_str("<unknown time>")?;
         }
+        if ansi {
+            writer.write_str("\x1b[0m")?;
+        }
         writer.write_char(' ')?;
-        writer.write_str(Self::level(meta.level()))?;
+        let (colour, level) = Self::level(meta.level());
+        style(&mut writer, colour, level)?;
         writer.write_char(' ')?;
+        let mut seen = REQUEST
+            .try_with(|request| request.write_span(&mut writer))
+            .map(|written| written.map(|()| true))
+            .unwrap_or(Ok(false))?;
         if let Some(scope) = ctx.event_scope() {
-            let mut seen = false;
             for span in scope.from_root() {
-                writer.write_str(span.metadata().name())?;
+                style(&mut writer, BOLD, span.metadata().name())?;
                 seen = true;
                 let extensions = span.extensions();
                 if let Some(fields) = extensions.get::<FormattedFields<N>>()
                     && !fields.is_empty()
                 {
-                    writer.write_char('{')?;
+                    style(&mut writer, BOLD, "{")?;
                     writer.write_str(fields)?;
-                    writer.write_char('}')?;
+                    style(&mut writer, BOLD, "}")?;
                 }
-                writer.write_char(':')?;
-            }
-            if seen {
-                writer.write_char(' ')?;
+                style(&mut writer, DIMMED, ":")?;
             }
         }
-        writer.write_str(meta.target())?;
-        writer.write_str(": ")?;
+        if seen {
+            writer.write_char(' ')?;
+        }
+        style(&mut writer, DIMMED, meta.target())?;
+        style(&mut writer, DIMMED, ":")?;
+        writer.write_char(' ')?;
         ctx.format_fields(writer.by_ref(), event)?;
         writer.write_char('\n')
     }
 }
+
+/// The ANSI codes of the styles of tracing's own lines.
+const BOLD: u8 = 1;
+const DIMMED: u8 = 2;
+const ITALIC: u8 = 3;
 
 /// The fields of a line as tracing's own (`DefaultFields`) writes them, with a plain string
 /// or number field (most of a request's: its id, path and route) written directly instead of
@@ -375,30 +567,61 @@ mod tests {
     use tracing_subscriber::fmt::format::Writer;
     use tracing_subscriber::fmt::time::{FormatTime, SystemTime};
 
-    use super::{LineFields, LineFormat, LineTime};
+    use super::{JsonFields, JsonLine, LineFields, LineFormat, LineTime, RequestLine};
 
-    /// What `emit` logs through tracing's own format (`ours` false) or ours, without colours,
-    /// each line without its time.
-    fn logged(ours: bool, emit: fn()) -> Vec<String> {
+    /// How lines are written.
+    #[derive(Debug, Clone, Copy, PartialEq)]
+    enum Style {
+        Plain,
+        Ansi,
+        Json,
+    }
+
+    /// What `emit` logs through tracing's own format (`ours` false) or ours, each line without
+    /// its time.
+    fn logged(ours: bool, style: Style, emit: &dyn Fn()) -> Vec<String> {
         let buffer = Arc::new(Mutex::new(Vec::new()));
         let sink = buffer.clone();
         let builder = tracing_subscriber::fmt()
-            .with_ansi(false)
+            .with_ansi(style == Style::Ansi)
             .with_max_level(Level::TRACE)
             .with_timer(LineTime)
             .with_writer(move || Sink(sink.clone()));
-        if ours {
-            let subscriber = builder
-                .fmt_fields(LineFields)
-                .event_format(LineFormat::default())
-                .finish();
-            tracing::subscriber::with_default(subscriber, emit);
-        } else {
-            tracing::subscriber::with_default(builder.finish(), emit);
+        match (ours, style) {
+            (true, Style::Json) => {
+                let subscriber = builder
+                    .fmt_fields(JsonFields::new())
+                    .event_format(JsonLine::default())
+                    .finish();
+                tracing::subscriber::with_default(subscriber, emit);
+            }
+            (false, Style::Json) => {
+                let subscriber = builder
+                    .json()
+                    .flatten_event(true)
+                    .with_current_span(true)
+                    .finish();
+                tracing::subscriber::with_default(subscriber, emit);
+            }
+            (true, _) => {
+                let subscriber = builder
+                    .fmt_fields(LineFields)
+                    .event_format(LineFormat::default())
+                    .finish();
+                tracing::subscriber::with_default(subscriber, emit);
+            }
+            (false, _) => tracing::subscriber::with_default(builder.finish(), emit),
         }
         let text = String::from_utf8(buffer.lock().unwrap().clone()).unwrap();
         text.lines()
-            .map(|line| line.split_once(' ').unwrap().1.to_owned())
+            .map(|line| match style {
+                Style::Json => {
+                    let mut entry: serde_json::Value = serde_json::from_str(line).unwrap();
+                    entry.as_object_mut().unwrap().remove("timestamp").unwrap();
+                    entry.to_string()
+                }
+                _ => line.split_once(' ').unwrap().1.to_owned(),
+            })
             .collect()
     }
 
@@ -470,7 +693,10 @@ mod tests {
 
     #[test]
     fn lines_are_written_as_tracing_writes_them() {
-        let (ours, theirs) = (logged(true, events), logged(false, events));
+        let (ours, theirs) = (
+            logged(true, Style::Plain, &events),
+            logged(false, Style::Plain, &events),
+        );
         assert_eq!(theirs.len(), 7, "{theirs:#?}");
         assert_eq!(ours, theirs);
         assert!(
@@ -478,6 +704,73 @@ mod tests {
             "{}",
             ours[0]
         );
+        for style in [Style::Ansi, Style::Json] {
+            assert_eq!(logged(true, style, &events), logged(false, style, &events));
+        }
+    }
+
+    /// The lines of a request served: ours inside the request's task-local (`RequestLine`),
+    /// tracing's own inside the `request` span that we no longer make.
+    fn served(ours: bool, route: Option<&str>, inner_span: bool) {
+        let path = "/scim/v2/Users/\"odd\" zoë";
+        let lines = || {
+            tracing::info!(status = 200u16, latency_ms = 0.25, "request");
+            tracing::error!(cause = "a \"quoted\" cause", "handler panicked");
+            if inner_span {
+                let inner = tracing::info_span!("inner", n = 2u64);
+                let _entered = inner.enter();
+                tracing::warn!("inside");
+            }
+        };
+        if ours {
+            let line = RequestLine {
+                id: "4f1c-9b".into(),
+                method: axum::http::Method::PATCH,
+                path: path.into(),
+                route: route.map(Arc::from),
+            };
+            tokio::runtime::Builder::new_current_thread()
+                .build()
+                .unwrap()
+                .block_on(line.scope(async { lines() }));
+        } else {
+            let span = tracing::info_span!(
+                "request",
+                request_id = "4f1c-9b",
+                method = %axum::http::Method::PATCH,
+                path,
+                route,
+            );
+            span.in_scope(lines);
+        }
+    }
+
+    #[test]
+    fn request_lines_carry_the_request_as_its_span_did() {
+        for style in [Style::Plain, Style::Ansi] {
+            for route in [Some("/scim/v2/Users/{id}"), None] {
+                let ours = logged(true, style, &|| served(true, route, true));
+                let theirs = logged(false, style, &|| served(false, route, true));
+                assert_eq!(theirs.len(), 3, "{theirs:#?}");
+                assert_eq!(ours, theirs, "{style:?}");
+            }
+        }
+        let plain = logged(true, Style::Plain, &|| {
+            served(true, Some("/scim/v2/Users/{id}"), false)
+        });
+        assert!(
+            plain[0].contains(r#"request{request_id="4f1c-9b" method=PATCH path="/scim/v2/Users/\"odd\" zoë" route="/scim/v2/Users/{id}"}: "#),
+            "{}",
+            plain[0]
+        );
+        for route in [Some("/scim/v2/Users/{id}"), None] {
+            let ours = logged(true, Style::Json, &|| served(true, route, false));
+            let theirs = logged(false, Style::Json, &|| served(false, route, false));
+            assert_eq!(theirs.len(), 2, "{theirs:#?}");
+            assert_eq!(ours, theirs);
+            let entry: serde_json::Value = serde_json::from_str(&ours[0]).unwrap();
+            assert_eq!(entry["span"]["method"], "PATCH", "{entry}");
+        }
     }
 
     fn time(timer: &impl FormatTime) -> String {

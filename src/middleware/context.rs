@@ -1,12 +1,13 @@
 //! What every request passes. Before routing (`outermost`): its path normalised, a fresh
 //! `x-amzn-RequestId` on the request and the response, and no body in an answer to HEAD.
-//! After routing, the standard stack, built from tower-http: a tracing span per request
-//! (request id, method, path, matched route) closed by one log line with status and latency,
-//! our request context (the task-local that error rendering reads), a caught panic answered
-//! 500 with AWS's body, the body limit, and a timeout.
+//! After routing, the standard stack: our request context (the task-locals that error
+//! rendering and the log lines read: request id, method, path, matched route), closed by one
+//! log line with status and latency; then, from tower-http, a caught panic answered 500 with
+//! AWS's body, the body limit, and a timeout.
 
 use std::any::Any;
-use std::time::Duration;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::body::Body;
@@ -22,8 +23,6 @@ use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::map_request_body::MapRequestBodyLayer;
 use tower_http::sensitive_headers::SetSensitiveRequestHeadersLayer;
 use tower_http::timeout::TimeoutLayer;
-use tower_http::trace::TraceLayer;
-use tracing::Span;
 
 use super::ScimTarget;
 use crate::http_error::{SCIM_JSON, with_error_body};
@@ -31,6 +30,7 @@ use crate::scim::{Profile, ScimError};
 use crate::state::{
     AppState, ErrorStyle, MAX_BODY_BYTES, REQUEST_ID_HEADER, RequestContext, SharedState,
 };
+use crate::telemetry::RequestLine;
 
 /// Wraps every route of `app` in the standard stack (outermost first, as listed in the
 /// module's doc). Added with `Router::layer`, it runs after routing, so the span names the
@@ -39,13 +39,6 @@ pub(super) fn standard(app: Router<SharedState>, state: &SharedState) -> Router<
     app.layer(
         ServiceBuilder::new()
             .layer(SetSensitiveRequestHeadersLayer::new([AUTHORIZATION]))
-            .layer(
-                TraceLayer::new_for_http()
-                    .make_span_with(request_span)
-                    .on_request(())
-                    .on_response(log_response)
-                    .on_failure(()),
-            )
             .layer(from_fn_with_state(state.clone(), request_context))
             .layer(CatchPanicLayer::custom(answer_panic))
             .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
@@ -57,23 +50,8 @@ pub(super) fn standard(app: Router<SharedState>, state: &SharedState) -> Router<
     )
 }
 
-fn request_span(req: &Request) -> Span {
-    let id = req
-        .headers()
-        .get(REQUEST_ID_HEADER)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default();
-    tracing::info_span!(
-        "request",
-        request_id = id,
-        method = %req.method(),
-        path = req.uri().path(),
-        route = req.extensions().get::<MatchedPath>().map(MatchedPath::as_str),
-    )
-}
-
 /// The request line, the same in both log formats; a 5xx at error level.
-fn log_response(response: &Response, latency: Duration, _span: &Span) {
+fn log_response(response: &Response, latency: Duration) {
     let status = response.status().as_u16();
     let latency_ms = latency.as_secs_f64() * 1000.0;
     if response.status().is_server_error() {
@@ -95,14 +73,17 @@ fn answer_panic(panic: Box<dyn Any + Send + 'static>) -> Response {
     ScimError::Internal.into_response()
 }
 
-/// Sets the request context for everything inside, and gives a body to the errors that the
-/// layers inside answer bare.
+/// Sets the request context for everything inside (the error style, and the request the log
+/// lines name), gives a body to the errors that the layers inside answer bare, and logs the
+/// request line.
 async fn request_context(State(state): State<SharedState>, req: Request, next: Next) -> Response {
-    let id = req
+    let started = Instant::now();
+    let id: Arc<str> = req
         .headers()
         .get(REQUEST_ID_HEADER)
         .and_then(|v| v.to_str().ok())
-        .unwrap_or_default();
+        .unwrap_or_default()
+        .into();
     let path = req.uri().path();
     let style = if path == "/" {
         ErrorStyle::AwsJson
@@ -111,13 +92,22 @@ async fn request_context(State(state): State<SharedState>, req: Request, next: N
     } else {
         ErrorStyle::Scim
     };
-    let context = RequestContext {
-        id: id.into(),
-        style,
+    let line = RequestLine {
+        id: id.clone(),
+        method: req.method().clone(),
+        path: path.into(),
+        route: req
+            .extensions()
+            .get::<MatchedPath>()
+            .map(|route| route.as_str().into()),
     };
-    context
-        .scope(async move { with_error_body(next.run(req).await) })
-        .await
+    let context = RequestContext { id, style };
+    let served = context.scope(async move {
+        let response = with_error_body(next.run(req).await);
+        log_response(&response, started.elapsed());
+        response
+    });
+    line.scope(served).await
 }
 
 /// Renders the errors of a room's requests in the body style of its API (the REST-JSON

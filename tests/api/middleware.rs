@@ -10,12 +10,15 @@ use axum::body::Body;
 use axum::http::{Method, Request, StatusCode};
 use axum::routing::get;
 use http_body_util::BodyExt;
+use idc_scim::config::LogFormat;
 use idc_scim::controls::Controls;
 use idc_scim::controls::faults::FaultSpec;
 use idc_scim::middleware;
 use idc_scim::state::AppState;
+use idc_scim::telemetry;
 use serde_json::{Value, json};
 use tower::ServiceExt;
+use tracing_subscriber::util::SubscriberInitExt;
 
 use crate::helpers::{ADMIN_TOKEN, TestApp, TestResponse, assert_error, user_body};
 
@@ -48,11 +51,8 @@ fn logs() -> &'static Captured {
     LOGS.get_or_init(|| {
         let logs = Captured::default();
         let writer = logs.clone();
-        tracing_subscriber::fmt()
-            .with_writer(move || writer.clone())
-            .with_ansi(false)
-            .with_max_level(tracing::Level::INFO)
-            .init();
+        let filter = tracing_subscriber::EnvFilter::new("info");
+        telemetry::subscriber(LogFormat::Pretty, filter, move || writer.clone(), false).init();
         logs
     })
 }
