@@ -7,7 +7,7 @@ use axum::body::{Body, Bytes};
 use axum::extract::{FromRequest, FromRequestParts, RawPathParams, Request};
 use axum::http::header::{CONTENT_TYPE, HOST};
 use axum::http::request::Parts;
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::{HeaderMap, HeaderName, StatusCode};
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
@@ -131,14 +131,16 @@ pub struct BaseUrl(pub String);
 
 impl BaseUrl {
     pub fn of(headers: &HeaderMap) -> Self {
-        let header = |name| {
-            headers
-                .get(name)
-                .and_then(|h: &axum::http::HeaderValue| h.to_str().ok())
-        };
-        let host = header(HOST.as_str()).unwrap_or("localhost");
-        let proto = header("x-forwarded-proto").unwrap_or("http");
-        Self(format!("{proto}://{host}"))
+        const FORWARDED_PROTO: HeaderName = HeaderName::from_static("x-forwarded-proto");
+        let header = |name| headers.get(name).and_then(|h| h.to_str().ok());
+        let host = header(&HOST).unwrap_or("localhost");
+        let proto = header(&FORWARDED_PROTO).unwrap_or("http");
+        // Room for the path most callers append (`/{tenant}/scim/v2`).
+        let mut url = String::with_capacity(proto.len() + 3 + host.len() + 48);
+        url.push_str(proto);
+        url.push_str("://");
+        url.push_str(host);
+        Self(url)
     }
 }
 

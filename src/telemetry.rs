@@ -117,7 +117,15 @@ impl FormatTime for LineTime {
                     .format("%Y-%m-%dT%H:%M:%S")
                     .to_string();
             }
-            write!(w, "{text}.{:06}Z", now.subsec_micros())
+            // The microseconds, six digits with leading zeros, written without `fmt`.
+            let mut digits = *b".000000Z";
+            let mut micros = now.subsec_micros();
+            for digit in digits[1..7].iter_mut().rev() {
+                *digit = b'0' + (micros % 10) as u8;
+                micros /= 10;
+            }
+            w.write_str(text)?;
+            w.write_str(std::str::from_utf8(&digits).unwrap_or(".000000Z"))
         })
     }
 }
@@ -160,7 +168,11 @@ impl RequestLine {
                     w,
                     "{space}\x1b[{ITALIC}m{name}\x1b[0m\x1b[{DIMMED}m=\x1b[0m"
                 ),
-                false => write!(w, "{space}{name}="),
+                false => {
+                    w.write_str(space)?;
+                    w.write_str(name)?;
+                    w.write_char('=')
+                }
             }
         };
         name(w, "request_id", true)?;

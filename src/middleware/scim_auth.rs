@@ -49,11 +49,12 @@ pub(super) async fn authenticate(state: &AppState, mut req: Request, next: Next)
             return response;
         }
     };
-    let BaseUrl(server) = BaseUrl::of(req.headers());
-    let base_url = match target.tenant_id {
-        Some(t) => format!("{server}/{t}/scim/v2"),
-        None => format!("{server}/scim/v2"),
-    };
+    let BaseUrl(mut base_url) = BaseUrl::of(req.headers());
+    if let Some(t) = target.tenant_id {
+        base_url.push('/');
+        base_url.push_str(t);
+    }
+    base_url.push_str("/scim/v2");
     let tenant_id = tenant.tenant_id.clone();
     let method = req.method().clone();
     req.extensions_mut()
