@@ -10,7 +10,10 @@ pub mod users;
 
 use axum::Router;
 use axum::extract::{FromRequestParts, RawPathParams};
+use axum::http::header::CONTENT_TYPE;
 use axum::http::request::Parts;
+use axum::http::{HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodRouter, any, get, post};
 use serde::Serialize;
 
@@ -64,7 +67,7 @@ fn scim_routes(prefix: &str, profile: Profile) -> Router<SharedState> {
         .route(&at("/Users"), get(users::list).post(users::create))
         .route(
             &at("/Users/{id}"),
-            get(resource::get::<UserRecord>)
+            get(users::get)
                 .put(users::replace)
                 .patch(users::patch)
                 .delete(resource::delete::<UserRecord>),
@@ -200,6 +203,42 @@ impl ListRequest {
         }
         response
     }
+
+    /// The ListResponse of a page as `respond` renders it, each item written as its JSON
+    /// object by `write` (which writes what the item's body would serialise to).
+    pub fn respond_written<'p, T>(
+        &self,
+        page: &'p Page<T>,
+        id: impl Fn(&'p T) -> &'p str,
+        write: impl Fn(&'p T, &mut Vec<u8>),
+    ) -> Response {
+        let mut head = self.respond(page, id, |_| ());
+        head.resources.clear();
+        let head = serde_json::to_vec(&head).expect("a list response serialises");
+        // The items go between the brackets of `"Resources":[]` (the one member of that name:
+        // every member before it is a number or one of our strings, every one after it too).
+        const EMPTY: &[u8] = br#""Resources":[]"#;
+        let at = head
+            .windows(EMPTY.len())
+            .position(|w| w == EMPTY)
+            .map_or(head.len(), |at| at + EMPTY.len() - 1);
+        let mut body = Vec::with_capacity(head.len() + 1024 * page.items.len());
+        body.extend_from_slice(&head[..at]);
+        for (i, item) in page.items.iter().enumerate() {
+            if i > 0 {
+                body.push(b',');
+            }
+            write(item, &mut body);
+        }
+        body.extend_from_slice(&head[at..]);
+        json_response(StatusCode::OK, body)
+    }
+}
+
+/// A response of JSON already serialised, as `axum::Json` answers it.
+pub fn json_response(status: StatusCode, body: Vec<u8>) -> Response {
+    let json = HeaderValue::from_static("application/json");
+    (status, [(CONTENT_TYPE, json)], body).into_response()
 }
 
 /// `meta` of a resource as AWS renders it: no `location` (AWS's examples have none; the `rfc`

@@ -3,22 +3,21 @@
 //! preconditions (`super::rfc`).
 
 use async_trait::async_trait;
-use axum::Json;
 use axum::extract::{Extension, State};
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use serde::Serialize;
 
-use super::resource::{ScimResource, created, not_found};
+use super::resource::{self, ScimResource, created, not_found};
 use super::rfc::{self, Preconditions, Render};
-use super::{ListParams, ListRequest, Meta, ResourceId, ScimJson};
+use super::{ListParams, ListRequest, Meta, ResourceId, ScimJson, json_response};
 use crate::scim::query::user_query;
 use crate::scim::schema::{ENTERPRISE_URN, USER_RESOURCE, USER_URN};
 use crate::scim::user::{UserAttrs, patch_user};
 use crate::scim::{Profile, ScimError, patch};
 use crate::state::Authenticated;
 use crate::state::SharedState;
-use crate::store::UserRecord;
+use crate::store::{StoredUser, UserRecord};
 
 /// The status of a successful PutUser and PatchUser: AWS's examples answer 200 with the user.
 const UPDATE_STATUS: StatusCode = StatusCode::OK;
@@ -46,6 +45,67 @@ impl<'a> UserBody<'a> {
             attrs: &record.attrs,
         }
     }
+}
+
+/// The member that holds a user's enterprise extension in the JSON of its attributes.
+const ENTERPRISE_MEMBER: &str = "\"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User\":";
+
+/// Writes a stored user as `UserBody` serialises it, without parsing its attributes: the
+/// members before them (`id`, `meta`, `schemas`) serialised, then the stored JSON of the
+/// attributes (`StoredUser::data`: the members that `UserBody` flattens, in the same order)
+/// copied as it is.
+pub(super) fn write_stored(user: &StoredUser, out: &mut Vec<u8>) {
+    #[derive(Serialize)]
+    struct Head<'a> {
+        id: &'a str,
+        meta: Meta,
+        schemas: &'static [&'static str],
+    }
+    // A member name is the only place where the quoted name followed by a colon can appear
+    // in the JSON: within a string, every quote is escaped.
+    let schemas: &[&str] = match user.data.contains(ENTERPRISE_MEMBER) {
+        true => &[USER_URN, ENTERPRISE_URN],
+        false => &[USER_URN],
+    };
+    let head = Head {
+        id: &user.id,
+        meta: Meta::new("User", user.created_ms, user.modified_ms),
+        schemas,
+    };
+    serde_json::to_writer(&mut *out, &head).expect("a user's head serialises");
+    let attrs = user.data.trim();
+    if let Some(members) = attrs.strip_prefix('{')
+        && members.trim_start() != "}"
+    {
+        out.pop();
+        out.push(b',');
+        out.extend_from_slice(members.as_bytes());
+    }
+}
+
+/// GetUser. In the `aws` profile, the user is answered as stored (`write_stored`).
+pub async fn get(
+    State(state): State<SharedState>,
+    Extension(auth): Extension<Authenticated>,
+    ResourceId(id): ResourceId,
+    preconditions: Preconditions,
+    render: Render,
+) -> Result<Response, ScimError> {
+    if state.profile != Profile::Aws {
+        let (state, auth, id) = (State(state), Extension(auth), ResourceId(id));
+        return resource::get::<UserRecord>(state, auth, id, preconditions, render).await;
+    }
+    let user = state
+        .store
+        .get_stored_user(&auth.tenant, &id)
+        .await
+        .map_err(not_found::<UserRecord>)?;
+    if let Some(response) = preconditions.not_modified(user.version) {
+        return Ok(response);
+    }
+    let mut body = Vec::with_capacity(256 + user.data.len());
+    write_stored(&user, &mut body);
+    Ok(json_response(StatusCode::OK, body))
 }
 
 #[async_trait]
@@ -90,11 +150,10 @@ pub async fn list(
     let request = ListRequest::new(&params)?;
     let page = state
         .store
-        .list_users(&auth.tenant, &query, request.args())
+        .list_stored_users(&auth.tenant, &query, request.args())
         .await
         .map_err(not_found::<UserRecord>)?;
-    let response = request.respond(&page, |r| &r.id, UserBody::new);
-    Ok(Json(response).into_response())
+    Ok(request.respond_written(&page, |r| &r.id, write_stored))
 }
 
 pub async fn replace(
@@ -143,4 +202,122 @@ async fn update(
         .await
         .map_err(not_found::<UserRecord>)??;
     render.user(state, auth, &record, UPDATE_STATUS).await
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::{Value, json};
+
+    use super::{ENTERPRISE_MEMBER, UserBody, write_stored};
+    use crate::routes::{ListParams, ListRequest};
+    use crate::scim::schema::ENTERPRISE_URN;
+    use crate::scim::user::UserAttrs;
+    use crate::store::{Page, StoredUser};
+
+    fn stored(id: &str, body: Value) -> StoredUser {
+        let attrs = UserAttrs::from_request(body).unwrap();
+        StoredUser {
+            id: id.to_owned(),
+            version: 3,
+            created_ms: 1_700_000_000_123,
+            modified_ms: 1_700_000_456_789,
+            data: serde_json::to_string(&attrs).unwrap(),
+        }
+    }
+
+    fn users() -> Vec<StoredUser> {
+        vec![
+            stored(
+                "1",
+                json!({"userName": "min", "displayName": "Min",
+                               "name": {"givenName": "M", "familyName": "In"}}),
+            ),
+            stored(
+                "2",
+                json!({
+                    "userName": "zoë@example.com", "externalId": "ext \"quoted\" \\ back",
+                    "displayName": "Zoë \u{1F600} Tab\there",
+                    "name": {"formatted": "Zoë Q", "givenName": "Zoë", "familyName": "Q",
+                             "middleName": "m", "honorificPrefix": "Dr", "honorificSuffix": "II"},
+                    "nickName": "z", "profileUrl": "https://example.com/z", "title": ENTERPRISE_MEMBER,
+                    "userType": "Employee", "preferredLanguage": "fr-CA", "locale": "fr-CA",
+                    "timezone": "America/Toronto", "active": false,
+                    "emails": [{"value": "z@example.com", "type": "work", "primary": true}],
+                    "addresses": [{"formatted": "1 Main St", "streetAddress": "1 Main St",
+                                   "locality": "Town", "region": "ON", "postalCode": "K1A",
+                                   "country": "CA", "type": "work", "primary": true}],
+                    "phoneNumbers": [{"value": "+1 555 0100", "type": "work"}],
+                    "roles": [{"value": "admin", "type": "t", "primary": true}],
+                    (ENTERPRISE_URN): {"employeeNumber": "7", "costCenter": "c", "organization": "o",
+                                       "division": "d", "department": "D",
+                                       "manager": {"value": "boss"}},
+                }),
+            ),
+            stored(
+                "3",
+                json!({"userName": "ent", "displayName": "E",
+                               "name": {"givenName": "E", "familyName": "Nt"},
+                               (ENTERPRISE_URN): {}}),
+            ),
+        ]
+    }
+
+    /// A user written from its stored JSON is the same bytes as the user parsed and
+    /// serialised (`UserBody`), whether it has the enterprise extension or not, or text that
+    /// looks like its member.
+    #[test]
+    fn a_stored_user_is_written_as_its_body_serialises() {
+        for user in users() {
+            let mut written = Vec::new();
+            write_stored(&user, &mut written);
+            let record = user.clone().parse().unwrap();
+            let serialised = serde_json::to_vec(&UserBody::new(&record)).unwrap();
+            assert_eq!(
+                String::from_utf8(written).unwrap(),
+                String::from_utf8(serialised).unwrap()
+            );
+        }
+    }
+
+    /// A list of stored users is the same bytes as the list of their bodies, in both of
+    /// AWS's forms (with `totalResults`, and with a cursor and a next page).
+    #[test]
+    fn a_list_of_stored_users_is_written_as_its_response_serialises() {
+        for (cursor, more) in [(None, false), (Some(String::new()), true)] {
+            for n in 0..=3 {
+                let params = ListParams {
+                    cursor: cursor.clone(),
+                    ..Default::default()
+                };
+                let request = ListRequest::new(&params).unwrap();
+                let items: Vec<StoredUser> = users().into_iter().take(n).collect();
+                let page = Page {
+                    items,
+                    total: None,
+                    more: more && n > 0,
+                };
+                let response = request.respond_written(&page, |u| &u.id, write_stored);
+                let written = tokio::runtime::Builder::new_current_thread()
+                    .build()
+                    .unwrap()
+                    .block_on(axum::body::to_bytes(response.into_body(), usize::MAX))
+                    .unwrap();
+                let records = Page {
+                    items: page
+                        .items
+                        .iter()
+                        .map(|u| u.clone().parse().unwrap())
+                        .collect(),
+                    total: None,
+                    more: page.more,
+                };
+                let expected = request.respond(&records, |r| &r.id, UserBody::new);
+                let expected = serde_json::to_vec(&expected).unwrap();
+                assert_eq!(
+                    String::from_utf8(written.to_vec()).unwrap(),
+                    String::from_utf8(expected).unwrap()
+                );
+            }
+        }
+    }
 }

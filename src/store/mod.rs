@@ -395,6 +395,33 @@ pub struct UserRecord {
     pub attrs: UserAttrs,
 }
 
+/// A user as stored, its attributes unparsed: `data` is the JSON that `UserAttrs` serialises
+/// to (the store writes nothing else there), so that an answer that shows the attributes as
+/// they are can copy it instead of parsing it and serialising it again.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredUser {
+    pub id: String,
+    pub version: i64,
+    pub created_ms: i64,
+    pub modified_ms: i64,
+    pub data: String,
+}
+
+impl StoredUser {
+    /// The user with its attributes parsed.
+    pub fn parse(self) -> Result<UserRecord> {
+        let attrs = serde_json::from_str(&self.data)
+            .map_err(|e| StoreError::Database(sqlx::Error::Decode(Box::new(e))))?;
+        Ok(UserRecord {
+            id: self.id,
+            version: self.version,
+            created_ms: self.created_ms,
+            modified_ms: self.modified_ms,
+            attrs,
+        })
+    }
+}
+
 /// A stored group. Its members are kept apart and never loaded with it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct GroupRecord {
@@ -590,13 +617,35 @@ pub trait Store: SsoAdminStore + SignInStore + AccessKeyStore + Send + Sync + 's
         attrs: &UserAttrs,
         now_ms: i64,
     ) -> Result<UserRecord>;
-    async fn get_user(&self, tenant: &Tenant, id: &str) -> Result<UserRecord>;
+    async fn get_user(&self, tenant: &Tenant, id: &str) -> Result<UserRecord> {
+        self.get_stored_user(tenant, id).await?.parse()
+    }
+    /// A user as stored (`StoredUser`).
+    async fn get_stored_user(&self, tenant: &Tenant, id: &str) -> Result<StoredUser>;
     async fn list_users(
         &self,
         tenant: &Tenant,
         query: &UserQuery,
         args: ListArgs<'_>,
-    ) -> Result<Page<UserRecord>>;
+    ) -> Result<Page<UserRecord>> {
+        let page = self.list_stored_users(tenant, query, args).await?;
+        Ok(Page {
+            items: page
+                .items
+                .into_iter()
+                .map(StoredUser::parse)
+                .collect::<Result<_>>()?,
+            total: page.total,
+            more: page.more,
+        })
+    }
+    /// Users as stored (`StoredUser`).
+    async fn list_stored_users(
+        &self,
+        tenant: &Tenant,
+        query: &UserQuery,
+        args: ListArgs<'_>,
+    ) -> Result<Page<StoredUser>>;
     /// Read-modify-write of a user: `edit` gets the current record and gives the attributes
     /// to write as the next version. Concurrent edits of one user run one after another, each
     /// on the record the one before wrote, so none is lost or turned away. The edit may run

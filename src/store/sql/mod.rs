@@ -30,15 +30,15 @@ pub use self::connections::{Kept, KeptConn, Upkeep, count_connection_failure};
 use self::dialect::{Bind, Dialect, Fields, Push, Run, Statement};
 use self::query::{
     GROUP_COLUMNS, MEMBERSHIP_COLUMNS, TENANT_COLUMNS, USER_COLUMNS, get, group_from_row, list,
-    membership_from_row, push_list, push_page, tenant_from_row, tenant_info_from_row, user_data,
-    user_from_row,
+    membership_from_row, push_list, push_page, stored_user_from_row, tenant_from_row,
+    tenant_info_from_row, user_data, user_from_row,
 };
 use self::user_creates::{NewUser, UserCreates};
 use self::user_reads::{UserKey, UserReads};
 use super::auth_cache::{AuthCache, Kind, TenantKey};
 use super::{
     GroupEdit, GroupRecord, ListArgs, Membership, MembershipQuery, Page, Result, Store, StoreError,
-    Tenant, TenantInfo, TokenInfo, UserEdit, UserRecord,
+    StoredUser, Tenant, TenantInfo, TokenInfo, UserEdit, UserRecord,
 };
 use crate::scim::group::{GroupAttrs, MemberChanges};
 use crate::scim::query::{GroupQuery, UserQuery};
@@ -556,18 +556,18 @@ impl<DB: Dialect> Store for SqlStore<DB> {
         })
     }
 
-    async fn get_user(&self, tenant: &Tenant, id: &str) -> Result<UserRecord> {
+    async fn get_stored_user(&self, tenant: &Tenant, id: &str) -> Result<StoredUser> {
         let key = UserKey::Id(id.to_owned());
         let found = self.users.read(&tenant.tenant_id, key).await?;
         found.ok_or(StoreError::NotFound)
     }
 
-    async fn list_users(
+    async fn list_stored_users(
         &self,
         tenant: &Tenant,
         query: &UserQuery,
         args: ListArgs<'_>,
-    ) -> Result<Page<UserRecord>> {
+    ) -> Result<Page<StoredUser>> {
         // The lookup before a write: one user at most, read with the others that come along.
         if let (UserQuery::UserName(name), None, 1..) = (query, args.after, args.limit) {
             let key = UserKey::UserName(name.to_lowercase());
@@ -586,7 +586,7 @@ impl<DB: Dialect> Store for SqlStore<DB> {
         }
         let mut conn = self.read().await?;
         let qb = query::users::<DB>(tenant, query, args);
-        list(&mut *conn, qb, args, user_from_row::<DB>).await
+        list(&mut *conn, qb, args, stored_user_from_row::<DB>).await
     }
 
     /// First without a lock: the user is read on a reader and written by one statement that

@@ -9,7 +9,8 @@ use crate::scim::group::GroupAttrs;
 use crate::scim::query::{GroupQuery, UserQuery};
 use crate::scim::user::UserAttrs;
 use crate::store::{
-    GroupRecord, ListArgs, Membership, Page, Result, StoreError, Tenant, TenantInfo, UserRecord,
+    GroupRecord, ListArgs, Membership, Page, Result, StoreError, StoredUser, Tenant, TenantInfo,
+    UserRecord,
 };
 
 /// The columns of a tenant.
@@ -251,15 +252,16 @@ pub fn tenant_info_from_row<DB: Dialect>(row: &DB::Row) -> Result<TenantInfo> {
 }
 
 pub fn user_from_row<DB: Dialect>(row: &DB::Row) -> Result<UserRecord> {
-    let data: String = row.field("data")?;
-    let attrs: UserAttrs = serde_json::from_str(&data)
-        .map_err(|e| StoreError::Database(sqlx::Error::Decode(Box::new(e))))?;
-    Ok(UserRecord {
+    stored_user_from_row::<DB>(row)?.parse()
+}
+
+pub fn stored_user_from_row<DB: Dialect>(row: &DB::Row) -> Result<StoredUser> {
+    Ok(StoredUser {
         id: row.field("id")?,
         version: row.field("version")?,
         created_ms: row.field("created_ms")?,
         modified_ms: row.field("modified_ms")?,
-        attrs,
+        data: row.field("data")?,
     })
 }
 

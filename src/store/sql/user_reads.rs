@@ -12,8 +12,8 @@ use tokio::sync::oneshot;
 use super::batch::{self, Batches, Waiting, copy_of, fail_all};
 use super::connections::Connections;
 use super::dialect::{Dialect, Fields, Push, Run};
-use super::query::{USER_COLUMNS, push_list, user_from_row};
-use crate::store::{Result, StoreError, UserRecord};
+use super::query::{USER_COLUMNS, push_list, stored_user_from_row};
+use crate::store::{Result, StoreError, StoredUser};
 
 /// How a user is asked for.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -47,7 +47,7 @@ impl UserKey {
 struct Wanted {
     tenant_id: String,
     key: UserKey,
-    answer: oneshot::Sender<Result<Option<UserRecord>>>,
+    answer: oneshot::Sender<Result<Option<StoredUser>>>,
 }
 
 pub struct UserReads<DB: Database> {
@@ -74,7 +74,7 @@ impl<DB: Dialect> UserReads<DB> {
         self: &Arc<Self>,
         tenant_id: &str,
         key: UserKey,
-    ) -> Result<Option<UserRecord>> {
+    ) -> Result<Option<StoredUser>> {
         let (answer, answered) = oneshot::channel();
         let wanted = Wanted {
             tenant_id: tenant_id.to_owned(),
@@ -128,7 +128,7 @@ impl<DB: Dialect> UserReads<DB> {
         tenant_id: &str,
         column: &'static str,
         wanted: &[Wanted],
-    ) -> Result<Vec<(String, Result<UserRecord>)>> {
+    ) -> Result<Vec<(String, Result<StoredUser>)>> {
         let mut keys: Vec<&str> = wanted.iter().map(|w| w.key.value()).collect();
         keys.sort_unstable();
         keys.dedup();
@@ -150,15 +150,20 @@ impl<DB: Dialect> UserReads<DB> {
         qb.push(")");
         let rows = qb.build().fetch_all_in(conn).await?;
         rows.iter()
-            .map(|row| Ok((row.field::<String>(column)?, user_from_row::<DB>(row))))
+            .map(|row| {
+                Ok((
+                    row.field::<String>(column)?,
+                    stored_user_from_row::<DB>(row),
+                ))
+            })
             .collect()
     }
 }
 
 /// Gives each read the row of its key, or none: the row itself to the last read of it, a
 /// copy to any before.
-fn answer(wanted: Vec<Wanted>, rows: Vec<(String, Result<UserRecord>)>) {
-    let mut rows: Vec<(String, Option<Result<UserRecord>>)> = rows
+fn answer(wanted: Vec<Wanted>, rows: Vec<(String, Result<StoredUser>)>) {
+    let mut rows: Vec<(String, Option<Result<StoredUser>>)> = rows
         .into_iter()
         .map(|(key, row)| (key, Some(row)))
         .collect();
@@ -198,7 +203,7 @@ mod tests {
     use crate::scim::user::UserAttrs;
     use crate::store::sql::SqliteStore;
     use crate::store::sql::dialect::{Bind, Run};
-    use crate::store::{Result, Store, StoreError, Tenant, UserRecord};
+    use crate::store::{Result, Store, StoreError, StoredUser, Tenant, UserRecord};
 
     /// A store in memory (one connection for reads and writes) with two tenants, `users`
     /// users in the first.
@@ -248,7 +253,10 @@ mod tests {
             let answer = tokio::time::timeout(Duration::from_secs(5), read)
                 .await
                 .expect("every read is answered");
-            answers.push(answer.ok());
+            let parsed = answer
+                .ok()
+                .map(|found| found?.map(StoredUser::parse).transpose());
+            answers.push(parsed);
         }
         answers
     }
