@@ -218,10 +218,7 @@ impl ListRequest {
         // The items go between the brackets of `"Resources":[]` (the one member of that name:
         // every member before it is a number or one of our strings, every one after it too).
         const EMPTY: &[u8] = br#""Resources":[]"#;
-        let at = head
-            .windows(EMPTY.len())
-            .position(|w| w == EMPTY)
-            .map_or(head.len(), |at| at + EMPTY.len() - 1);
+        let at = memchr::memmem::find(&head, EMPTY).map_or(head.len(), |at| at + EMPTY.len() - 1);
         let mut body = Vec::with_capacity(head.len() + 1024 * page.items.len());
         body.extend_from_slice(&head[..at]);
         for (i, item) in page.items.iter().enumerate() {
