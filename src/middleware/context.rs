@@ -33,8 +33,8 @@ use crate::state::{
 use crate::telemetry::RequestLine;
 
 /// Wraps every route of `app` in the standard stack (outermost first, as listed in the
-/// module's doc). Added with `Router::layer`, it runs after routing, so the span names the
-/// matched route.
+/// module's doc). Added with `Router::layer`, it runs after routing, so that the request line
+/// names the matched route.
 pub(super) fn standard(app: Router<SharedState>, state: &SharedState) -> Router<SharedState> {
     app.layer(
         ServiceBuilder::new()

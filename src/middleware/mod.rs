@@ -1,8 +1,9 @@
 //! The middleware: what stands between the network and the rooms.
 //!
-//! Every request passes the standard stack of `standard` (tower-http's request id, tracing,
-//! panic catching, timeout and body limit, and our request context, which gives every error
-//! its body). SCIM requests then pass `scim_layers`, one middleware (each layer costs a boxed
+//! Every request passes `context` (`wrapped`): before routing, its path normalised and its
+//! request id; after, the standard stack (our request context, which gives every error its
+//! body and the log lines their request, then tower-http's panic catching, body limit and
+//! timeout). SCIM requests then pass `scim_layers`, one middleware (each layer costs a boxed
 //! future and a clone of the service below it) that runs, outermost first: the journal, the
 //! `rfc` profile's media type, bearer authentication (`scim_auth`) and the controls
 //! (`controls`: injected faults, then the throttle). The admin API passes `admin_layers`.
@@ -97,7 +98,7 @@ pub fn admin_layers(routes: Router<SharedState>, state: &SharedState) -> Router<
 }
 
 /// Wraps the whole application: its routes in the standard stack (`context::standard`, which
-/// runs after routing, so that the request's span names the matched route), and the router in
+/// runs after routing, so that the request line names the matched route), and the router in
 /// what runs before routing (`context::outermost`: the path normalised before the router
 /// matches it, the request id). That layer wraps the router as a service, the one route of a
 /// router that serves it, so that a request clones one boxed route for it rather than one per
