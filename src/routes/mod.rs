@@ -17,7 +17,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodRouter, any, get, post};
 use serde::Serialize;
 
-use crate::clock::timestamp;
+use crate::clock::Stamp;
 use crate::http_error::{method_not_allowed, not_found, unsupported_operation};
 use crate::scim::coerce;
 use crate::scim::query::Paging;
@@ -244,16 +244,16 @@ pub fn json_response(status: StatusCode, body: Vec<u8>) -> Response {
 #[serde(rename_all = "camelCase")]
 pub struct Meta {
     resource_type: &'static str,
-    created: String,
-    last_modified: String,
+    created: Stamp,
+    last_modified: Stamp,
 }
 
 impl Meta {
     pub fn new(resource_type: &'static str, created_ms: i64, modified_ms: i64) -> Self {
         Self {
             resource_type,
-            created: timestamp(created_ms),
-            last_modified: timestamp(modified_ms),
+            created: Stamp::of(created_ms),
+            last_modified: Stamp::of(modified_ms),
         }
     }
 }
