@@ -208,15 +208,18 @@ impl Shared {
         activity: Activity,
     ) -> Result<Response<Body>, Infallible> {
         activity.set(Phase::Busy);
-        let charge = Arc::new(Charge::default());
-        let req = req.map(|body| {
-            Body::new(Guarded {
+        // A request without a body (most reads) has nothing to guard.
+        let charge = (!req.body().is_end_stream()).then(|| Arc::new(Charge::default()));
+        let req = req.map(|body| match &charge {
+            Some(charge) => Body::new(Guarded {
                 inner: body,
-                deadline: Box::pin(tokio::time::sleep(self.limits.body_read_timeout)),
+                deadline: Instant::now() + self.limits.body_read_timeout,
+                timer: None,
                 bodies: self.bodies.clone(),
                 charge: charge.clone(),
                 room: Room::Unreserved,
-            })
+            }),
+            None => Body::empty(),
         });
         let response = self.router.clone().oneshot(req).await?;
         Ok(response.map(|body| {
@@ -415,7 +418,9 @@ type Reserving = Pin<Box<dyn Future<Output = Option<OwnedSemaphorePermit>> + Sen
 /// for the rest.
 struct Guarded {
     inner: Incoming,
-    deadline: Pin<Box<Sleep>>,
+    /// From when the request came; its timer is set when the body is first read.
+    deadline: Instant,
+    timer: Option<Pin<Box<Sleep>>>,
     bodies: Arc<Semaphore>,
     charge: Arc<Charge>,
     room: Room,
@@ -474,7 +479,11 @@ impl HttpBody for Guarded {
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
-        if self.deadline.as_mut().poll(cx).is_ready() || !ready!(self.poll_reserve(cx)) {
+        let deadline = self.deadline;
+        let timer = self
+            .timer
+            .get_or_insert_with(|| Box::pin(tokio::time::sleep_until(deadline)));
+        if timer.as_mut().poll(cx).is_ready() || !ready!(self.poll_reserve(cx)) {
             return Poll::Ready(Some(Err(Box::new(BodyTimedOut))));
         }
         Pin::new(&mut self.inner)
@@ -520,8 +529,8 @@ impl HttpBody for Answer {
 
 struct Done {
     activity: Activity,
-    /// Held until the answer is gone.
-    _charge: Arc<Charge>,
+    /// Held until the answer is gone (a request with a body).
+    _charge: Option<Arc<Charge>>,
 }
 
 impl Drop for Done {
