@@ -154,42 +154,44 @@ impl RequestLine {
     /// The request's span as tracing's own `Full` format writes it, with our fields
     /// (`LineFields`): `request{request_id="4f1c" method=GET path="/" route="/"}:`.
     fn write_span(&self, w: &mut Writer<'_>) -> std::fmt::Result {
-        let ansi = w.has_ansi_escapes();
-        let bold = |w: &mut Writer<'_>, text: &str| match ansi {
-            true => write!(w, "\x1b[{BOLD}m{text}\x1b[0m"),
-            false => w.write_str(text),
-        };
-        bold(w, "request")?;
-        bold(w, "{")?;
-        let name = |w: &mut Writer<'_>, name: &str, first: bool| {
-            let space = if first { "" } else { " " };
-            match ansi {
-                true => write!(
-                    w,
-                    "{space}\x1b[{ITALIC}m{name}\x1b[0m\x1b[{DIMMED}m=\x1b[0m"
-                ),
-                false => {
-                    w.write_str(space)?;
-                    w.write_str(name)?;
-                    w.write_char('=')
-                }
+        if !w.has_ansi_escapes() {
+            w.write_str("request{request_id=")?;
+            write_quoted(w, &self.id)?;
+            w.write_str(" method=")?;
+            w.write_str(self.method.as_str())?;
+            w.write_str(" path=")?;
+            write_quoted(w, &self.path)?;
+            if let Some(route) = &self.route {
+                w.write_str(" route=")?;
+                write_quoted(w, route)?;
             }
+            return w.write_str("}:");
+        }
+        // With colours: the span's name and braces bold, the names of its fields italic, the
+        // equals signs and the colon after it dimmed.
+        let style =
+            |w: &mut Writer<'_>, code: u8, text: &str| write!(w, "\x1b[{code}m{text}\x1b[0m");
+        let field = |w: &mut Writer<'_>, name: &str, first: bool| {
+            if !first {
+                w.write_char(' ')?;
+            }
+            style(w, ITALIC, name)?;
+            style(w, DIMMED, "=")
         };
-        name(w, "request_id", true)?;
+        style(w, BOLD, "request")?;
+        style(w, BOLD, "{")?;
+        field(w, "request_id", true)?;
         write_quoted(w, &self.id)?;
-        name(w, "method", false)?;
+        field(w, "method", false)?;
         w.write_str(self.method.as_str())?;
-        name(w, "path", false)?;
+        field(w, "path", false)?;
         write_quoted(w, &self.path)?;
         if let Some(route) = &self.route {
-            name(w, "route", false)?;
+            field(w, "route", false)?;
             write_quoted(w, route)?;
         }
-        bold(w, "}")?;
-        match ansi {
-            true => write!(w, "\x1b[{DIMMED}m:\x1b[0m"),
-            false => w.write_char(':'),
-        }
+        style(w, BOLD, "}")?;
+        style(w, DIMMED, ":")
     }
 
     /// The request's span as tracing's own `Json` format writes the current span and the
@@ -213,9 +215,10 @@ impl RequestLine {
 /// A string field's value as `Debug` writes it (quoted, escaped), without the work of
 /// escaping when nothing needs it: printable ASCII but for `"` and `\\`.
 fn write_quoted(w: &mut impl std::fmt::Write, value: &str) -> std::fmt::Result {
-    let unescaped = value
-        .bytes()
-        .all(|b| (b' '..=b'~').contains(&b) && b != b'"' && b != b'\\');
+    // Without short circuits, so that the compiler checks many bytes at once.
+    let unescaped = value.bytes().fold(true, |plain, b| {
+        plain & (b.wrapping_sub(b' ') <= b'~' - b' ') & (b != b'"') & (b != b'\\')
+    });
     if !unescaped {
         return write!(w, "{value:?}");
     }
