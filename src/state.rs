@@ -185,6 +185,11 @@ impl RequestContext {
         CONTEXT.scope(self, f).await
     }
 
+    /// Runs `f` with this context as the current one, at once.
+    pub fn sync_scope<R>(self, f: impl FnOnce() -> R) -> R {
+        CONTEXT.sync_scope(self, f)
+    }
+
     /// The context of the request being served; outside any request (a unit test rendering
     /// an error), a context with an empty id and AWS's SCIM body.
     pub fn current() -> Self {

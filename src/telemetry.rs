@@ -133,10 +133,11 @@ impl FormatTime for LineTime {
 /// The request being served, whose fields the lines written while it is served carry, as
 /// those of a `request` span (its root) would: set by the middleware for the request's
 /// duration (`scope`).
+#[derive(Clone)]
 pub struct RequestLine {
     pub id: Arc<str>,
     pub method: Method,
-    pub path: Box<str>,
+    pub path: Arc<str>,
     /// The route the path matched, if any.
     pub route: Option<Arc<str>>,
 }
@@ -149,6 +150,11 @@ impl RequestLine {
     /// Runs `f` as the serving of this request.
     pub async fn scope<F: Future>(self, f: F) -> F::Output {
         REQUEST.scope(self, f).await
+    }
+
+    /// Runs `f` as the serving of this request, at once.
+    pub fn sync_scope<R>(self, f: impl FnOnce() -> R) -> R {
+        REQUEST.sync_scope(self, f)
     }
 
     /// The request's span as tracing's own `Full` format writes it, with our fields

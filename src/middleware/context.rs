@@ -6,18 +6,21 @@
 //! AWS's body, the body limit, and a timeout.
 
 use std::any::Any;
+use std::convert::Infallible;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::body::Body;
-use axum::extract::{MatchedPath, Request, State};
+use axum::extract::{MatchedPath, Request};
 use axum::http::header::Entry;
 use axum::http::header::{AUTHORIZATION, CONTENT_TYPE};
 use axum::http::{HeaderValue, Method, StatusCode};
-use axum::middleware::{Next, from_fn_with_state};
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use tower::ServiceBuilder;
+use tower::{Layer, Service, ServiceBuilder};
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::map_request_body::MapRequestBodyLayer;
@@ -39,7 +42,7 @@ pub(super) fn standard(app: Router<SharedState>, state: &SharedState) -> Router<
     app.layer(
         ServiceBuilder::new()
             .layer(SetSensitiveRequestHeadersLayer::new([AUTHORIZATION]))
-            .layer(from_fn_with_state(state.clone(), request_context))
+            .layer(RequestContextLayer(state.clone()))
             .layer(CatchPanicLayer::custom(answer_panic))
             .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
             .layer(TimeoutLayer::with_status_code(
@@ -75,39 +78,81 @@ fn answer_panic(panic: Box<dyn Any + Send + 'static>) -> Response {
 
 /// Sets the request context for everything inside (the error style, and the request the log
 /// lines name), gives a body to the errors that the layers inside answer bare, and logs the
-/// request line.
-async fn request_context(State(state): State<SharedState>, req: Request, next: Next) -> Response {
-    let started = Instant::now();
-    let id: Arc<str> = req
-        .headers()
-        .get(REQUEST_ID_HEADER)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .into();
-    let path = req.uri().path();
-    let style = if path == "/" {
-        ErrorStyle::AwsJson
-    } else if state.profile == Profile::Rfc && ScimTarget::is_scim(path) {
-        ErrorStyle::Rfc
-    } else {
-        ErrorStyle::Scim
-    };
-    let line = RequestLine {
-        id: id.clone(),
-        method: req.method().clone(),
-        path: path.into(),
-        route: req
-            .extensions()
-            .get::<MatchedPath>()
-            .map(|route| route.as_str().into()),
-    };
-    let context = RequestContext { id, style };
-    let served = context.scope(async move {
-        let response = with_error_body(next.run(req).await);
-        log_response(&response, started.elapsed());
-        response
-    });
-    line.scope(served).await
+/// request line. A layer of its own rather than `from_fn`, which clones the service inside and
+/// boxes it again for every request.
+#[derive(Clone)]
+struct RequestContextLayer(SharedState);
+
+impl<S> Layer<S> for RequestContextLayer {
+    type Service = WithRequestContext<S>;
+
+    fn layer(&self, inner: S) -> WithRequestContext<S> {
+        WithRequestContext {
+            inner,
+            state: self.0.clone(),
+        }
+    }
+}
+
+#[derive(Clone)]
+struct WithRequestContext<S> {
+    inner: S,
+    state: SharedState,
+}
+
+impl<S> Service<Request> for WithRequestContext<S>
+where
+    S: Service<Request, Error = Infallible>,
+    S::Response: IntoResponse,
+    S::Future: Send + 'static,
+{
+    type Response = Response;
+    type Error = Infallible;
+    type Future = Pin<Box<dyn Future<Output = Result<Response, Infallible>> + Send>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, req: Request) -> Self::Future {
+        let started = Instant::now();
+        let id: Arc<str> = req
+            .headers()
+            .get(REQUEST_ID_HEADER)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .into();
+        let path = req.uri().path();
+        let style = if path == "/" {
+            ErrorStyle::AwsJson
+        } else if self.state.profile == Profile::Rfc && ScimTarget::is_scim(path) {
+            ErrorStyle::Rfc
+        } else {
+            ErrorStyle::Scim
+        };
+        let line = RequestLine {
+            id: id.clone(),
+            method: req.method().clone(),
+            path: path.into(),
+            route: req
+                .extensions()
+                .get::<MatchedPath>()
+                .map(|route| route.as_str().into()),
+        };
+        let context = RequestContext { id, style };
+        // What the layers inside do at once runs in the context too.
+        let inner = &mut self.inner;
+        let serving = line
+            .clone()
+            .sync_scope(|| context.clone().sync_scope(|| inner.call(req)));
+        let served = context.scope(async move {
+            let Ok(response) = serving.await;
+            let response = with_error_body(response.into_response());
+            log_response(&response, started.elapsed());
+            Ok(response)
+        });
+        Box::pin(line.scope(served))
+    }
 }
 
 /// Renders the errors of a room's requests in the body style of its API (the REST-JSON
