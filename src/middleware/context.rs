@@ -1,4 +1,4 @@
-//! What every request passes. Before routing (`outermost`): its path normalised, a fresh
+//! What every request passes. Before routing (`Outermost`): its path normalised, a fresh
 //! `x-amzn-RequestId` on the request and the response, and no body in an answer to HEAD.
 //! After routing, the standard stack: our request context (the task-locals that error
 //! rendering and the log lines read: request id, method, path, matched route), closed by one
@@ -182,23 +182,44 @@ pub(super) fn scim_media_type(state: &AppState, mut response: Response) -> Respo
 /// Before routing: normalises the path (`normalize_path`) and gives the request a fresh
 /// request id (AWS makes its own for every request, whatever the client sent), which its
 /// answer carries too unless a room set its own; an answer to HEAD has headers only, also when
-/// it is an error.
-pub(super) async fn outermost(mut req: Request, next: Next) -> Response {
-    super::normalize_path(&mut req);
-    let mut text = [0; uuid::fmt::Hyphenated::LENGTH];
-    let id = crate::text::random_uuid().hyphenated();
-    let id = HeaderValue::from_str(id.encode_lower(&mut text))
-        .unwrap_or_else(|_| HeaderValue::from_static(""));
-    req.headers_mut().insert(REQUEST_ID_HEADER, id.clone());
-    let head = req.method() == Method::HEAD;
-    let mut response = next.run(req).await;
-    if let Entry::Vacant(vacant) = response.headers_mut().entry(REQUEST_ID_HEADER) {
-        vacant.insert(id);
+/// it is an error. A service of its own around the router rather than `from_fn`, which boxes
+/// the router again for every request.
+#[derive(Clone)]
+pub(super) struct Outermost<S>(pub S);
+
+impl<S> Service<Request> for Outermost<S>
+where
+    S: Service<Request, Response = Response, Error = Infallible>,
+    S::Future: Send + 'static,
+{
+    type Response = Response;
+    type Error = Infallible;
+    type Future = Pin<Box<dyn Future<Output = Result<Response, Infallible>> + Send>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        self.0.poll_ready(cx)
     }
-    if head {
-        let (mut parts, _) = response.into_parts();
-        parts.headers.remove(axum::http::header::CONTENT_LENGTH);
-        return Response::from_parts(parts, Body::empty());
+
+    fn call(&mut self, mut req: Request) -> Self::Future {
+        super::normalize_path(&mut req);
+        let mut text = [0; uuid::fmt::Hyphenated::LENGTH];
+        let id = crate::text::random_uuid().hyphenated();
+        let id = HeaderValue::from_str(id.encode_lower(&mut text))
+            .unwrap_or_else(|_| HeaderValue::from_static(""));
+        req.headers_mut().insert(REQUEST_ID_HEADER, id.clone());
+        let head = req.method() == Method::HEAD;
+        let serving = self.0.call(req);
+        Box::pin(async move {
+            let Ok(mut response) = serving.await;
+            if let Entry::Vacant(vacant) = response.headers_mut().entry(REQUEST_ID_HEADER) {
+                vacant.insert(id);
+            }
+            if head {
+                let (mut parts, _) = response.into_parts();
+                parts.headers.remove(axum::http::header::CONTENT_LENGTH);
+                return Ok(Response::from_parts(parts, Body::empty()));
+            }
+            Ok(response)
+        })
     }
-    response
 }

@@ -24,7 +24,6 @@ use axum::extract::{Request, State};
 use axum::http::{Method, Uri};
 use axum::middleware::{Next, from_fn, from_fn_with_state};
 use axum::response::Response;
-use tower::ServiceBuilder;
 
 use crate::state::{AppState, ErrorStyle, SharedState};
 
@@ -99,16 +98,12 @@ pub fn admin_layers(routes: Router<SharedState>, state: &SharedState) -> Router<
 
 /// Wraps the whole application: its routes in the standard stack (`context::standard`, which
 /// runs after routing, so that the request line names the matched route), and the router in
-/// what runs before routing (`context::outermost`: the path normalised before the router
-/// matches it, the request id). That layer wraps the router as a service, the one route of a
-/// router that serves it, so that a request clones one boxed route for it rather than one per
-/// route.
+/// what runs before routing (`context::Outermost`: the path normalised before the router
+/// matches it, the request id). That service wraps the router, the one route of a router that
+/// serves it, so that a request clones one boxed route for it rather than one per route.
 pub fn wrapped(app: Router<SharedState>, state: SharedState) -> Router {
     let app = context::standard(app, &state).with_state(state);
-    let service = ServiceBuilder::new()
-        .layer(from_fn(context::outermost))
-        .service(app);
-    Router::new().fallback_service(service)
+    Router::new().fallback_service(context::Outermost(app))
 }
 
 /// Collapses repeated slashes and drops a trailing one: IdPs configured with a base URL ending
