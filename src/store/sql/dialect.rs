@@ -50,6 +50,8 @@ pub trait Dialect: Database {
 
     fn field<T: Field>(row: &Self::Row, column: &str) -> Result<T, sqlx::Error>;
 
+    fn field_at<T: Field>(row: &Self::Row, index: usize) -> Result<T, sqlx::Error>;
+
     fn fetch_all<'c, 'q: 'c, 'a: 'q>(
         conn: &'c mut Self::Connection,
         query: Statement<'q, 'a, Self>,
@@ -86,6 +88,10 @@ macro_rules! dialect {
 
             fn field<T: Field>(row: &Self::Row, column: &str) -> Result<T, sqlx::Error> {
                 row.try_get(column)
+            }
+
+            fn field_at<T: Field>(row: &Self::Row, index: usize) -> Result<T, sqlx::Error> {
+                row.try_get(index)
             }
 
             fn fetch_all<'c, 'q: 'c, 'a: 'q>(
@@ -201,9 +207,12 @@ impl<'a, DB: Dialect> Push<'a> for QueryBuilder<'a, DB> {
     }
 }
 
-/// `Row::try_get` by column name, through the backend's `Dialect`.
+/// `Row::try_get` by column name or position, through the backend's `Dialect`.
 pub trait Fields {
     fn field<T: Field>(&self, column: &str) -> Result<T, sqlx::Error>;
+
+    /// By position: where a name would cost a lookup for every column of every row.
+    fn field_at<T: Field>(&self, index: usize) -> Result<T, sqlx::Error>;
 }
 
 impl<R: Row> Fields for R
@@ -212,5 +221,9 @@ where
 {
     fn field<T: Field>(&self, column: &str) -> Result<T, sqlx::Error> {
         <R::Database as Dialect>::field(self, column)
+    }
+
+    fn field_at<T: Field>(&self, index: usize) -> Result<T, sqlx::Error> {
+        <R::Database as Dialect>::field_at(self, index)
     }
 }

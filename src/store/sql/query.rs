@@ -20,6 +20,9 @@ pub const TENANT_COLUMNS: &str =
 /// The columns of a user record; no table joined to `users` has columns of these names.
 pub const USER_COLUMNS: &str = "id, data, version, created_ms, modified_ms";
 
+/// The names of `USER_COLUMNS`, in their order.
+pub const USER_COLUMN_NAMES: [&str; 5] = ["id", "data", "version", "created_ms", "modified_ms"];
+
 /// The columns of a group record; no table joined to `groups` has columns of these names.
 pub const GROUP_COLUMNS: &str = "id, display_name, external_id, version, created_ms, modified_ms";
 
@@ -255,13 +258,24 @@ pub fn user_from_row<DB: Dialect>(row: &DB::Row) -> Result<UserRecord> {
     stored_user_from_row::<DB>(row)?.parse()
 }
 
+/// A user of a row whose first columns are `USER_COLUMNS` (`USER_COLUMN_NAMES`), read by
+/// position: reads of users are the hot path, and a name costs a lookup per column and row.
 pub fn stored_user_from_row<DB: Dialect>(row: &DB::Row) -> Result<StoredUser> {
+    use sqlx::{Column, Row};
+    debug_assert!(
+        row.columns()
+            .iter()
+            .map(|c| c.name())
+            .take(USER_COLUMN_NAMES.len())
+            .eq(USER_COLUMN_NAMES),
+        "a user's row begins with USER_COLUMNS"
+    );
     Ok(StoredUser {
-        id: row.field("id")?,
-        version: row.field("version")?,
-        created_ms: row.field("created_ms")?,
-        modified_ms: row.field("modified_ms")?,
-        data: row.field("data")?,
+        id: row.field_at(0)?,
+        data: row.field_at(1)?,
+        version: row.field_at(2)?,
+        created_ms: row.field_at(3)?,
+        modified_ms: row.field_at(4)?,
     })
 }
 

@@ -12,7 +12,7 @@ use tokio::sync::oneshot;
 use super::batch::{self, Batches, Waiting, copy_of, fail_all};
 use super::connections::Connections;
 use super::dialect::{Dialect, Fields, Push, Run};
-use super::query::{USER_COLUMNS, push_list, stored_user_from_row};
+use super::query::{USER_COLUMN_NAMES, USER_COLUMNS, push_list, stored_user_from_row};
 use crate::store::{Result, StoreError, StoredUser};
 
 /// How a user is asked for.
@@ -149,10 +149,16 @@ impl<DB: Dialect> UserReads<DB> {
         });
         qb.push(")");
         let rows = qb.build().fetch_all_in(conn).await?;
+        // The key is the id (the first column) or the column after the user's.
+        let key_at = if column == "id" {
+            0
+        } else {
+            USER_COLUMN_NAMES.len()
+        };
         rows.iter()
             .map(|row| {
                 Ok((
-                    row.field::<String>(column)?,
+                    row.field_at::<String>(key_at)?,
                     stored_user_from_row::<DB>(row),
                 ))
             })
