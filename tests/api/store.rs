@@ -1266,6 +1266,25 @@ async fn a_postgres_store_connects_again_after_its_connections_are_cut() {
         read.unwrap();
     }
 
+    // The listener connects in the background: on a loaded machine, after the reads.
+    let admin = &mut own.admin;
+    let name = own.name.clone();
+    eventually(
+        ELSEWHERE,
+        "the store's connections and its listener are open",
+        async || {
+            let open = sqlx::query(
+                "SELECT count(*) AS open FROM pg_stat_activity \
+                 WHERE datname = $1 AND pid <> pg_backend_pid()",
+            )
+            .bind(&name)
+            .fetch_one(&mut *admin)
+            .await
+            .unwrap();
+            sqlx::Row::get::<i64, _>(&open, "open") >= 2
+        },
+    )
+    .await;
     let cut = sqlx::query(
         "SELECT count(pg_terminate_backend(pid)) AS cut FROM pg_stat_activity \
          WHERE datname = $1 AND pid <> pg_backend_pid()",
