@@ -2,8 +2,8 @@
 //! tenant, so that a connector's test can assert "it sent exactly these requests".
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 
 use axum::body::Bytes;
 use axum::http::{HeaderMap, Method};
@@ -70,7 +70,7 @@ impl Filter {
 /// so that journaling costs little; `Entry` is made from it when the journal is read.
 pub struct Record {
     pub time_ms: i64,
-    pub request_id: String,
+    pub request_id: Arc<str>,
     pub method: Method,
     /// The path below `/scim/v2`, or `/<service>/<Operation>`.
     pub path: String,
@@ -123,7 +123,7 @@ impl Record {
             time: chrono::DateTime::from_timestamp_millis(self.time_ms)
                 .unwrap_or_default()
                 .to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
-            request_id: self.request_id.clone(),
+            request_id: self.request_id.to_string(),
             method: self.method.to_string(),
             path: self.path.clone(),
             query: self.query.clone(),

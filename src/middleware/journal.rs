@@ -17,7 +17,7 @@ use bytes::BytesMut;
 use http_body::{Frame, SizeHint};
 
 use crate::controls::journal::{Headers, Journal, MAX_KEPT_BODY, Record};
-use crate::state::{AppState, REQUEST_ID_HEADER};
+use crate::state::{AppState, RequestContext};
 
 /// Marks a response as one to journal, in the journal of this tenant, under this path.
 #[derive(Debug, Clone)]
@@ -51,12 +51,8 @@ pub(super) async fn recorded(
     let method = req.method().clone();
     let query = req.uri().query().map(str::to_owned);
     let headers = Headers::of(req.headers());
-    let request_id = req
-        .headers()
-        .get(REQUEST_ID_HEADER)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .to_owned();
+    // The id the request context read from the request (the journal runs inside it).
+    let request_id = RequestContext::current().id;
     // A request without a body (most reads) has nothing to keep.
     let kept = (!req.body().is_end_stream()).then(|| Arc::new(Mutex::new(BytesMut::new())));
     let req = match &kept {

@@ -221,6 +221,10 @@ async fn the_journal_shows_the_exact_requests_of_a_sync() {
         "the token is masked"
     );
     assert!(e[1]["requestId"].as_str().is_some_and(|r| !r.is_empty()));
+    assert_eq!(
+        e[1]["requestId"], e[1]["headers"]["x-amzn-requestid"],
+        "the entry's id is the one its request was given"
+    );
     assert!(e[0]["sequence"].as_u64() < e[1]["sequence"].as_u64());
 
     // Filters.
