@@ -175,17 +175,15 @@ impl RequestLine {
         }
         // With colours: the span's name and braces bold, the names of its fields italic, the
         // equals signs and the colon after it dimmed.
-        let style =
-            |w: &mut Writer<'_>, code: u8, text: &str| write!(w, "\x1b[{code}m{text}\x1b[0m");
         let field = |w: &mut Writer<'_>, name: &str, first: bool| {
             if !first {
                 w.write_char(' ')?;
             }
-            style(w, ITALIC, name)?;
-            style(w, DIMMED, "=")
+            styled(w, ITALIC, name)?;
+            styled(w, DIMMED, "=")
         };
-        style(w, BOLD, "request")?;
-        style(w, BOLD, "{")?;
+        styled(w, BOLD, "request")?;
+        styled(w, BOLD, "{")?;
         field(w, "request_id", true)?;
         write_quoted(w, &self.id)?;
         field(w, "method", false)?;
@@ -196,8 +194,8 @@ impl RequestLine {
             field(w, "route", false)?;
             write_quoted(w, route)?;
         }
-        style(w, BOLD, "}")?;
-        style(w, DIMMED, ":")
+        styled(w, BOLD, "}")?;
+        styled(w, DIMMED, ":")
     }
 
     /// The request's span as tracing's own `Json` format writes the current span and the
@@ -332,10 +330,6 @@ where
         {
             return self.stock.format_event(ctx, writer, event);
         }
-        let style = |w: &mut Writer<'_>, code: u8, text: &str| match ansi {
-            true => write!(w, "\x1b[{code}m{text}\x1b[0m"),
-            false => w.write_str(text),
-        };
         if ansi {
             writer.write_str("\x1b[2m")?;
         }
@@ -347,7 +341,7 @@ where
         }
         writer.write_char(' ')?;
         let (colour, level) = Self::level(meta.level());
-        style(&mut writer, colour, level)?;
+        styled(&mut writer, colour, level)?;
         writer.write_char(' ')?;
         let mut seen = REQUEST
             .try_with(|request| request.write_span(&mut writer))
@@ -355,27 +349,36 @@ where
             .unwrap_or(Ok(false))?;
         if let Some(scope) = ctx.event_scope() {
             for span in scope.from_root() {
-                style(&mut writer, BOLD, span.metadata().name())?;
+                styled(&mut writer, BOLD, span.metadata().name())?;
                 seen = true;
                 let extensions = span.extensions();
                 if let Some(fields) = extensions.get::<FormattedFields<N>>()
                     && !fields.is_empty()
                 {
-                    style(&mut writer, BOLD, "{")?;
+                    styled(&mut writer, BOLD, "{")?;
                     writer.write_str(fields)?;
-                    style(&mut writer, BOLD, "}")?;
+                    styled(&mut writer, BOLD, "}")?;
                 }
-                style(&mut writer, DIMMED, ":")?;
+                styled(&mut writer, DIMMED, ":")?;
             }
         }
         if seen {
             writer.write_char(' ')?;
         }
-        style(&mut writer, DIMMED, meta.target())?;
-        style(&mut writer, DIMMED, ":")?;
+        styled(&mut writer, DIMMED, meta.target())?;
+        styled(&mut writer, DIMMED, ":")?;
         writer.write_char(' ')?;
         ctx.format_fields(writer.by_ref(), event)?;
         writer.write_char('\n')
+    }
+}
+
+/// `text` in the ANSI style `code` when the writer writes colours, as it is otherwise.
+fn styled(w: &mut Writer<'_>, code: u8, text: &str) -> std::fmt::Result {
+    if w.has_ansi_escapes() {
+        write!(w, "\x1b[{code}m{text}\x1b[0m")
+    } else {
+        w.write_str(text)
     }
 }
 
